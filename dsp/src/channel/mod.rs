@@ -1,0 +1,1 @@
+//! Channel simulator: AWGN, carrier offset, Doppler ramp, phase, timing and clock offsets.

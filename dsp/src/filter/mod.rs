@@ -1,0 +1,1 @@
+//! Filters: FIR, RRC design, decimator, polyphase arbitrary-ratio resampler.

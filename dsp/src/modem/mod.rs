@@ -1,0 +1,1 @@
+//! Constellations, mapping, soft demapping (LLR), modulator and demodulator chains.

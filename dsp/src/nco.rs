@@ -1,0 +1,1 @@
+//! Numerically controlled oscillator with exact phase.

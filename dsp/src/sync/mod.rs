@@ -1,0 +1,1 @@
+//! Synchronisation: AGC, coarse CFO search, FLL, symbol timing, carrier phase, Es/N0, lock.

@@ -1,0 +1,17 @@
+//! leomodem: a software-defined radio modem for LEO satellite user terminals.
+//!
+//! The application crate: streaming pipeline, IQ file I/O, CLI. All DSP maths lives in
+//! [`leomodem_dsp`] (re-exported as [`dsp`]).
+
+#![warn(missing_docs)]
+
+pub use leomodem_dsp as dsp;
+
+pub mod cli;
+pub mod error;
+pub mod io;
+pub mod pipeline;
+pub mod time;
+
+pub use error::{Error, Result};
+pub use time::Timestamp;

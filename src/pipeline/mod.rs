@@ -1,0 +1,1 @@
+//! Streaming pipeline: stages on threads joined by bounded crossbeam channels.
