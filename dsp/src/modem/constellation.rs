@@ -1,0 +1,1 @@
+//! Constellations, bit mapping and soft demapping.

@@ -1,0 +1,1 @@
+//! PSK demodulator chain: acquisition, matched filter, timing and carrier recovery.

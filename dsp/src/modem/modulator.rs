@@ -1,0 +1,1 @@
+//! PSK modulator: bits to pulse-shaped baseband samples.
