@@ -1,1 +1,388 @@
 //! PSK demodulator chain: acquisition, matched filter, timing and carrier recovery.
+//!
+//! ```text
+//! input ─► AGC ─► [acquisition: first `acquisition_len` samples → coarse CFO (FFT)]
+//!       ─► NCO (−CFO, plus the frequency the carrier loop hands back)
+//!       ─► [resampler to ≤ 8 samples/symbol when the input is more oversampled]
+//!       ─► SymbolSync (polyphase RRC matched filter + Gardner)
+//!       ─► symbol AGC ─► CarrierLoop (DD PLL, FLL assist until lock)
+//!       ─► Es/N0 (M2M4), lock detector ─► symbols scaled to unit signal power
+//! ```
+//!
+//! The chain is processed in sub-blocks whose boundaries sit at fixed absolute input
+//! indices (multiples of [`BLOCK`]); the carrier loop's frequency is moved into the
+//! NCO only at those boundaries. So the output never depends on how the input stream
+//! was cut into chunks. Acquisition holds back the first `acquisition_len` samples,
+//! estimates the offset on them, then demodulates them too: no symbol is lost.
+
+use crate::filter::Resampler;
+use crate::modem::constellation::Modulation;
+use crate::nco::Nco;
+use crate::sync::{Agc, CarrierLoop, CoarseCfoSearch, EsN0Estimator, LockDetector, SymbolSync};
+use crate::{Complex32, DspError};
+use std::f64::consts::PI;
+
+/// Sub-block length in input samples; loop hand-over happens at multiples of it.
+pub const BLOCK: usize = 512;
+
+/// Symbols after acquisition during which the FLL assists the carrier loop (unless it
+/// locks earlier).
+pub const FLL_PULL_IN_SYMBOLS: u64 = 2048;
+
+/// Highest samples-per-symbol fed to the symbol synchroniser; more oversampled input
+/// is resampled to [`WORKING_SPS`] first.
+pub const MAX_SYNC_SPS: f64 = 8.0;
+/// Samples per symbol after pre-decimation of highly oversampled input.
+pub const WORKING_SPS: f64 = 4.0;
+
+/// Demodulator settings. [`DemodConfig::new`] gives defaults that suit most links.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DemodConfig {
+    /// Modulation.
+    pub modulation: Modulation,
+    /// Input sample rate in Hz.
+    pub sample_rate: f64,
+    /// Symbol rate in Hz (sample_rate / symbol_rate ≥ 2).
+    pub symbol_rate: f64,
+    /// RRC roll-off of the matched filter, (0, 1].
+    pub rolloff: f64,
+    /// Matched-filter span in symbols.
+    pub span: usize,
+    /// Samples used for the coarse carrier search (a power of two is fastest); 0 turns
+    /// the search off (the carrier is assumed within the loops' pull-in range).
+    pub acquisition_len: usize,
+    /// Known carrier offset to start from, in Hz (added to the search result).
+    pub initial_cfo_hz: f64,
+    /// Timing loop noise bandwidth, per symbol.
+    pub timing_bandwidth: f64,
+    /// Carrier PLL noise bandwidth, per symbol.
+    pub carrier_bandwidth: f64,
+    /// FLL-assist bandwidth per symbol during pull-in (0 = off).
+    pub fll_bandwidth: f64,
+}
+
+impl DemodConfig {
+    /// Defaults: span 12 symbols, acquisition over 65536 samples, timing B_nT 0.005,
+    /// carrier B_nT 0.01, FLL assist off (the FFT acquisition leaves well under 1 Hz;
+    /// the M-th-power FLL adds frequency noise that makes QPSK slip below ~9 dB Es/N0).
+    pub fn new(modulation: Modulation, sample_rate: f64, symbol_rate: f64, rolloff: f64) -> Self {
+        DemodConfig {
+            modulation,
+            sample_rate,
+            symbol_rate,
+            rolloff,
+            span: 12,
+            acquisition_len: 1 << 16,
+            initial_cfo_hz: 0.0,
+            timing_bandwidth: 0.005,
+            carrier_bandwidth: 0.01,
+            fll_bandwidth: 0.0,
+        }
+    }
+}
+
+/// What the demodulator knows about the signal now.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DemodStatus {
+    /// Acquisition has run.
+    pub acquired: bool,
+    /// Carrier offset found by the coarse search, Hz.
+    pub coarse_cfo_hz: f64,
+    /// Strength of the search's spectral line over its floor (≫ 100 with a signal).
+    pub acquisition_line: f64,
+    /// Current total carrier offset estimate (NCO plus loop residual), Hz.
+    pub cfo_hz: f64,
+    /// Sample-clock offset tracked by the timing loop, ppm.
+    pub clock_offset_ppm: f64,
+    /// Es/N0 estimate, dB.
+    pub esn0_db: f64,
+    /// Carrier lock state and metric.
+    pub locked: bool,
+    /// Lock metric in [−1, 1].
+    pub lock_metric: f32,
+    /// Symbols produced so far.
+    pub symbols: u64,
+    /// Input samples consumed so far.
+    pub samples: u64,
+}
+
+/// The receive chain from samples to carrier-corrected symbols.
+pub struct PskDemodulator {
+    cfg: DemodConfig,
+    agc: Agc,
+    search: Option<CoarseCfoSearch>,
+    acq_buf: Vec<Complex32>,
+    acquired: bool,
+    nco: Nco,
+    resampler: Option<Resampler>,
+    sync: SymbolSync,
+    sym_agc: Agc,
+    carrier: CarrierLoop,
+    snr: EsN0Estimator,
+    lock: LockDetector,
+    fll_active: bool,
+    work: Vec<Complex32>,
+    work2: Vec<Complex32>,
+    syms: Vec<Complex32>,
+    times: Vec<f64>,
+    samples_in: u64,
+    symbols_out: u64,
+    status: DemodStatus,
+}
+
+impl PskDemodulator {
+    /// Builds the chain; fails on impossible settings (sample rate below 2× symbol
+    /// rate, roll-off outside (0, 1], …) with the parameter named.
+    pub fn new(cfg: DemodConfig) -> Result<Self, DspError> {
+        if !(cfg.sample_rate.is_finite() && cfg.sample_rate > 0.0) {
+            return Err(DspError::invalid(
+                "sample_rate",
+                format!("{} Hz", cfg.sample_rate),
+            ));
+        }
+        if !(cfg.symbol_rate.is_finite()
+            && cfg.symbol_rate > 0.0
+            && cfg.sample_rate >= 2.0 * cfg.symbol_rate)
+        {
+            return Err(DspError::invalid(
+                "symbol_rate",
+                format!(
+                    "{} Hz needs a sample rate of at least twice that; the input has {} Hz",
+                    cfg.symbol_rate, cfg.sample_rate
+                ),
+            ));
+        }
+        let sps_in = cfg.sample_rate / cfg.symbol_rate;
+        let (resampler, sync_rate) = if sps_in > MAX_SYNC_SPS {
+            let ratio = WORKING_SPS / sps_in;
+            (Some(Resampler::new(ratio)?), cfg.symbol_rate * WORKING_SPS)
+        } else {
+            (None, cfg.sample_rate)
+        };
+        let m = cfg.modulation;
+        let order = m.phase_ambiguity();
+        let p0 = m.points()[0];
+        let search = if cfg.acquisition_len > 0 {
+            Some(CoarseCfoSearch::new(
+                cfg.sample_rate,
+                cfg.symbol_rate,
+                cfg.rolloff,
+                order,
+                cfg.acquisition_len.max(256),
+            )?)
+        } else {
+            None
+        };
+        let acq_cap = search.as_ref().map_or(0, |s| s.len());
+        Ok(PskDemodulator {
+            agc: Agc::new(1.0 / (256.0 * sps_in), 1.0)?,
+            search,
+            acq_buf: Vec::with_capacity(acq_cap),
+            acquired: acq_cap == 0,
+            nco: Nco::new(cfg.sample_rate, -cfg.initial_cfo_hz)?,
+            resampler,
+            sync: SymbolSync::new(
+                sync_rate,
+                cfg.symbol_rate,
+                cfg.rolloff,
+                cfg.span,
+                cfg.timing_bandwidth,
+                m == Modulation::Oqpsk,
+            )?,
+            sym_agc: Agc::new(1.0 / 256.0, 1.0)?,
+            carrier: CarrierLoop::new(order, p0, cfg.carrier_bandwidth, cfg.fll_bandwidth)?,
+            snr: EsN0Estimator::new(1024)?,
+            lock: LockDetector::new(order, p0, 256)?,
+            fll_active: cfg.fll_bandwidth > 0.0,
+            work: Vec::with_capacity(BLOCK),
+            work2: Vec::with_capacity(BLOCK + 16),
+            syms: Vec::with_capacity(BLOCK),
+            times: Vec::with_capacity(BLOCK),
+            samples_in: 0,
+            symbols_out: 0,
+            status: DemodStatus {
+                acquired: acq_cap == 0,
+                coarse_cfo_hz: cfg.initial_cfo_hz,
+                ..Default::default()
+            },
+            cfg,
+        })
+    }
+
+    /// The configuration this chain was built with.
+    pub fn config(&self) -> &DemodConfig {
+        &self.cfg
+    }
+
+    /// Appends symbols (carrier-corrected, unit signal power) to `out`.
+    pub fn process(&mut self, input: &[Complex32], out: &mut Vec<Complex32>) -> usize {
+        self.run(input, out, None)
+    }
+
+    /// As [`process`](Self::process), also appending to `times` the input-sample index
+    /// (fractional, from the first sample of the stream) of each symbol's centre.
+    pub fn process_timed(
+        &mut self,
+        input: &[Complex32],
+        out: &mut Vec<Complex32>,
+        times: &mut Vec<f64>,
+    ) -> usize {
+        self.run(input, out, Some(times))
+    }
+
+    /// End of stream: when the input was shorter than the acquisition block, acquires
+    /// on what there is and demodulates it.
+    pub fn flush(&mut self, out: &mut Vec<Complex32>, times: Option<&mut Vec<f64>>) -> usize {
+        if !self.acquired && !self.acq_buf.is_empty() {
+            let n = out.len();
+            self.acquire();
+            let buf = std::mem::take(&mut self.acq_buf);
+            self.demod(&buf, out, times);
+            self.acq_buf = buf;
+            self.acq_buf.clear();
+            return out.len() - n;
+        }
+        0
+    }
+
+    fn run(
+        &mut self,
+        input: &[Complex32],
+        out: &mut Vec<Complex32>,
+        mut times: Option<&mut Vec<f64>>,
+    ) -> usize {
+        let start = out.len();
+        let mut rest = input;
+        if !self.acquired {
+            let want = self.acq_buf.capacity() - self.acq_buf.len();
+            let take = want.min(rest.len());
+            self.acq_buf.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.acq_buf.len() < self.acq_buf.capacity() {
+                return 0;
+            }
+            self.acquire();
+            let buf = std::mem::take(&mut self.acq_buf);
+            self.demod(&buf, out, times.as_deref_mut());
+            self.acq_buf = buf;
+        }
+        self.demod(rest, out, times);
+        out.len() - start
+    }
+
+    fn acquire(&mut self) {
+        // Level first (the search is scale-free, the AGC seed is not).
+        let n = self.acq_buf.len().max(1);
+        let p: f64 = self
+            .acq_buf
+            .iter()
+            .map(|x| x.norm_sqr() as f64)
+            .filter(|v| v.is_finite())
+            .sum::<f64>()
+            / n as f64;
+        self.agc.set_power(p);
+        if let Some(search) = self.search.as_mut() {
+            let est = search.estimate(&self.acq_buf);
+            let f = self.cfg.initial_cfo_hz + est.freq_hz;
+            self.nco.set_freq(-f);
+            self.status.coarse_cfo_hz = f;
+            self.status.acquisition_line = est.line_to_floor;
+        }
+        self.acquired = true;
+        self.status.acquired = true;
+    }
+
+    /// Demodulates `input` in sub-blocks aligned to absolute multiples of [`BLOCK`].
+    fn demod(
+        &mut self,
+        mut input: &[Complex32],
+        out: &mut Vec<Complex32>,
+        mut times: Option<&mut Vec<f64>>,
+    ) {
+        let sym_period_rad = 2.0 * PI / self.cfg.symbol_rate;
+        while !input.is_empty() {
+            let into_block = (self.samples_in % BLOCK as u64) as usize;
+            let take = (BLOCK - into_block).min(input.len());
+            let (blk, tail) = input.split_at(take);
+            input = tail;
+            self.work.clear();
+            self.agc.process(blk, &mut self.work);
+            self.nco.mix_in_place(&mut self.work);
+            self.syms.clear();
+            self.times.clear();
+            match self.resampler.as_mut() {
+                Some(r) => {
+                    self.work2.clear();
+                    r.process(&self.work, &mut self.work2);
+                    self.sync
+                        .process_timed(&self.work2, &mut self.syms, &mut self.times);
+                }
+                None => {
+                    self.sync
+                        .process_timed(&self.work, &mut self.syms, &mut self.times);
+                }
+            }
+            self.samples_in += take as u64;
+            self.sym_agc.process_in_place(&mut self.syms);
+            for (i, &y) in self.syms.iter().enumerate() {
+                let z = self.carrier.step(y);
+                self.snr.update(std::slice::from_ref(&z));
+                let locked = self.lock.update(std::slice::from_ref(&z));
+                // FLL assist only for pull-in: it adds frequency noise once locked and,
+                // left on at low SNR, causes cycle slips.
+                if self.fll_active && (locked || self.symbols_out + i as u64 >= FLL_PULL_IN_SYMBOLS)
+                {
+                    self.fll_active = false;
+                    self.carrier.set_fll_enabled(false);
+                }
+                let s = self.snr.signal_power();
+                let g = if s > 1e-6 && self.snr.count() >= 64 {
+                    (1.0 / s.sqrt()) as f32
+                } else {
+                    1.0
+                };
+                out.push(z * g);
+                if let Some(ts) = times.as_deref_mut() {
+                    let t = match self.resampler.as_ref() {
+                        Some(r) => self.times[i] / r.ratio() - r.delay(),
+                        None => self.times[i],
+                    };
+                    ts.push(t);
+                }
+            }
+            self.symbols_out += self.syms.len() as u64;
+            if (self.samples_in % BLOCK as u64) == 0 {
+                // Hand part of the loop's residual frequency to the NCO so the signal
+                // stays centred in the matched filter however far the carrier drifts.
+                let w = self.carrier.take_frequency(0.25);
+                self.nco.adjust_freq(-w / sym_period_rad);
+            }
+        }
+    }
+
+    /// Noise variance per symbol of the output symbols (unit signal power), for soft
+    /// demapping: `1 / (Es/N0)`.
+    pub fn noise_variance(&self) -> f32 {
+        let e = self.snr.esn0();
+        if e > 0.0 {
+            (1.0 / e) as f32
+        } else {
+            1.0
+        }
+    }
+
+    /// Current status.
+    pub fn status(&self) -> DemodStatus {
+        let residual = self.carrier.frequency() * self.cfg.symbol_rate / (2.0 * PI);
+        DemodStatus {
+            cfo_hz: -self.nco.freq() + residual,
+            clock_offset_ppm: self.sync.clock_offset_ppm(),
+            esn0_db: self.snr.esn0_db(),
+            locked: self.lock.locked(),
+            lock_metric: self.lock.metric(),
+            symbols: self.symbols_out,
+            samples: self.samples_in,
+            ..self.status
+        }
+    }
+}

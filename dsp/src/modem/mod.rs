@@ -1,5 +1,11 @@
 //! Constellations, mapping, soft demapping (LLR), modulator and demodulator chains.
 
+pub mod ber;
 pub mod constellation;
 pub mod demod;
 pub mod modulator;
+
+pub use ber::{count_bit_errors, BitErrors};
+pub use constellation::{map_bits, Modulation, SoftDemapper};
+pub use demod::{DemodConfig, DemodStatus, PskDemodulator};
+pub use modulator::PskModulator;

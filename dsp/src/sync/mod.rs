@@ -1,1 +1,20 @@
 //! Synchronisation: AGC, coarse CFO search, FLL, symbol timing, carrier phase, Es/N0, lock.
+//!
+//! The kernels here are combined into a receiver by [`crate::modem::demod::PskDemodulator`];
+//! each is usable and tested on its own.
+
+pub mod agc;
+pub mod carrier;
+pub mod cfo;
+pub mod lock;
+pub mod loop_filter;
+pub mod snr;
+pub mod timing;
+
+pub use agc::Agc;
+pub use carrier::CarrierLoop;
+pub use cfo::{CfoEstimate, CoarseCfoSearch};
+pub use lock::LockDetector;
+pub use loop_filter::LoopGains;
+pub use snr::EsN0Estimator;
+pub use timing::SymbolSync;
