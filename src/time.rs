@@ -128,6 +128,9 @@ mod tests {
     fn rejects_garbage_with_named_source() {
         let e = Timestamp::parse_iso8601("yesterday", "--start-time").unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("--start-time") && msg.contains("yesterday"), "{msg}");
+        assert!(
+            msg.contains("--start-time") && msg.contains("yesterday"),
+            "{msg}"
+        );
     }
 }

@@ -24,6 +24,7 @@ pub mod filter;
 pub mod framing;
 pub mod modem;
 pub mod nco;
+pub mod spectrum;
 pub mod sync;
 
 pub use error::DspError;

@@ -88,7 +88,9 @@ impl Link {
         for c in rx.chunks(chunk) {
             d.process(c, &mut out);
         }
-        d.flush(&mut out, None);
+        let mut tail = Vec::new();
+        d.flush(&mut tail);
+        out.extend(tail.iter().map(|s| s.value));
         (out, d.status())
     }
 }

@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn finds_rotation_and_lag_and_counts_planted_errors() {
         let bits: Vec<u8> = (0..4000u32)
-            .map(|i| ((i * 2654435761u32) >> 13) as u8 & 1)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 & 1)
             .collect();
         let mut syms = Vec::new();
         map_bits(Modulation::Qpsk, &bits, &mut syms);

@@ -81,6 +81,18 @@ impl DemodConfig {
     }
 }
 
+/// One demodulated symbol with what the receiver knew when it made it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DemodSymbol {
+    /// Carrier-corrected symbol, scaled to unit signal power.
+    pub value: Complex32,
+    /// Input-sample index (fractional, from the first sample of the stream) of the
+    /// symbol's centre.
+    pub sample: f64,
+    /// Noise variance per symbol (1 / estimated Es/N0) at this symbol, for LLR scaling.
+    pub noise_var: f32,
+}
+
 /// What the demodulator knows about the signal now.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct DemodStatus {
@@ -216,7 +228,9 @@ impl PskDemodulator {
 
     /// Appends symbols (carrier-corrected, unit signal power) to `out`.
     pub fn process(&mut self, input: &[Complex32], out: &mut Vec<Complex32>) -> usize {
-        self.run(input, out, None)
+        let n = out.len();
+        self.run(input, &mut |s| out.push(s.value));
+        out.len() - n
     }
 
     /// As [`process`](Self::process), also appending to `times` the input-sample index
@@ -227,31 +241,36 @@ impl PskDemodulator {
         out: &mut Vec<Complex32>,
         times: &mut Vec<f64>,
     ) -> usize {
-        self.run(input, out, Some(times))
+        let n = out.len();
+        self.run(input, &mut |s| {
+            out.push(s.value);
+            times.push(s.sample);
+        });
+        out.len() - n
+    }
+
+    /// Appends [`DemodSymbol`]s: value, position and noise variance of each symbol.
+    pub fn process_symbols(&mut self, input: &[Complex32], out: &mut Vec<DemodSymbol>) -> usize {
+        let n = out.len();
+        self.run(input, &mut |s| out.push(s));
+        out.len() - n
     }
 
     /// End of stream: when the input was shorter than the acquisition block, acquires
     /// on what there is and demodulates it.
-    pub fn flush(&mut self, out: &mut Vec<Complex32>, times: Option<&mut Vec<f64>>) -> usize {
+    pub fn flush(&mut self, out: &mut Vec<DemodSymbol>) -> usize {
+        let n = out.len();
         if !self.acquired && !self.acq_buf.is_empty() {
-            let n = out.len();
             self.acquire();
             let buf = std::mem::take(&mut self.acq_buf);
-            self.demod(&buf, out, times);
+            self.demod(&buf, &mut |s| out.push(s));
             self.acq_buf = buf;
             self.acq_buf.clear();
-            return out.len() - n;
         }
-        0
+        out.len() - n
     }
 
-    fn run(
-        &mut self,
-        input: &[Complex32],
-        out: &mut Vec<Complex32>,
-        mut times: Option<&mut Vec<f64>>,
-    ) -> usize {
-        let start = out.len();
+    fn run(&mut self, input: &[Complex32], emit: &mut dyn FnMut(DemodSymbol)) {
         let mut rest = input;
         if !self.acquired {
             let want = self.acq_buf.capacity() - self.acq_buf.len();
@@ -259,15 +278,14 @@ impl PskDemodulator {
             self.acq_buf.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
             if self.acq_buf.len() < self.acq_buf.capacity() {
-                return 0;
+                return;
             }
             self.acquire();
             let buf = std::mem::take(&mut self.acq_buf);
-            self.demod(&buf, out, times.as_deref_mut());
+            self.demod(&buf, emit);
             self.acq_buf = buf;
         }
-        self.demod(rest, out, times);
-        out.len() - start
+        self.demod(rest, emit);
     }
 
     fn acquire(&mut self) {
@@ -293,12 +311,7 @@ impl PskDemodulator {
     }
 
     /// Demodulates `input` in sub-blocks aligned to absolute multiples of [`BLOCK`].
-    fn demod(
-        &mut self,
-        mut input: &[Complex32],
-        out: &mut Vec<Complex32>,
-        mut times: Option<&mut Vec<f64>>,
-    ) {
+    fn demod(&mut self, mut input: &[Complex32], emit: &mut dyn FnMut(DemodSymbol)) {
         let sym_period_rad = 2.0 * PI / self.cfg.symbol_rate;
         while !input.is_empty() {
             let into_block = (self.samples_in % BLOCK as u64) as usize;
@@ -341,17 +354,18 @@ impl PskDemodulator {
                 } else {
                     1.0
                 };
-                out.push(z * g);
-                if let Some(ts) = times.as_deref_mut() {
-                    let t = match self.resampler.as_ref() {
-                        Some(r) => self.times[i] / r.ratio() - r.delay(),
-                        None => self.times[i],
-                    };
-                    ts.push(t);
-                }
+                let sample = match self.resampler.as_ref() {
+                    Some(r) => self.times[i] / r.ratio() - r.delay(),
+                    None => self.times[i],
+                };
+                emit(DemodSymbol {
+                    value: z * g,
+                    sample,
+                    noise_var: self.noise_variance(),
+                });
             }
             self.symbols_out += self.syms.len() as u64;
-            if (self.samples_in % BLOCK as u64) == 0 {
+            if self.samples_in.is_multiple_of(BLOCK as u64) {
                 // Hand part of the loop's residual frequency to the NCO so the signal
                 // stays centred in the matched filter however far the carrier drifts.
                 let w = self.carrier.take_frequency(0.25);

@@ -7,5 +7,5 @@ pub mod modulator;
 
 pub use ber::{count_bit_errors, BitErrors};
 pub use constellation::{map_bits, Modulation, SoftDemapper};
-pub use demod::{DemodConfig, DemodStatus, PskDemodulator};
+pub use demod::{DemodConfig, DemodStatus, DemodSymbol, PskDemodulator};
 pub use modulator::PskModulator;

@@ -124,14 +124,14 @@ impl CoarseCfoSearch {
         let n = self.len;
         let used = samples.len().min(n);
         let zero = Complex32::new(0.0, 0.0);
-        for i in 0..n {
+        for (i, (b, w)) in self.buf.iter_mut().zip(&self.window).enumerate() {
             let x = if i < used { samples[i] } else { zero };
             let x = if x.re.is_finite() && x.im.is_finite() {
                 x
             } else {
                 zero
             };
-            self.buf[i] = x * self.window[i];
+            *b = x * *w;
         }
         self.fwd
             .process_with_scratch(&mut self.buf, &mut self.scratch);

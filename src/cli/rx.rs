@@ -1,0 +1,182 @@
+//! `leomodem rx`: capture → symbols, bits, LLRs.
+
+use super::{fmt_hz, option_error, parse_hz, parse_real, print_stats, InputArgs, WaveformArgs};
+use crate::error::{Error, Result};
+use crate::io::{CaptureMeta, CaptureReader};
+use crate::pipeline::{interrupt_flag, Pipeline, PipelineConfig, PipelineReport};
+use crate::stages::{CaptureSource, DemodStage, RxOutputs, RxSink};
+use clap::Args;
+use leomodem_dsp::modem::{DemodConfig, DemodStatus, PskDemodulator};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+/// Arguments of `leomodem rx`.
+#[derive(Debug, Args)]
+pub struct RxArgs {
+    /// Input and how to read it.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Waveform (default: from the capture's metadata when leomodem wrote it; roll-off 0.35).
+    #[command(flatten)]
+    pub waveform: WaveformArgs,
+    /// Write the demodulated symbols (unit power, after carrier recovery) as a cf32 capture at the symbol rate, with SigMF.
+    #[arg(long, value_name = "FILE")]
+    pub symbols: Option<PathBuf>,
+    /// Write hard-decision bits packed 8 per byte, most significant bit first.
+    #[arg(long, value_name = "FILE")]
+    pub bits: Option<PathBuf>,
+    /// Write hard-decision bits as text, one 0/1 character per bit.
+    #[arg(long, value_name = "FILE")]
+    pub bits_text: Option<PathBuf>,
+    /// Write soft decisions: little-endian f32 log-likelihood ratios, positive = bit 0, scaled by the measured noise.
+    #[arg(long, value_name = "FILE")]
+    pub llr: Option<PathBuf>,
+    /// Carrier offset to start from, Hz (the acquisition search is relative to it).
+    #[arg(long, default_value = "0", allow_hyphen_values = true, value_name = "HZ", value_parser = parse_hz)]
+    pub cfo: f64,
+    /// Samples for the coarse carrier search at the start (0 = no search: the carrier must be within the loops' pull-in).
+    #[arg(long, default_value_t = 65536, value_name = "SAMPLES")]
+    pub acquisition: usize,
+    /// Timing loop noise bandwidth, as a fraction of the symbol rate.
+    #[arg(long, default_value_t = 0.005, value_name = "BNT", value_parser = parse_real)]
+    pub timing_bw: f64,
+    /// Carrier loop noise bandwidth, as a fraction of the symbol rate.
+    #[arg(long, default_value_t = 0.01, value_name = "BNT", value_parser = parse_real)]
+    pub carrier_bw: f64,
+    /// FLL-assist bandwidth during pull-in, as a fraction of the symbol rate (0 = off).
+    #[arg(long, default_value_t = 0.0, value_name = "BNT", value_parser = parse_real)]
+    pub fll_bw: f64,
+    /// Samples per chunk read from the input (the output does not depend on it).
+    #[arg(long, default_value_t = 65536, value_name = "SAMPLES")]
+    pub chunk: usize,
+    /// Print per-stage pipeline statistics.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// What an `rx` run produced.
+#[derive(Debug, Clone)]
+pub struct RxSummary {
+    /// Demodulator state at the end.
+    pub status: DemodStatus,
+    /// Symbols demodulated.
+    pub symbols: u64,
+    /// NaN/Inf input samples (replaced by zero).
+    pub nonfinite: u64,
+    /// Pipeline statistics.
+    pub report: PipelineReport,
+}
+
+/// Runs the receive chain as the arguments say; returns the summary (also used by tests).
+pub fn receive(args: &RxArgs) -> Result<RxSummary> {
+    let reader = CaptureReader::open(&args.input.input, &args.input.open_options()?)?;
+    let info = reader.info().clone();
+    let wf = args.waveform.resolve(Some(&info), 0.35)?;
+    if wf.symbol_rate * 2.0 > info.sample_rate {
+        return Err(Error::config(
+            "--symbol-rate",
+            format!(
+                "{} sym/s needs at least {} samples/s; {} is sampled at {} S/s",
+                wf.symbol_rate,
+                2.0 * wf.symbol_rate,
+                info.path.display(),
+                info.sample_rate
+            ),
+        ));
+    }
+    if args.chunk == 0 {
+        return Err(Error::config("--chunk", "must be at least 1 sample"));
+    }
+    let mut cfg = DemodConfig::new(wf.modulation, info.sample_rate, wf.symbol_rate, wf.rolloff);
+    cfg.initial_cfo_hz = args.cfo;
+    cfg.acquisition_len = args.acquisition;
+    cfg.timing_bandwidth = args.timing_bw;
+    cfg.carrier_bandwidth = args.carrier_bw;
+    cfg.fll_bandwidth = args.fll_bw;
+    let demod = PskDemodulator::new(cfg).map_err(|e| match e {
+        leomodem_dsp::DspError::InvalidParameter { name, reason } => {
+            let opt = match name {
+                "loop_bandwidth" => "--timing-bw/--carrier-bw",
+                "fll_bandwidth" => "--fll-bw",
+                "len" => "--acquisition",
+                other => {
+                    return option_error(leomodem_dsp::DspError::InvalidParameter {
+                        name: other,
+                        reason,
+                    })
+                }
+            };
+            Error::config(opt, reason)
+        }
+    })?;
+    let outputs = RxOutputs {
+        symbols: args.symbols.clone(),
+        bits: args.bits.clone(),
+        bits_text: args.bits_text.clone(),
+        llr: args.llr.clone(),
+    };
+    let mut sym_meta = CaptureMeta::new(wf.symbol_rate);
+    sym_meta.center_freq = info.center_freq;
+    sym_meta.start_time = info.start_time;
+    sym_meta.description = Some(format!(
+        "leomodem rx symbols of {} ({} at {} sym/s)",
+        info.path.display(),
+        wf.modulation,
+        wf.symbol_rate
+    ));
+    let sink = RxSink::create(wf.modulation, &outputs, &sym_meta)?;
+    let counts = sink.counts();
+    let status = Arc::new(Mutex::new(DemodStatus::default()));
+    let source = CaptureSource::new(reader, args.chunk);
+    let nonfinite = source.nonfinite_counter();
+    let cfg = PipelineConfig {
+        stop: interrupt_flag()?,
+        ..PipelineConfig::default()
+    };
+    let report = Pipeline::new(source, cfg)
+        .then(DemodStage::new(demod, status.clone()))
+        .run(sink)?;
+    let status = *status
+        .lock()
+        .map_err(|_| Error::config("rx", "demodulator status lost"))?;
+    Ok(RxSummary {
+        status,
+        symbols: counts.symbols.load(Ordering::Relaxed),
+        nonfinite: nonfinite.load(Ordering::Relaxed),
+        report,
+    })
+}
+
+/// Runs `leomodem rx` and prints the decoder report to stderr.
+pub fn run(args: RxArgs) -> Result<()> {
+    let s = receive(&args)?;
+    let st = &s.status;
+    eprintln!("rx: {}", args.input.input.display());
+    eprintln!("  samples        {}", st.samples);
+    eprintln!("  symbols        {}", s.symbols);
+    eprintln!(
+        "  carrier        {} at acquisition (line {:.0}× floor), {} at end",
+        fmt_hz(st.coarse_cfo_hz),
+        st.acquisition_line,
+        fmt_hz(st.cfo_hz)
+    );
+    eprintln!("  clock offset   {:+.1} ppm", st.clock_offset_ppm);
+    eprintln!("  Es/N0          {:.1} dB", st.esn0_db);
+    eprintln!(
+        "  lock           {} (metric {:.2})",
+        if st.locked { "locked" } else { "NOT locked" },
+        st.lock_metric
+    );
+    if s.nonfinite > 0 {
+        eprintln!(
+            "  warning        {} NaN/Inf samples replaced by zero",
+            s.nonfinite
+        );
+    }
+    if s.report.interrupted {
+        eprintln!("  interrupted    outputs hold everything demodulated before the stop");
+    }
+    print_stats(args.stats, &s.report);
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! `leomodem tx`: bits → shaped PSK IQ capture.
+
+use super::{
+    option_error, parse_hz, parse_rate, print_stats, WaveformArgs, KEY_MODULATION, KEY_ROLLOFF,
+    KEY_SYMBOL_RATE,
+};
+use crate::error::{Error, Result};
+use crate::io::{CaptureMeta, SampleFormat};
+use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::stages::{BitSource, CaptureSink, ModulatorStage};
+use crate::time::Timestamp;
+use clap::Args;
+use leomodem_dsp::modem::PskModulator;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `leomodem tx`.
+#[derive(Debug, Args)]
+pub struct TxArgs {
+    /// Output capture (.sigmf-meta, .cf32, .cs16, .cu8, .cs8, .wav); SigMF metadata is written beside raw files.
+    pub output: PathBuf,
+    /// Bytes to send, bit by bit, most significant bit first.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["bits_text", "random_bits"])]
+    pub input: Option<PathBuf>,
+    /// Bits to send as text: one `0`/`1` per bit; whitespace is ignored.
+    #[arg(long, value_name = "FILE", conflicts_with = "random_bits")]
+    pub bits_text: Option<PathBuf>,
+    /// Send this many seeded random bits (the default when no input is given: 100000).
+    #[arg(long, value_name = "N")]
+    pub random_bits: Option<u64>,
+    /// Seed of the random bits.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Waveform (modulation defaults to bpsk, roll-off to 0.35).
+    #[command(flatten)]
+    pub waveform: WaveformArgs,
+    /// Output sample rate in samples/s (≥ 2× the symbol rate; need not be a multiple of it).
+    #[arg(long, value_name = "HZ", value_parser = parse_rate)]
+    pub sample_rate: f64,
+    /// Output sample format (default: from the extension; cf32 for SigMF).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<SampleFormat>,
+    /// Centre frequency recorded in the metadata, Hz.
+    #[arg(long, value_name = "HZ", allow_hyphen_values = true, value_parser = parse_hz)]
+    pub center_freq: Option<f64>,
+    /// Start time recorded in the metadata, ISO-8601 UTC (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+    /// Output amplitude scale (the signal has unit mean power before it; keep integer formats below clipping).
+    #[arg(long, default_value_t = 0.5, value_parser = super::parse_real)]
+    pub scale: f64,
+    /// Print per-stage pipeline statistics.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// Reads the bits to send.
+pub fn load_bits(args: &TxArgs) -> Result<Vec<u8>> {
+    if let Some(p) = &args.input {
+        let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+        if bytes.is_empty() {
+            return Err(Error::format(p, "empty file: nothing to send"));
+        }
+        return Ok(bytes
+            .iter()
+            .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1))
+            .collect());
+    }
+    if let Some(p) = &args.bits_text {
+        return read_bits_text(p);
+    }
+    let n = args.random_bits.unwrap_or(100_000);
+    if n == 0 {
+        return Err(Error::config("--random-bits", "must be at least 1"));
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
+    Ok((0..n).map(|_| rng.random::<bool>() as u8).collect())
+}
+
+fn read_bits_text(p: &Path) -> Result<Vec<u8>> {
+    let text = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+    let mut bits = Vec::with_capacity(text.len());
+    for (i, &c) in text.iter().enumerate() {
+        match c {
+            b'0' | b'1' => bits.push(c - b'0'),
+            c if c.is_ascii_whitespace() => {}
+            c => {
+                return Err(Error::format(
+                    p,
+                    format!(
+                        "byte {i} is {:?}: a bits file holds only 0, 1 and white space",
+                        c as char
+                    ),
+                ))
+            }
+        }
+    }
+    if bits.is_empty() {
+        return Err(Error::format(p, "no bits in the file"));
+    }
+    Ok(bits)
+}
+
+/// Runs `leomodem tx`.
+pub fn run(args: TxArgs) -> Result<()> {
+    let wf = {
+        let mut w = args.waveform.clone();
+        w.modulation
+            .get_or_insert(leomodem_dsp::modem::Modulation::Bpsk);
+        w.resolve(None, 0.35)?
+    };
+    if args.scale <= 0.0 {
+        return Err(Error::config(
+            "--scale",
+            format!("{} must be positive", args.scale),
+        ));
+    }
+    let bits = load_bits(&args)?;
+    let modulator = PskModulator::new(wf.modulation, wf.symbol_rate, args.sample_rate, wf.rolloff)
+        .map_err(option_error)?;
+    let start = match &args.start_time {
+        Some(s) => Timestamp::parse_iso8601(s, "--start-time")?,
+        None => Timestamp::now(),
+    };
+    let mut meta = CaptureMeta::new(args.sample_rate);
+    meta.center_freq = args.center_freq;
+    meta.start_time = Some(start);
+    meta.description = Some(format!(
+        "leomodem tx: {} {} sym/s, RRC {}, {} bits",
+        wf.modulation,
+        wf.symbol_rate,
+        wf.rolloff,
+        bits.len()
+    ));
+    meta.extra_global
+        .insert(KEY_MODULATION.into(), Value::from(wf.modulation.name()));
+    meta.extra_global
+        .insert(KEY_SYMBOL_RATE.into(), Value::from(wf.symbol_rate));
+    meta.extra_global
+        .insert(KEY_ROLLOFF.into(), Value::from(wf.rolloff));
+    let nbits = bits.len();
+    let sink = CaptureSink::create(&args.output, args.format, &meta)?;
+    let written = sink.written_counter();
+    let scale = args.scale as f32;
+    let report = Pipeline::new(BitSource::new(bits, 8192), PipelineConfig::default())
+        .then(ModulatorStage::new(modulator))
+        .then(crate::pipeline::FnStage::new(
+            "scale",
+            move |x: &[leomodem_dsp::Complex32], out: &mut Vec<leomodem_dsp::Complex32>| {
+                out.extend(x.iter().map(|s| s * scale))
+            },
+        ))
+        .run(sink)?;
+    eprintln!(
+        "tx: {} bits, {} {} sym/s → {} samples at {} S/s into {}",
+        nbits,
+        wf.modulation,
+        wf.symbol_rate,
+        written.load(std::sync::atomic::Ordering::Relaxed),
+        args.sample_rate,
+        args.output.display()
+    );
+    print_stats(args.stats, &report);
+    Ok(())
+}

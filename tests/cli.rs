@@ -1,0 +1,373 @@
+//! The `leomodem` binary end to end: tx → sim → rx loopback, chunk invariance of the
+//! whole receive chain, the real Meteor-M2 capture, `info`, help texts and bad input.
+
+use leomodem::io::{CaptureReader, OpenOptions};
+use leomodem_dsp::modem::{count_bit_errors, Modulation};
+use leomodem_dsp::Complex32;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_leomodem"))
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = bin().args(args).output().expect("run leomodem");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "panic in {args:?}: {stderr}");
+    out
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{args:?} failed: {stderr}");
+    stderr + &String::from_utf8_lossy(&out.stdout)
+}
+
+fn fail(args: &[&str]) -> String {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "{args:?} should have failed: {stderr}"
+    );
+    stderr
+}
+
+fn read_all(path: &Path) -> Vec<Complex32> {
+    let mut r = CaptureReader::open(path, &OpenOptions::default()).unwrap();
+    let mut v = Vec::new();
+    while r.read(&mut v, 1 << 16).unwrap() > 0 {}
+    v
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+struct Dir(tempfile::TempDir);
+impl Dir {
+    fn new() -> Self {
+        Dir(tempfile::tempdir().unwrap())
+    }
+    fn p(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+}
+
+fn write_bits(path: &Path, n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let bits: Vec<u8> = (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as u8 & 1
+        })
+        .collect();
+    let text: String = bits
+        .iter()
+        .map(|b| if *b == 1 { '1' } else { '0' })
+        .collect();
+    std::fs::write(path, text).unwrap();
+    bits
+}
+
+/// The loopback through the binary: fractional timing offset, 37° phase, CFO of
+/// 20% of the symbol rate, 50 ppm clock offset, Es/N0 12 dB, non-integer samples per
+/// symbol (50 kS/s for 12 ksym/s). BPSK error-free over > 10^5 bits; QPSK error-free at
+/// 14 dB (at 12 dB QPSK's theoretical BER is 3.4e-5: a few errors are expected, see
+/// the DSP loopback test).
+#[test]
+fn tx_sim_rx_loopback_bpsk_and_qpsk() {
+    let d = Dir::new();
+    for (m, esn0) in [("bpsk", "12"), ("qpsk", "14")] {
+        let bits = write_bits(&d.p("bits.txt"), 110_000, 5);
+        let tx = d.p(&format!("{m}.sigmf-meta"));
+        let ch = d.p(&format!("{m}-ch.cs16"));
+        let syms = d.p(&format!("{m}-syms.sigmf-meta"));
+        ok(&[
+            "tx",
+            s(&tx),
+            "--bits-text",
+            s(&d.p("bits.txt")),
+            "--modulation",
+            m,
+            "--symbol-rate",
+            "12k",
+            "--sample-rate",
+            "50k",
+        ]);
+        ok(&[
+            "sim",
+            s(&tx),
+            s(&ch),
+            "--esn0",
+            esn0,
+            "--cfo",
+            "2.4k",
+            "--phase",
+            "37",
+            "--timing-offset",
+            "0.3",
+            "--clock-ppm",
+            "50",
+            "--seed",
+            "9",
+        ]);
+        let report = ok(&["rx", s(&ch), "--symbols", s(&syms)]);
+        assert!(report.contains("locked"), "{report}");
+        let rx = read_all(&syms);
+        let modulation: Modulation = m.parse().unwrap();
+        let r = count_bit_errors(modulation, &bits, &rx, 1000, 64);
+        assert!(r.bits >= 100_000, "{m}: {} bits compared", r.bits);
+        assert_eq!(r.errors, 0, "{m}: {} errors in {} bits", r.errors, r.bits);
+    }
+}
+
+/// The whole receive chain (file source, demodulator, sinks) gives byte-identical
+/// outputs for chunks of 1000, 4096 and 65536 samples.
+#[test]
+fn rx_output_does_not_depend_on_chunk_size() {
+    let d = Dir::new();
+    let tx = d.p("q.sigmf-meta");
+    let ch = d.p("q-ch.sigmf-meta");
+    ok(&[
+        "tx",
+        s(&tx),
+        "--random-bits",
+        "60000",
+        "--modulation",
+        "qpsk",
+        "--symbol-rate",
+        "10k",
+        "--sample-rate",
+        "37k",
+    ]);
+    ok(&[
+        "sim",
+        s(&tx),
+        s(&ch),
+        "--esn0",
+        "9",
+        "--cfo",
+        "-1.1k",
+        "--clock-ppm",
+        "-30",
+        "--timing-offset",
+        "0.7",
+    ]);
+    let mut outputs = Vec::new();
+    for chunk in ["1000", "4096", "65536"] {
+        let llr = d.p(&format!("llr-{chunk}.f32"));
+        let bits = d.p(&format!("bits-{chunk}.bin"));
+        ok(&[
+            "rx",
+            s(&ch),
+            "--chunk",
+            chunk,
+            "--llr",
+            s(&llr),
+            "--bits",
+            s(&bits),
+        ]);
+        outputs.push((std::fs::read(&llr).unwrap(), std::fs::read(&bits).unwrap()));
+    }
+    assert!(
+        outputs[0].0.len() > 4 * 2 * 29_000,
+        "LLR file too short: {}",
+        outputs[0].0.len()
+    );
+    assert!(
+        outputs[0] == outputs[1] && outputs[1] == outputs[2],
+        "outputs differ between chunk sizes"
+    );
+}
+
+/// The real Meteor-M2 LRPT recording: the receiver finds the carrier by itself (about
+/// +3.4 kHz), locks, and measures an Es/N0 consistent with the recording's ~11 dB SNR.
+#[test]
+fn meteor_capture_acquires_and_locks() {
+    let d = Dir::new();
+    let syms = d.p("m.sigmf-meta");
+    let report = ok(&[
+        "rx",
+        "captures/meteor_m2_lrpt.sigmf-meta",
+        "--modulation",
+        "qpsk",
+        "--symbol-rate",
+        "72k",
+        "--rolloff",
+        "0.6",
+        "--symbols",
+        s(&syms),
+    ]);
+    assert!(report.contains("locked (metric"), "{report}");
+    let rx = read_all(&syms);
+    // 501,760 samples at 300 kS/s are 120,422 symbols at 72 ksym/s (less the filter edges).
+    assert!(
+        (120_000..=120_500).contains(&rx.len()),
+        "{} symbols",
+        rx.len()
+    );
+    // After the first frame, the constellation is QPSK: |Re| and |Im| cluster near 1/√2.
+    let tail = &rx[20_000..];
+    let evm: f32 = tail
+        .iter()
+        .map(|z| {
+            let h = std::f32::consts::FRAC_1_SQRT_2;
+            let e = Complex32::new(z.re.abs() - h, z.im.abs() - h);
+            e.norm_sqr()
+        })
+        .sum::<f32>()
+        / tail.len() as f32;
+    let evm_db = 10.0 * evm.log10();
+    assert!(
+        evm_db < -8.0,
+        "EVM {evm_db:.1} dB: not a locked QPSK constellation"
+    );
+    let carrier_line = report.lines().find(|l| l.contains("carrier")).unwrap();
+    assert!(carrier_line.contains("3.4"), "{carrier_line}");
+}
+
+#[test]
+fn info_reports_rate_duration_and_tone_peak() {
+    let d = Dir::new();
+    let tx = d.p("b.cf32");
+    ok(&[
+        "tx",
+        s(&tx),
+        "--random-bits",
+        "4000",
+        "--symbol-rate",
+        "1k",
+        "--sample-rate",
+        "8k",
+        "--center-freq",
+        "437.5M",
+    ]);
+    let shifted = d.p("c.sigmf-meta");
+    // A BPSK signal squared... simpler: a strong offset tone is the spectrum's peak after sim
+    // with no noise is not guaranteed for PSK, so check the basics and the JSON form.
+    ok(&["sim", s(&tx), s(&shifted), "--cfo", "1.5k"]);
+    let out = ok(&["info", s(&shifted), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim_start_matches(|c| c != '{')).unwrap();
+    assert_eq!(v["sample_rate"].as_f64(), Some(8000.0));
+    assert_eq!(v["center_freq"].as_f64(), Some(437.5e6));
+    assert!(v["samples"].as_u64().unwrap() >= 32_000);
+    let peak = v["peak_offset_hz"].as_f64().unwrap();
+    // The BPSK main lobe, centred at +1.5 kHz, spans ±500 Hz (roll-off 0.35: ±675 Hz).
+    assert!((peak - 1500.0).abs() < 700.0, "peak at {peak}");
+}
+
+#[test]
+fn help_of_every_subcommand_states_units() {
+    for (cmd, needles) in [
+        (
+            "tx",
+            &[
+                "samples/s",
+                "symbols/s",
+                "most significant bit first",
+                "ISO-8601",
+            ][..],
+        ),
+        ("rx", &["Hz", "samples/s", "LLR", "positive = bit 0"][..]),
+        ("sim", &["Es/N0", "dB", "Hz/s", "ppm", "degrees"][..]),
+        ("info", &["samples/s", "FFT"][..]),
+    ] {
+        let out = ok(&[cmd, "--help"]);
+        for n in needles {
+            assert!(out.contains(n), "`{cmd} --help` lacks {n:?}:\n{out}");
+        }
+    }
+}
+
+#[test]
+fn bad_input_gives_one_clear_error() {
+    let d = Dir::new();
+    let raw = d.p("x.raw");
+    std::fs::write(&raw, vec![0u8; 4096]).unwrap();
+    let e = fail(&["rx", s(&raw), "--modulation", "bpsk", "--symbol-rate", "1k"]);
+    assert!(e.contains("x.raw") && e.contains("--format"), "{e}");
+    let e = fail(&[
+        "rx",
+        s(&raw),
+        "--format",
+        "cs16",
+        "--modulation",
+        "bpsk",
+        "--symbol-rate",
+        "1k",
+    ]);
+    assert!(e.contains("--sample-rate"), "{e}");
+    let e = fail(&[
+        "rx",
+        s(&raw),
+        "--format",
+        "cs16",
+        "--sample-rate",
+        "8k",
+        "--symbol-rate",
+        "1k",
+    ]);
+    assert!(e.contains("--modulation"), "{e}");
+    let e = fail(&[
+        "rx",
+        s(&raw),
+        "--format",
+        "cs16",
+        "--sample-rate",
+        "8k",
+        "--modulation",
+        "qpsk",
+        "--symbol-rate",
+        "5k",
+    ]);
+    assert!(
+        e.contains("--symbol-rate") && e.contains("samples/s"),
+        "{e}"
+    );
+    let e = fail(&[
+        "rx",
+        s(&d.p("missing.cf32")),
+        "--sample-rate",
+        "8k",
+        "--modulation",
+        "qpsk",
+        "--symbol-rate",
+        "1k",
+    ]);
+    assert!(e.contains("missing.cf32"), "{e}");
+    let e = fail(&[
+        "tx",
+        s(&d.p("o.cf32")),
+        "--sample-rate",
+        "fast",
+        "--symbol-rate",
+        "1k",
+    ]);
+    assert!(e.contains("fast"), "{e}");
+    let e = fail(&[
+        "tx",
+        s(&d.p("o.cf32")),
+        "--sample-rate",
+        "1.5k",
+        "--symbol-rate",
+        "1k",
+    ]);
+    assert!(e.contains("sample") || e.contains("symbol"), "{e}");
+    let e = fail(&[
+        "sim",
+        s(&raw),
+        s(&d.p("o.cf32")),
+        "--format",
+        "cs16",
+        "--sample-rate",
+        "8k",
+        "--esn0",
+        "3",
+    ]);
+    assert!(e.contains("--symbol-rate"), "{e}");
+}
