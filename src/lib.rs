@@ -11,6 +11,7 @@ pub mod cli;
 pub mod error;
 pub mod io;
 pub mod pipeline;
+pub mod profile;
 pub mod stages;
 pub mod time;
 

@@ -1,1 +1,7 @@
-//! Forward error correction (CCSDS 131.0-B): CRC, convolutional/Viterbi, Reed-Solomon.
+//! Forward error correction (CCSDS 131.0-B): CRC, convolutional code and Viterbi
+//! decoder (with puncturing), Reed-Solomon.
+
+pub mod conv;
+pub mod crc;
+pub mod rs;
+pub mod viterbi;

@@ -1,0 +1,1 @@
+//! Waveform profiles (in progress).
