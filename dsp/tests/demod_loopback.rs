@@ -208,3 +208,28 @@ fn chunking_does_not_change_the_symbols() {
         );
     }
 }
+
+/// Acquisition converges the loops on the acquisition block before the real pass, so
+/// the stream's first symbols are as good as the rest: at 12 dB no errors from the very
+/// first symbol on (what a frame starting at the first symbol needs).
+#[test]
+fn first_symbols_are_clean() {
+    for m in [Modulation::Bpsk, Modulation::Qpsk] {
+        let link = Link::new(m, Some(12.0));
+        let (bits, rx) = link.signal(8_000);
+        let (syms, _) = link.demod(&rx, 4096);
+        let r = count_bit_errors(m, &bits, &syms[..1000], 0, 16);
+        assert!(r.bits >= 900, "{m}: {} bits compared", r.bits);
+        assert_eq!(
+            r.errors, 0,
+            "{m}: {} errors in the first symbols (lag {})",
+            r.errors, r.lag
+        );
+        // The first output symbol is one of the first few sent (nothing dropped).
+        assert!(
+            r.lag.abs() <= 8,
+            "{m}: first output symbol is sent symbol {}",
+            -r.lag
+        );
+    }
+}

@@ -306,8 +306,79 @@ impl PskDemodulator {
             self.status.coarse_cfo_hz = f;
             self.status.acquisition_line = est.line_to_floor;
         }
+        self.pre_run();
         self.acquired = true;
         self.status.acquired = true;
+    }
+
+    /// Converges timing and carrier phase on the acquisition block before the real
+    /// pass, so that the first symbols of the stream (and the first frame's ASM) are
+    /// as clean as the rest: a copy of the front end runs over the block, the symbol
+    /// grid it converged to is extrapolated back to the first sample, and the carrier
+    /// phase is estimated feed-forward on the first symbols of that grid.
+    fn pre_run(&mut self) {
+        let run = |this: &Self,
+                   sync: &mut SymbolSync,
+                   len: usize,
+                   syms: &mut Vec<Complex32>,
+                   times: &mut Vec<f64>| {
+            let mut agc = this.agc.clone();
+            let mut nco = this.nco.clone();
+            let mut resampler = this.resampler.clone();
+            let mut work = Vec::with_capacity(BLOCK);
+            let mut work2 = Vec::with_capacity(2 * BLOCK);
+            for blk in this.acq_buf[..len.min(this.acq_buf.len())].chunks(BLOCK) {
+                work.clear();
+                agc.process(blk, &mut work);
+                nco.mix_in_place(&mut work);
+                match resampler.as_mut() {
+                    Some(r) => {
+                        work2.clear();
+                        r.process(&work, &mut work2);
+                        sync.process_timed(&work2, syms, times);
+                    }
+                    None => {
+                        sync.process_timed(&work, syms, times);
+                    }
+                }
+            }
+        };
+        let sps_in = self.cfg.sample_rate / self.cfg.symbol_rate;
+        let (mut syms, mut times) = (Vec::new(), Vec::new());
+        // 1. Timing: converge over up to 2048 symbols, extrapolate the grid to the start.
+        let mut probe = self.sync.clone();
+        run(
+            self,
+            &mut probe,
+            (2048.0 * sps_in) as usize,
+            &mut syms,
+            &mut times,
+        );
+        if syms.len() < 256 {
+            return;
+        }
+        let period = probe.period();
+        let t_last = times[times.len() - 1];
+        let earliest = self.sync.earliest_instant();
+        let k = ((t_last - earliest) / period).floor();
+        let first = t_last - k * period;
+        self.sync.preset(first, period);
+        // 2. Carrier phase on the first 256 symbols of that grid.
+        let mut probe = self.sync.clone();
+        syms.clear();
+        times.clear();
+        run(
+            self,
+            &mut probe,
+            (300.0 * sps_in) as usize + 4 * BLOCK,
+            &mut syms,
+            &mut times,
+        );
+        let mut agc = self.sym_agc.clone();
+        agc.process_in_place(&mut syms);
+        let head = &syms[..syms.len().min(256)];
+        let theta = self.carrier.estimate_phase(head);
+        self.carrier.set_phase(theta);
     }
 
     /// Demodulates `input` in sub-blocks aligned to absolute multiples of [`BLOCK`].

@@ -136,6 +136,29 @@ impl CarrierLoop {
         self.theta
     }
 
+    /// Sets the phase estimate (e.g. from a feed-forward estimate before the first symbol).
+    pub fn set_phase(&mut self, rad: f64) {
+        if rad.is_finite() {
+            self.theta = rad.rem_euclid(2.0 * PI);
+        }
+    }
+
+    /// Feed-forward phase estimate of M-PSK symbols (Viterbi & Viterbi): the angle of
+    /// the mean of `(y/|y|)^M`, referred to the constellation's first point, divided by M.
+    /// Exact up to the 2π/M ambiguity that the frame synchroniser resolves.
+    pub fn estimate_phase(&self, symbols: &[Complex32]) -> f64 {
+        let m = self.order as i32;
+        let reference = Complex32::from_polar(1.0, (self.offset * self.order as f64) as f32).conj();
+        let mut acc = Complex32::new(0.0, 0.0);
+        for y in symbols {
+            let n = y.norm();
+            if n > 0.0 && n.is_finite() {
+                acc += (y / n).powi(m) * reference;
+            }
+        }
+        acc.im.atan2(acc.re) as f64 / self.order as f64
+    }
+
     /// Removes `fraction` of the tracked frequency from the loop and returns it (rad
     /// per symbol), for the caller to apply to its input oscillator instead.
     pub fn take_frequency(&mut self, fraction: f64) -> f64 {

@@ -52,6 +52,7 @@ fn gardner_slope(alpha: f64) -> f64 {
 }
 
 /// Polyphase matched filter + Gardner symbol synchroniser.
+#[derive(Clone, Debug)]
 pub struct SymbolSync {
     sps: f64,
     oqpsk: bool,
@@ -164,6 +165,26 @@ impl SymbolSync {
             prev_mid: Complex32::new(0.0, 0.0),
             have_prev: false,
         })
+    }
+
+    /// Earliest instant (in input samples from the start of the stream) at which a
+    /// symbol can be taken: the matched filter needs `half` samples before it.
+    pub fn earliest_instant(&self) -> f64 {
+        (self.half + 1) as f64
+    }
+
+    /// Starts a fresh synchroniser (nothing processed yet) on a known symbol grid:
+    /// the first symbol at input-sample instant `first` (≥ [`earliest_instant`](Self::earliest_instant))
+    /// and `period` samples per symbol. Used after a pre-run has measured the grid, so
+    /// that the first symbols of a stream are as good as the rest.
+    pub fn preset(&mut self, first: f64, period: f64) {
+        let first = first.max(self.earliest_instant());
+        self.t_int = first.floor() as u64;
+        self.mu = first - first.floor();
+        if period.is_finite() {
+            self.period = period.clamp(self.sps - self.max_dev, self.sps + self.max_dev);
+            self.period_avg = self.period;
+        }
     }
 
     /// Nominal samples per symbol.
