@@ -9,6 +9,7 @@ pub use leomodem_dsp as dsp;
 
 pub mod cli;
 pub mod error;
+pub mod frames;
 pub mod io;
 pub mod pipeline;
 pub mod profile;

@@ -249,23 +249,24 @@ pub struct RxCounts {
     pub bits: AtomicU64,
 }
 
-struct FileOut {
+/// A buffered output file whose errors name it.
+pub(crate) struct FileOut {
     path: PathBuf,
     w: BufWriter<File>,
 }
 
 impl FileOut {
-    fn create(path: &Path) -> Result<Self> {
+    pub(crate) fn create(path: &Path) -> Result<Self> {
         let f = File::create(path).map_err(|e| Error::io(path, e))?;
         Ok(FileOut {
             path: path.to_path_buf(),
             w: BufWriter::with_capacity(1 << 16, f),
         })
     }
-    fn write(&mut self, b: &[u8]) -> Result<()> {
+    pub(crate) fn write(&mut self, b: &[u8]) -> Result<()> {
         self.w.write_all(b).map_err(|e| Error::io(&self.path, e))
     }
-    fn finish(&mut self) -> Result<()> {
+    pub(crate) fn finish(&mut self) -> Result<()> {
         self.w.flush().map_err(|e| Error::io(&self.path, e))?;
         self.w
             .get_ref()

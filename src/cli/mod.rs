@@ -1,6 +1,8 @@
 //! Command-line interface: one module per subcommand.
 
+pub mod coding;
 pub mod info;
+pub mod profiles;
 pub mod rx;
 pub mod sim;
 pub mod tx;
@@ -33,6 +35,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Describe a capture: format, sample rate, duration, power, strongest spectral peak.
     Info(info::InfoArgs),
+    /// List the built-in waveform profiles, or show one as TOML.
+    Profiles(profiles::ProfilesArgs),
 }
 
 /// Runs a parsed command line.
@@ -42,6 +46,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Rx(a) => rx::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Info(a) => info::run(a),
+        Command::Profiles(a) => profiles::run(a),
     }
 }
 
@@ -150,6 +155,9 @@ pub const KEY_MODULATION: &str = "leomodem:modulation";
 pub const KEY_SYMBOL_RATE: &str = "leomodem:symbol_rate";
 /// See [`KEY_MODULATION`].
 pub const KEY_ROLLOFF: &str = "leomodem:rolloff";
+/// The whole profile (TOML) of a capture leomodem made with one, so that `rx` can
+/// decode it without options.
+pub const KEY_PROFILE: &str = "leomodem:profile";
 
 impl WaveformArgs {
     /// Resolves the waveform from the options, falling back to what the capture's

@@ -1,11 +1,15 @@
 //! `leomodem rx`: capture → symbols, bits, LLRs.
 
+use super::coding::{link_coding, waveform, CodingArgs};
 use super::{fmt_hz, option_error, parse_hz, parse_real, print_stats, InputArgs, WaveformArgs};
 use crate::error::{Error, Result};
+use crate::frames::{FrameCounts, FrameOutputs, FrameSink, FrameStage};
 use crate::io::{CaptureMeta, CaptureReader};
 use crate::pipeline::{interrupt_flag, Pipeline, PipelineConfig, PipelineReport};
+use crate::profile::Profile;
 use crate::stages::{CaptureSource, DemodStage, RxOutputs, RxSink};
 use clap::Args;
+use leomodem_dsp::framing::{CcsdsDecoder, SyncParams};
 use leomodem_dsp::modem::{DemodConfig, DemodStatus, PskDemodulator};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -17,9 +21,18 @@ pub struct RxArgs {
     /// Input and how to read it.
     #[command(flatten)]
     pub input: InputArgs,
-    /// Waveform (default: from the capture's metadata when leomodem wrote it; roll-off 0.35).
+    /// Waveform (default: from the profile, then the capture's metadata when leomodem wrote it; roll-off 0.35).
     #[command(flatten)]
     pub waveform: WaveformArgs,
+    /// Coding and framing: with a profile or any coding option, rx decodes frames.
+    #[command(flatten)]
+    pub coding: CodingArgs,
+    /// Write decoded transfer frames (those that passed RS/CRC) back to back.
+    #[arg(long, value_name = "FILE")]
+    pub frames: Option<PathBuf>,
+    /// Write one JSON object per frame (index, sample, time, rs_corrected, ok, hex, …); `-` for standard output.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
     /// Write the demodulated symbols (unit power, after carrier recovery) as a cf32 capture at the symbol rate, with SigMF.
     #[arg(long, value_name = "FILE")]
     pub symbols: Option<PathBuf>,
@@ -58,6 +71,14 @@ pub struct RxArgs {
 /// What an `rx` run produced.
 #[derive(Debug, Clone)]
 pub struct RxSummary {
+    /// Frames that passed every check (frames mode).
+    pub frames_ok: u64,
+    /// Frames found while locked that failed RS or CRC (frames mode).
+    pub frames_failed: u64,
+    /// RS symbols corrected in ok frames.
+    pub rs_corrected: u64,
+    /// Whether frames were decoded (a profile or coding option was given).
+    pub framing: bool,
     /// Demodulator state at the end.
     pub status: DemodStatus,
     /// Symbols demodulated.
@@ -72,7 +93,40 @@ pub struct RxSummary {
 pub fn receive(args: &RxArgs) -> Result<RxSummary> {
     let reader = CaptureReader::open(&args.input.input, &args.input.open_options()?)?;
     let info = reader.info().clone();
-    let wf = args.waveform.resolve(Some(&info), 0.35)?;
+    let wants_symbols = args.symbols.is_some()
+        || args.bits.is_some()
+        || args.bits_text.is_some()
+        || args.llr.is_some();
+    // Coding options first; else the profile leomodem recorded in the capture's metadata.
+    let profile = match args.coding.resolve()? {
+        Some(p) => Some(p),
+        None if !wants_symbols => info
+            .global
+            .get(super::KEY_PROFILE)
+            .and_then(|v| v.as_str())
+            .map(|t| {
+                Profile::from_toml_str(t, &format!("{} (leomodem:profile)", info.path.display()))
+            })
+            .transpose()?,
+        None => None,
+    };
+    let wf = waveform(&args.waveform, profile.as_ref(), Some(&info))?;
+    if profile.is_none() && (args.frames.is_some() || args.json.is_some()) {
+        return Err(Error::config(
+            if args.frames.is_some() {
+                "--frames"
+            } else {
+                "--json"
+            },
+            "frames need a coding: give --profile (see `leomodem profiles`) or coding options",
+        ));
+    }
+    if profile.is_some() && wants_symbols {
+        return Err(Error::config(
+            "--symbols/--bits/--bits-text/--llr",
+            "these write the demodulator's output and cannot be combined with frame decoding; run once without --profile for them",
+        ));
+    }
     if wf.symbol_rate * 2.0 > info.sample_rate {
         return Err(Error::config(
             "--symbol-rate",
@@ -110,23 +164,6 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
             Error::config(opt, reason)
         }
     })?;
-    let outputs = RxOutputs {
-        symbols: args.symbols.clone(),
-        bits: args.bits.clone(),
-        bits_text: args.bits_text.clone(),
-        llr: args.llr.clone(),
-    };
-    let mut sym_meta = CaptureMeta::new(wf.symbol_rate);
-    sym_meta.center_freq = info.center_freq;
-    sym_meta.start_time = info.start_time;
-    sym_meta.description = Some(format!(
-        "leomodem rx symbols of {} ({} at {} sym/s)",
-        info.path.display(),
-        wf.modulation,
-        wf.symbol_rate
-    ));
-    let sink = RxSink::create(wf.modulation, &outputs, &sym_meta)?;
-    let counts = sink.counts();
     let status = Arc::new(Mutex::new(DemodStatus::default()));
     let source = CaptureSource::new(reader, args.chunk);
     let nonfinite = source.nonfinite_counter();
@@ -134,15 +171,60 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
         stop: interrupt_flag()?,
         ..PipelineConfig::default()
     };
-    let report = Pipeline::new(source, cfg)
-        .then(DemodStage::new(demod, status.clone()))
-        .run(sink)?;
+    let pipeline = Pipeline::new(source, cfg).then(DemodStage::new(demod, status.clone()));
+    let (report, symbols, frames) = match &profile {
+        Some(p) => {
+            let coding = link_coding(p);
+            let decoder = CcsdsDecoder::new(wf.modulation, coding, SyncParams::default())
+                .map_err(option_error)?;
+            let sink = FrameSink::create(
+                &FrameOutputs {
+                    frames: args.frames.clone(),
+                    json: args.json.clone(),
+                },
+                info.start_time,
+                info.sample_rate,
+            )?;
+            let counts = sink.counts();
+            let report = pipeline.then(FrameStage::new(decoder)).run(sink)?;
+            let st = status.lock().map(|s| s.symbols).unwrap_or(0);
+            (report, st, Some(counts))
+        }
+        None => {
+            let outputs = RxOutputs {
+                symbols: args.symbols.clone(),
+                bits: args.bits.clone(),
+                bits_text: args.bits_text.clone(),
+                llr: args.llr.clone(),
+            };
+            let mut sym_meta = CaptureMeta::new(wf.symbol_rate);
+            sym_meta.center_freq = info.center_freq;
+            sym_meta.start_time = info.start_time;
+            sym_meta.description = Some(format!(
+                "leomodem rx symbols of {} ({} at {} sym/s)",
+                info.path.display(),
+                wf.modulation,
+                wf.symbol_rate
+            ));
+            let sink = RxSink::create(wf.modulation, &outputs, &sym_meta)?;
+            let counts = sink.counts();
+            let report = pipeline.run(sink)?;
+            (report, counts.symbols.load(Ordering::Relaxed), None)
+        }
+    };
     let status = *status
         .lock()
         .map_err(|_| Error::config("rx", "demodulator status lost"))?;
+    let load = |f: fn(&FrameCounts) -> &std::sync::atomic::AtomicU64| {
+        frames.as_ref().map_or(0, |c| f(c).load(Ordering::Relaxed))
+    };
     Ok(RxSummary {
+        frames_ok: load(|c| &c.ok),
+        frames_failed: load(|c| &c.failed),
+        rs_corrected: load(|c| &c.rs_corrected),
+        framing: frames.is_some(),
         status,
-        symbols: counts.symbols.load(Ordering::Relaxed),
+        symbols,
         nonfinite: nonfinite.load(Ordering::Relaxed),
         report,
     })
@@ -155,6 +237,12 @@ pub fn run(args: RxArgs) -> Result<()> {
     eprintln!("rx: {}", args.input.input.display());
     eprintln!("  samples        {}", st.samples);
     eprintln!("  symbols        {}", s.symbols);
+    if s.framing {
+        eprintln!(
+            "  frames         {} ok, {} failed, {} RS symbols corrected",
+            s.frames_ok, s.frames_failed, s.rs_corrected
+        );
+    }
     eprintln!(
         "  carrier        {} at acquisition (line {:.0}× floor), {} at end",
         fmt_hz(st.coarse_cfo_hz),

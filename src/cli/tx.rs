@@ -1,20 +1,25 @@
 //! `leomodem tx`: bits → shaped PSK IQ capture.
 
+use super::coding::{link_coding, waveform, CodingArgs};
 use super::{
-    option_error, parse_hz, parse_rate, print_stats, WaveformArgs, KEY_MODULATION, KEY_ROLLOFF,
-    KEY_SYMBOL_RATE,
+    option_error, parse_hz, parse_rate, print_stats, WaveformArgs, KEY_MODULATION, KEY_PROFILE,
+    KEY_ROLLOFF, KEY_SYMBOL_RATE,
 };
 use crate::error::{Error, Result};
+use crate::frames::{FrameBitsSource, FrameFeed};
 use crate::io::{CaptureMeta, SampleFormat};
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::stages::{BitSource, CaptureSink, ModulatorStage};
 use crate::time::Timestamp;
 use clap::Args;
+use leomodem_dsp::framing::CaduEncoder;
 use leomodem_dsp::modem::PskModulator;
+use leomodem_dsp::Complex32;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 /// Arguments of `leomodem tx`.
 #[derive(Debug, Args)]
@@ -33,9 +38,21 @@ pub struct TxArgs {
     /// Seed of the random bits.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Waveform (modulation defaults to bpsk, roll-off to 0.35).
+    /// Waveform (default: from the profile; else bpsk, roll-off 0.35).
     #[command(flatten)]
     pub waveform: WaveformArgs,
+    /// Coding and framing: with a profile or any coding option, tx sends CADUs built from transfer frames.
+    #[command(flatten)]
+    pub coding: CodingArgs,
+    /// Transfer frames to send: consecutive frame-length records of this file.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["input", "bits_text", "random_bits", "frame_count"])]
+    pub frames_in: Option<PathBuf>,
+    /// Send this many seeded random frames, each with a TM primary header and a 32-bit frame counter (default 100 with a profile).
+    #[arg(long, value_name = "N")]
+    pub frame_count: Option<u64>,
+    /// Spacecraft id written in the TM primary header of random frames (0..1023).
+    #[arg(long, default_value_t = 42)]
+    pub spacecraft_id: u16,
     /// Output sample rate in samples/s (≥ 2× the symbol rate; need not be a multiple of it).
     #[arg(long, value_name = "HZ", value_parser = parse_rate)]
     pub sample_rate: f64,
@@ -105,19 +122,39 @@ fn read_bits_text(p: &Path) -> Result<Vec<u8>> {
 
 /// Runs `leomodem tx`.
 pub fn run(args: TxArgs) -> Result<()> {
+    let profile = args.coding.resolve()?;
     let wf = {
         let mut w = args.waveform.clone();
-        w.modulation
-            .get_or_insert(leomodem_dsp::modem::Modulation::Bpsk);
-        w.resolve(None, 0.35)?
+        if profile.is_none() {
+            w.modulation
+                .get_or_insert(leomodem_dsp::modem::Modulation::Bpsk);
+        }
+        waveform(&w, profile.as_ref(), None)?
     };
+    if profile.is_none() && (args.frames_in.is_some() || args.frame_count.is_some()) {
+        return Err(Error::config(
+            if args.frames_in.is_some() {
+                "--frames-in"
+            } else {
+                "--frame-count"
+            },
+            "frames need a coding: give --profile (see `leomodem profiles`) or coding options",
+        ));
+    }
+    if profile.is_some()
+        && (args.input.is_some() || args.bits_text.is_some() || args.random_bits.is_some())
+    {
+        return Err(Error::config(
+            "--input/--bits-text/--random-bits",
+            "with a profile tx sends frames: use --frames-in FILE or --frame-count N",
+        ));
+    }
     if args.scale <= 0.0 {
         return Err(Error::config(
             "--scale",
             format!("{} must be positive", args.scale),
         ));
     }
-    let bits = load_bits(&args)?;
     let modulator = PskModulator::new(wf.modulation, wf.symbol_rate, args.sample_rate, wf.rolloff)
         .map_err(option_error)?;
     let start = match &args.start_time {
@@ -128,11 +165,13 @@ pub fn run(args: TxArgs) -> Result<()> {
     meta.center_freq = args.center_freq;
     meta.start_time = Some(start);
     meta.description = Some(format!(
-        "leomodem tx: {} {} sym/s, RRC {}, {} bits",
+        "leomodem tx: {} {} sym/s, RRC {}{}",
         wf.modulation,
         wf.symbol_rate,
         wf.rolloff,
-        bits.len()
+        profile
+            .as_ref()
+            .map_or(String::new(), |p| format!(", profile {}", p.name))
     ));
     meta.extra_global
         .insert(KEY_MODULATION.into(), Value::from(wf.modulation.name()));
@@ -140,25 +179,61 @@ pub fn run(args: TxArgs) -> Result<()> {
         .insert(KEY_SYMBOL_RATE.into(), Value::from(wf.symbol_rate));
     meta.extra_global
         .insert(KEY_ROLLOFF.into(), Value::from(wf.rolloff));
-    let nbits = bits.len();
+    if let Some(p) = &profile {
+        meta.extra_global
+            .insert(KEY_PROFILE.into(), Value::from(p.to_toml()));
+    }
     let sink = CaptureSink::create(&args.output, args.format, &meta)?;
     let written = sink.written_counter();
     let scale = args.scale as f32;
-    let report = Pipeline::new(BitSource::new(bits, 8192), PipelineConfig::default())
-        .then(ModulatorStage::new(modulator))
-        .then(crate::pipeline::FnStage::new(
-            "scale",
-            move |x: &[leomodem_dsp::Complex32], out: &mut Vec<leomodem_dsp::Complex32>| {
-                out.extend(x.iter().map(|s| s * scale))
-            },
-        ))
-        .run(sink)?;
+    let scaler =
+        crate::pipeline::FnStage::new("scale", move |x: &[Complex32], out: &mut Vec<Complex32>| {
+            out.extend(x.iter().map(|s| s * scale))
+        });
+    let (report, what) = match &profile {
+        Some(p) => {
+            let encoder = CaduEncoder::new(link_coding(p)).map_err(option_error)?;
+            let feed = match &args.frames_in {
+                Some(path) => FrameFeed::file(path)?,
+                None => FrameFeed::random(
+                    args.frame_count.unwrap_or(100),
+                    args.spacecraft_id,
+                    args.seed,
+                ),
+            };
+            let source = FrameBitsSource::new(encoder, feed);
+            let sent = source.sent_counter();
+            let report = Pipeline::new(source, PipelineConfig::default())
+                .then(ModulatorStage::new(modulator))
+                .then(scaler)
+                .run(sink)?;
+            let n = sent.load(Ordering::Relaxed);
+            if n == 0 {
+                return Err(Error::config(
+                    "--frames-in",
+                    "no frames to send (empty file)",
+                ));
+            }
+            (
+                report,
+                format!("{n} frames ({}, CADU {} bytes)", p.name, p.cadu_len()),
+            )
+        }
+        None => {
+            let bits = load_bits(&args)?;
+            let nbits = bits.len();
+            let report = Pipeline::new(BitSource::new(bits, 8192), PipelineConfig::default())
+                .then(ModulatorStage::new(modulator))
+                .then(scaler)
+                .run(sink)?;
+            (report, format!("{nbits} bits"))
+        }
+    };
     eprintln!(
-        "tx: {} bits, {} {} sym/s → {} samples at {} S/s into {}",
-        nbits,
+        "tx: {what}, {} {} sym/s → {} samples at {} S/s into {}",
         wf.modulation,
         wf.symbol_rate,
-        written.load(std::sync::atomic::Ordering::Relaxed),
+        written.load(Ordering::Relaxed),
         args.sample_rate,
         args.output.display()
     );

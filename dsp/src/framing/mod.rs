@@ -2,5 +2,12 @@
 //! transfer-frame header, CADU assembly and frame synchronisation.
 
 pub mod asm;
+pub mod cadu;
+pub mod coding;
+pub mod decoder;
 pub mod randomizer;
 pub mod tm;
+
+pub use cadu::CaduEncoder;
+pub use coding::{LinkCoding, RsParams};
+pub use decoder::{CcsdsDecoder, DecodedFrame, SyncParams};

@@ -133,6 +133,7 @@ pub struct PskDemodulator {
     snr: EsN0Estimator,
     lock: LockDetector,
     fll_active: bool,
+    flushing: bool,
     work: Vec<Complex32>,
     work2: Vec<Complex32>,
     syms: Vec<Complex32>,
@@ -206,6 +207,7 @@ impl PskDemodulator {
             snr: EsN0Estimator::new(1024)?,
             lock: LockDetector::new(order, p0, 256)?,
             fll_active: cfg.fll_bandwidth > 0.0,
+            flushing: false,
             work: Vec::with_capacity(BLOCK),
             work2: Vec::with_capacity(BLOCK + 16),
             syms: Vec::with_capacity(BLOCK),
@@ -256,16 +258,30 @@ impl PskDemodulator {
         out.len() - n
     }
 
-    /// End of stream: when the input was shorter than the acquisition block, acquires
-    /// on what there is and demodulates it.
+    /// End of stream: acquires on what is buffered if the input was shorter than the
+    /// acquisition block, then pushes trailing zeros through the chain so that the last
+    /// symbols (whose matched-filter window reaches past the end) come out.
     pub fn flush(&mut self, out: &mut Vec<DemodSymbol>) -> usize {
         let n = out.len();
-        if !self.acquired && !self.acq_buf.is_empty() {
+        if !self.acquired {
+            if self.acq_buf.is_empty() {
+                return 0;
+            }
             self.acquire();
             let buf = std::mem::take(&mut self.acq_buf);
             self.demod(&buf, &mut |s| out.push(s));
             self.acq_buf = buf;
             self.acq_buf.clear();
+        }
+        // The tail symbols are emitted but do not feed the statistics (Es/N0, lock).
+        self.flushing = true;
+        let zeros = [Complex32::new(0.0, 0.0); BLOCK];
+        let sps_in = self.cfg.sample_rate / self.cfg.symbol_rate;
+        let mut left = ((self.cfg.span as f64 / 2.0 + 2.0) * sps_in).ceil() as usize + 64;
+        while left > 0 {
+            let k = left.min(BLOCK);
+            self.demod(&zeros[..k], &mut |s| out.push(s));
+            left -= k;
         }
         out.len() - n
     }
@@ -410,8 +426,11 @@ impl PskDemodulator {
             self.sym_agc.process_in_place(&mut self.syms);
             for (i, &y) in self.syms.iter().enumerate() {
                 let z = self.carrier.step(y);
-                self.snr.update(std::slice::from_ref(&z));
-                let locked = self.lock.update(std::slice::from_ref(&z));
+                if !self.flushing {
+                    self.snr.update(std::slice::from_ref(&z));
+                    self.lock.update(std::slice::from_ref(&z));
+                }
+                let locked = self.lock.locked();
                 // FLL assist only for pull-in: it adds frequency noise once locked and,
                 // left on at low SNR, causes cycle slips.
                 if self.fll_active && (locked || self.symbols_out + i as u64 >= FLL_PULL_IN_SYMBOLS)

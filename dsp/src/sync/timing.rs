@@ -61,8 +61,11 @@ pub struct SymbolSync {
     width: usize,
     taps: Vec<f32>,
     hist: Vec<Complex32>,
-    /// Absolute index of `hist[0]`.
+    /// Internal index of `hist[0]`. Internal indices are input indices plus `pad`: the
+    /// history starts with `pad` virtual zeros so that a symbol can be taken at any
+    /// instant from input sample 0 on (the first symbol of a stream is not lost).
     base: u64,
+    pad: u64,
     /// Next on-time instant: absolute sample index `t_int` plus fraction `mu` in [0, 1).
     /// Kept split so that the arithmetic never depends on how the stream was chunked.
     t_int: u64,
@@ -150,8 +153,13 @@ impl SymbolSync {
             half,
             width,
             taps,
-            hist: Vec::with_capacity(1 << 16),
+            hist: {
+                let mut h = Vec::with_capacity(1 << 16);
+                h.resize(half + 1, Complex32::new(0.0, 0.0));
+                h
+            },
             base: 0,
+            pad: half as u64 + 1,
             t_int: half as u64 + 1,
             mu: 0.0,
             period: sps,
@@ -168,9 +176,9 @@ impl SymbolSync {
     }
 
     /// Earliest instant (in input samples from the start of the stream) at which a
-    /// symbol can be taken: the matched filter needs `half` samples before it.
+    /// symbol can be taken: sample 0 (the samples before it count as zeros).
     pub fn earliest_instant(&self) -> f64 {
-        (self.half + 1) as f64
+        0.0
     }
 
     /// Starts a fresh synchroniser (nothing processed yet) on a known symbol grid:
@@ -179,7 +187,7 @@ impl SymbolSync {
     /// that the first symbols of a stream are as good as the rest.
     pub fn preset(&mut self, first: f64, period: f64) {
         let first = first.max(self.earliest_instant());
-        self.t_int = first.floor() as u64;
+        self.t_int = first.floor() as u64 + self.pad;
         self.mu = first - first.floor();
         if period.is_finite() {
             self.period = period.clamp(self.sps - self.max_dev, self.sps + self.max_dev);
@@ -284,7 +292,7 @@ impl SymbolSync {
                 self.power += a * (p - self.power);
             }
             let pw = self.power.max(1e-20);
-            let now = self.t_int as f64 + self.mu;
+            let now = (self.t_int - self.pad) as f64 + self.mu;
             let (err, sym, sym_t) = if self.oqpsk {
                 let e = (self.prev_on.re - on.re) * mid.re
                     + (self.prev_mid.im - mid.im) * self.prev_on.im;
@@ -335,9 +343,25 @@ impl SymbolSync {
         out.len() - start_len
     }
 
+    /// End of stream: feeds trailing zeros so that the symbols whose matched-filter
+    /// window reaches past the last sample come out too.
+    pub fn flush(&mut self, out: &mut Vec<Complex32>, times: &mut Vec<f64>) -> usize {
+        let zeros = [Complex32::new(0.0, 0.0); 64];
+        let mut left = self.half + 2;
+        let n = out.len();
+        while left > 0 {
+            let k = left.min(zeros.len());
+            self.process_inner(&zeros[..k], out, Some(&mut *times));
+            left -= k;
+        }
+        out.len() - n
+    }
+
     /// Back to the state after `new`.
     pub fn reset(&mut self) {
         self.hist.clear();
+        self.hist
+            .resize(self.pad as usize, Complex32::new(0.0, 0.0));
         self.base = 0;
         self.t_int = self.half as u64 + 1;
         self.mu = 0.0;

@@ -1,0 +1,568 @@
+//! Receive side: demodulated symbols → frames.
+//!
+//! ```text
+//! symbols ─► hypotheses (constellation ambiguity × puncturing phase) ─► soft demap ─►
+//!   Viterbi ─► NRZ-M decode ─► frame sync (ASM) ─► derandomize ─► RS ─► CRC ─► frames
+//! ```
+//!
+//! **Ambiguity.** Carrier recovery leaves the constellation rotated by a multiple of
+//! 2π/M, possibly conjugated (I/Q swap). Both CCSDS polynomials have odd weight, so the
+//! convolutional code is transparent to inversion: a 180° rotation only inverts the
+//! decoded bits, which the synchroniser sees as an inverted ASM. The remaining
+//! classes (QPSK: identity, 90°, conjugate, conjugate+90°; 8PSK: rotations by 0..135°
+//! with and without conjugation) and the position of the first symbol in the
+//! puncturing period are hypotheses. While searching, each runs its own Viterbi decoder
+//! and synchroniser; the first to lock wins and the others stop until lock is lost.
+//!
+//! **No false frames.** A frame that passes RS is not proof: the all-0xFF block and
+//! the randomizer sequence are (shifted) RS codewords, so a sync position a few bytes
+//! off can "correct" into a wrong frame. The synchroniser therefore:
+//! 1. searches with a strict threshold (≤ `search_threshold` of 32 ASM bits wrong);
+//! 2. confirms a candidate only when a second strict ASM match lies exactly one CADU
+//!    later (same polarity);
+//! 3. among confirmed candidates within [`CANDIDATE_WINDOW_BITS`] of each other, locks
+//!    on the one with the fewest ASM errors (a planted near-copy of the ASM a few bytes
+//!    before the real one loses to the real one);
+//! 4. once locked, decodes at the known CADU spacing (flywheel; ASM errors up to
+//!    `lock_threshold` accepted) and returns to search after `max_misses` consecutive
+//!    frames whose ASM and RS both fail.
+//!
+//! Frames are emitted with `ok = false` when RS (or the CRC) fails while locked; an
+//! `ok` frame always passed every check the link has.
+//!
+//! Processing happens in sub-blocks of [`SUB_BLOCK`] symbols aligned to absolute
+//! symbol indices, and hypotheses change state only at their boundaries, so the output
+//! never depends on how the symbol stream was cut into chunks.
+
+use super::coding::LinkCoding;
+use super::randomizer::Randomizer;
+use crate::fec::crc::check_fecf;
+use crate::fec::rs::RsCode;
+use crate::fec::viterbi::ViterbiDecoder;
+use crate::modem::constellation::{Modulation, SoftDemapper};
+use crate::modem::demod::DemodSymbol;
+use crate::{Complex32, DspError};
+
+/// Symbols per processing sub-block.
+pub const SUB_BLOCK: usize = 256;
+/// Confirmed sync candidates closer than this (in bits) compete; the best one wins.
+pub const CANDIDATE_WINDOW_BITS: u64 = 512;
+
+/// Frame synchroniser thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncParams {
+    /// Most ASM bit errors accepted while searching (and for the confirming ASM).
+    pub search_threshold: u32,
+    /// Most ASM bit errors accepted at the expected position while locked.
+    pub lock_threshold: u32,
+    /// Consecutive failed frames (bad ASM and failed RS) that end the lock.
+    pub max_misses: u32,
+}
+
+impl Default for SyncParams {
+    fn default() -> Self {
+        SyncParams {
+            search_threshold: 2,
+            lock_threshold: 8,
+            max_misses: 3,
+        }
+    }
+}
+
+/// A decoded transfer frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodedFrame {
+    /// Sequence number of this frame in the decoder's output (0, 1, 2, …).
+    pub index: u64,
+    /// Index of the symbol carrying the first ASM bit.
+    pub asm_symbol: u64,
+    /// Input-sample position of that symbol.
+    pub asm_sample: f64,
+    /// ASM bit errors (of 32).
+    pub asm_errors: u32,
+    /// The decoded bits were inverted (180° ambiguity).
+    pub inverted: bool,
+    /// Constellation ambiguity resolved: rotation in degrees applied to the symbols.
+    pub rotation_deg: f64,
+    /// Symbols were conjugated (I/Q swap) before the rotation.
+    pub conjugated: bool,
+    /// Symbols corrected per RS codeword (−1: uncorrectable); empty without RS.
+    pub rs_corrected: Vec<i16>,
+    /// CRC (FECF) result, when the link has one.
+    pub crc_ok: Option<bool>,
+    /// Every check the link has passed.
+    pub ok: bool,
+    /// The transfer frame (derandomized, corrected), `frame_length` bytes.
+    pub data: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    start: u64,
+    inverted: bool,
+    dist: u32,
+    confirm_dist: u32,
+}
+
+enum Mode {
+    Search,
+    Locked { next: u64, misses: u32 },
+}
+
+/// One ambiguity hypothesis with its decoder and synchroniser.
+struct Hyp {
+    rot: Complex32,
+    rotation_deg: f64,
+    conj: bool,
+    phase: usize,
+    active: bool,
+    to_drop: usize,
+    start_coded: u64,
+    viterbi: Option<ViterbiDecoder>,
+    llr: Vec<f32>,
+    out_bits: Vec<u8>,
+    nrzm_prev: u8,
+    reg: u32,
+    decoded: u64,
+    bits: Vec<u8>,
+    bits_base: u64,
+    mode: Mode,
+    candidates: Vec<Candidate>,
+    pending: Vec<Candidate>,
+}
+
+/// Shared frame-level decoding (derandomize, RS, CRC).
+struct FrameCodec {
+    coding: LinkCoding,
+    rs: Option<RsCode>,
+    randomizer: Randomizer,
+    block: Vec<u8>,
+}
+
+impl FrameCodec {
+    /// Packs `bits` (block_len·8, one per byte) into the block and decodes it.
+    fn decode(&mut self, bits: &[u8], inverted: bool) -> (Vec<i16>, Option<bool>, bool, Vec<u8>) {
+        let inv = inverted as u8;
+        for (byte, chunk) in self.block.iter_mut().zip(bits.chunks_exact(8)) {
+            *byte = chunk.iter().fold(0u8, |a, &b| (a << 1) | ((b ^ inv) & 1));
+        }
+        if self.coding.randomizer {
+            self.randomizer.apply(&mut self.block);
+        }
+        let (corrected, rs_ok) = match self.rs.as_mut() {
+            Some(rs) => {
+                let r = rs.decode(&mut self.block);
+                (r.corrected[..r.codewords].to_vec(), r.ok())
+            }
+            None => (Vec::new(), true),
+        };
+        let data = self.block[..self.coding.frame_length].to_vec();
+        let crc = self.coding.crc.then(|| check_fecf(&data));
+        let ok = rs_ok && crc.unwrap_or(true);
+        (corrected, crc, ok, data)
+    }
+}
+
+/// Symbols → frames for one link.
+pub struct CcsdsDecoder {
+    coding: LinkCoding,
+    params: SyncParams,
+    bps: usize,
+    period: (usize, usize),
+    demapper: SoftDemapper,
+    hyps: Vec<Hyp>,
+    locked: Option<usize>,
+    codec: FrameCodec,
+    cadu_bits: u64,
+    block_bits: usize,
+    asm: u32,
+    positions: Vec<f64>,
+    symbols_in: u64,
+    pending_syms: Vec<DemodSymbol>,
+    scratch: Vec<Complex32>,
+    frames_out: u64,
+    events: Vec<(usize, DecodedFrame)>,
+}
+
+impl CcsdsDecoder {
+    /// Decoder for `coding` on symbols of `modulation`.
+    pub fn new(
+        modulation: Modulation,
+        coding: LinkCoding,
+        params: SyncParams,
+    ) -> Result<Self, DspError> {
+        coding.validate()?;
+        if params.search_threshold > 8 || params.lock_threshold > 16 {
+            return Err(DspError::invalid(
+                "search_threshold",
+                "search ≤ 8 and lock ≤ 16 ASM bit errors (a looser search emits false frames)",
+            ));
+        }
+        let bps = modulation.bits_per_symbol();
+        let period = coding.code_period();
+        let transforms: Vec<(f64, bool)> = match modulation {
+            Modulation::Bpsk => vec![(0.0, false)],
+            Modulation::Qpsk | Modulation::Oqpsk => {
+                vec![(0.0, false), (90.0, false), (0.0, true), (90.0, true)]
+            }
+            Modulation::Psk8 => (0..4)
+                .flat_map(|k| [(45.0 * k as f64, false), (45.0 * k as f64, true)])
+                .collect(),
+        };
+        // Hypotheses over the position of the first symbol's first bit within the
+        // puncturing period; for uncoded links the ASM search covers every bit offset.
+        let phases = if coding.conv.is_some() { period.1 } else { 1 };
+        let cadu_bits = coding.cadu_bits() as u64;
+        let block_bits = 8 * coding.block_len();
+        let mut hyps = Vec::new();
+        for &(deg, conj) in &transforms {
+            for phase in 0..phases {
+                let viterbi = match coding.conv {
+                    Some((v, r)) => Some(ViterbiDecoder::new(v, r)?),
+                    None => None,
+                };
+                hyps.push(Hyp {
+                    rot: Complex32::from_polar(1.0, (deg as f32).to_radians()),
+                    rotation_deg: deg,
+                    conj,
+                    phase,
+                    active: true,
+                    to_drop: phase,
+                    start_coded: phase as u64,
+                    viterbi,
+                    llr: Vec::with_capacity(SUB_BLOCK * bps),
+                    out_bits: Vec::with_capacity(SUB_BLOCK * bps + 64),
+                    nrzm_prev: 0,
+                    reg: 0,
+                    decoded: 0,
+                    bits: Vec::with_capacity(3 * cadu_bits as usize),
+                    bits_base: 0,
+                    mode: Mode::Search,
+                    candidates: Vec::with_capacity(64),
+                    pending: Vec::with_capacity(16),
+                });
+            }
+        }
+        // Symbol positions for ≥ 3 CADUs of coded bits.
+        let coded_per_cadu = cadu_bits as f64 / coding.conv_rate();
+        let ring =
+            ((3.0 * coded_per_cadu / bps as f64) as usize + 8 * SUB_BLOCK).next_power_of_two();
+        Ok(CcsdsDecoder {
+            codec: FrameCodec {
+                rs: coding.rs_code()?,
+                randomizer: Randomizer::new(),
+                block: vec![0; coding.block_len()],
+                coding,
+            },
+            coding,
+            params,
+            bps,
+            period,
+            demapper: SoftDemapper::new(modulation),
+            hyps,
+            locked: None,
+            cadu_bits,
+            block_bits,
+            asm: coding.asm,
+            positions: vec![0.0; ring],
+            symbols_in: 0,
+            pending_syms: Vec::with_capacity(SUB_BLOCK),
+            scratch: Vec::with_capacity(SUB_BLOCK),
+            frames_out: 0,
+            events: Vec::new(),
+        })
+    }
+
+    /// Number of ambiguity hypotheses searched.
+    pub fn hypotheses(&self) -> usize {
+        self.hyps.len()
+    }
+
+    /// Whether a hypothesis holds frame lock.
+    pub fn locked(&self) -> bool {
+        self.locked.is_some()
+    }
+
+    /// Feeds symbols; appends completed frames to `out`.
+    pub fn process(&mut self, symbols: &[DemodSymbol], out: &mut Vec<DecodedFrame>) -> usize {
+        let n0 = out.len();
+        for s in symbols {
+            self.pending_syms.push(*s);
+            if self.pending_syms.len() == SUB_BLOCK {
+                self.run_sub_block(false, out);
+            }
+        }
+        out.len() - n0
+    }
+
+    /// End of stream: decodes what is buffered and flushes the Viterbi decoders.
+    pub fn flush(&mut self, out: &mut Vec<DecodedFrame>) -> usize {
+        let n0 = out.len();
+        self.run_sub_block(true, out);
+        out.len() - n0
+    }
+
+    fn run_sub_block(&mut self, last: bool, out: &mut Vec<DecodedFrame>) {
+        let ring = self.positions.len();
+        for (i, s) in self.pending_syms.iter().enumerate() {
+            self.positions[(self.symbols_in as usize + i) % ring] = s.sample;
+        }
+        let first_sym = self.symbols_in;
+        self.symbols_in += self.pending_syms.len() as u64;
+        self.events.clear();
+        for h in 0..self.hyps.len() {
+            if !self.hyps[h].active {
+                continue;
+            }
+            self.feed(h, last);
+            self.sync(h);
+        }
+        self.pending_syms.clear();
+        let _ = first_sym;
+        self.arbitrate(out);
+    }
+
+    /// Transforms, demaps and decodes the pending symbols for hypothesis `h`.
+    fn feed(&mut self, h: usize, last: bool) {
+        let hyp = &mut self.hyps[h];
+        self.scratch.clear();
+        hyp.llr.clear();
+        for s in &self.pending_syms {
+            let z = if hyp.conj { s.value.conj() } else { s.value };
+            let z = z * hyp.rot;
+            self.demapper
+                .demap(std::slice::from_ref(&z), s.noise_var, &mut hyp.llr);
+        }
+        let drop = hyp.to_drop.min(hyp.llr.len());
+        hyp.to_drop -= drop;
+        hyp.out_bits.clear();
+        match hyp.viterbi.as_mut() {
+            Some(v) => {
+                v.process(&hyp.llr[drop..], &mut hyp.out_bits);
+                if last {
+                    v.flush(&mut hyp.out_bits);
+                }
+            }
+            None => hyp
+                .out_bits
+                .extend(hyp.llr[drop..].iter().map(|&l| (l < 0.0) as u8)),
+        }
+        if self.coding.differential {
+            for b in hyp.out_bits.iter_mut() {
+                let d = *b ^ hyp.nrzm_prev;
+                hyp.nrzm_prev = *b;
+                *b = d;
+            }
+        }
+    }
+
+    /// Runs the synchroniser of hypothesis `h` over its new bits.
+    fn sync(&mut self, h: usize) {
+        let asm = self.asm;
+        let ts = self.params.search_threshold;
+        let cadu = self.cadu_bits;
+        let hyp = &mut self.hyps[h];
+        let searching = matches!(hyp.mode, Mode::Search);
+        for i in 0..hyp.out_bits.len() {
+            let b = hyp.out_bits[i];
+            hyp.bits.push(b);
+            hyp.reg = (hyp.reg << 1) | b as u32;
+            hyp.decoded += 1;
+            if searching && hyp.decoded >= 32 {
+                let d = (hyp.reg ^ asm).count_ones();
+                let start = hyp.decoded;
+                if d <= ts {
+                    push_candidate(&mut hyp.candidates, start, false, d);
+                } else if 32 - d <= ts {
+                    push_candidate(&mut hyp.candidates, start, true, 32 - d);
+                }
+            }
+        }
+        // Confirm candidates whose next ASM position is available.
+        if matches!(hyp.mode, Mode::Search) {
+            let mut k = 0;
+            while k < hyp.candidates.len() {
+                let c = hyp.candidates[k];
+                if hyp.decoded < c.start + cadu {
+                    k += 1;
+                    continue;
+                }
+                hyp.candidates.remove(k);
+                let d2 = asm_distance(&hyp.bits, hyp.bits_base, c.start + cadu, asm, c.inverted);
+                if d2 <= ts {
+                    hyp.pending.push(Candidate {
+                        confirm_dist: d2,
+                        ..c
+                    });
+                }
+            }
+            // Lock on the best confirmed candidate once its competitors are decided.
+            if let Some(first) = hyp.pending.first().copied() {
+                let horizon = first.start + CANDIDATE_WINDOW_BITS;
+                let undecided = hyp.candidates.iter().any(|c| c.start < horizon);
+                if !undecided && hyp.decoded >= horizon + cadu {
+                    let best = hyp
+                        .pending
+                        .iter()
+                        .filter(|c| c.start < horizon)
+                        .min_by_key(|c| (c.dist + c.confirm_dist, c.start))
+                        .copied()
+                        .unwrap_or(first);
+                    hyp.pending.clear();
+                    hyp.candidates.clear();
+                    hyp.mode = Mode::Locked {
+                        next: best.start,
+                        misses: 0,
+                    };
+                }
+            }
+        }
+        self.decode_locked(h);
+        self.trim(h);
+    }
+
+    /// Decodes every complete frame of a locked hypothesis.
+    fn decode_locked(&mut self, h: usize) {
+        let block_bits = self.block_bits as u64;
+        loop {
+            let hyp = &mut self.hyps[h];
+            let Mode::Locked { next, misses } = hyp.mode else {
+                return;
+            };
+            if hyp.decoded < next + block_bits {
+                return;
+            }
+            // Polarity from the ASM itself (inversion can flip after a slip).
+            let d = asm_distance(&hyp.bits, hyp.bits_base, next, self.asm, false);
+            let inverted = d > 16;
+            let asm_errors = if inverted { 32 - d } else { d };
+            let from = (next - hyp.bits_base) as usize;
+            let bits = &hyp.bits[from..from + self.block_bits];
+            let (rs_corrected, crc_ok, ok, data) = self.codec.decode(bits, inverted);
+            let hyp = &mut self.hyps[h];
+            let good = ok || asm_errors <= self.params.lock_threshold;
+            let misses = if good { 0 } else { misses + 1 };
+            // Symbol of the first ASM bit: info bit → coded bit → symbol.
+            let asm_bit = next - 32;
+            let coded = hyp.start_coded as f64
+                + asm_bit as f64 * self.period.1 as f64 / self.period.0 as f64;
+            let asm_symbol = (coded / self.bps as f64) as u64;
+            let asm_sample = self.positions[(asm_symbol as usize) % self.positions.len()];
+            let frame = DecodedFrame {
+                index: 0,
+                asm_symbol,
+                asm_sample,
+                asm_errors,
+                inverted,
+                rotation_deg: hyp.rotation_deg,
+                conjugated: hyp.conj,
+                rs_corrected,
+                crc_ok,
+                ok: ok && (asm_errors <= self.params.lock_threshold || self.codec.rs.is_some()),
+                data,
+            };
+            self.events.push((h, frame));
+            hyp.mode = if misses >= self.params.max_misses {
+                Mode::Search
+            } else {
+                Mode::Locked {
+                    next: next + self.cadu_bits,
+                    misses,
+                }
+            };
+        }
+    }
+
+    /// Drops bits no longer needed by the synchroniser.
+    fn trim(&mut self, h: usize) {
+        let hyp = &mut self.hyps[h];
+        let mut keep = hyp.decoded.saturating_sub(64);
+        if let Mode::Locked { next, .. } = hyp.mode {
+            keep = keep.min(next.saturating_sub(64));
+        }
+        for c in hyp.candidates.iter().chain(hyp.pending.iter()) {
+            keep = keep.min(c.start.saturating_sub(64));
+        }
+        if keep > hyp.bits_base + 4096 {
+            let k = (keep - hyp.bits_base) as usize;
+            hyp.bits.drain(..k);
+            hyp.bits_base += k as u64;
+        }
+    }
+
+    /// Decides which hypothesis owns the stream and emits its frames.
+    fn arbitrate(&mut self, out: &mut Vec<DecodedFrame>) {
+        if self.locked.is_none() {
+            if let Some(h) = (0..self.hyps.len())
+                .find(|&h| self.hyps[h].active && matches!(self.hyps[h].mode, Mode::Locked { .. }))
+            {
+                self.locked = Some(h);
+                for (i, o) in self.hyps.iter_mut().enumerate() {
+                    if i != h {
+                        o.active = false;
+                    }
+                }
+            }
+        }
+        for (h, mut f) in self.events.drain(..) {
+            if Some(h) == self.locked {
+                f.index = self.frames_out;
+                self.frames_out += 1;
+                out.push(f);
+            }
+        }
+        if let Some(h) = self.locked {
+            if matches!(self.hyps[h].mode, Mode::Search) {
+                // Lock lost: every hypothesis searches again from the next symbol.
+                self.locked = None;
+                let next_coded = self.symbols_in * self.bps as u64;
+                for hyp in self.hyps.iter_mut() {
+                    restart(hyp, next_coded);
+                }
+            }
+        }
+    }
+}
+
+fn restart(hyp: &mut Hyp, next_coded: u64) {
+    hyp.active = true;
+    hyp.to_drop = hyp.phase;
+    hyp.start_coded = next_coded + hyp.phase as u64;
+    if let Some(v) = hyp.viterbi.as_mut() {
+        v.reset();
+    }
+    hyp.nrzm_prev = 0;
+    hyp.reg = 0;
+    hyp.decoded = 0;
+    hyp.bits.clear();
+    hyp.bits_base = 0;
+    hyp.mode = Mode::Search;
+    hyp.candidates.clear();
+    hyp.pending.clear();
+}
+
+fn push_candidate(list: &mut Vec<Candidate>, start: u64, inverted: bool, dist: u32) {
+    if list.len() == list.capacity() {
+        list.remove(0);
+    }
+    list.push(Candidate {
+        start,
+        inverted,
+        dist,
+        confirm_dist: 0,
+    });
+}
+
+/// ASM bit errors of the 32 bits ending at absolute bit `end` (exclusive).
+fn asm_distance(bits: &[u8], base: u64, end: u64, asm: u32, inverted: bool) -> u32 {
+    if end < base + 32 {
+        return 32;
+    }
+    let from = (end - 32 - base) as usize;
+    let Some(window) = bits.get(from..from + 32) else {
+        return 32;
+    };
+    let word = window.iter().fold(0u32, |a, &b| (a << 1) | b as u32);
+    let word = if inverted { !word } else { word };
+    (word ^ asm).count_ones()
+}

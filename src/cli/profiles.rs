@@ -1,0 +1,50 @@
+//! `leomodem profiles`: the built-in waveform profiles.
+
+use crate::error::Result;
+use crate::profile::Profile;
+use clap::Args;
+
+/// Arguments of `leomodem profiles`.
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    /// Print this profile (built-in name or TOML file) as TOML, the format of user profile files.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub show: Option<String>,
+}
+
+/// Runs `leomodem profiles`.
+pub fn run(args: ProfilesArgs) -> Result<()> {
+    if let Some(name) = &args.show {
+        let p = Profile::load(name)?;
+        print!("{}", p.to_toml());
+        return Ok(());
+    }
+    for p in Profile::builtins() {
+        let rs = p.rs.map_or("no RS".to_string(), |r| {
+            format!(
+                "RS(255,{}) {:?} I={}",
+                255 - 2 * r.e as usize,
+                r.basis,
+                r.interleave
+            )
+        });
+        println!(
+            "{:<24} {:<5} conv {:<12} {:<32} CADU {:>5} B  {}",
+            p.name,
+            p.modulation.name(),
+            format!(
+                "{} {}",
+                p.conv.name(),
+                if p.conv.is_coded() {
+                    p.conv_rate.name()
+                } else {
+                    ""
+                }
+            ),
+            rs,
+            p.cadu_len(),
+            p.description
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! Frame stages: symbols → transfer frames, and the sinks that write them.
+
+use crate::error::{Error, Result};
+use crate::pipeline::{Chunk, Sink, Stage};
+use crate::stages::{FileOut, RxSymbol};
+use leomodem_dsp::framing::{CcsdsDecoder, DecodedFrame};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Symbols → transfer frames through [`CcsdsDecoder`].
+pub struct FrameStage {
+    decoder: CcsdsDecoder,
+    produced: u64,
+    locked: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FrameStage {
+    /// Wraps `decoder`.
+    pub fn new(decoder: CcsdsDecoder) -> Self {
+        FrameStage {
+            decoder,
+            produced: 0,
+            locked: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        }
+    }
+
+    /// Shared frame-lock flag (for status displays).
+    pub fn lock_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.locked.clone()
+    }
+}
+
+impl Stage for FrameStage {
+    type In = RxSymbol;
+    type Out = DecodedFrame;
+    fn name(&self) -> &str {
+        "frames"
+    }
+    fn process(&mut self, input: &Chunk<RxSymbol>, out: &mut Chunk<DecodedFrame>) {
+        out.first_sample = self.produced;
+        out.time = None;
+        self.produced += self.decoder.process(&input.data, &mut out.data) as u64;
+        self.locked.store(self.decoder.locked(), Ordering::Relaxed);
+    }
+    fn flush(&mut self, out: &mut Chunk<DecodedFrame>) {
+        out.first_sample = self.produced;
+        self.produced += self.decoder.flush(&mut out.data) as u64;
+    }
+}
+
+/// Where `rx` writes frames.
+#[derive(Clone, Debug, Default)]
+pub struct FrameOutputs {
+    /// Frames that passed every check, back to back.
+    pub frames: Option<PathBuf>,
+    /// One JSON object per frame (failed ones included); `-` is standard output.
+    pub json: Option<PathBuf>,
+}
+
+/// What [`FrameSink`] has seen.
+#[derive(Debug, Default)]
+pub struct FrameCounts {
+    /// Frames that passed every check.
+    pub ok: AtomicU64,
+    /// Frames found at a locked position that failed RS or CRC.
+    pub failed: AtomicU64,
+    /// RS symbols corrected in ok frames.
+    pub rs_corrected: AtomicU64,
+}
+
+/// Writes frames as raw bytes and JSON lines.
+pub struct FrameSink {
+    frames: Option<FileOut>,
+    json: Option<(String, Box<dyn Write + Send>)>,
+    start: Option<crate::Timestamp>,
+    sample_rate: f64,
+    counts: Arc<FrameCounts>,
+    line: String,
+}
+
+impl FrameSink {
+    /// Opens the outputs. `start` and `sample_rate` turn ASM sample positions into UTC.
+    pub fn create(
+        outputs: &FrameOutputs,
+        start: Option<crate::Timestamp>,
+        sample_rate: f64,
+    ) -> Result<Self> {
+        let json: Option<(String, Box<dyn Write + Send>)> = match &outputs.json {
+            Some(p) if p.as_os_str() == "-" => {
+                Some(("standard output".into(), Box::new(std::io::stdout())))
+            }
+            Some(p) => {
+                let f = File::create(p).map_err(|e| Error::io(p, e))?;
+                Some((p.display().to_string(), Box::new(BufWriter::new(f))))
+            }
+            None => None,
+        };
+        Ok(FrameSink {
+            frames: outputs.frames.as_deref().map(FileOut::create).transpose()?,
+            json,
+            start,
+            sample_rate,
+            counts: Arc::new(FrameCounts::default()),
+            line: String::with_capacity(4096),
+        })
+    }
+
+    /// Shared counters.
+    pub fn counts(&self) -> Arc<FrameCounts> {
+        self.counts.clone()
+    }
+
+    /// One JSON object describing `f` (no trailing newline).
+    pub fn json_line(f: &DecodedFrame, time: Option<crate::Timestamp>, out: &mut String) {
+        use std::fmt::Write as _;
+        out.clear();
+        let _ = write!(
+            out,
+            "{{\"index\":{},\"sample\":{:.1},\"time\":{},\"ok\":{},\"rs_corrected\":[",
+            f.index,
+            f.asm_sample,
+            time.map_or("null".to_string(), |t| format!("\"{}\"", t.to_iso8601())),
+            f.ok
+        );
+        for (i, c) in f.rs_corrected.iter().enumerate() {
+            let _ = write!(out, "{}{}", if i > 0 { "," } else { "" }, c);
+        }
+        let _ = write!(
+            out,
+            "],\"crc_ok\":{},\"asm_errors\":{},\"inverted\":{},\"rotation_deg\":{},\"conjugated\":{},\"hex\":\"",
+            f.crc_ok.map_or("null".to_string(), |c| c.to_string()),
+            f.asm_errors,
+            f.inverted,
+            f.rotation_deg,
+            f.conjugated
+        );
+        for b in &f.data {
+            let _ = write!(out, "{b:02x}");
+        }
+        out.push_str("\"}");
+    }
+}
+
+impl Sink for FrameSink {
+    type In = DecodedFrame;
+    fn name(&self) -> &str {
+        "frame-output"
+    }
+    fn consume(&mut self, chunk: &Chunk<DecodedFrame>) -> Result<()> {
+        for f in &chunk.data {
+            if f.ok {
+                self.counts.ok.fetch_add(1, Ordering::Relaxed);
+                let c: i64 = f.rs_corrected.iter().map(|&c| c.max(0) as i64).sum();
+                self.counts
+                    .rs_corrected
+                    .fetch_add(c as u64, Ordering::Relaxed);
+                if let Some(out) = self.frames.as_mut() {
+                    out.write(&f.data)?;
+                }
+            } else {
+                self.counts.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some((name, w)) = self.json.as_mut() {
+                let time = self
+                    .start
+                    .map(|t| t.add_seconds(f.asm_sample / self.sample_rate));
+                Self::json_line(f, time, &mut self.line);
+                self.line.push('\n');
+                w.write_all(self.line.as_bytes())
+                    .map_err(|e| Error::io(name.as_str(), e))?;
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<()> {
+        let mut first_err = None;
+        if let Some(f) = self.frames.as_mut() {
+            if let Err(e) = f.finish() {
+                first_err.get_or_insert(e);
+            }
+        }
+        if let Some((name, w)) = self.json.as_mut() {
+            if let Err(e) = w.flush() {
+                first_err.get_or_insert(Error::io(name.as_str(), e));
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Where transmitted frames come from.
+pub enum FrameFeed {
+    /// Consecutive `frame_length`-byte frames of a file (a trailing partial frame is an error).
+    File {
+        /// The file, for error messages.
+        path: PathBuf,
+        /// Its reader.
+        reader: std::io::BufReader<File>,
+    },
+    /// `count` seeded random frames, each starting with a CCSDS 132.0-B TM primary
+    /// header (spacecraft `scid`, VC 0, MC/VC counts = frame number mod 256) followed by
+    /// the 32-bit frame number (big-endian) and random bytes.
+    Random {
+        /// Frames still to make.
+        remaining: u64,
+        /// Frames made so far.
+        made: u64,
+        /// Spacecraft id (10 bits).
+        scid: u16,
+        /// Random generator.
+        rng: rand_xoshiro::Xoshiro256PlusPlus,
+    },
+}
+
+impl FrameFeed {
+    /// Seeded random frames.
+    pub fn random(count: u64, scid: u16, seed: u64) -> Self {
+        use rand::SeedableRng;
+        FrameFeed::Random {
+            remaining: count,
+            made: 0,
+            scid,
+            rng: rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed),
+        }
+    }
+
+    /// Frames from a file.
+    pub fn file(path: &std::path::Path) -> Result<Self> {
+        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        Ok(FrameFeed::File {
+            path: path.to_path_buf(),
+            reader: std::io::BufReader::new(f),
+        })
+    }
+
+    /// Fills `frame` (its length is the frame length) with the next frame; `Ok(false)` at the end.
+    pub fn next(&mut self, frame: &mut [u8]) -> Result<bool> {
+        match self {
+            FrameFeed::File { path, reader } => {
+                use std::io::Read;
+                let mut got = 0;
+                while got < frame.len() {
+                    let n = reader
+                        .read(&mut frame[got..])
+                        .map_err(|e| Error::io(&*path, e))?;
+                    if n == 0 {
+                        break;
+                    }
+                    got += n;
+                }
+                match got {
+                    0 => Ok(false),
+                    n if n == frame.len() => Ok(true),
+                    n => Err(Error::format(
+                        &*path,
+                        format!(
+                            "ends with a partial frame of {n} bytes; frames are {} bytes",
+                            frame.len()
+                        ),
+                    )),
+                }
+            }
+            FrameFeed::Random {
+                remaining,
+                made,
+                scid,
+                rng,
+            } => {
+                use rand::RngCore;
+                if *remaining == 0 {
+                    return Ok(false);
+                }
+                rng.fill_bytes(frame);
+                let header = leomodem_dsp::framing::tm::TmPrimaryHeader {
+                    version: 0,
+                    spacecraft_id: *scid & 0x3ff,
+                    virtual_channel: 0,
+                    ocf_flag: false,
+                    mc_frame_count: (*made & 0xff) as u8,
+                    vc_frame_count: (*made & 0xff) as u8,
+                    data_field_status: 0x1800,
+                };
+                if frame.len() >= 6 {
+                    header.write(&mut frame[..6]);
+                }
+                if frame.len() >= 10 {
+                    frame[6..10].copy_from_slice(&(*made as u32).to_be_bytes());
+                }
+                *made += 1;
+                *remaining -= 1;
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// Transfer frames → channel bits (CADUs, coded) through [`leomodem_dsp::framing::CaduEncoder`].
+pub struct FrameBitsSource {
+    encoder: leomodem_dsp::framing::CaduEncoder,
+    feed: FrameFeed,
+    frame: Vec<u8>,
+    frames_per_chunk: usize,
+    sent: Arc<AtomicU64>,
+}
+
+impl FrameBitsSource {
+    /// Encodes frames from `feed`.
+    pub fn new(encoder: leomodem_dsp::framing::CaduEncoder, feed: FrameFeed) -> Self {
+        let len = encoder.coding().frame_length;
+        FrameBitsSource {
+            encoder,
+            feed,
+            frame: vec![0; len],
+            frames_per_chunk: (65536 / (8 * len)).max(1),
+            sent: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Shared count of frames encoded.
+    pub fn sent_counter(&self) -> Arc<AtomicU64> {
+        self.sent.clone()
+    }
+}
+
+impl crate::pipeline::Source for FrameBitsSource {
+    type Out = u8;
+    fn name(&self) -> &str {
+        "frames"
+    }
+    fn fill(&mut self, out: &mut Chunk<u8>) -> Result<bool> {
+        for _ in 0..self.frames_per_chunk {
+            if !self.feed.next(&mut self.frame)? {
+                return Ok(false);
+            }
+            self.encoder
+                .encode_frame(&self.frame, &mut out.data)
+                .map_err(|e| Error::config("tx", e.to_string()))?;
+            self.sent.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(true)
+    }
+}
