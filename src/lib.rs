@@ -7,6 +7,7 @@
 
 pub use leomodem_dsp as dsp;
 
+pub mod ber;
 pub mod cli;
 pub mod error;
 pub mod frames;

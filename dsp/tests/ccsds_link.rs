@@ -267,3 +267,32 @@ fn other_codings_loop_back() {
         assert_eq!(exact, sent.len(), "{m} {coding:?}: {exact}/{}", sent.len());
     }
 }
+
+/// 180° phase jumps (what a carrier cycle slip does) placed where RS alone would be
+/// fooled — a few bytes after an ASM, a few bytes before the next one, inside the last
+/// frame — never produce a false frame (the complement of a codeword is a codeword).
+#[test]
+fn carrier_slips_never_make_false_frames() {
+    let coding = bpsk_i1();
+    let n = 24;
+    let sent = frames(n, coding.frame_length, 12);
+    let tx = transmit(Modulation::Bpsk, coding, &sent);
+    let mut rx = channel(&tx, 12.0, 13);
+    // Samples per CADU: coded bits × samples per symbol (BPSK r=1/2).
+    let per_cadu = (coding.cadu_bits() * 2) as f64 * FS / RS;
+    let per_byte = 16.0 * FS / RS;
+    let slips = [
+        5.0 * per_cadu + 40.0 * FS / RS + 6.0 * per_byte, // 6 bytes after frame 5's ASM
+        11.0 * per_cadu - 5.0 * per_byte,                 // 5 bytes before frame 11's ASM
+        (n as f64 - 1.0) * per_cadu + 70.0 * FS / RS + 4.0 * per_byte, // inside the last frame
+    ];
+    for &at in &slips {
+        for x in rx[at as usize..].iter_mut() {
+            *x = -*x;
+        }
+    }
+    let got = receive(Modulation::Bpsk, coding, &rx, 4096);
+    let (exact, false_frames) = score(&sent, &got);
+    assert_eq!(false_frames, 0, "false frames after carrier slips");
+    assert!(exact >= n - 4, "{exact}/{n} frames");
+}

@@ -42,7 +42,7 @@ pub struct CodingArgs {
     /// Waveform profile: a built-in name (see `leomodem profiles`) or a TOML file.
     #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<String>,
-    /// Convolutional code convention: ccsds (G2 inverted) | ccsds-noninv | nasa-dsn (G2 first) | none.
+    /// Convolutional code convention: ccsds (G1, inverted G2) | ccsds-noninv | nasa-dsn (inverted G2 first, as gr-satellites) | nasa-dsn-noninv | none.
     #[arg(long, value_name = "CONV")]
     pub conv: Option<ConvSetting>,
     /// Convolutional code rate: 1/2 | 2/3 | 3/4 | 5/6 | 7/8 (punctured per CCSDS 131.0-B).
@@ -203,6 +203,7 @@ pub fn link_coding(p: &Profile) -> LinkCoding {
         ConvSetting::Ccsds => Some((ConvVariant::Ccsds, rate)),
         ConvSetting::CcsdsNonInverted => Some((ConvVariant::CcsdsNonInverted, rate)),
         ConvSetting::NasaDsn => Some((ConvVariant::NasaDsn, rate)),
+        ConvSetting::NasaDsnNonInverted => Some((ConvVariant::NasaDsnNonInverted, rate)),
     };
     LinkCoding {
         conv,

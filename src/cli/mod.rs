@@ -1,5 +1,6 @@
 //! Command-line interface: one module per subcommand.
 
+pub mod ber;
 pub mod coding;
 pub mod info;
 pub mod profiles;
@@ -37,6 +38,8 @@ pub enum Command {
     Info(info::InfoArgs),
     /// List the built-in waveform profiles, or show one as TOML.
     Profiles(profiles::ProfilesArgs),
+    /// Measure BER and FER versus Eb/N0 through tx → channel → rx (whole sync chain, or --genie).
+    Ber(ber::BerArgs),
 }
 
 /// Runs a parsed command line.
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sim(a) => sim::run(a),
         Command::Info(a) => info::run(a),
         Command::Profiles(a) => profiles::run(a),
+        Command::Ber(a) => ber::run(a),
     }
 }
 

@@ -52,10 +52,10 @@ pub struct RxArgs {
     #[arg(long, default_value_t = 65536, value_name = "SAMPLES")]
     pub acquisition: usize,
     /// Timing loop noise bandwidth, as a fraction of the symbol rate.
-    #[arg(long, default_value_t = 0.005, value_name = "BNT", value_parser = parse_real)]
+    #[arg(long, default_value_t = 0.002, value_name = "BNT", value_parser = parse_real)]
     pub timing_bw: f64,
     /// Carrier loop noise bandwidth, as a fraction of the symbol rate.
-    #[arg(long, default_value_t = 0.01, value_name = "BNT", value_parser = parse_real)]
+    #[arg(long, default_value_t = 0.005, value_name = "BNT", value_parser = parse_real)]
     pub carrier_bw: f64,
     /// FLL-assist bandwidth during pull-in, as a fraction of the symbol rate (0 = off).
     #[arg(long, default_value_t = 0.0, value_name = "BNT", value_parser = parse_real)]

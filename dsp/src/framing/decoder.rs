@@ -43,6 +43,23 @@ use crate::modem::constellation::{Modulation, SoftDemapper};
 use crate::modem::demod::DemodSymbol;
 use crate::{Complex32, DspError};
 
+/// RS corrections per codeword above which a frame whose polarity rests on one ASM
+/// only is not trusted. Zero: a 180° slip anywhere in such a block shows as corrections
+/// (the part read with the wrong polarity), so only a clean block is safe. This costs at
+/// most the last frame of a stream at low SNR.
+pub const WEAK_MAX_CORRECTIONS: i16 = 0;
+
+/// How far the polarity of a block is confirmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Trust {
+    /// This and the next ASM agree.
+    Full,
+    /// Only one ASM is readable.
+    Weak,
+    /// The ASMs disagree or neither is readable.
+    None,
+}
+
 /// Symbols per processing sub-block.
 pub const SUB_BLOCK: usize = 256;
 /// Confirmed sync candidates closer than this (in bits) compete; the best one wins.
@@ -131,17 +148,42 @@ struct Hyp {
     pending: Vec<Candidate>,
 }
 
-/// Shared frame-level decoding (derandomize, RS, CRC).
-struct FrameCodec {
+/// What [`BlockDecoder::decode`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockResult {
+    /// Symbols corrected per RS codeword (−1: uncorrectable); empty without RS.
+    pub rs_corrected: Vec<i16>,
+    /// CRC result when the link has one.
+    pub crc_ok: Option<bool>,
+    /// RS and CRC passed.
+    pub ok: bool,
+    /// The transfer frame.
+    pub data: Vec<u8>,
+}
+
+/// Decodes one code block found at a known position: pack bits, derandomize, RS, CRC.
+pub struct BlockDecoder {
     coding: LinkCoding,
     rs: Option<RsCode>,
     randomizer: Randomizer,
     block: Vec<u8>,
 }
 
-impl FrameCodec {
-    /// Packs `bits` (block_len·8, one per byte) into the block and decodes it.
-    fn decode(&mut self, bits: &[u8], inverted: bool) -> (Vec<i16>, Option<bool>, bool, Vec<u8>) {
+impl BlockDecoder {
+    /// A decoder for the blocks of `coding`.
+    pub fn new(coding: LinkCoding) -> Result<Self, DspError> {
+        coding.validate()?;
+        Ok(BlockDecoder {
+            rs: coding.rs_code()?,
+            randomizer: Randomizer::new(),
+            block: vec![0; coding.block_len()],
+            coding,
+        })
+    }
+
+    /// Decodes the block whose bits (one per byte, `8·block_len` of them, the bits
+    /// right after the ASM) are given; `inverted` flips them first.
+    pub fn decode(&mut self, bits: &[u8], inverted: bool) -> BlockResult {
         let inv = inverted as u8;
         for (byte, chunk) in self.block.iter_mut().zip(bits.chunks_exact(8)) {
             *byte = chunk.iter().fold(0u8, |a, &b| (a << 1) | ((b ^ inv) & 1));
@@ -149,7 +191,7 @@ impl FrameCodec {
         if self.coding.randomizer {
             self.randomizer.apply(&mut self.block);
         }
-        let (corrected, rs_ok) = match self.rs.as_mut() {
+        let (rs_corrected, rs_ok) = match self.rs.as_mut() {
             Some(rs) => {
                 let r = rs.decode(&mut self.block);
                 (r.corrected[..r.codewords].to_vec(), r.ok())
@@ -157,9 +199,18 @@ impl FrameCodec {
             None => (Vec::new(), true),
         };
         let data = self.block[..self.coding.frame_length].to_vec();
-        let crc = self.coding.crc.then(|| check_fecf(&data));
-        let ok = rs_ok && crc.unwrap_or(true);
-        (corrected, crc, ok, data)
+        let crc_ok = self.coding.crc.then(|| check_fecf(&data));
+        BlockResult {
+            ok: rs_ok && crc_ok.unwrap_or(true),
+            rs_corrected,
+            crc_ok,
+            data,
+        }
+    }
+
+    /// Whether the link has an RS code.
+    pub fn has_rs(&self) -> bool {
+        self.rs.is_some()
     }
 }
 
@@ -172,7 +223,7 @@ pub struct CcsdsDecoder {
     demapper: SoftDemapper,
     hyps: Vec<Hyp>,
     locked: Option<usize>,
-    codec: FrameCodec,
+    codec: BlockDecoder,
     cadu_bits: u64,
     block_bits: usize,
     asm: u32,
@@ -182,6 +233,7 @@ pub struct CcsdsDecoder {
     scratch: Vec<Complex32>,
     frames_out: u64,
     events: Vec<(usize, DecodedFrame)>,
+    finishing: bool,
 }
 
 impl CcsdsDecoder {
@@ -248,12 +300,7 @@ impl CcsdsDecoder {
         let ring =
             ((3.0 * coded_per_cadu / bps as f64) as usize + 8 * SUB_BLOCK).next_power_of_two();
         Ok(CcsdsDecoder {
-            codec: FrameCodec {
-                rs: coding.rs_code()?,
-                randomizer: Randomizer::new(),
-                block: vec![0; coding.block_len()],
-                coding,
-            },
+            codec: BlockDecoder::new(coding)?,
             coding,
             params,
             bps,
@@ -270,6 +317,7 @@ impl CcsdsDecoder {
             scratch: Vec::with_capacity(SUB_BLOCK),
             frames_out: 0,
             events: Vec::new(),
+            finishing: false,
         })
     }
 
@@ -298,6 +346,7 @@ impl CcsdsDecoder {
     /// End of stream: decodes what is buffered and flushes the Viterbi decoders.
     pub fn flush(&mut self, out: &mut Vec<DecodedFrame>) -> usize {
         let n0 = out.len();
+        self.finishing = true;
         self.run_sub_block(true, out);
         out.len() - n0
     }
@@ -429,16 +478,51 @@ impl CcsdsDecoder {
             let Mode::Locked { next, misses } = hyp.mode else {
                 return;
             };
-            if hyp.decoded < next + block_bits {
+            // Wait for the next frame's ASM too (except at the end of the stream).
+            let next_asm_end = next + block_bits + 32;
+            if hyp.decoded < next_asm_end && !(self.finishing && hyp.decoded >= next + block_bits) {
                 return;
             }
-            // Polarity from the ASM itself (inversion can flip after a slip).
+            // Polarity. The complement of an RS codeword is also a codeword (all-0xFF is
+            // one), so RS cannot tell polarities apart: a block read with the wrong
+            // polarity, or one with a 180° carrier slip within 16 bytes of either end, is
+            // "corrected" into a false frame. The polarity therefore comes from the ASMs:
+            // this frame's and the next one's must both be clear and agree. When only one
+            // is readable (end of stream, or a corrupted neighbour), the frame is accepted
+            // only if RS needed no correction (WEAK_MAX_CORRECTIONS): a slip inside the block
+            // would show as corrections. A disagreement means a slip inside the block: the
+            // frame fails.
             let d = asm_distance(&hyp.bits, hyp.bits_base, next, self.asm, false);
-            let inverted = d > 16;
-            let asm_errors = if inverted { 32 - d } else { d };
+            let clear = |d: u32| (d <= 8 || d >= 24).then_some(d > 16);
+            let start_pol = clear(d);
+            let end_pol = (hyp.decoded >= next_asm_end)
+                .then(|| asm_distance(&hyp.bits, hyp.bits_base, next_asm_end, self.asm, false))
+                .and_then(clear);
             let from = (next - hyp.bits_base) as usize;
             let bits = &hyp.bits[from..from + self.block_bits];
-            let (rs_corrected, crc_ok, ok, data) = self.codec.decode(bits, inverted);
+            let (inverted, trust) = match (start_pol, end_pol) {
+                (Some(a), Some(b)) if a == b => (a, Trust::Full),
+                (Some(a), None) | (None, Some(a)) => (a, Trust::Weak),
+                (Some(a), Some(_)) => (a, Trust::None),
+                (None, None) => (d > 16, Trust::None),
+            };
+            let mut result = self.codec.decode(bits, inverted);
+            let accept = match trust {
+                Trust::Full => true,
+                Trust::Weak => result
+                    .rs_corrected
+                    .iter()
+                    .all(|&c| (0..=WEAK_MAX_CORRECTIONS).contains(&c)),
+                Trust::None => false,
+            };
+            result.ok &= accept;
+            let asm_errors = if inverted { 32 - d } else { d };
+            let BlockResult {
+                rs_corrected,
+                crc_ok,
+                ok,
+                data,
+            } = result;
             let hyp = &mut self.hyps[h];
             let good = ok || asm_errors <= self.params.lock_threshold;
             let misses = if good { 0 } else { misses + 1 };
@@ -458,7 +542,7 @@ impl CcsdsDecoder {
                 conjugated: hyp.conj,
                 rs_corrected,
                 crc_ok,
-                ok: ok && (asm_errors <= self.params.lock_threshold || self.codec.rs.is_some()),
+                ok: ok && (asm_errors <= self.params.lock_threshold || self.codec.has_rs()),
                 data,
             };
             self.events.push((h, frame));

@@ -10,4 +10,4 @@ pub mod tm;
 
 pub use cadu::CaduEncoder;
 pub use coding::{LinkCoding, RsParams};
-pub use decoder::{CcsdsDecoder, DecodedFrame, SyncParams};
+pub use decoder::{BlockDecoder, BlockResult, CcsdsDecoder, DecodedFrame, SyncParams};
