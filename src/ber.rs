@@ -132,6 +132,33 @@ impl Frames {
     }
 }
 
+/// Summarises a finished point; `bits` = (compared, in error) for the genie.
+fn point(
+    ebn0_db: f64,
+    esn0_db: f64,
+    modulation: Modulation,
+    frames: &Frames,
+    received: &[bool],
+    false_frames: u64,
+    bits: Option<(u64, u64)>,
+) -> BerPoint {
+    let sent = frames.sent.len() as u64;
+    let ok = received.iter().filter(|&&r| r).count() as u64;
+    let (b, e) = bits.unwrap_or((0, 0));
+    BerPoint {
+        ebn0_db,
+        esn0_db,
+        frames: sent,
+        frame_errors: sent - ok,
+        fer: (sent - ok) as f64 / sent.max(1) as f64,
+        false_frames,
+        bits: b,
+        bit_errors: e,
+        ber: bits.map(|_| e as f64 / b.max(1) as f64),
+        uncoded_ber: theoretical_ber(modulation, esn0_db),
+    }
+}
+
 /// Measures one point.
 pub fn measure(cfg: &BerConfig, ebn0_db: f64) -> Result<BerPoint, DspError> {
     let esn0_db = esn0_for(cfg.modulation, &cfg.coding, ebn0_db);
@@ -227,20 +254,15 @@ pub fn measure(cfg: &BerConfig, ebn0_db: f64) -> Result<BerPoint, DspError> {
                 break;
             }
         }
-        let sent = frames.sent.len() as u64;
-        let ok = received.iter().filter(|&&r| r).count() as u64;
-        return Ok(BerPoint {
+        return Ok(point(
             ebn0_db,
             esn0_db,
-            frames: sent,
-            frame_errors: sent - ok,
-            fer: (sent - ok) as f64 / sent.max(1) as f64,
+            cfg.modulation,
+            &frames,
+            &received,
             false_frames,
-            bits,
-            bit_errors,
-            ber: Some(bit_errors as f64 / bits.max(1) as f64),
-            uncoded_ber: theoretical_ber(cfg.modulation, esn0_db),
-        });
+            Some((bits, bit_errors)),
+        ));
     }
     // Full chain.
     let mut md = PskModulator::new(
@@ -314,18 +336,13 @@ pub fn measure(cfg: &BerConfig, ebn0_db: f64) -> Result<BerPoint, DspError> {
             break;
         }
     }
-    let sent = frames.sent.len() as u64;
-    let ok = received.iter().filter(|&&r| r).count() as u64;
-    Ok(BerPoint {
+    Ok(point(
         ebn0_db,
         esn0_db,
-        frames: sent,
-        frame_errors: sent - ok,
-        fer: (sent - ok) as f64 / sent.max(1) as f64,
+        cfg.modulation,
+        &frames,
+        &received,
         false_frames,
-        bits,
-        bit_errors,
-        ber: None,
-        uncoded_ber: theoretical_ber(cfg.modulation, esn0_db),
-    })
+        None,
+    ))
 }

@@ -243,17 +243,7 @@ impl FrameFeed {
     pub fn next(&mut self, frame: &mut [u8]) -> Result<bool> {
         match self {
             FrameFeed::File { path, reader } => {
-                use std::io::Read;
-                let mut got = 0;
-                while got < frame.len() {
-                    let n = reader
-                        .read(&mut frame[got..])
-                        .map_err(|e| Error::io(&*path, e))?;
-                    if n == 0 {
-                        break;
-                    }
-                    got += n;
-                }
+                let got = crate::io::read_up_to(reader, frame).map_err(|e| Error::io(&*path, e))?;
                 match got {
                     0 => Ok(false),
                     n if n == frame.len() => Ok(true),

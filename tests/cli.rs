@@ -388,11 +388,38 @@ fn frames_loopback_through_the_binary() {
     let ch = d.p("f-ch.sigmf-meta");
     let bin = d.p("frames.bin");
     ok(&[
-        "tx", s(&tx), "--profile", "ccsds-bpsk-r1/2-rs", "--frame-count", "40", "--symbol-rate", "12k", "--sample-rate", "50k",
+        "tx",
+        s(&tx),
+        "--profile",
+        "ccsds-bpsk-r1/2-rs",
+        "--frame-count",
+        "40",
+        "--symbol-rate",
+        "12k",
+        "--sample-rate",
+        "50k",
     ]);
-    ok(&["sim", s(&tx), s(&ch), "--esn0", "6", "--cfo", "2.4k", "--phase", "37", "--timing-offset", "0.3", "--clock-ppm", "-40"]);
+    ok(&[
+        "sim",
+        s(&tx),
+        s(&ch),
+        "--esn0",
+        "6",
+        "--cfo",
+        "2.4k",
+        "--phase",
+        "37",
+        "--timing-offset",
+        "0.3",
+        "--clock-ppm",
+        "-40",
+    ]);
     let out = run(&["rx", s(&ch), "--json", "-", "--frames", s(&bin)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let frames = json_frames(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(frames.len(), 40, "{} frames", frames.len());
     let data = std::fs::read(&bin).unwrap();
@@ -403,12 +430,17 @@ fn frames_loopback_through_the_binary() {
         assert!(f["time"].as_str().unwrap().ends_with('Z'));
         let hex = f["hex"].as_str().unwrap();
         let frame = &data[i * 223..(i + 1) * 223];
-        let from_hex: Vec<u8> = (0..223).map(|k| u8::from_str_radix(&hex[2 * k..2 * k + 2], 16).unwrap()).collect();
+        let from_hex: Vec<u8> = (0..223)
+            .map(|k| u8::from_str_radix(&hex[2 * k..2 * k + 2], 16).unwrap())
+            .collect();
         assert_eq!(from_hex, frame, "frame {i}: --json and --frames differ");
         // TM primary header (spacecraft 42, MC count = i mod 256) and the frame counter.
         let h = leomodem_dsp::framing::tm::TmPrimaryHeader::parse(frame).unwrap();
         assert_eq!((h.spacecraft_id, h.mc_frame_count), (42, i as u8));
-        assert_eq!(u32::from_be_bytes(frame[6..10].try_into().unwrap()), i as u32);
+        assert_eq!(
+            u32::from_be_bytes(frame[6..10].try_into().unwrap()),
+            i as u32
+        );
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("40 ok, 0 failed"), "{stderr}");
@@ -421,22 +453,42 @@ fn meteor_capture_decodes_14_frames() {
     let mut outputs = Vec::new();
     for chunk in ["1000", "4096", "65536"] {
         let out = run(&[
-            "rx", "captures/meteor_m2_lrpt.sigmf-meta", "--profile", "meteor-m2-lrpt", "--json", "-", "--chunk", chunk,
+            "rx",
+            "captures/meteor_m2_lrpt.sigmf-meta",
+            "--profile",
+            "meteor-m2-lrpt",
+            "--json",
+            "-",
+            "--chunk",
+            chunk,
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         outputs.push(out.stdout);
     }
-    assert!(outputs[0] == outputs[1] && outputs[1] == outputs[2], "frames depend on the chunk size");
+    assert!(
+        outputs[0] == outputs[1] && outputs[1] == outputs[2],
+        "frames depend on the chunk size"
+    );
     let frames = json_frames(&String::from_utf8_lossy(&outputs[0]));
     assert_eq!(frames.len(), 14);
     let mut last = None;
     for f in &frames {
         assert_eq!(f["ok"], true);
-        assert!(f["rs_corrected"].as_array().unwrap().iter().all(|c| c.as_i64() == Some(0)));
+        assert!(f["rs_corrected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.as_i64() == Some(0)));
         let hex = f["hex"].as_str().unwrap();
         assert_eq!(hex.len(), 2 * 892);
         // VCDU primary header: version 01, VCID 5, 24-bit counter.
-        let b: Vec<u8> = (0..5).map(|k| u8::from_str_radix(&hex[2 * k..2 * k + 2], 16).unwrap()).collect();
+        let b: Vec<u8> = (0..5)
+            .map(|k| u8::from_str_radix(&hex[2 * k..2 * k + 2], 16).unwrap())
+            .collect();
         assert_eq!(b[0] >> 6, 1, "VCDU version");
         let counter = u32::from_be_bytes([0, b[2], b[3], b[4]]);
         if let Some(prev) = last {
@@ -449,7 +501,11 @@ fn meteor_capture_decodes_14_frames() {
 #[test]
 fn profiles_are_listed_shown_and_loaded_from_files() {
     let list = ok(&["profiles"]);
-    for name in ["ccsds-bpsk-r1/2-rs", "ccsds-qpsk-r1/2-rs4", "meteor-m2-lrpt"] {
+    for name in [
+        "ccsds-bpsk-r1/2-rs",
+        "ccsds-qpsk-r1/2-rs4",
+        "meteor-m2-lrpt",
+    ] {
         assert!(list.contains(name), "{list}");
     }
     let toml = ok(&["profiles", "--show", "meteor-m2-lrpt"]);
@@ -457,14 +513,45 @@ fn profiles_are_listed_shown_and_loaded_from_files() {
     let user = d.p("mine.toml");
     std::fs::write(&user, toml.replace("meteor-m2-lrpt", "mine")).unwrap();
     let shown = ok(&["profiles", "--show", s(&user)]);
-    assert!(shown.contains("name = \"mine\"") && shown.contains("interleave = 4"), "{shown}");
-    std::fs::write(&user, toml.replace("randomizer = true", "randomiser = true")).unwrap();
+    assert!(
+        shown.contains("name = \"mine\"") && shown.contains("interleave = 4"),
+        "{shown}"
+    );
+    std::fs::write(
+        &user,
+        toml.replace("randomizer = true", "randomiser = true"),
+    )
+    .unwrap();
     let e = fail(&["profiles", "--show", s(&user)]);
     assert!(e.contains("randomiser") && e.contains("mine.toml"), "{e}");
-    let e = fail(&["rx", "captures/meteor_m2_lrpt.sigmf-meta", "--profile", "no-such-profile"]);
-    assert!(e.contains("no-such-profile") && e.contains("meteor-m2-lrpt"), "{e}");
-    let e = fail(&["rx", "captures/meteor_m2_lrpt.sigmf-meta", "--profile", "meteor-m2-lrpt", "--rs-interleave", "0"]);
+    let e = fail(&[
+        "rx",
+        "captures/meteor_m2_lrpt.sigmf-meta",
+        "--profile",
+        "no-such-profile",
+    ]);
+    assert!(
+        e.contains("no-such-profile") && e.contains("meteor-m2-lrpt"),
+        "{e}"
+    );
+    let e = fail(&[
+        "rx",
+        "captures/meteor_m2_lrpt.sigmf-meta",
+        "--profile",
+        "meteor-m2-lrpt",
+        "--rs-interleave",
+        "0",
+    ]);
     assert!(e.contains("interleave"), "{e}");
-    let e = fail(&["rx", "captures/meteor_m2_lrpt.sigmf-meta", "--modulation", "qpsk", "--symbol-rate", "72k", "--frames", "x.bin"]);
+    let e = fail(&[
+        "rx",
+        "captures/meteor_m2_lrpt.sigmf-meta",
+        "--modulation",
+        "qpsk",
+        "--symbol-rate",
+        "72k",
+        "--frames",
+        "x.bin",
+    ]);
     assert!(e.contains("--profile"), "{e}");
 }

@@ -28,6 +28,7 @@ mod wav;
 mod writer;
 
 pub use format::SampleFormat;
+pub(crate) use reader::read_up_to;
 pub use reader::{CaptureInfo, CaptureReader, CaptureSegment, OpenOptions};
 pub use sigmf::SIGMF_VERSION;
 pub use writer::{CaptureMeta, CaptureWriter};

@@ -221,7 +221,7 @@ fn check_rate(rate: f64, what: impl FnOnce(String) -> Error) -> Result<f64> {
 }
 
 /// Reads `buf.len()` bytes unless the stream ends first; returns how many were read.
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {

@@ -6,6 +6,7 @@
 //! Writing puts a 44-byte canonical header with those placeholder sizes and patches them
 //! when the writer finishes.
 
+use super::reader::read_up_to;
 use crate::error::{Error, Result};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -19,19 +20,6 @@ pub(crate) struct WavInfo {
     pub data_offset: u64,
     /// Number of whole IQ frames.
     pub num_samples: u64,
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 fn u16_at(b: &[u8], i: usize) -> u16 {
