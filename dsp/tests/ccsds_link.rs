@@ -253,18 +253,38 @@ fn other_codings_loop_back() {
     ));
     let mut nrzm = bpsk_i1();
     nrzm.differential = true;
+    // RS(255,239) I=2, shortened to 400-byte frames carrying a CRC-16 FECF.
+    let mut crc = bpsk_i1();
+    crc.rs = Some(leomodem_dsp::framing::RsParams {
+        e: 8,
+        basis: leomodem_dsp::fec::rs::RsBasis::Dual,
+        interleave: 2,
+    });
+    crc.frame_length = 400;
+    crc.crc = true;
     for (m, coding) in [
         (Modulation::Bpsk, uncoded),
         (Modulation::Qpsk, r34),
         (Modulation::Bpsk, nrzm),
+        (Modulation::Bpsk, crc),
     ] {
-        let sent = frames(12, coding.frame_length, 9);
+        let mut sent = frames(12, coding.frame_length, 9);
+        if coding.crc {
+            // What the receiver must return: the frame with its FECF.
+            for f in sent.iter_mut() {
+                f.truncate(f.len() - 2);
+                leomodem_dsp::fec::crc::append_fecf(f);
+            }
+        }
         let esn0 = ebn0_to_esn0_db(8.0, m.bits_per_symbol(), coding.conv_rate());
         let rx = channel(&transmit(m, coding, &sent), esn0, 10);
         let got = receive(m, coding, &rx, 4096);
         let (exact, false_frames) = score(&sent, &got);
         assert_eq!(false_frames, 0, "{coding:?}");
         assert_eq!(exact, sent.len(), "{m} {coding:?}: {exact}/{}", sent.len());
+        if coding.crc {
+            assert!(got.iter().all(|f| f.crc_ok == Some(true)));
+        }
     }
 }
 
