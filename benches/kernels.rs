@@ -182,6 +182,26 @@ fn bench_timing_recovery(c: &mut Criterion) {
             black_box(&out);
         })
     });
+    // An RTL-SDR-style wide capture: 2.4 MS/s, QPSK 72 ksym/s 300 kHz off centre; the
+    // demodulator mixes, decimates to 4 samples/symbol and demodulates. Input samples/s.
+    let sps = 2.4e6 / 72e3;
+    let mut wide = qpsk_signal(sps, 4096);
+    let mut nco = Nco::new(2.4e6, 300e3).unwrap();
+    nco.mix_in_place(&mut wide);
+    let mut cfg = DemodConfig::new(Modulation::Qpsk, 2.4e6, 72e3, 0.35);
+    cfg.acquisition_len = 16384;
+    cfg.initial_cfo_hz = 300e3;
+    cfg.search_span_hz = Some(36e3);
+    let mut demod = PskDemodulator::new(cfg).unwrap();
+    let mut out = Vec::with_capacity(N);
+    g.throughput(Throughput::Elements(wide.len() as u64));
+    g.bench_function("psk_demodulator_2m4_offset_300k", |b| {
+        b.iter(|| {
+            out.clear();
+            demod.process(black_box(&wide), &mut out);
+            black_box(&out);
+        })
+    });
     g.finish();
 }
 

@@ -69,6 +69,65 @@ pub struct FrameCounts {
     pub failed: AtomicU64,
     /// RS symbols corrected in ok frames.
     pub rs_corrected: AtomicU64,
+    /// Discontinuities of the frame counters (per spacecraft and virtual channel).
+    pub counter_gaps: AtomicU64,
+    /// Frames missing according to the counters.
+    pub frames_missing: AtomicU64,
+}
+
+/// The primary header of a decoded transfer frame, by its version field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameHeader {
+    /// CCSDS 132.0-B TM transfer frame (version 1, bits `00`).
+    Tm(leomodem_dsp::framing::tm::TmPrimaryHeader),
+    /// CCSDS 732.0-B AOS transfer frame / VCDU (version 2, bits `01`).
+    Aos(leomodem_dsp::framing::aos::VcduHeader),
+}
+
+impl FrameHeader {
+    /// Parses the header of `frame` by its version bits; `None` for other versions.
+    pub fn parse(frame: &[u8]) -> Option<Self> {
+        match frame.first()? >> 6 {
+            0 => leomodem_dsp::framing::tm::TmPrimaryHeader::parse(frame).map(FrameHeader::Tm),
+            1 => leomodem_dsp::framing::aos::VcduHeader::parse(frame).map(FrameHeader::Aos),
+            _ => None,
+        }
+    }
+
+    /// (kind, spacecraft, virtual channel, counter, counter modulus) for gap tracking:
+    /// the 24-bit VCDU counter, or the 8-bit TM virtual channel frame count.
+    pub fn counter(&self) -> (u8, u16, u8, u32, u32) {
+        match self {
+            FrameHeader::Tm(h) => (
+                0,
+                h.spacecraft_id,
+                h.virtual_channel,
+                h.vc_frame_count as u32,
+                256,
+            ),
+            FrameHeader::Aos(h) => (
+                1,
+                h.spacecraft_id as u16,
+                h.virtual_channel,
+                h.counter,
+                1 << 24,
+            ),
+        }
+    }
+
+    /// The header as a JSON object (no trailing newline).
+    pub fn json(&self) -> String {
+        match self {
+            FrameHeader::Tm(h) => format!(
+                "{{\"type\":\"tm\",\"spacecraft\":{},\"vcid\":{},\"mc_count\":{},\"vc_count\":{}}}",
+                h.spacecraft_id, h.virtual_channel, h.mc_frame_count, h.vc_frame_count
+            ),
+            FrameHeader::Aos(h) => format!(
+                "{{\"type\":\"vcdu\",\"spacecraft\":{},\"vcid\":{},\"counter\":{},\"replay\":{}}}",
+                h.spacecraft_id, h.virtual_channel, h.counter, h.replay
+            ),
+        }
+    }
 }
 
 /// Writes frames as raw bytes and JSON lines.
@@ -79,6 +138,8 @@ pub struct FrameSink {
     sample_rate: f64,
     counts: Arc<FrameCounts>,
     line: String,
+    /// Last counter seen per (kind, spacecraft, virtual channel).
+    last: Vec<((u8, u16, u8), u32)>,
 }
 
 impl FrameSink {
@@ -105,12 +166,33 @@ impl FrameSink {
             sample_rate,
             counts: Arc::new(FrameCounts::default()),
             line: String::with_capacity(4096),
+            last: Vec::new(),
         })
     }
 
     /// Shared counters.
     pub fn counts(&self) -> Arc<FrameCounts> {
         self.counts.clone()
+    }
+
+    /// Tracks the frame counters of an ok frame; counts gaps and missing frames.
+    fn track(&mut self, header: &FrameHeader) {
+        let (kind, scid, vcid, counter, modulus) = header.counter();
+        let key = (kind, scid, vcid);
+        match self.last.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, last)) => {
+                let step = (counter + modulus - *last) % modulus;
+                if step != 1 {
+                    self.counts.counter_gaps.fetch_add(1, Ordering::Relaxed);
+                    let missing = if step == 0 { 0 } else { step as u64 - 1 };
+                    self.counts
+                        .frames_missing
+                        .fetch_add(missing, Ordering::Relaxed);
+                }
+                *last = counter;
+            }
+            None => self.last.push((key, counter)),
+        }
     }
 
     /// One JSON object describing `f` (no trailing newline).
@@ -140,7 +222,11 @@ impl FrameSink {
         for b in &f.data {
             let _ = write!(out, "{b:02x}");
         }
-        out.push_str("\"}");
+        out.push('"');
+        if let Some(h) = f.ok.then(|| FrameHeader::parse(&f.data)).flatten() {
+            let _ = write!(out, ",\"header\":{}", h.json());
+        }
+        out.push('}');
     }
 }
 
@@ -159,6 +245,9 @@ impl Sink for FrameSink {
                     .fetch_add(c as u64, Ordering::Relaxed);
                 if let Some(out) = self.frames.as_mut() {
                     out.write(&f.data)?;
+                }
+                if let Some(h) = FrameHeader::parse(&f.data) {
+                    self.track(&h);
                 }
             } else {
                 self.counts.failed.fetch_add(1, Ordering::Relaxed);

@@ -555,3 +555,104 @@ fn profiles_are_listed_shown_and_loaded_from_files() {
     ]);
     assert!(e.contains("--profile"), "{e}");
 }
+
+/// A mono-audio WAV as receivers' SSB/FM audio outputs give it: the project's own BPSK
+/// 9600 baud signal at 11.5 kHz in 48 kHz audio, drifting −60 Hz/s. Every frame decodes,
+/// with the audio carrier given and with the default search (positive frequencies).
+#[test]
+fn mono_audio_wav_with_drift_decodes_every_frame() {
+    let d = Dir::new();
+    let tx = d.p("a.sigmf-meta");
+    let wav = d.p("audio.wav");
+    ok(&[
+        "tx",
+        s(&tx),
+        "--profile",
+        "ccsds-bpsk-r1/2-rs",
+        "--frame-count",
+        "20",
+        "--symbol-rate",
+        "9600",
+        "--sample-rate",
+        "48k",
+    ]);
+    ok(&[
+        "sim",
+        s(&tx),
+        s(&wav),
+        "--cfo",
+        "11.5k",
+        "--doppler-rate",
+        "-60",
+        "--esn0",
+        "8",
+        "--output-format",
+        "wav-mono",
+    ]);
+    for extra in [&["--audio-carrier", "11.5k"][..], &[][..]] {
+        let mut args = vec![
+            "rx",
+            s(&wav),
+            "--profile",
+            "ccsds-bpsk-r1/2-rs",
+            "--symbol-rate",
+            "9600",
+            "--json",
+            "-",
+        ];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let frames = json_frames(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            frames.len(),
+            20,
+            "{extra:?}: {} frames\n{stderr}",
+            frames.len()
+        );
+        assert!(frames.iter().all(|f| f["ok"] == true), "{extra:?}");
+        assert!(stderr.contains("counters       contiguous"), "{stderr}");
+    }
+}
+
+/// A signal 300 kHz off centre in a 2.4 MS/s RTL-SDR-style cu8 capture: `--offset`
+/// selects it, the receiver decimates to its working rate, every frame decodes.
+#[test]
+fn signal_300khz_off_centre_in_2m4_cu8_capture() {
+    let d = Dir::new();
+    let tx = d.p("w.sigmf-meta");
+    let cu8 = d.p("wide.cu8");
+    ok(&[
+        "tx",
+        s(&tx),
+        "--profile",
+        "ccsds-qpsk-r1/2-rs4",
+        "--frame-count",
+        "12",
+        "--symbol-rate",
+        "72k",
+        "--sample-rate",
+        "2.4M",
+    ]);
+    ok(&[
+        "sim",
+        s(&tx),
+        s(&cu8),
+        "--cfo",
+        "300k",
+        "--esn0",
+        "8",
+        "--phase",
+        "37",
+        "--clock-ppm",
+        "30",
+    ]);
+    let out = run(&["rx", s(&cu8), "--offset", "300k", "--json", "-"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let frames = json_frames(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(frames.len(), 12, "{stderr}");
+    assert!(frames.iter().all(|f| f["ok"] == true));
+    assert!(stderr.contains("300.0"), "{stderr}");
+}

@@ -107,7 +107,7 @@ fn every_format_round_trips_within_its_quantisation_step() {
         assert_eq!(info, written, "{name}: reading gives back what was written");
         let bound = match want {
             SampleFormat::Cf32 => 0.0,
-            SampleFormat::Cs16 | SampleFormat::Wav => 0.5 / 32768.0,
+            SampleFormat::Cs16 | SampleFormat::Wav | SampleFormat::WavMono => 0.5 / 32768.0,
             SampleFormat::Cu8 => 0.5 / 127.5,
             SampleFormat::Cs8 => 0.5 / 128.0,
         };
@@ -620,9 +620,10 @@ fn bad_wav_names_the_file_and_the_problem() {
             wav_bytes(1, 2, 48_000, 8, 16),
             vec!["8-bit", "not PCM 16-bit"],
         ),
+        // Mono WAV is read as real audio (see `mono_wav_*` below); only a broken one fails.
         (
-            wav_bytes(1, 1, 48_000, 16, 16),
-            vec!["mono WAV is audio; support comes with --audio-carrier"],
+            wav_bytes(1, 1, 48_000, 16, 3),
+            vec!["3 bytes is not a whole number of audio frames (2 bytes each)"],
         ),
         (wav_bytes(1, 4, 48_000, 16, 16), vec!["4 channels"]),
         (
@@ -735,4 +736,250 @@ fn arbitrary_bytes_never_panic() {
             }
         }
     }
+}
+
+// ---- Mono (real audio) WAV ----
+
+/// A real test signal: a tone at an audio carrier, inside ±0.99.
+fn real_tone(n: usize, rate: f64, freq: f64) -> Vec<Complex32> {
+    (0..n)
+        .map(|k| {
+            let ph = std::f64::consts::TAU * freq * k as f64 / rate;
+            Complex32::new((0.9 * ph.cos()) as f32, 0.0)
+        })
+        .collect()
+}
+
+#[test]
+fn mono_wav_round_trips_as_a_real_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audio.wav");
+    // Complex input: the imaginary part must be dropped, the real part kept.
+    let s = random_samples(20_011, 11);
+    let written = write_capture(&path, Some(SampleFormat::WavMono), &meta(48_000.0), &s);
+    assert_eq!(written.format, SampleFormat::WavMono);
+    assert!(written.real);
+    assert!(!written.sigmf && written.meta_path.is_none());
+    assert_eq!(written.num_samples, Some(s.len() as u64));
+    // 44-byte header + 2 bytes per sample.
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.len(), 44 + 2 * s.len());
+    assert_eq!(u16::from_le_bytes([bytes[22], bytes[23]]), 1, "channels");
+
+    let (info, got) = read_all(&path, &OpenOptions::default(), 4096);
+    assert_eq!(info, written, "reading gives back what was written");
+    assert_eq!(info.sample_rate, 48_000.0, "rate from the header");
+    assert_eq!(got.len(), s.len());
+    for (k, (a, b)) in s.iter().zip(&got).enumerate() {
+        assert!(
+            (a.re - b.re).abs() <= 1.0 / 32768.0,
+            "sample {k}: {a} vs {b}"
+        );
+        assert_eq!(b.im, 0.0, "sample {k}: imaginary part must be exactly 0");
+    }
+
+    // --sample-rate overrides the header, as for stereo.
+    let opts = OpenOptions {
+        sample_rate: Some(44_100.0),
+        ..Default::default()
+    };
+    let (info, _) = read_all(&path, &opts, 1000);
+    assert_eq!(info.sample_rate, 44_100.0);
+    assert!(info.real);
+}
+
+#[test]
+fn mono_wav_write_selection_and_clipping() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // `.wav` alone still means stereo IQ.
+    let w = CaptureWriter::create(&d.join("a.wav"), None, &CaptureMeta::new(8000.0)).unwrap();
+    let info = w.finish().unwrap();
+    assert_eq!(info.format, SampleFormat::Wav);
+    assert!(!info.real);
+    // `--format wav-mono` with a `.wav` name is not a conflict; with a SigMF name it is.
+    assert!(CaptureWriter::create(
+        &d.join("b.wav"),
+        Some(SampleFormat::WavMono),
+        &CaptureMeta::new(1.0)
+    )
+    .is_ok());
+    let e = CaptureWriter::create(
+        &d.join("c.sigmf-meta"),
+        Some(SampleFormat::WavMono),
+        &CaptureMeta::new(1.0),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_names(&e, "c.sigmf-meta", &["cannot hold WAV"]);
+    let e = CaptureWriter::create(
+        &d.join("d.wav"),
+        Some(SampleFormat::WavMono),
+        &CaptureMeta::new(1e6 / 3.0),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_names(&e, "d.wav", &["whole-number sample rate"]);
+    // Clipping counts the real part only.
+    let mut w = CaptureWriter::create(
+        &d.join("e.wav"),
+        Some(SampleFormat::WavMono),
+        &CaptureMeta::new(8000.0),
+    )
+    .unwrap();
+    w.write(&[
+        Complex32::new(1.5, 0.0),
+        Complex32::new(0.1, 5.0),
+        Complex32::new(-3.0, 0.0),
+    ])
+    .unwrap();
+    assert_eq!(w.clipped_count(), 2);
+    w.finish().unwrap();
+    let (_, got) = read_all(&d.join("e.wav"), &OpenOptions::default(), 10);
+    assert_eq!(got[0], Complex32::new(32767.0 / 32768.0, 0.0));
+    assert_eq!(got[2], Complex32::new(-1.0, 0.0));
+    // Names accepted on the command line.
+    for name in ["wav-mono", "wav_mono", "mono", "WAV-MONO"] {
+        assert_eq!(name.parse::<SampleFormat>().unwrap(), SampleFormat::WavMono);
+    }
+    assert_eq!(SampleFormat::WavMono.to_string(), "wav-mono");
+    assert!(SampleFormat::ALL.contains(&SampleFormat::WavMono));
+    assert!(SampleFormat::choices().contains("wav-mono"));
+    assert_eq!(
+        SampleFormat::from_extension(Path::new("x.wav")),
+        Some(SampleFormat::Wav)
+    );
+}
+
+#[test]
+fn hand_built_mono_wav_reads_correctly() {
+    let dir = tempfile::tempdir().unwrap();
+    let values: [i16; 6] = [0, 16384, -16384, 32767, -32768, 1];
+    // Canonical PCM header, written out byte by byte, plus a LIST chunk before `data`.
+    let mut f = Vec::new();
+    f.extend_from_slice(b"RIFF");
+    f.extend_from_slice(&(4 + 24 + 12 + 8 + 12u32).to_le_bytes());
+    f.extend_from_slice(b"WAVE");
+    f.extend_from_slice(b"fmt ");
+    f.extend_from_slice(&16u32.to_le_bytes());
+    f.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    f.extend_from_slice(&1u16.to_le_bytes()); // mono
+    f.extend_from_slice(&11_025u32.to_le_bytes()); // sample rate
+    f.extend_from_slice(&22_050u32.to_le_bytes()); // byte rate
+    f.extend_from_slice(&2u16.to_le_bytes()); // block align
+    f.extend_from_slice(&16u16.to_le_bytes()); // bits
+    f.extend_from_slice(b"LIST");
+    f.extend_from_slice(&4u32.to_le_bytes());
+    f.extend_from_slice(b"INFO");
+    f.extend_from_slice(b"data");
+    f.extend_from_slice(&12u32.to_le_bytes());
+    for v in values {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    let path = dir.path().join("sat.wav");
+    std::fs::write(&path, &f).unwrap();
+    let (info, got) = read_all(&path, &OpenOptions::default(), 4);
+    assert_eq!(info.format, SampleFormat::WavMono);
+    assert!(info.real);
+    assert_eq!(info.sample_rate, 11_025.0);
+    assert_eq!(info.num_samples, Some(6));
+    let want: Vec<Complex32> = values
+        .iter()
+        .map(|&v| Complex32::new(v as f32 / 32768.0, 0.0))
+        .collect();
+    assert_eq!(got, want);
+
+    // WAVE_FORMAT_EXTENSIBLE with one channel and the PCM sub-format.
+    let mut f = Vec::new();
+    f.extend_from_slice(b"RIFF");
+    f.extend_from_slice(&(4 + 48 + 8 + 4u32).to_le_bytes());
+    f.extend_from_slice(b"WAVEfmt ");
+    f.extend_from_slice(&40u32.to_le_bytes());
+    f.extend_from_slice(&0xFFFEu16.to_le_bytes());
+    f.extend_from_slice(&1u16.to_le_bytes()); // mono
+    f.extend_from_slice(&8_000u32.to_le_bytes());
+    f.extend_from_slice(&16_000u32.to_le_bytes());
+    f.extend_from_slice(&2u16.to_le_bytes());
+    f.extend_from_slice(&16u16.to_le_bytes());
+    f.extend_from_slice(&22u16.to_le_bytes()); // cbSize
+    f.extend_from_slice(&16u16.to_le_bytes()); // valid bits
+    f.extend_from_slice(&4u32.to_le_bytes()); // channel mask: front centre
+    f.extend_from_slice(&1u16.to_le_bytes()); // sub-format GUID starts with PCM
+    f.extend_from_slice(&[
+        0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
+    ]);
+    f.extend_from_slice(b"data");
+    f.extend_from_slice(&4u32.to_le_bytes());
+    f.extend_from_slice(&(-8192i16).to_le_bytes());
+    f.extend_from_slice(&8192i16.to_le_bytes());
+    let path = dir.path().join("ext.wav");
+    std::fs::write(&path, &f).unwrap();
+    let (info, got) = read_all(&path, &OpenOptions::default(), 100);
+    assert_eq!(info.format, SampleFormat::WavMono);
+    assert!(info.real);
+    assert_eq!(info.sample_rate, 8_000.0);
+    assert_eq!(
+        got,
+        vec![Complex32::new(-0.25, 0.0), Complex32::new(0.25, 0.0)]
+    );
+
+    // The helper's mono header (the case that used to be refused) now opens.
+    let path = dir.path().join("helper.wav");
+    std::fs::write(&path, wav_bytes(1, 1, 48_000, 16, 16)).unwrap();
+    let (info, got) = read_all(&path, &OpenOptions::default(), 3);
+    assert!(info.real);
+    assert_eq!(info.format, SampleFormat::WavMono);
+    assert_eq!(got, vec![Complex32::new(0.0, 0.0); 8]);
+}
+
+#[test]
+fn stereo_wav_and_other_formats_are_not_real() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = random_samples(100, 12);
+    for (name, fmt) in [
+        ("iq.wav", None),
+        ("iq2.wav", Some(SampleFormat::Wav)),
+        ("x.cs16", None),
+        ("y.sigmf-meta", None),
+    ] {
+        let path = dir.path().join(name);
+        let written = write_capture(&path, fmt, &meta(48_000.0), &s);
+        assert!(!written.real, "{name}");
+        let (info, _) = read_all(&path, &OpenOptions::default(), 64);
+        assert!(!info.real, "{name}");
+        assert_ne!(info.format, SampleFormat::WavMono, "{name}");
+    }
+    // A stereo file opened with `--format wav-mono` is still what its header says.
+    let path = dir.path().join("iq.wav");
+    let opts = OpenOptions {
+        format: Some(SampleFormat::WavMono),
+        ..Default::default()
+    };
+    let (info, got) = read_all(&path, &opts, 64);
+    assert_eq!(info.format, SampleFormat::Wav);
+    assert!(!info.real);
+    assert!(max_err(&s, &got) <= 0.5 / 32768.0 * 1.0001);
+}
+
+#[test]
+fn mono_wav_chunk_size_does_not_change_the_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tone.wav");
+    let s = real_tone(100_003, 48_000.0, 1_500.0);
+    write_capture(&path, Some(SampleFormat::WavMono), &meta(48_000.0), &s);
+    let (_, reference) = read_all(&path, &OpenOptions::default(), usize::MAX);
+    assert_eq!(reference.len(), s.len());
+    assert!(max_err(&s, &reference) <= 0.5 / 32768.0 * 1.0001);
+    for chunk in [1, 999, 4096, 65536, 131_073] {
+        let (_, got) = read_all(&path, &OpenOptions::default(), chunk);
+        assert!(got == reference, "chunks of {chunk} differ");
+    }
+    let mut r = CaptureReader::open(&path, &OpenOptions::default()).unwrap();
+    let mut first = Vec::new();
+    r.read(&mut first, 12_345).unwrap();
+    r.rewind().unwrap();
+    assert_eq!(r.samples_read(), 0);
+    let mut again = Vec::new();
+    while r.read(&mut again, 7777).unwrap() > 0 {}
+    assert!(again == reference, "after rewind");
 }

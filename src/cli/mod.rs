@@ -101,7 +101,7 @@ pub fn parse_real(s: &str) -> std::result::Result<f64, String> {
 pub struct InputArgs {
     /// Input capture: .sigmf-meta/.sigmf-data, .cf32, .cs16, .cu8, .cs8, .wav (or .raw/.iq with --format).
     pub input: PathBuf,
-    /// Sample format, overriding the metadata or the extension: cf32 | cs16 | cu8 | cs8 | wav.
+    /// Sample format, overriding the metadata or the extension: cf32 | cs16 | cu8 | cs8 | wav (stereo IQ) | wav-mono (real audio).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<SampleFormat>,
     /// Sample rate in samples/s (e.g. 300k, 2.4M), when the capture does not state it or states it wrongly.

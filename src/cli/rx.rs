@@ -1,7 +1,9 @@
 //! `leomodem rx`: capture → symbols, bits, LLRs.
 
 use super::coding::{link_coding, waveform, CodingArgs};
-use super::{fmt_hz, option_error, parse_hz, parse_real, print_stats, InputArgs, WaveformArgs};
+use super::{
+    fmt_hz, option_error, parse_hz, parse_rate, parse_real, print_stats, InputArgs, WaveformArgs,
+};
 use crate::error::{Error, Result};
 use crate::frames::{FrameCounts, FrameOutputs, FrameSink, FrameStage};
 use crate::io::{CaptureMeta, CaptureReader};
@@ -45,9 +47,15 @@ pub struct RxArgs {
     /// Write soft decisions: little-endian f32 log-likelihood ratios, positive = bit 0, scaled by the measured noise.
     #[arg(long, value_name = "FILE")]
     pub llr: Option<PathBuf>,
-    /// Carrier offset to start from, Hz (the acquisition search is relative to it).
-    #[arg(long, default_value = "0", allow_hyphen_values = true, value_name = "HZ", value_parser = parse_hz)]
-    pub cfo: f64,
+    /// Where the signal is, Hz from the capture's centre: selects a signal away from the
+    /// centre (for mono audio recordings, the audio carrier). The coarse carrier search is
+    /// centred on it (±--search-span); without it the whole band is searched (its positive
+    /// half for audio).
+    #[arg(long, visible_alias = "audio-carrier", alias = "cfo", allow_hyphen_values = true, value_name = "HZ", value_parser = parse_hz)]
+    pub offset: Option<f64>,
+    /// Half-width of the coarse carrier search around --offset, Hz (default ±0.5× the symbol rate).
+    #[arg(long, value_name = "HZ", value_parser = parse_rate)]
+    pub search_span: Option<f64>,
     /// Samples for the coarse carrier search at the start (0 = no search: the carrier must be within the loops' pull-in).
     #[arg(long, default_value_t = 65536, value_name = "SAMPLES")]
     pub acquisition: usize,
@@ -79,6 +87,10 @@ pub struct RxSummary {
     pub rs_corrected: u64,
     /// Whether frames were decoded (a profile or coding option was given).
     pub framing: bool,
+    /// Frame-counter discontinuities (VCDU counter or TM VC count).
+    pub counter_gaps: u64,
+    /// Frames missing according to the counters.
+    pub frames_missing: u64,
     /// Demodulator state at the end.
     pub status: DemodStatus,
     /// Symbols demodulated.
@@ -87,6 +99,10 @@ pub struct RxSummary {
     pub nonfinite: u64,
     /// Pipeline statistics.
     pub report: PipelineReport,
+    /// Input sample rate, Hz.
+    pub sample_rate: f64,
+    /// Samples used by the acquisition search.
+    pub acquisition_len: usize,
 }
 
 /// Runs the receive chain as the arguments say; returns the summary (also used by tests).
@@ -143,7 +159,24 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
         return Err(Error::config("--chunk", "must be at least 1 sample"));
     }
     let mut cfg = DemodConfig::new(wf.modulation, info.sample_rate, wf.symbol_rate, wf.rolloff);
-    cfg.initial_cfo_hz = args.cfo;
+    cfg.initial_cfo_hz = args.offset.unwrap_or(0.0);
+    cfg.real_input = info.real;
+    cfg.search_span_hz = match (args.search_span, args.offset) {
+        (Some(span), _) => Some(span),
+        (None, Some(_)) => Some(0.5 * wf.symbol_rate),
+        (None, None) => None,
+    };
+    if let Some(off) = args.offset {
+        if off.abs() >= info.sample_rate / 2.0 {
+            return Err(Error::config(
+                "--offset",
+                format!(
+                    "{off} Hz is outside the captured band (±{} Hz)",
+                    info.sample_rate / 2.0
+                ),
+            ));
+        }
+    }
     cfg.acquisition_len = args.acquisition;
     cfg.timing_bandwidth = args.timing_bw;
     cfg.carrier_bandwidth = args.carrier_bw;
@@ -223,8 +256,12 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
         frames_failed: load(|c| &c.failed),
         rs_corrected: load(|c| &c.rs_corrected),
         framing: frames.is_some(),
+        counter_gaps: load(|c| &c.counter_gaps),
+        frames_missing: load(|c| &c.frames_missing),
         status,
         symbols,
+        sample_rate: info.sample_rate,
+        acquisition_len: args.acquisition,
         nonfinite: nonfinite.load(Ordering::Relaxed),
         report,
     })
@@ -242,6 +279,19 @@ pub fn run(args: RxArgs) -> Result<()> {
             "  frames         {} ok, {} failed, {} RS symbols corrected",
             s.frames_ok, s.frames_failed, s.rs_corrected
         );
+        if s.frames_ok > 1 {
+            eprintln!(
+                "  counters       {}",
+                if s.counter_gaps == 0 {
+                    "contiguous".to_string()
+                } else {
+                    format!(
+                        "{} gaps, {} frames missing",
+                        s.counter_gaps, s.frames_missing
+                    )
+                }
+            );
+        }
     }
     eprintln!(
         "  carrier        {} at acquisition (line {:.0}× floor), {} at end",
@@ -249,6 +299,20 @@ pub fn run(args: RxArgs) -> Result<()> {
         st.acquisition_line,
         fmt_hz(st.cfo_hz)
     );
+    // Drift of the carrier between the acquisition block's centre and the end.
+    let fs = s.sample_rate;
+    let span = (st.samples as f64 - s.acquisition_len as f64 / 2.0) / fs;
+    if st.acquired && span > 0.2 {
+        eprintln!(
+            "  carrier drift  {:+.1} Hz/s over the capture ({:+.1} Hz/s at acquisition)",
+            (st.cfo_hz - st.coarse_cfo_hz) / span,
+            st.coarse_rate_hz_s
+        );
+    }
+    match st.first_lock_sample {
+        Some(n) => eprintln!("  time to lock   {:.3} s", n as f64 / fs),
+        None => eprintln!("  time to lock   never locked"),
+    }
     eprintln!("  clock offset   {:+.1} ppm", st.clock_offset_ppm);
     eprintln!("  Es/N0          {:.1} dB", st.esn0_db);
     eprintln!(

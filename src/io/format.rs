@@ -1,15 +1,20 @@
 //! Sample encodings: how one complex sample is laid out in bytes and scaled to `Complex32`.
 //!
-//! Every format stores I then Q, little-endian where it matters. Integer formats map to
-//! floating point by a fixed scale so that full scale is about ±1.0:
+//! Every complex format stores I then Q, little-endian where it matters. Integer formats
+//! map to floating point by a fixed scale so that full scale is about ±1.0:
 //!
-//! | format | bytes | decode                     | SigMF `core:datatype` |
-//! |--------|-------|----------------------------|-----------------------|
-//! | cf32   | 8     | as stored                  | `cf32_le`             |
-//! | cs16   | 4     | `n / 32768`                | `ci16_le`             |
-//! | cu8    | 2     | `(n − 127.5) / 127.5`      | `cu8`                 |
-//! | cs8    | 2     | `n / 128`                  | `ci8`                 |
-//! | wav    | 4     | `n / 32768` (after header) | (`ci16_le` payload)   |
+//! | format   | bytes | decode                            | SigMF `core:datatype` |
+//! |----------|-------|-----------------------------------|-----------------------|
+//! | cf32     | 8     | as stored                         | `cf32_le`             |
+//! | cs16     | 4     | `n / 32768`                       | `ci16_le`             |
+//! | cu8      | 2     | `(n − 127.5) / 127.5`             | `cu8`                 |
+//! | cs8      | 2     | `n / 128`                         | `ci8`                 |
+//! | wav      | 4     | `n / 32768` (after header)        | (`ci16_le` payload)   |
+//! | wav-mono | 2     | `n / 32768 + 0i` (after header)   | (`ri16_le` payload)   |
+//!
+//! wav-mono is the one real format: a 1-channel 16-bit PCM WAV, such as a receiver's
+//! SSB/FM audio with the carrier at an audio frequency. It decodes to samples with a zero
+//! imaginary part, and encoding keeps only the real part.
 //!
 //! cs8 uses `/128` rather than `/127`: a power-of-two scale like cs16, so −128 decodes to
 //! exactly −1.0, every code is an exact binary fraction, and cs8 → cs16 is exact (`n·256`).
@@ -37,41 +42,67 @@ pub enum SampleFormat {
     Cs8,
     /// RIFF WAV, 2 channels of 16-bit PCM: I left, Q right, value `n / 32768`.
     Wav,
+    /// RIFF WAV, 1 channel of 16-bit PCM: a real signal (audio), value `n / 32768 + 0i`.
+    ///
+    /// Writing keeps only the real part of each sample and drops the imaginary part, so
+    /// the caller must give a real signal: for example `√2 · Re(x(t)·e^{j2πf_c t})`, a
+    /// complex baseband `x` shifted up to an audio carrier `f_c` (the `√2` keeps the
+    /// power of `x`). Never chosen from a file extension (`.wav` means [`Wav`]); reading
+    /// any 1-channel WAV reports this format.
+    ///
+    /// [`Wav`]: SampleFormat::Wav
+    WavMono,
 }
 
 impl SampleFormat {
     /// All formats, in the order they are listed in messages.
-    pub const ALL: [SampleFormat; 5] = [
+    pub const ALL: [SampleFormat; 6] = [
         SampleFormat::Cf32,
         SampleFormat::Cs16,
         SampleFormat::Cu8,
         SampleFormat::Cs8,
         SampleFormat::Wav,
+        SampleFormat::WavMono,
     ];
 
-    /// Bytes per complex sample (one I and one Q), not counting any file header.
+    /// Bytes per sample as stored (one I and one Q; one real value for
+    /// [`SampleFormat::WavMono`]), not counting any file header.
     pub fn bytes_per_sample(self) -> usize {
         match self {
             SampleFormat::Cf32 => 8,
             SampleFormat::Cs16 | SampleFormat::Wav => 4,
-            SampleFormat::Cu8 | SampleFormat::Cs8 => 2,
+            SampleFormat::Cu8 | SampleFormat::Cs8 | SampleFormat::WavMono => 2,
         }
     }
 
+    /// Whether the samples are stored in a RIFF WAV file ([`SampleFormat::Wav`] or
+    /// [`SampleFormat::WavMono`]): a header carries the sample rate and no SigMF meta is
+    /// written.
+    pub fn is_wav(self) -> bool {
+        matches!(self, SampleFormat::Wav | SampleFormat::WavMono)
+    }
+
+    /// Whether the format stores a real signal (only [`SampleFormat::WavMono`]): decoded
+    /// samples have a zero imaginary part and encoding drops it.
+    pub fn is_real(self) -> bool {
+        self == SampleFormat::WavMono
+    }
+
     /// The SigMF `core:datatype` of the sample payload. For [`SampleFormat::Wav`] this is
-    /// `ci16_le`, the encoding of the samples after the RIFF header (a WAV file itself is
-    /// not a conforming SigMF dataset).
+    /// `ci16_le` and for [`SampleFormat::WavMono`] `ri16_le`, the encoding of the samples
+    /// after the RIFF header (a WAV file itself is not a conforming SigMF dataset).
     pub fn sigmf_datatype(self) -> &'static str {
         match self {
             SampleFormat::Cf32 => "cf32_le",
             SampleFormat::Cs16 | SampleFormat::Wav => "ci16_le",
             SampleFormat::Cu8 => "cu8",
             SampleFormat::Cs8 => "ci8",
+            SampleFormat::WavMono => "ri16_le",
         }
     }
 
     /// The format a SigMF `core:datatype` names, if leomodem reads it (`cf32_le`, `ci16_le`,
-    /// `cu8`, `ci8`). Never returns [`SampleFormat::Wav`].
+    /// `cu8`, `ci8`). Never returns [`SampleFormat::Wav`] or [`SampleFormat::WavMono`].
     pub fn from_sigmf_datatype(datatype: &str) -> Option<SampleFormat> {
         match datatype {
             "cf32_le" => Some(SampleFormat::Cf32),
@@ -83,7 +114,8 @@ impl SampleFormat {
     }
 
     /// The format a file extension implies: `.cf32` (also `.cfile`), `.cs16`, `.cu8`,
-    /// `.cs8`, `.wav`, case-insensitive. `None` for `.raw`, `.iq` and anything else.
+    /// `.cs8`, `.wav` (always [`SampleFormat::Wav`]; [`SampleFormat::WavMono`] is only
+    /// chosen explicitly), case-insensitive. `None` for `.raw`, `.iq` and anything else.
     pub fn from_extension(path: &Path) -> Option<SampleFormat> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
@@ -97,12 +129,12 @@ impl SampleFormat {
     }
 
     /// The size of one quantisation step in decoded units (0 for cf32): `1/32768` for
-    /// cs16 and wav, `1/127.5` for cu8, `1/128` for cs8. Rounding on encode errs by at
-    /// most half a step for values inside the representable range.
+    /// cs16, wav and wav-mono, `1/127.5` for cu8, `1/128` for cs8. Rounding on encode errs
+    /// by at most half a step for values inside the representable range.
     pub fn step(self) -> f32 {
         match self {
             SampleFormat::Cf32 => 0.0,
-            SampleFormat::Cs16 | SampleFormat::Wav => 1.0 / 32768.0,
+            SampleFormat::Cs16 | SampleFormat::Wav | SampleFormat::WavMono => 1.0 / 32768.0,
             SampleFormat::Cu8 => 1.0 / 127.5,
             SampleFormat::Cs8 => 1.0 / 128.0,
         }
@@ -111,7 +143,7 @@ impl SampleFormat {
     /// Decodes whole samples from `bytes` (the sample payload, no header) and appends
     /// them to `out`; a trailing partial sample is ignored. Non-finite cf32 samples (NaN
     /// or ±Inf in I or Q) are replaced by 0 + 0i; returns how many were replaced (always 0
-    /// for the integer formats).
+    /// for the integer formats). [`SampleFormat::WavMono`] gives `n / 32768 + 0i`.
     pub fn decode(self, bytes: &[u8], out: &mut Vec<Complex32>) -> u64 {
         match self {
             SampleFormat::Cf32 => {
@@ -136,6 +168,15 @@ impl SampleFormat {
                         i16::from_le_bytes([b[2], b[3]]) as f32 * K,
                     )
                 }));
+                0
+            }
+            SampleFormat::WavMono => {
+                const K: f32 = 1.0 / 32768.0;
+                out.extend(
+                    bytes
+                        .chunks_exact(2)
+                        .map(|b| Complex32::new(i16::from_le_bytes([b[0], b[1]]) as f32 * K, 0.0)),
+                );
                 0
             }
             SampleFormat::Cu8 => {
@@ -163,6 +204,8 @@ impl SampleFormat {
     /// to the nearest code and saturate; returns how many samples had I or Q outside the
     /// representable range or not finite (a NaN component encodes as the code nearest 0).
     /// cf32 stores values unchanged, NaN included, and never reports clipping.
+    /// [`SampleFormat::WavMono`] encodes only the real part: the imaginary part is
+    /// dropped, neither stored nor checked, and only the real part counts as clipped.
     pub fn encode(self, samples: &[Complex32], out: &mut Vec<u8>) -> u64 {
         out.reserve(samples.len() * self.bytes_per_sample());
         let mut clipped = 0u64;
@@ -180,6 +223,13 @@ impl SampleFormat {
                     clipped += u64::from(ci || cq);
                     out.extend_from_slice(&(i as i16).to_le_bytes());
                     out.extend_from_slice(&(q as i16).to_le_bytes());
+                }
+            }
+            SampleFormat::WavMono => {
+                for s in samples {
+                    let (v, c) = quantise(s.re * 32768.0, -32768.0, 32767.0, 0.0);
+                    clipped += u64::from(c);
+                    out.extend_from_slice(&(v as i16).to_le_bytes());
                 }
             }
             SampleFormat::Cu8 => {
@@ -204,9 +254,9 @@ impl SampleFormat {
         clipped
     }
 
-    /// The list shown in messages: `cf32|cs16|cu8|cs8|wav`.
+    /// The list shown in messages: `cf32|cs16|cu8|cs8|wav|wav-mono`.
     pub fn choices() -> &'static str {
-        "cf32|cs16|cu8|cs8|wav"
+        "cf32|cs16|cu8|cs8|wav|wav-mono"
     }
 }
 
@@ -233,6 +283,7 @@ impl fmt::Display for SampleFormat {
             SampleFormat::Cu8 => "cu8",
             SampleFormat::Cs8 => "cs8",
             SampleFormat::Wav => "wav",
+            SampleFormat::WavMono => "wav-mono",
         })
     }
 }
@@ -241,7 +292,7 @@ impl FromStr for SampleFormat {
     type Err = Error;
 
     /// Accepts `cf32`, `cf32_le`, `cs16`, `cs16_le`, `ci16`, `ci16_le`, `cu8`, `cs8`, `ci8`,
-    /// `wav` (case-insensitive).
+    /// `wav`, `wav-mono`, `wav_mono`, `mono` (case-insensitive).
     fn from_str(s: &str) -> Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "cf32" | "cf32_le" => Ok(SampleFormat::Cf32),
@@ -249,6 +300,7 @@ impl FromStr for SampleFormat {
             "cu8" => Ok(SampleFormat::Cu8),
             "cs8" | "ci8" => Ok(SampleFormat::Cs8),
             "wav" => Ok(SampleFormat::Wav),
+            "wav-mono" | "wav_mono" | "mono" => Ok(SampleFormat::WavMono),
             _ => Err(Error::config(
                 "--format",
                 format!(
@@ -274,11 +326,68 @@ mod tests {
             ("CI16_LE", SampleFormat::Cs16),
             ("cs16_le", SampleFormat::Cs16),
             ("ci8", SampleFormat::Cs8),
+            ("wav-mono", SampleFormat::WavMono),
+            ("WAV_MONO", SampleFormat::WavMono),
+            ("mono", SampleFormat::WavMono),
         ] {
             assert_eq!(s.parse::<SampleFormat>().unwrap(), f);
         }
         let e = "cf64".parse::<SampleFormat>().unwrap_err().to_string();
         assert!(e.contains("--format") && e.contains("cf64"), "{e}");
+        for f in SampleFormat::ALL {
+            assert!(
+                SampleFormat::choices()
+                    .split('|')
+                    .any(|c| c == f.to_string()),
+                "{f} missing from choices()"
+            );
+        }
+        assert_eq!(
+            SampleFormat::choices().split('|').count(),
+            SampleFormat::ALL.len()
+        );
+    }
+
+    #[test]
+    fn wav_mono_is_real_16_bit() {
+        let f = SampleFormat::WavMono;
+        assert_eq!(f.bytes_per_sample(), 2);
+        assert_eq!(f.sigmf_datatype(), "ri16_le");
+        assert!(f.is_wav() && f.is_real());
+        assert!(SampleFormat::Wav.is_wav() && !SampleFormat::Wav.is_real());
+        assert_eq!(
+            SampleFormat::from_extension(Path::new("x.wav")),
+            Some(SampleFormat::Wav)
+        );
+        let mut out = Vec::new();
+        f.decode(&[0x00, 0x80, 0xff, 0x7f, 0x01], &mut out); // trailing byte ignored
+        assert_eq!(
+            out,
+            vec![
+                Complex32::new(-1.0, 0.0),
+                Complex32::new(32767.0 / 32768.0, 0.0)
+            ]
+        );
+        let mut b = Vec::new();
+        let s = [
+            Complex32::new(0.5, 7.0),       // imaginary dropped, not counted
+            Complex32::new(-2.0, 0.0),      // clipped
+            Complex32::new(f32::NAN, 0.0),  // counted, encodes 0
+            Complex32::new(0.25, f32::NAN), // imaginary NaN ignored
+        ];
+        assert_eq!(f.encode(&s, &mut b), 2);
+        assert_eq!(b.len(), 8);
+        out.clear();
+        f.decode(&b, &mut out);
+        assert_eq!(
+            out,
+            vec![
+                Complex32::new(0.5, 0.0),
+                Complex32::new(-1.0, 0.0),
+                Complex32::new(0.0, 0.0),
+                Complex32::new(0.25, 0.0)
+            ]
+        );
     }
 
     #[test]

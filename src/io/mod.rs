@@ -1,4 +1,5 @@
-//! IQ capture formats: cf32, cs16, cu8, cs8, WAV, SigMF; streaming readers and writers.
+//! IQ capture formats: cf32, cs16, cu8, cs8, WAV (stereo IQ or mono real audio), SigMF;
+//! streaming readers and writers.
 //!
 //! [`CaptureReader`] opens any supported capture, works out its format, sample rate,
 //! centre frequency and start time (SigMF meta, WAV header, file extension, and

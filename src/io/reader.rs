@@ -48,8 +48,13 @@ pub struct CaptureInfo {
     pub data_path: PathBuf,
     /// The SigMF meta read or written, if any.
     pub meta_path: Option<PathBuf>,
-    /// Encoding of the samples.
+    /// Encoding of the samples. An opened WAV file reports what its header says:
+    /// [`SampleFormat::Wav`] for 2 channels, [`SampleFormat::WavMono`] for 1.
     pub format: SampleFormat,
+    /// The samples are a real signal (imaginary part 0): a mono WAV of a receiver's audio
+    /// with the carrier at an audio frequency, so its spectrum is mirrored about 0 Hz and
+    /// the receiver must mix it to complex baseband itself. `false` for IQ captures.
+    pub real: bool,
     /// Samples per second (> 0, finite).
     pub sample_rate: f64,
     /// Centre frequency in Hz of the first segment that gives one.
@@ -261,12 +266,14 @@ impl std::fmt::Debug for CaptureReader {
 
 impl CaptureReader {
     /// Opens the capture `path` names: a `.sigmf-meta`, a `.sigmf-data` (its meta beside
-    /// it), a SigMF stem (`foo.sigmf` or `foo` when `foo.sigmf-meta` exists), a `.wav`,
-    /// or a raw file (`.cf32 .cfile .cs16 .cu8 .cs8`, or `.raw`/`.iq`/other with
-    /// `opts.format`). A raw file with a leomodem sidecar meta (`foo.sigmf-meta` or
+    /// it), a SigMF stem (`foo.sigmf` or `foo` when `foo.sigmf-meta` exists), a `.wav`
+    /// (16-bit PCM: 2 channels are IQ; 1 channel is a real signal, read as `n/32768 + 0i`
+    /// with [`CaptureInfo::real`] set and format [`SampleFormat::WavMono`]), or a raw
+    /// file (`.cf32 .cfile .cs16 .cu8 .cs8`, or `.raw`/`.iq`/other with `opts.format`). A raw file with a leomodem sidecar meta (`foo.sigmf-meta` or
     /// `foo.cf32.sigmf-meta` whose `core:dataset` is the file's name) is read as SigMF.
     ///
-    /// Format: `opts.format`, else the SigMF datatype, else the extension. Sample rate:
+    /// Format: `opts.format`, else the SigMF datatype, else the extension; for a WAV
+    /// (`wav` or `wav-mono`) the header's channel count then decides which. Sample rate:
     /// `opts.sample_rate`, else SigMF or WAV header. Every error names the file and what
     /// was wrong: missing or unparsable metadata, unsupported datatype or WAV layout, no
     /// sample rate, empty file, or a byte count that is not a whole number of samples.
@@ -309,7 +316,7 @@ impl CaptureReader {
                 (None, Some(r)) => Some(check_rate(r, |reason| {
                     Error::format(&m.meta_path, format!("global.core:sample_rate: {reason}"))
                 })?),
-                (None, None) if format != SampleFormat::Wav => {
+                (None, None) if !format.is_wav() => {
                     return Err(Error::format(
                         &m.meta_path,
                         "SigMF meta has no global.core:sample_rate; pass --sample-rate",
@@ -319,7 +326,7 @@ impl CaptureReader {
             },
             None => opts.sample_rate,
         };
-        if meta_rate.is_none() && format != SampleFormat::Wav {
+        if meta_rate.is_none() && !format.is_wav() {
             return Err(Error::format(
                 &data_path,
                 format!("the sample rate of a raw {format} file is unknown; pass --sample-rate"),
@@ -351,7 +358,8 @@ impl CaptureReader {
         }
         let mut file = BufReader::with_capacity(1 << 16, file);
 
-        let (data_offset, num_samples, sample_rate) = if format == SampleFormat::Wav {
+        let mut format = format;
+        let (data_offset, num_samples, sample_rate) = if format.is_wav() {
             if !md.is_file() {
                 return Err(Error::format(
                     &data_path,
@@ -367,6 +375,12 @@ impl CaptureReader {
                         format!("WAV header: {reason}; pass --sample-rate"),
                     )
                 })?,
+            };
+            // The header decides between IQ and real audio, whichever WAV format was named.
+            format = if w.channels == 1 {
+                SampleFormat::WavMono
+            } else {
+                SampleFormat::Wav
             };
             (w.data_offset, Some(w.num_samples), rate)
         } else {
@@ -433,6 +447,7 @@ impl CaptureReader {
             data_path,
             meta_path: meta.as_ref().map(|m| m.meta_path.clone()),
             format,
+            real: format.is_real(),
             sample_rate,
             center_freq,
             start_time,
@@ -551,6 +566,7 @@ mod tests {
             data_path: "x".into(),
             meta_path: None,
             format: SampleFormat::Cf32,
+            real: false,
             sample_rate: 1000.0,
             center_freq: None,
             start_time: Some(Timestamp::from_unix(100, 0.0)),

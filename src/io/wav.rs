@@ -1,4 +1,6 @@
-//! RIFF WAV headers for IQ: 2 channels of 16-bit PCM, I left, Q right.
+//! RIFF WAV headers: 2 channels of 16-bit PCM for IQ (I left, Q right), or 1 channel of
+//! 16-bit PCM for a real signal (a receiver's audio). `WAVE_FORMAT_EXTENSIBLE` headers
+//! whose sub-format is PCM are read like plain PCM.
 //!
 //! Reading walks the chunks (`fmt `, then `data`; others such as `LIST` are skipped)
 //! without loading the file. A `data` size of `0xFFFFFFFF` or one running past the end of
@@ -18,8 +20,10 @@ pub(crate) struct WavInfo {
     pub sample_rate: u32,
     /// Byte offset of the first sample.
     pub data_offset: u64,
-    /// Number of whole IQ frames.
+    /// Number of whole frames (one sample per channel each).
     pub num_samples: u64,
+    /// 2 for IQ, 1 for a real (audio) signal.
+    pub channels: u16,
 }
 
 fn u16_at(b: &[u8], i: usize) -> u16 {
@@ -130,45 +134,39 @@ pub(crate) fn read_header<R: Read + Seek>(
                         "broken WAV header: `data` chunk comes before the `fmt ` chunk".into(),
                     ));
                 };
+                const READS: &str = "leomodem reads 16-bit PCM WAV with 2 channels \
+                                     (IQ: I left, Q right) or 1 (real audio)";
                 if tag != 1 {
                     return Err(bad(format!(
-                        "WAV sample format is {} (format tag {tag}), not PCM 16-bit; \
-                         leomodem reads 2-channel 16-bit PCM IQ",
+                        "WAV sample format is {} (format tag {tag}), not PCM 16-bit; {READS}",
                         format_tag_name(tag)
                     )));
                 }
                 if bits != 16 {
                     return Err(bad(format!(
-                        "WAV has {bits}-bit samples, not PCM 16-bit; \
-                         leomodem reads 2-channel 16-bit PCM IQ"
+                        "WAV has {bits}-bit samples, not PCM 16-bit; {READS}"
                     )));
                 }
-                if channels == 1 {
-                    return Err(bad(
-                        "mono WAV is audio; support comes with --audio-carrier \
-                         (IQ WAV needs 2 channels: I left, Q right)"
-                            .into(),
-                    ));
+                if channels != 1 && channels != 2 {
+                    return Err(bad(format!("WAV has {channels} channels; {READS}")));
                 }
-                if channels != 2 {
+                let frame = u64::from(channels) * 2;
+                if u64::from(align) != frame {
                     return Err(bad(format!(
-                        "WAV has {channels} channels; IQ WAV needs 2 (I left, Q right)"
+                        "broken WAV header: block align {align}, expected {frame} for \
+                         {channels} × 16-bit"
                     )));
                 }
-                if align != 4 {
-                    return Err(bad(format!(
-                        "broken WAV header: block align {align}, expected 4 for 2 × 16-bit"
-                    )));
-                }
+                let what = if channels == 2 { "IQ" } else { "audio" };
                 let available = file_len.saturating_sub(pos);
                 let bytes = if size == 0xFFFF_FFFF || size > available {
                     // Unpatched or truncated: take the whole frames present.
-                    available - available % 4
+                    available - available % frame
                 } else {
-                    if !size.is_multiple_of(4) {
+                    if !size.is_multiple_of(frame) {
                         return Err(bad(format!(
                             "WAV data chunk of {size} bytes is not a whole number of \
-                             IQ frames (4 bytes each)"
+                             {what} frames ({frame} bytes each)"
                         )));
                     }
                     size
@@ -179,7 +177,8 @@ pub(crate) fn read_header<R: Read + Seek>(
                 return Ok(WavInfo {
                     sample_rate: rate,
                     data_offset: pos,
-                    num_samples: bytes / 4,
+                    num_samples: bytes / frame,
+                    channels,
                 });
             }
             _ => {
@@ -197,9 +196,10 @@ pub(crate) fn read_header<R: Read + Seek>(
     }
 }
 
-/// A canonical 44-byte header for 2-channel 16-bit PCM at `sample_rate` with `data_len`
-/// bytes of samples (`None`: not yet known, written as `0xFFFFFFFF`).
-pub(crate) fn header(sample_rate: u32, data_len: Option<u32>) -> [u8; 44] {
+/// A canonical 44-byte header for `channels` (1 or 2) of 16-bit PCM at `sample_rate` with
+/// `data_len` bytes of samples (`None`: not yet known, written as `0xFFFFFFFF`).
+pub(crate) fn header(sample_rate: u32, channels: u16, data_len: Option<u32>) -> [u8; 44] {
+    let align = channels * 2;
     let mut h = [0u8; 44];
     let (riff_len, data_len) = match data_len {
         Some(n) => (n.saturating_add(36), n),
@@ -211,10 +211,11 @@ pub(crate) fn header(sample_rate: u32, data_len: Option<u32>) -> [u8; 44] {
     h[12..16].copy_from_slice(b"fmt ");
     h[16..20].copy_from_slice(&16u32.to_le_bytes());
     h[20..22].copy_from_slice(&1u16.to_le_bytes()); // PCM
-    h[22..24].copy_from_slice(&2u16.to_le_bytes()); // channels
+    h[22..24].copy_from_slice(&channels.to_le_bytes());
     h[24..28].copy_from_slice(&sample_rate.to_le_bytes());
-    h[28..32].copy_from_slice(&sample_rate.saturating_mul(4).to_le_bytes()); // byte rate
-    h[32..34].copy_from_slice(&4u16.to_le_bytes()); // block align
+    let byte_rate = sample_rate.saturating_mul(u32::from(align));
+    h[28..32].copy_from_slice(&byte_rate.to_le_bytes());
+    h[32..34].copy_from_slice(&align.to_le_bytes()); // block align
     h[34..36].copy_from_slice(&16u16.to_le_bytes()); // bits per sample
     h[36..40].copy_from_slice(b"data");
     h[40..44].copy_from_slice(&data_len.to_le_bytes());
@@ -236,7 +237,7 @@ mod tests {
 
     #[test]
     fn canonical_header_parses() {
-        let mut f = header(48_000, Some(8)).to_vec();
+        let mut f = header(48_000, 2, Some(8)).to_vec();
         f.extend_from_slice(&[0; 8]);
         let w = parse(&f).unwrap();
         assert_eq!(
@@ -244,14 +245,15 @@ mod tests {
             WavInfo {
                 sample_rate: 48_000,
                 data_offset: 44,
-                num_samples: 2
+                num_samples: 2,
+                channels: 2
             }
         );
     }
 
     #[test]
     fn unpatched_header_reads_to_end_and_skips_other_chunks() {
-        let h = header(8_000, None);
+        let h = header(8_000, 2, None);
         let mut f = h[..36].to_vec();
         f.extend_from_slice(b"LIST\x03\0\0\0abc\0"); // odd size: one pad byte
         f.extend_from_slice(&h[36..]);
@@ -277,9 +279,51 @@ mod tests {
     }
 
     #[test]
+    fn mono_headers_parse() {
+        let mut f = header(11_025, 1, Some(6)).to_vec();
+        f.extend_from_slice(&[0; 6]);
+        assert_eq!(
+            parse(&f).unwrap(),
+            WavInfo {
+                sample_rate: 11_025,
+                data_offset: 44,
+                num_samples: 3,
+                channels: 1
+            }
+        );
+        assert_eq!(u16_at(&f, 32), 2); // block align
+        assert_eq!(u32_at(&f, 28), 22_050); // byte rate
+                                            // Unpatched: whole 2-byte frames to the end of the file.
+        let mut f = header(8_000, 1, None).to_vec();
+        f.extend_from_slice(&[0; 5]);
+        assert_eq!(parse(&f).unwrap().num_samples, 2);
+        // Odd data size.
+        let mut f = header(8_000, 1, Some(3)).to_vec();
+        f.extend_from_slice(&[0; 3]);
+        let e = parse(&f).unwrap_err().to_string();
+        assert!(
+            e.contains("not a whole number of audio frames (2 bytes each)"),
+            "{e}"
+        );
+        // WAVE_FORMAT_EXTENSIBLE with 1 channel.
+        let mut f = b"RIFF\0\0\0\0WAVEfmt \x28\0\0\0".to_vec();
+        let mut fmt = [0u8; 40];
+        fmt[0..2].copy_from_slice(&0xFFFEu16.to_le_bytes());
+        fmt[2..4].copy_from_slice(&1u16.to_le_bytes());
+        fmt[4..8].copy_from_slice(&44_100u32.to_le_bytes());
+        fmt[12..14].copy_from_slice(&2u16.to_le_bytes());
+        fmt[14..16].copy_from_slice(&16u16.to_le_bytes());
+        fmt[24..26].copy_from_slice(&1u16.to_le_bytes());
+        f.extend_from_slice(&fmt);
+        f.extend_from_slice(b"data\x04\0\0\0\0\0\0\0");
+        let w = parse(&f).unwrap();
+        assert_eq!((w.channels, w.num_samples, w.sample_rate), (1, 2, 44_100));
+    }
+
+    #[test]
     fn broken_headers_are_named() {
         let good = {
-            let mut f = header(1000, Some(4)).to_vec();
+            let mut f = header(1000, 2, Some(4)).to_vec();
             f.extend_from_slice(&[0; 4]);
             f
         };
@@ -299,10 +343,18 @@ mod tests {
             (
                 {
                     let mut f = good.clone();
-                    f[22] = 1;
+                    f[22] = 1; // mono, but block align still 4
                     f
                 },
-                "mono WAV is audio",
+                "block align 4, expected 2",
+            ),
+            (
+                {
+                    let mut f = good.clone();
+                    f[22] = 3;
+                    f
+                },
+                "3 channels",
             ),
             (
                 {

@@ -18,6 +18,15 @@ const CHUNK_SAMPLES: usize = 8192;
 /// Largest WAV data chunk: the RIFF size (`36 + data`) must fit in 32 bits.
 const WAV_MAX_DATA: u64 = (u32::MAX as u64 - 36) / 4 * 4;
 
+/// WAV channels of a WAV format: 1 for the real wav-mono, 2 (I, Q) otherwise.
+fn wav_channels(format: SampleFormat) -> u16 {
+    if format.is_real() {
+        1
+    } else {
+        2
+    }
+}
+
 /// What to record about a capture being written.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CaptureMeta {
@@ -78,7 +87,7 @@ fn plan(path: &Path, format: Option<SampleFormat>) -> Result<Plan> {
         let meta = with_suffix_replaced(path, suffix, ".sigmf-meta");
         if let (Some(data), Some(meta), true) = (data, meta, name.len() > suffix.len()) {
             let format = format.unwrap_or(SampleFormat::Cf32);
-            if format == SampleFormat::Wav {
+            if format.is_wav() {
                 return Err(Error::format(
                     path,
                     "a SigMF recording cannot hold WAV; choose cf32, cs16, cu8 or cs8, \
@@ -95,6 +104,8 @@ fn plan(path: &Path, format: Option<SampleFormat>) -> Result<Plan> {
     }
     let from_ext = SampleFormat::from_extension(path);
     let format = match (format, from_ext) {
+        // `.wav` names the container; `--format wav-mono` picks its 1-channel layout.
+        (Some(SampleFormat::WavMono), Some(SampleFormat::Wav)) => SampleFormat::WavMono,
         (Some(f), Some(e)) if f != e => {
             return Err(Error::format(
                 path,
@@ -116,7 +127,7 @@ fn plan(path: &Path, format: Option<SampleFormat>) -> Result<Plan> {
             ))
         }
     };
-    if format == SampleFormat::Wav {
+    if format.is_wav() {
         return Ok(Plan {
             format,
             data_path: path.to_path_buf(),
@@ -188,6 +199,11 @@ impl CaptureWriter {
     ///   raw file finds either.
     /// - `X.wav` (or `format` wav): a 2-channel 16-bit PCM WAV only; centre frequency and
     ///   start time are not stored.
+    /// - `format` wav-mono (only when asked for; `.wav` alone means wav): a 1-channel
+    ///   16-bit PCM WAV of the real part of the samples. The imaginary part is dropped, so
+    ///   give a real signal, e.g. `√2 · Re` of a complex baseband signal shifted up to an
+    ///   audio carrier (the `√2` keeps its power). Reading it back gives
+    ///   [`CaptureInfo::real`] `true`.
     ///
     /// A `format` that contradicts a known extension is an error.
     ///
@@ -212,7 +228,7 @@ impl CaptureWriter {
         }
         let plan = plan(path, format)?;
         let mut wav_rate = 0;
-        if plan.format == SampleFormat::Wav {
+        if plan.format.is_wav() {
             let r = meta.sample_rate;
             if r.fract() != 0.0 || r > u32::MAX as f64 {
                 return Err(Error::format(
@@ -250,8 +266,8 @@ impl CaptureWriter {
 
         let file = File::create(&plan.data_path).map_err(|e| Error::io(&plan.data_path, e))?;
         let mut file = BufWriter::with_capacity(1 << 16, file);
-        if plan.format == SampleFormat::Wav {
-            file.write_all(&wav::header(wav_rate, None))
+        if plan.format.is_wav() {
+            file.write_all(&wav::header(wav_rate, wav_channels(plan.format), None))
                 .map_err(|e| Error::io(&plan.data_path, e))?;
         }
         if let (Some(mp), Some(json)) = (&plan.meta_path, &sigmf_json) {
@@ -263,6 +279,7 @@ impl CaptureWriter {
             data_path: plan.data_path,
             meta_path: plan.meta_path.clone(),
             format: plan.format,
+            real: plan.format.is_real(),
             sample_rate: meta.sample_rate,
             center_freq,
             start_time,
@@ -292,9 +309,7 @@ impl CaptureWriter {
             return Err(Error::format(path, "write after finish"));
         };
         let bps = self.info.format.bytes_per_sample() as u64;
-        if self.info.format == SampleFormat::Wav
-            && (self.written + samples.len() as u64) * bps > WAV_MAX_DATA
-        {
+        if self.info.format.is_wav() && (self.written + samples.len() as u64) * bps > WAV_MAX_DATA {
             return Err(Error::format(
                 path,
                 "a WAV file cannot hold more than 4 GiB of samples; write SigMF \
@@ -337,9 +352,14 @@ impl CaptureWriter {
         let mut file = file
             .into_inner()
             .map_err(|e| Error::io(path, e.into_error()))?;
-        if self.info.format == SampleFormat::Wav {
-            let data_len = (self.written * 4) as u32; // ≤ WAV_MAX_DATA, checked in write
-            let h = wav::header(self.wav_rate, Some(data_len));
+        if self.info.format.is_wav() {
+            let bps = self.info.format.bytes_per_sample() as u64;
+            let data_len = (self.written * bps) as u32; // ≤ WAV_MAX_DATA, checked in write
+            let h = wav::header(
+                self.wav_rate,
+                wav_channels(self.info.format),
+                Some(data_len),
+            );
             file.seek(SeekFrom::Start(0))
                 .and_then(|_| file.write_all(&h))
                 .map_err(|e| Error::io(path, e))?;

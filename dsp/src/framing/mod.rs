@@ -1,6 +1,7 @@
 //! Framing (CCSDS 131.0-B / 132.0-B): attached sync marker, pseudo-randomizer, TM
 //! transfer-frame header, CADU assembly and frame synchronisation.
 
+pub mod aos;
 pub mod asm;
 pub mod cadu;
 pub mod coding;

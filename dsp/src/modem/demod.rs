@@ -51,8 +51,15 @@ pub struct DemodConfig {
     /// Samples used for the coarse carrier search (a power of two is fastest); 0 turns
     /// the search off (the carrier is assumed within the loops' pull-in range).
     pub acquisition_len: usize,
-    /// Known carrier offset to start from, in Hz (added to the search result).
+    /// Expected carrier offset in Hz (a signal away from the centre, an audio
+    /// carrier): the search is centred on it.
     pub initial_cfo_hz: f64,
+    /// Half-width of the coarse search around `initial_cfo_hz`, Hz (`None`: the whole
+    /// sampled band, or its positive half for real input).
+    pub search_span_hz: Option<f64>,
+    /// The input is a real signal (mono audio): its spectrum is mirrored, and only the
+    /// positive-frequency image is searched.
+    pub real_input: bool,
     /// Timing loop noise bandwidth, per symbol.
     pub timing_bandwidth: f64,
     /// Carrier PLL noise bandwidth, per symbol.
@@ -75,6 +82,8 @@ impl DemodConfig {
             span: 12,
             acquisition_len: 1 << 16,
             initial_cfo_hz: 0.0,
+            search_span_hz: None,
+            real_input: false,
             timing_bandwidth: 0.002,
             carrier_bandwidth: 0.005,
             fll_bandwidth: 0.0,
@@ -103,6 +112,8 @@ pub struct DemodStatus {
     pub coarse_cfo_hz: f64,
     /// Strength of the search's spectral line over its floor (≫ 100 with a signal).
     pub acquisition_line: f64,
+    /// Carrier drift (Doppler rate) measured during acquisition, Hz/s.
+    pub coarse_rate_hz_s: f64,
     /// Current total carrier offset estimate (NCO plus loop residual), Hz.
     pub cfo_hz: f64,
     /// Sample-clock offset tracked by the timing loop, ppm.
@@ -117,6 +128,8 @@ pub struct DemodStatus {
     pub symbols: u64,
     /// Input samples consumed so far.
     pub samples: u64,
+    /// Input sample at which the carrier first locked.
+    pub first_lock_sample: Option<u64>,
 }
 
 /// The receive chain from samples to carrier-corrected symbols.
@@ -177,13 +190,20 @@ impl PskDemodulator {
         let order = m.phase_ambiguity();
         let p0 = m.points()[0];
         let search = if cfg.acquisition_len > 0 {
-            Some(CoarseCfoSearch::new(
+            let s = CoarseCfoSearch::new(
                 cfg.sample_rate,
                 cfg.symbol_rate,
                 cfg.rolloff,
                 order,
                 cfg.acquisition_len.max(256),
-            )?)
+            )?;
+            let nyq = cfg.sample_rate / 2.0;
+            let (lo, hi) = match (cfg.search_span_hz, cfg.real_input) {
+                (Some(span), _) => (cfg.initial_cfo_hz - span, cfg.initial_cfo_hz + span),
+                (None, true) => (0.0, nyq),
+                (None, false) => (-nyq, nyq),
+            };
+            Some(s.with_range(lo, hi))
         } else {
             None
         };
@@ -317,10 +337,34 @@ impl PskDemodulator {
             / n as f64;
         self.agc.set_power(p);
         if let Some(search) = self.search.as_mut() {
+            // The search looks at the raw input: its result is the absolute offset, as
+            // seen at the centre of the block. Estimates on each half give the drift
+            // (Doppler rate); the oscillator starts at the frequency extrapolated to the
+            // first sample and ramps at that rate, so the loops only track the residual.
+            let n = self.acq_buf.len();
             let est = search.estimate(&self.acq_buf);
-            let f = self.cfg.initial_cfo_hz + est.freq_hz;
-            self.nco.set_freq(-f);
-            self.status.coarse_cfo_hz = f;
+            let mut f0 = est.freq_hz;
+            let mut rate = 0.0;
+            if n >= 4096 {
+                let a = search.estimate(&self.acq_buf[..n / 2]);
+                let b = search.estimate(&self.acq_buf[n / 2..]);
+                let near = |f: f64| (f - est.freq_hz).abs() < 0.05 * self.cfg.symbol_rate;
+                if a.line_to_floor > 100.0
+                    && b.line_to_floor > 100.0
+                    && near(a.freq_hz)
+                    && near(b.freq_hz)
+                {
+                    let fs = self.cfg.sample_rate;
+                    let dt = (n / 2) as f64 / fs;
+                    let max_rate = 0.2 * self.cfg.symbol_rate;
+                    rate = ((b.freq_hz - a.freq_hz) / dt).clamp(-max_rate, max_rate);
+                    f0 = est.freq_hz - rate * (n as f64 / 2.0) / fs;
+                }
+            }
+            self.nco.set_freq(-f0);
+            self.nco.set_freq_rate(-rate);
+            self.status.coarse_cfo_hz = est.freq_hz;
+            self.status.coarse_rate_hz_s = rate;
             self.status.acquisition_line = est.line_to_floor;
         }
         self.pre_run();
@@ -432,6 +476,9 @@ impl PskDemodulator {
                     self.lock.update(std::slice::from_ref(&z));
                 }
                 let locked = self.lock.locked();
+                if locked && self.status.first_lock_sample.is_none() {
+                    self.status.first_lock_sample = Some(self.samples_in);
+                }
                 // FLL assist only for pull-in: it adds frequency noise once locked and,
                 // left on at low SNR, causes cycle slips.
                 if self.fll_active && (locked || self.symbols_out + i as u64 >= FLL_PULL_IN_SYMBOLS)

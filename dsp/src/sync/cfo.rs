@@ -45,6 +45,7 @@ pub struct CoarseCfoSearch {
     spec: Vec<f32>,
     scratch: Vec<Complex32>,
     sorted: Vec<f32>,
+    range: (f64, f64),
 }
 
 impl CoarseCfoSearch {
@@ -99,7 +100,18 @@ impl CoarseCfoSearch {
             spec: vec![0.0; len],
             scratch: vec![Complex32::new(0.0, 0.0); scratch_len],
             sorted: vec![0.0; len],
+            range: (-sample_rate / 2.0, sample_rate / 2.0),
         })
+    }
+
+    /// Restricts the search to signals centred in `[min_hz, max_hz]` (default: the whole
+    /// sampled band). Used to pick one signal of several (`--offset`), and the positive
+    /// image of a real (audio) input.
+    pub fn with_range(mut self, min_hz: f64, max_hz: f64) -> Self {
+        if min_hz.is_finite() && max_hz.is_finite() && min_hz < max_hz {
+            self.range = (min_hz, max_hz);
+        }
+        self
     }
 
     /// The block length this search uses.
@@ -141,10 +153,18 @@ impl CoarseCfoSearch {
         // 1. Band centre: circular moving sum one symbol rate wide.
         let width = ((self.symbol_rate / self.sample_rate * n as f64).round() as usize).clamp(1, n);
         let mut acc: f64 = self.spec[..width].iter().map(|&v| v as f64).sum();
-        let (mut best, mut best_start) = (acc, 0usize);
+        let half = (width as f64 - 1.0) / 2.0;
+        let in_range = |start: usize| {
+            let f = self.bin_to_hz((start as f64 + half) % n as f64);
+            f >= self.range.0 && f <= self.range.1
+        };
+        let (mut best, mut best_start) = (f64::NEG_INFINITY, 0usize);
+        if in_range(0) {
+            best = acc;
+        }
         for start in 1..n {
             acc += self.spec[(start + width - 1) % n] as f64 - self.spec[start - 1] as f64;
-            if acc > best {
+            if acc > best && in_range(start) {
                 best = acc;
                 best_start = start;
             }
