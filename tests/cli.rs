@@ -372,6 +372,16 @@ fn bad_input_gives_one_clear_error() {
     assert!(e.contains("--symbol-rate"), "{e}");
 }
 
+/// Runs `rx` with `--json -` appended; returns the parsed frames and stderr.
+fn rx_json(args: &[&str]) -> (Vec<serde_json::Value>, String) {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--json", "-"]);
+    let out = run(&all);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{all:?}: {stderr}");
+    (json_frames(&String::from_utf8_lossy(&out.stdout)), stderr)
+}
+
 fn json_frames(text: &str) -> Vec<serde_json::Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
@@ -597,14 +607,9 @@ fn mono_audio_wav_with_drift_decodes_every_frame() {
             "ccsds-bpsk-r1/2-rs",
             "--symbol-rate",
             "9600",
-            "--json",
-            "-",
         ];
         args.extend_from_slice(extra);
-        let out = run(&args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{stderr}");
-        let frames = json_frames(&String::from_utf8_lossy(&out.stdout));
+        let (frames, stderr) = rx_json(&args);
         assert_eq!(
             frames.len(),
             20,
@@ -648,10 +653,7 @@ fn signal_300khz_off_centre_in_2m4_cu8_capture() {
         "--clock-ppm",
         "30",
     ]);
-    let out = run(&["rx", s(&cu8), "--offset", "300k", "--json", "-"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let frames = json_frames(&String::from_utf8_lossy(&out.stdout));
+    let (frames, stderr) = rx_json(&["rx", s(&cu8), "--offset", "300k"]);
     assert_eq!(frames.len(), 12, "{stderr}");
     assert!(frames.iter().all(|f| f["ok"] == true));
     assert!(stderr.contains("300.0"), "{stderr}");
