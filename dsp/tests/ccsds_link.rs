@@ -316,3 +316,39 @@ fn carrier_slips_never_make_false_frames() {
     assert_eq!(false_frames, 0, "false frames after carrier slips");
     assert!(exact >= n - 4, "{exact}/{n} frames");
 }
+
+/// 10^7 samples of pure noise (the channel simulator's AWGN on an empty signal) through
+/// the whole receiver — demodulator, every ambiguity hypothesis, frame sync, RS — yield
+/// no frame at all, for a BPSK I=1 and a QPSK I=4 link.
+#[test]
+fn ten_million_noise_samples_through_the_receiver_yield_no_frames() {
+    for (m, coding) in [(Modulation::Bpsk, bpsk_i1()), (Modulation::Qpsk, qpsk_i4())] {
+        let mut ch = Channel::new(ChannelConfig {
+            sample_rate: FS,
+            symbol_rate: RS,
+            esn0_db: Some(0.0),
+            signal_power: 1.0,
+            seed: 77,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut demod = PskDemodulator::new(DemodConfig::new(m, FS, RS, 0.35)).unwrap();
+        let mut dec = CcsdsDecoder::new(m, coding, SyncParams::default()).unwrap();
+        let zeros = vec![Complex32::new(0.0, 0.0); 1 << 16];
+        let (mut noise, mut syms, mut out) = (Vec::new(), Vec::new(), Vec::new());
+        let mut total = 0usize;
+        while total < 10_000_000 {
+            noise.clear();
+            ch.process(&zeros, &mut noise);
+            total += noise.len();
+            syms.clear();
+            demod.process_symbols(&noise, &mut syms);
+            dec.process(&syms, &mut out);
+        }
+        syms.clear();
+        demod.flush(&mut syms);
+        dec.process(&syms, &mut out);
+        dec.flush(&mut out);
+        assert!(out.is_empty(), "{m}: {} frames from noise", out.len());
+    }
+}
