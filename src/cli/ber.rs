@@ -30,7 +30,7 @@ pub struct BerArgs {
     #[arg(long)]
     pub genie: bool,
     /// Simulated sample rate in samples/s (default 4× the symbol rate); full chain only.
-    #[arg(long, value_name = "HZ", value_parser = parse_rate)]
+    #[arg(long, allow_hyphen_values = true, value_name = "HZ", value_parser = parse_rate)]
     pub sample_rate: Option<f64>,
     /// Carrier offset as a fraction of the symbol rate (full chain).
     #[arg(long, default_value_t = 0.2, allow_negative_numbers = true, value_parser = parse_real)]
@@ -39,16 +39,16 @@ pub struct BerArgs {
     #[arg(long, default_value_t = 37.0, allow_negative_numbers = true, value_name = "DEG", value_parser = parse_real)]
     pub phase: f64,
     /// Fractional timing offset, samples (full chain).
-    #[arg(long, default_value_t = 0.37, value_name = "SAMPLES", value_parser = parse_real)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.37, value_name = "SAMPLES", value_parser = parse_real)]
     pub timing_offset: f64,
     /// Sample-clock offset, ppm (full chain).
     #[arg(long, default_value_t = 20.0, allow_negative_numbers = true, value_name = "PPM", value_parser = parse_real)]
     pub clock_ppm: f64,
     /// Demodulator timing-loop bandwidth, fraction of the symbol rate (full chain).
-    #[arg(long, default_value_t = 0.002, value_parser = parse_real)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.002, value_parser = parse_real)]
     pub timing_bw: f64,
     /// Demodulator carrier-loop bandwidth, fraction of the symbol rate (full chain).
-    #[arg(long, default_value_t = 0.005, value_parser = parse_real)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.005, value_parser = parse_real)]
     pub carrier_bw: f64,
     /// Stop a point after this many frame errors…
     #[arg(long, default_value_t = 100)]

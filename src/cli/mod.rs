@@ -105,7 +105,7 @@ pub struct InputArgs {
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<SampleFormat>,
     /// Sample rate in samples/s (e.g. 300k, 2.4M), when the capture does not state it or states it wrongly.
-    #[arg(long, value_name = "HZ", value_parser = parse_rate)]
+    #[arg(long, allow_hyphen_values = true, value_name = "HZ", value_parser = parse_rate)]
     pub sample_rate: Option<f64>,
     /// Start time of the first sample, ISO-8601 UTC (e.g. 2019-04-05T16:57:31.541Z), overriding the metadata.
     #[arg(long, value_name = "TIME")]
@@ -135,10 +135,10 @@ pub struct WaveformArgs {
     #[arg(long, value_name = "MOD")]
     pub modulation: Option<Modulation>,
     /// Symbol rate in symbols/s (e.g. 72k).
-    #[arg(long, value_name = "HZ", value_parser = parse_rate)]
+    #[arg(long, allow_hyphen_values = true, value_name = "HZ", value_parser = parse_rate)]
     pub symbol_rate: Option<f64>,
     /// Root-raised-cosine roll-off factor, in (0, 1].
-    #[arg(long, value_name = "ALPHA", value_parser = parse_real)]
+    #[arg(long, allow_hyphen_values = true, value_name = "ALPHA", value_parser = parse_real)]
     pub rolloff: Option<f64>,
 }
 

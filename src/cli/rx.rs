@@ -54,19 +54,19 @@ pub struct RxArgs {
     #[arg(long, visible_alias = "audio-carrier", alias = "cfo", allow_hyphen_values = true, value_name = "HZ", value_parser = parse_hz)]
     pub offset: Option<f64>,
     /// Half-width of the coarse carrier search around --offset, Hz (default ±0.5× the symbol rate).
-    #[arg(long, value_name = "HZ", value_parser = parse_rate)]
+    #[arg(long, allow_hyphen_values = true, value_name = "HZ", value_parser = parse_rate)]
     pub search_span: Option<f64>,
     /// Samples for the coarse carrier search at the start (0 = no search: the carrier must be within the loops' pull-in).
     #[arg(long, default_value_t = 65536, value_name = "SAMPLES")]
     pub acquisition: usize,
     /// Timing loop noise bandwidth, as a fraction of the symbol rate.
-    #[arg(long, default_value_t = 0.002, value_name = "BNT", value_parser = parse_real)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.002, value_name = "BNT", value_parser = parse_real)]
     pub timing_bw: f64,
     /// Carrier loop noise bandwidth, as a fraction of the symbol rate.
-    #[arg(long, default_value_t = 0.005, value_name = "BNT", value_parser = parse_real)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.005, value_name = "BNT", value_parser = parse_real)]
     pub carrier_bw: f64,
     /// FLL-assist bandwidth during pull-in, as a fraction of the symbol rate (0 = off).
-    #[arg(long, default_value_t = 0.0, value_name = "BNT", value_parser = parse_real)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.0, value_name = "BNT", value_parser = parse_real)]
     pub fll_bw: f64,
     /// Samples per chunk read from the input (the output does not depend on it).
     #[arg(long, default_value_t = 65536, value_name = "SAMPLES")]
@@ -144,8 +144,15 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
         ));
     }
     if wf.symbol_rate * 2.0 > info.sample_rate {
+        let source = match (&args.waveform.symbol_rate, &profile) {
+            (None, Some(p)) if p.symbol_rate.is_some() => format!(
+                "symbol_rate of profile {}",
+                args.coding.profile.as_deref().unwrap_or(&p.name)
+            ),
+            _ => "--symbol-rate".to_string(),
+        };
         return Err(Error::config(
-            "--symbol-rate",
+            source,
             format!(
                 "{} sym/s needs at least {} samples/s; {} is sampled at {} S/s",
                 wf.symbol_rate,
@@ -314,12 +321,31 @@ pub fn run(args: RxArgs) -> Result<()> {
         None => eprintln!("  time to lock   never locked"),
     }
     eprintln!("  clock offset   {:+.1} ppm", st.clock_offset_ppm);
-    eprintln!("  Es/N0          {:.1} dB", st.esn0_db);
+    if st.esn0_db.is_finite() {
+        eprintln!("  Es/N0          {:.1} dB", st.esn0_db);
+    } else {
+        eprintln!("  Es/N0          n/a (no signal)");
+    }
     eprintln!(
         "  lock           {} (metric {:.2})",
         if st.locked { "locked" } else { "NOT locked" },
         st.lock_metric
     );
+    if (s.framing && s.frames_ok == 0) || (!s.framing && !st.locked) {
+        let why = if st.acquired && st.input_power == 0.0 {
+            "the input is all zero".to_string()
+        } else if st.acquired && st.acquisition_line < 100.0 {
+            format!(
+                "no PSK signal: the acquisition line is {:.0}× its floor (a signal gives ≫ 100); check --offset, --symbol-rate and the modulation",
+                st.acquisition_line
+            )
+        } else if !st.locked {
+            "a signal was found but the carrier did not lock: check the modulation and the symbol rate".to_string()
+        } else {
+            "the carrier locked but no frame synchronised: check the profile (coding, ASM, frame length)".to_string()
+        };
+        eprintln!("  no frames      {why}");
+    }
     if s.nonfinite > 0 {
         eprintln!(
             "  warning        {} NaN/Inf samples replaced by zero",

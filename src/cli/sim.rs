@@ -32,7 +32,7 @@ pub struct SimArgs {
     #[arg(long, value_name = "DB", allow_negative_numbers = true, value_parser = parse_real)]
     pub ebn0: Option<f64>,
     /// Code rate for --ebn0 (information bits per coded bit).
-    #[arg(long, default_value_t = 1.0, value_parser = parse_real)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1.0, value_parser = parse_real)]
     pub code_rate: f64,
     /// Carrier frequency offset, Hz.
     #[arg(long, default_value = "0", allow_hyphen_values = true, value_name = "HZ", value_parser = parse_hz)]
@@ -44,13 +44,13 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "DEG", value_parser = parse_real)]
     pub phase: f64,
     /// Fractional timing offset (delay), in samples, [0, 1).
-    #[arg(long, default_value_t = 0.0, value_name = "SAMPLES", value_parser = parse_real)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.0, value_name = "SAMPLES", value_parser = parse_real)]
     pub timing_offset: f64,
     /// Sample-clock offset of the receiver, ppm.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "PPM", value_parser = parse_real)]
     pub clock_ppm: f64,
     /// Mean power of the input signal (default: measured on the input).
-    #[arg(long, value_name = "P", value_parser = parse_real)]
+    #[arg(long, allow_hyphen_values = true, value_name = "P", value_parser = parse_real)]
     pub signal_power: Option<f64>,
     /// Noise seed.
     #[arg(long, default_value_t = 1)]

@@ -54,7 +54,7 @@ pub struct TxArgs {
     #[arg(long, default_value_t = 42)]
     pub spacecraft_id: u16,
     /// Output sample rate in samples/s (≥ 2× the symbol rate; need not be a multiple of it).
-    #[arg(long, value_name = "HZ", value_parser = parse_rate)]
+    #[arg(long, allow_hyphen_values = true, value_name = "HZ", value_parser = parse_rate)]
     pub sample_rate: f64,
     /// Output sample format (default: from the extension; cf32 for SigMF).
     #[arg(long, value_name = "FORMAT")]

@@ -130,6 +130,8 @@ pub struct DemodStatus {
     pub samples: u64,
     /// Input sample at which the carrier first locked.
     pub first_lock_sample: Option<u64>,
+    /// Mean power of the acquisition block (0 for an all-zero input).
+    pub input_power: f64,
 }
 
 /// The receive chain from samples to carrier-corrected symbols.
@@ -148,6 +150,7 @@ pub struct PskDemodulator {
     lock: LockDetector,
     fll_active: bool,
     flushing: bool,
+    padding: u64,
     work: Vec<Complex32>,
     work2: Vec<Complex32>,
     syms: Vec<Complex32>,
@@ -229,6 +232,7 @@ impl PskDemodulator {
             lock: LockDetector::new(order, p0, 256)?,
             fll_active: cfg.fll_bandwidth > 0.0,
             flushing: false,
+            padding: 0,
             work: Vec::with_capacity(BLOCK),
             work2: Vec::with_capacity(BLOCK + 16),
             syms: Vec::with_capacity(BLOCK),
@@ -294,8 +298,10 @@ impl PskDemodulator {
             self.acq_buf = buf;
             self.acq_buf.clear();
         }
-        // The tail symbols are emitted but do not feed the statistics (Es/N0, lock).
+        // The tail symbols are emitted but do not feed the statistics (Es/N0, lock), and
+        // the padding does not count as input.
         self.flushing = true;
+        let counted = self.samples_in;
         let zeros = [Complex32::new(0.0, 0.0); BLOCK];
         let sps_in = self.cfg.sample_rate / self.cfg.symbol_rate;
         let mut left = ((self.cfg.span as f64 / 2.0 + 2.0) * sps_in).ceil() as usize + 64;
@@ -304,6 +310,7 @@ impl PskDemodulator {
             self.demod(&zeros[..k], &mut |s| out.push(s));
             left -= k;
         }
+        self.padding = self.samples_in - counted;
         out.len() - n
     }
 
@@ -336,6 +343,7 @@ impl PskDemodulator {
             .sum::<f64>()
             / n as f64;
         self.agc.set_power(p);
+        self.status.input_power = p;
         if let Some(search) = self.search.as_mut() {
             // The search looks at the raw input: its result is the absolute offset, as
             // seen at the centre of the block. Estimates on each half give the drift
@@ -533,7 +541,7 @@ impl PskDemodulator {
             locked: self.lock.locked(),
             lock_metric: self.lock.metric(),
             symbols: self.symbols_out,
-            samples: self.samples_in,
+            samples: self.samples_in - self.padding,
             ..self.status
         }
     }
