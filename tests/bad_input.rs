@@ -3,66 +3,9 @@
 //! panic anywhere in the output. NaN/Inf samples and all-zero captures are tolerated:
 //! they exit 0 and say what happened (an all-zero capture says it is all zero).
 
+mod common;
+use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_leomodem"))
-}
-
-fn run(args: &[&str]) -> Output {
-    let out = bin().args(args).output().expect("run leomodem");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!stderr.contains("panicked"), "panic in {args:?}: {stderr}");
-    assert!(!stdout.contains("panicked"), "panic in {args:?}: {stdout}");
-    out
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{args:?} failed: {stderr}");
-    stderr
-}
-
-fn fail(args: &[&str]) -> String {
-    let out = run(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !out.status.success(),
-        "{args:?} should have failed: {stderr}"
-    );
-    stderr
-}
-
-/// Fails, and stderr names every one of `needles` (the file or option, and what was wrong).
-fn fail_with(args: &[&str], needles: &[&str]) -> String {
-    let e = fail(args);
-    for n in needles {
-        assert!(e.contains(n), "{args:?}: stderr lacks {n:?}:\n{e}");
-    }
-    e
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-struct Dir(tempfile::TempDir);
-impl Dir {
-    fn new() -> Self {
-        Dir(tempfile::tempdir().unwrap())
-    }
-    fn p(&self, name: &str) -> PathBuf {
-        self.0.path().join(name)
-    }
-    fn write(&self, name: &str, data: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.p(name);
-        std::fs::write(&p, data).unwrap();
-        p
-    }
-}
 
 /// `rx <input> --modulation bpsk --symbol-rate 1k` plus `extra`.
 fn rx_args<'a>(input: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

@@ -1,59 +1,18 @@
 //! The `leomodem` binary end to end: tx → sim → rx loopback, chunk invariance of the
 //! whole receive chain, the real Meteor-M2 capture, `info`, help texts and bad input.
 
+mod common;
+use common::*;
 use leomodem::io::{CaptureReader, OpenOptions};
 use leomodem_dsp::modem::{count_bit_errors, Modulation};
 use leomodem_dsp::Complex32;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_leomodem"))
-}
-
-fn run(args: &[&str]) -> Output {
-    let out = bin().args(args).output().expect("run leomodem");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "panic in {args:?}: {stderr}");
-    out
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{args:?} failed: {stderr}");
-    stderr + &String::from_utf8_lossy(&out.stdout)
-}
-
-fn fail(args: &[&str]) -> String {
-    let out = run(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !out.status.success(),
-        "{args:?} should have failed: {stderr}"
-    );
-    stderr
-}
+use std::path::Path;
 
 fn read_all(path: &Path) -> Vec<Complex32> {
     let mut r = CaptureReader::open(path, &OpenOptions::default()).unwrap();
     let mut v = Vec::new();
     while r.read(&mut v, 1 << 16).unwrap() > 0 {}
     v
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-struct Dir(tempfile::TempDir);
-impl Dir {
-    fn new() -> Self {
-        Dir(tempfile::tempdir().unwrap())
-    }
-    fn p(&self, name: &str) -> PathBuf {
-        self.0.path().join(name)
-    }
 }
 
 fn write_bits(path: &Path, n: usize, seed: u64) -> Vec<u8> {

@@ -1,0 +1,73 @@
+//! Helpers shared by the tests that run the `leomodem` binary.
+#![allow(dead_code)] // each test crate uses a subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The binary under test.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_leomodem"))
+}
+
+/// Runs it; fails the test on any panic message in its output.
+pub fn run(args: &[&str]) -> Output {
+    let out = bin().args(args).output().expect("run leomodem");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stderr.contains("panicked"), "panic in {args:?}: {stderr}");
+    assert!(!stdout.contains("panicked"), "panic in {args:?}: {stdout}");
+    out
+}
+
+/// Runs it, expects success; returns stderr followed by stdout.
+pub fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{args:?} failed: {stderr}");
+    stderr + &String::from_utf8_lossy(&out.stdout)
+}
+
+/// Runs it, expects failure; returns stderr.
+pub fn fail(args: &[&str]) -> String {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "{args:?} should have failed: {stderr}"
+    );
+    stderr
+}
+
+/// Fails, and stderr names every one of `needles` (the file or option, and what was wrong).
+pub fn fail_with(args: &[&str], needles: &[&str]) -> String {
+    let e = fail(args);
+    for n in needles {
+        assert!(e.contains(n), "{args:?}: stderr lacks {n:?}:\n{e}");
+    }
+    e
+}
+
+/// A path as the `&str` a command line takes.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A temporary directory.
+pub struct Dir(tempfile::TempDir);
+
+impl Dir {
+    /// A new empty directory.
+    pub fn new() -> Self {
+        Dir(tempfile::tempdir().unwrap())
+    }
+    /// A path inside it.
+    pub fn p(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+    /// Writes a file inside it.
+    pub fn write(&self, name: &str, data: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.p(name);
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+}
