@@ -58,6 +58,28 @@ pub struct FrameOutputs {
     pub frames: Option<PathBuf>,
     /// One JSON object per frame (failed ones included); `-` is standard output.
     pub json: Option<PathBuf>,
+    /// Frames that passed, KISS-framed (data frames on port 0), as gr-satellites and
+    /// most telemetry tools read them.
+    pub kiss: Option<PathBuf>,
+    /// Frames that passed, one UDP datagram each, to this `HOST:PORT`.
+    pub udp: Option<String>,
+}
+
+/// KISS framing (K9NG/KA9Q): FEND, the command byte 0x00 (data, port 0), the frame with
+/// FEND → FESC TFEND and FESC → FESC TFESC, FEND.
+pub fn kiss_encode(frame: &[u8], out: &mut Vec<u8>) {
+    const FEND: u8 = 0xC0;
+    const FESC: u8 = 0xDB;
+    out.push(FEND);
+    out.push(0x00);
+    for &b in frame {
+        match b {
+            FEND => out.extend_from_slice(&[FESC, 0xDC]),
+            FESC => out.extend_from_slice(&[FESC, 0xDD]),
+            b => out.push(b),
+        }
+    }
+    out.push(FEND);
 }
 
 /// What [`FrameSink`] has seen.
@@ -138,6 +160,9 @@ pub struct FrameSink {
     sample_rate: f64,
     counts: Arc<FrameCounts>,
     line: String,
+    kiss: Option<FileOut>,
+    kiss_buf: Vec<u8>,
+    udp: Option<(String, std::net::UdpSocket)>,
     /// Last counter seen per (kind, spacecraft, virtual channel).
     last: Vec<((u8, u16, u8), u32)>,
 }
@@ -166,6 +191,22 @@ impl FrameSink {
             sample_rate,
             counts: Arc::new(FrameCounts::default()),
             line: String::with_capacity(4096),
+            kiss: outputs.kiss.as_deref().map(FileOut::create).transpose()?,
+            kiss_buf: Vec::with_capacity(4096),
+            udp: match &outputs.udp {
+                Some(target) => {
+                    let bind = if target.starts_with('[') {
+                        "[::]:0"
+                    } else {
+                        "0.0.0.0:0"
+                    };
+                    let sock = std::net::UdpSocket::bind(bind)
+                        .and_then(|s| s.connect(target.as_str()).map(|_| s))
+                        .map_err(|e| Error::config("--udp", format!("{target}: {e}")))?;
+                    Some((target.clone(), sock))
+                }
+                None => None,
+            },
             last: Vec::new(),
         })
     }
@@ -246,6 +287,15 @@ impl Sink for FrameSink {
                 if let Some(out) = self.frames.as_mut() {
                     out.write(&f.data)?;
                 }
+                if let Some(out) = self.kiss.as_mut() {
+                    self.kiss_buf.clear();
+                    kiss_encode(&f.data, &mut self.kiss_buf);
+                    out.write(&self.kiss_buf)?;
+                }
+                if let Some((target, sock)) = self.udp.as_ref() {
+                    sock.send(&f.data)
+                        .map_err(|e| Error::config("--udp", format!("{target}: {e}")))?;
+                }
                 if let Some(h) = FrameHeader::parse(&f.data) {
                     self.track(&h);
                 }
@@ -266,7 +316,10 @@ impl Sink for FrameSink {
     }
     fn finish(&mut self) -> Result<()> {
         let mut first_err = None;
-        if let Some(f) = self.frames.as_mut() {
+        for f in [self.frames.as_mut(), self.kiss.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             if let Err(e) = f.finish() {
                 first_err.get_or_insert(e);
             }
@@ -423,5 +476,18 @@ impl crate::pipeline::Source for FrameBitsSource {
             self.sent.fetch_add(1, Ordering::Relaxed);
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kiss_encode;
+
+    /// Both escapes and the framing, written out by hand from the KISS specification.
+    #[test]
+    fn kiss_escapes_fend_and_fesc() {
+        let mut out = Vec::new();
+        kiss_encode(&[0x01, 0xC0, 0xDB, 0x02], &mut out);
+        assert_eq!(out, [0xC0, 0x00, 0x01, 0xDB, 0xDC, 0xDB, 0xDD, 0x02, 0xC0]);
     }
 }

@@ -617,3 +617,68 @@ fn signal_300khz_off_centre_in_2m4_cu8_capture() {
     assert!(frames.iter().all(|f| f["ok"] == true));
     assert!(stderr.contains("300.0"), "{stderr}");
 }
+
+/// An independent KISS reader (state machine over FEND/FESC), for checking `--kiss`.
+fn kiss_decode(stream: &[u8]) -> Vec<Vec<u8>> {
+    let (mut frames, mut cur, mut esc, mut inside) = (Vec::new(), Vec::new(), false, false);
+    for &b in stream {
+        match (b, esc) {
+            (0xC0, _) => {
+                if inside && !cur.is_empty() {
+                    assert_eq!(cur[0], 0x00, "KISS command byte: data frame, port 0");
+                    frames.push(cur[1..].to_vec());
+                }
+                cur.clear();
+                inside = true;
+                esc = false;
+            }
+            (0xDB, false) => esc = true,
+            (0xDC, true) => {
+                cur.push(0xC0);
+                esc = false;
+            }
+            (0xDD, true) => {
+                cur.push(0xDB);
+                esc = false;
+            }
+            (_, true) => panic!("bad KISS escape {b:#04x}"),
+            (b, false) => cur.push(b),
+        }
+    }
+    frames
+}
+
+/// The Meteor capture's frames through `--kiss` (read back with an independent KISS
+/// reader) and `--udp` (received by a socket on 127.0.0.1) equal `--frames`.
+#[test]
+fn kiss_and_udp_outputs_equal_the_frames() {
+    let d = Dir::new();
+    let (bin, kiss) = (d.p("m.bin"), d.p("m.kiss"));
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let target = sock.local_addr().unwrap().to_string();
+    ok(&[
+        "rx",
+        "captures/meteor_m2_lrpt.sigmf-meta",
+        "--profile",
+        "meteor-m2-lrpt",
+        "--frames",
+        s(&bin),
+        "--kiss",
+        s(&kiss),
+        "--udp",
+        &target,
+    ]);
+    let data = std::fs::read(&bin).unwrap();
+    let frames: Vec<&[u8]> = data.chunks(892).collect();
+    assert_eq!(frames.len(), 14);
+    let from_kiss = kiss_decode(&std::fs::read(&kiss).unwrap());
+    assert_eq!(from_kiss.len(), 14);
+    let mut buf = [0u8; 2048];
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!(from_kiss[i], *f, "KISS frame {i}");
+        let n = sock.recv(&mut buf).expect("datagram");
+        assert_eq!(&buf[..n], *f, "UDP datagram {i}");
+    }
+}

@@ -35,6 +35,12 @@ pub struct RxArgs {
     /// Write one JSON object per frame (index, sample, time, rs_corrected, ok, hex, …); `-` for standard output.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write the frames that passed as KISS (data frames, port 0), the format gr-satellites and telemetry tools read.
+    #[arg(long, value_name = "FILE")]
+    pub kiss: Option<PathBuf>,
+    /// Send each frame that passed as one UDP datagram to HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub udp: Option<String>,
     /// Write the demodulated symbols (unit power, after carrier recovery) as a cf32 capture at the symbol rate, with SigMF.
     #[arg(long, value_name = "FILE")]
     pub symbols: Option<PathBuf>,
@@ -127,13 +133,15 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
         None => None,
     };
     let wf = waveform(&args.waveform, profile.as_ref(), Some(&info))?;
-    if profile.is_none() && (args.frames.is_some() || args.json.is_some()) {
+    let frame_outputs = [
+        ("--frames", args.frames.is_some()),
+        ("--json", args.json.is_some()),
+        ("--kiss", args.kiss.is_some()),
+        ("--udp", args.udp.is_some()),
+    ];
+    if let (None, Some((opt, _))) = (&profile, frame_outputs.iter().find(|(_, given)| *given)) {
         return Err(Error::config(
-            if args.frames.is_some() {
-                "--frames"
-            } else {
-                "--json"
-            },
+            *opt,
             "frames need a coding: give --profile (see `leomodem profiles`) or coding options",
         ));
     }
@@ -221,6 +229,8 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
                 &FrameOutputs {
                     frames: args.frames.clone(),
                     json: args.json.clone(),
+                    kiss: args.kiss.clone(),
+                    udp: args.udp.clone(),
                 },
                 info.start_time,
                 info.sample_rate,
