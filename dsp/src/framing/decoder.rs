@@ -230,7 +230,6 @@ pub struct CcsdsDecoder {
     positions: Vec<f64>,
     symbols_in: u64,
     pending_syms: Vec<DemodSymbol>,
-    scratch: Vec<Complex32>,
     frames_out: u64,
     events: Vec<(usize, DecodedFrame)>,
     finishing: bool,
@@ -314,7 +313,6 @@ impl CcsdsDecoder {
             positions: vec![0.0; ring],
             symbols_in: 0,
             pending_syms: Vec::with_capacity(SUB_BLOCK),
-            scratch: Vec::with_capacity(SUB_BLOCK),
             frames_out: 0,
             events: Vec::new(),
             finishing: false,
@@ -356,7 +354,6 @@ impl CcsdsDecoder {
         for (i, s) in self.pending_syms.iter().enumerate() {
             self.positions[(self.symbols_in as usize + i) % ring] = s.sample;
         }
-        let first_sym = self.symbols_in;
         self.symbols_in += self.pending_syms.len() as u64;
         self.events.clear();
         for h in 0..self.hyps.len() {
@@ -367,14 +364,12 @@ impl CcsdsDecoder {
             self.sync(h);
         }
         self.pending_syms.clear();
-        let _ = first_sym;
         self.arbitrate(out);
     }
 
     /// Transforms, demaps and decodes the pending symbols for hypothesis `h`.
     fn feed(&mut self, h: usize, last: bool) {
         let hyp = &mut self.hyps[h];
-        self.scratch.clear();
         hyp.llr.clear();
         for s in &self.pending_syms {
             let z = if hyp.conj { s.value.conj() } else { s.value };

@@ -46,7 +46,6 @@ pub fn count_bit_errors(
     let bps = modulation.bits_per_symbol();
     let m = modulation.phase_ambiguity();
     let demapper = SoftDemapper::new(modulation);
-    let n_tx = tx_bits.len() / bps;
     let probe = 256.min(rx_symbols.len().saturating_sub(skip));
     let mut best = BitErrors {
         errors: u64::MAX,
@@ -65,19 +64,7 @@ pub fn count_bit_errors(
         hard.clear();
         demapper.hard(&rotated, &mut hard);
         for lag in -(max_lag as i64)..=max_lag as i64 {
-            let mut errs = 0u64;
-            let mut n = 0u64;
-            for k in skip..skip + probe {
-                let j = k as i64 - lag;
-                if j < 0 || j as usize >= n_tx {
-                    continue;
-                }
-                let j = j as usize;
-                for b in 0..bps {
-                    n += 1;
-                    errs += (hard[k * bps + b] != tx_bits[j * bps + b]) as u64;
-                }
-            }
+            let (n, errs) = compare(&hard, tx_bits, bps, lag, skip..skip + probe);
             if n >= (probe * bps / 2) as u64 && errs < best.errors {
                 best = BitErrors {
                     bits: n,
@@ -92,23 +79,37 @@ pub fn count_bit_errors(
     if best.errors == u64::MAX {
         return BitErrors::default();
     }
-    let (mut bits, mut errors) = (0u64, 0u64);
-    for k in skip..rx_symbols.len() {
-        let j = k as i64 - best.lag;
-        if j < 0 || j as usize >= n_tx {
-            continue;
-        }
-        let j = j as usize;
-        for b in 0..bps {
-            bits += 1;
-            errors += (best_hard[k * bps + b] != tx_bits[j * bps + b]) as u64;
-        }
-    }
+    let (bits, errors) = compare(&best_hard, tx_bits, bps, best.lag, skip..rx_symbols.len());
     BitErrors {
         bits,
         errors,
         ..best
     }
+}
+
+/// (bits compared, bits in error) of received symbols `range` (hard bits, `bps` per
+/// symbol) against the sent bits, received symbol `k` being sent symbol `k − lag`.
+fn compare(
+    hard: &[u8],
+    tx_bits: &[u8],
+    bps: usize,
+    lag: i64,
+    range: std::ops::Range<usize>,
+) -> (u64, u64) {
+    let n_tx = tx_bits.len() / bps;
+    let (mut bits, mut errors) = (0u64, 0u64);
+    for k in range {
+        let j = k as i64 - lag;
+        if j < 0 || j as usize >= n_tx || (k + 1) * bps > hard.len() {
+            continue;
+        }
+        let j = j as usize;
+        for b in 0..bps {
+            bits += 1;
+            errors += (hard[k * bps + b] != tx_bits[j * bps + b]) as u64;
+        }
+    }
+    (bits, errors)
 }
 
 #[cfg(test)]
