@@ -75,6 +75,7 @@ impl<S: Source> SourceCore<S> {
         out.data.clear();
         out.first_sample = self.out.next_first;
         out.time = None;
+        out.gap = 0;
         let t = Instant::now();
         let r = self.src.fill(out);
         self.stats.busy += t.elapsed();
@@ -102,6 +103,7 @@ impl<St: Stage> StageCore<St> {
         out.data.clear();
         out.first_sample = input.first_sample;
         out.time = input.time;
+        out.gap = input.gap;
         let t = Instant::now();
         self.stage.process(input, out);
         self.stats.busy += t.elapsed();
@@ -113,6 +115,7 @@ impl<St: Stage> StageCore<St> {
         out.data.clear();
         out.first_sample = self.out.next_first;
         out.time = None;
+        out.gap = 0;
         let t = Instant::now();
         self.stage.flush(out);
         self.stats.busy += t.elapsed();

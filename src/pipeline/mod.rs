@@ -30,11 +30,11 @@
 //!
 //! # Chunk metadata
 //!
-//! Before [`Stage::process`], `out.first_sample` and `out.time` are the input chunk's:
+//! Before [`Stage::process`], `out.first_sample`, `out.time` and `out.gap` are the input chunk's:
 //! right for every stage that keeps the sample rate. A stage that changes the rate sets
 //! both itself (it knows its ratio). Before [`Stage::flush`], `out.first_sample` is one
 //! past the last item the stage sent and `out.time` is `None`. Before [`Source::fill`],
-//! `first_sample` continues the previous chunk and `time` is `None`. `seq` is always
+//! `first_sample` continues the previous chunk, `time` is `None` and `gap` 0. `seq` is always
 //! set by the pipeline: 0, 1, 2, … per chunk sent on each edge; empty outputs are
 //! recycled, not sent.
 //!
@@ -83,6 +83,10 @@ pub struct Chunk<T> {
     pub first_sample: u64,
     /// Absolute time of `data[0]`, if known.
     pub time: Option<Timestamp>,
+    /// Items of this stream lost just before `data[0]` (a device overflow): 0 for a
+    /// continuous stream. A source sets it on the first chunk after a gap; stages see
+    /// it preset from their input (see the module docs) and the demodulator re-acquires.
+    pub gap: u64,
     /// The items. Recycled: its capacity survives from chunk to chunk.
     pub data: Vec<T>,
 }
@@ -94,6 +98,7 @@ impl<T> Chunk<T> {
             seq: 0,
             first_sample: 0,
             time: None,
+            gap: 0,
             data: Vec::new(),
         }
     }
@@ -118,6 +123,17 @@ pub trait Source: Send + 'static {
     /// A live source should return within a fraction of a second so that the stop flag
     /// is seen.
     fn fill(&mut self, out: &mut Chunk<Self::Out>) -> Result<bool>;
+}
+
+/// A boxed source (a file or a device, chosen at run time) is a source.
+impl<T: Send + 'static> Source for Box<dyn Source<Out = T>> {
+    type Out = T;
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn fill(&mut self, out: &mut Chunk<T>) -> Result<bool> {
+        (**self).fill(out)
+    }
 }
 
 /// A transformation: a thin wrapper around DSP kernels that owns all their state.
