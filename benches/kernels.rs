@@ -12,6 +12,7 @@ use criterion::{
 use leomodem_dsp::filter::{rrc_taps, Fir, FirDecimator, Resampler};
 use leomodem_dsp::modem::{DemodConfig, Modulation, PskDemodulator, PskModulator, SoftDemapper};
 use leomodem_dsp::nco::Nco;
+use leomodem_dsp::simd::Level;
 use leomodem_dsp::sync::SymbolSync;
 use leomodem_dsp::Complex32;
 use rand::{Rng, SeedableRng};
@@ -43,16 +44,19 @@ fn bench_fir(c: &mut Criterion) {
     assert_eq!(taps.len(), 65);
     let input = noise(N);
     let mut out = Vec::with_capacity(N);
-    let mut fir = Fir::new(&taps).unwrap();
     let mut g = c.benchmark_group("fir");
     g.throughput(Throughput::Elements(N as u64));
-    g.bench_function("rrc65", |b| {
-        b.iter(|| {
-            out.clear();
-            fir.process(black_box(&input), &mut out);
-            black_box(&out);
-        })
-    });
+    // The path chosen at construction (best SIMD level), and the scalar oracle.
+    for level in [Level::detect(), Level::Scalar] {
+        let mut fir = Fir::new(&taps).unwrap().with_simd(level);
+        g.bench_function(BenchmarkId::new("rrc65", fir.simd()), |b| {
+            b.iter(|| {
+                out.clear();
+                fir.process(black_box(&input), &mut out);
+                black_box(&out);
+            })
+        });
+    }
     g.finish();
 }
 
@@ -101,10 +105,14 @@ fn bench_nco_mix(c: &mut Criterion) {
     let mut out = Vec::with_capacity(N);
     let mut g = c.benchmark_group("nco_mix");
     g.throughput(Throughput::Elements(N as u64));
-    for (name, rate) in [("tone", 0.0), ("chirp", 2_000.0)] {
-        let mut nco = Nco::new(2.4e6, 12_345.6).unwrap();
+    for (name, rate, level) in [
+        ("tone", 0.0, Level::detect()),
+        ("chirp", 2_000.0, Level::detect()),
+        ("tone", 0.0, Level::Scalar),
+    ] {
+        let mut nco = Nco::new(2.4e6, 12_345.6).unwrap().with_simd(level);
         nco.set_freq_rate(rate);
-        g.bench_function(name, |b| {
+        g.bench_function(BenchmarkId::new(name, nco.simd()), |b| {
             b.iter(|| {
                 out.clear();
                 nco.mix(black_box(&input), &mut out);

@@ -9,6 +9,7 @@
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use leomodem_dsp::fec::conv::{CodeRate, ConvEncoder, ConvVariant};
 use leomodem_dsp::fec::viterbi::ViterbiDecoder;
+use leomodem_dsp::simd::Level;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::time::Duration;
@@ -55,15 +56,21 @@ fn bench_decode(c: &mut Criterion) {
         let mut coded = Vec::new();
         ConvEncoder::new(ConvVariant::Ccsds, rate).encode(&bits, &mut coded);
         let llrs = noisy_llrs(&coded, rate, 4.0, &mut rng);
-        let mut dec = ViterbiDecoder::new(ConvVariant::Ccsds, rate).unwrap();
-        let mut out = Vec::with_capacity(2 * FRAME_BITS);
-        group.bench_function(BenchmarkId::new("decode", format!("k7 r{rate}")), |b| {
-            b.iter(|| {
-                out.clear();
-                dec.process(black_box(&llrs), &mut out);
-                black_box(out.len())
-            })
-        });
+        // The path chosen at construction (best SIMD level), and the scalar oracle.
+        for level in [Level::detect(), Level::Scalar] {
+            let mut dec = ViterbiDecoder::new(ConvVariant::Ccsds, rate)
+                .unwrap()
+                .with_simd(level);
+            let mut out = Vec::with_capacity(2 * FRAME_BITS);
+            let id = BenchmarkId::new("decode", format!("k7 r{rate} {}", dec.simd()));
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    out.clear();
+                    dec.process(black_box(&llrs), &mut out);
+                    black_box(out.len())
+                })
+            });
+        }
     }
     group.finish();
 }

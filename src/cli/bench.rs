@@ -1,0 +1,804 @@
+//! `leomodem bench`: the speed of each DSP kernel and of the whole receive chain, on
+//! generated data.
+//!
+//! Every benchmark runs a warm-up (a fifth of `--seconds`, at least 0.2 s), then calls
+//! its kernel for at least `--seconds` in slices of about 50 ms and reports the best
+//! slice (the least disturbed by other processes; the mean is in the JSON output too).
+//! Throughput is in input samples per second for sample kernels and in information bits
+//! per second for the decoders. The receive chain decodes a capture generated with the
+//! library's own transmitter (`leomodem tx` with a CCSDS profile) in a temporary
+//! directory, exactly as `leomodem rx` does, with all threads pinned to one core and
+//! then free on every core.
+
+use super::parse_real;
+use crate::error::{Error, Result};
+use crate::pipeline::{Chunk, Pipeline, PipelineConfig, Sink, Source, Stage};
+use clap::Args;
+use leomodem_dsp::fec::conv::{CodeRate, ConvEncoder, ConvVariant};
+use leomodem_dsp::fec::rs::{RsBasis, RsCode};
+use leomodem_dsp::fec::viterbi::ViterbiDecoder;
+use leomodem_dsp::filter::{rrc_taps, Fir, FirDecimator, Resampler};
+use leomodem_dsp::modem::{DemodConfig, Modulation, PskDemodulator, PskModulator, SoftDemapper};
+use leomodem_dsp::nco::Nco;
+use leomodem_dsp::simd::Level;
+use leomodem_dsp::sync::SymbolSync;
+use leomodem_dsp::Complex32;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Arguments of `leomodem bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Run only the benchmarks whose name contains this text (fir, decimator, resampler, nco, fft, timing, demap, viterbi, rs, demod, rx, pipeline).
+    #[arg(long, value_name = "NAME")]
+    pub filter: Option<String>,
+    /// Print one JSON object per line instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Measuring time per benchmark, in seconds (after the warm-up).
+    #[arg(long, default_value_t = 1.0, value_name = "S", value_parser = parse_real)]
+    pub seconds: f64,
+}
+
+/// One benchmark's result.
+#[derive(Debug, Clone)]
+pub struct BenchResult {
+    /// Kernel name, e.g. `viterbi`.
+    pub name: String,
+    /// What exactly was measured.
+    pub config: String,
+    /// `samples/s` or `bit/s`.
+    pub unit: &'static str,
+    /// Best-slice throughput, in `unit`.
+    pub rate: f64,
+    /// Mean throughput over the whole measurement, in `unit`.
+    pub mean: f64,
+    /// Extra figures (real-time factor, speed-up), printed after the throughput.
+    pub extra: Vec<(&'static str, f64)>,
+}
+
+impl BenchResult {
+    /// Nanoseconds per sample or per bit, at the best-slice rate.
+    pub fn ns_per(&self) -> f64 {
+        1e9 / self.rate
+    }
+
+    fn json(&self) -> String {
+        let mut v = serde_json::json!({
+            "name": self.name,
+            "config": self.config,
+            "unit": self.unit,
+            "rate": self.rate,
+            "mean": self.mean,
+            "ns_per": self.ns_per(),
+            "simd": Level::detect().name(),
+            "source": "leomodem",
+        });
+        for (k, x) in &self.extra {
+            v[*k] = serde_json::json!(x);
+        }
+        v.to_string()
+    }
+
+    fn line(&self) -> String {
+        let (scaled, prefix) = si(self.rate);
+        let mut s = format!(
+            "{:<12} {:<58} {:>8.2} {}{:<9} {:>9.3} ns/{}",
+            self.name,
+            self.config,
+            scaled,
+            prefix,
+            self.unit,
+            self.ns_per(),
+            if self.unit == "bit/s" {
+                "bit"
+            } else {
+                "sample"
+            },
+        );
+        for (k, x) in &self.extra {
+            s.push_str(&format!("  {k} {x:.2}"));
+        }
+        s
+    }
+}
+
+fn si(v: f64) -> (f64, &'static str) {
+    if v >= 1e9 {
+        (v / 1e9, "G")
+    } else if v >= 1e6 {
+        (v / 1e6, "M")
+    } else if v >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    }
+}
+
+/// A clock for [`measure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// CPU time of the calling thread: time the kernel actually ran, not counting time
+    /// other processes held the core (single-threaded kernels on a shared machine).
+    Thread,
+    /// CPU time of the whole process, all threads (the receive chain pinned to one
+    /// core: the work it needs per core, not counting other processes).
+    Process,
+    /// Wall-clock time (multi-threaded work: the pipeline, the receive chain on every core).
+    Wall,
+}
+
+impl Clock {
+    /// Seconds since an arbitrary origin.
+    pub fn now(self) -> f64 {
+        #[cfg(unix)]
+        if self != Clock::Wall {
+            let id = if self == Clock::Thread {
+                libc::CLOCK_THREAD_CPUTIME_ID
+            } else {
+                libc::CLOCK_PROCESS_CPUTIME_ID
+            };
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: clock_gettime writes the timespec it is given.
+            if unsafe { libc::clock_gettime(id, &mut ts) } == 0 {
+                return ts.tv_sec as f64 + 1e-9 * ts.tv_nsec as f64;
+            }
+        }
+        static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        T0.get_or_init(Instant::now).elapsed().as_secs_f64()
+    }
+}
+
+/// Calls `f` (each call processes the number of items it returns) for a warm-up and
+/// then for at least `seconds` of `clock` time; returns (best slice rate, mean rate) in
+/// items/s, slices being about 50 ms.
+pub fn measure(seconds: f64, clock: Clock, mut f: impl FnMut() -> u64) -> (f64, f64) {
+    let warm = (seconds / 5.0).max(0.2);
+    let t0 = clock.now();
+    let mut calls = 0u64;
+    while clock.now() - t0 < warm || calls == 0 {
+        black_box(f());
+        calls += 1;
+    }
+    let per_call = (clock.now() - t0) / calls as f64;
+    let reps = ((0.05 / per_call) as u64).max(1);
+    let (mut best, mut items_total) = (0.0f64, 0u64);
+    let start = clock.now();
+    while clock.now() - start < seconds {
+        let a = clock.now();
+        let mut items = 0;
+        for _ in 0..reps {
+            items += f();
+        }
+        let dt = clock.now() - a;
+        best = best.max(items as f64 / dt);
+        items_total += items;
+    }
+    (best, items_total as f64 / (clock.now() - start))
+}
+
+/// Deterministic complex noise, uniform in [−1, 1)².
+fn noise(n: usize, seed: u64) -> Vec<Complex32> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    (0..n)
+        .map(|_| Complex32::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)))
+        .collect()
+}
+
+/// A shaped PSK signal at `sps` samples/symbol through the project's modulator.
+fn psk_signal(m: Modulation, sps: f64, nsym: usize) -> Vec<Complex32> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x5eed);
+    let bits: Vec<u8> = (0..m.bits_per_symbol() * nsym)
+        .map(|_| rng.random::<bool>() as u8)
+        .collect();
+    let mut md = PskModulator::new(m, 1.0, sps, 0.35).expect("valid modulator");
+    let mut out = Vec::new();
+    md.process_bits(&bits, &mut out);
+    out
+}
+
+/// BPSK/AWGN LLRs (2y/σ²) of `coded` at `ebn0_db`.
+fn noisy_llrs(coded: &[u8], rate: f64, ebn0_db: f64, rng: &mut impl Rng) -> Vec<f32> {
+    let sigma2 = 1.0 / (2.0 * rate * 10f64.powf(ebn0_db / 10.0));
+    coded
+        .iter()
+        .map(|&c| {
+            let u1: f64 = rng.random_range(f64::MIN_POSITIVE..1.0);
+            let u2: f64 = rng.random();
+            let n = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            let y = 1.0 - 2.0 * f64::from(c) + sigma2.sqrt() * n;
+            (2.0 * y / sigma2) as f32
+        })
+        .collect()
+}
+
+/// One registered benchmark.
+struct Entry {
+    name: &'static str,
+    run: fn(&BenchArgs) -> Result<Vec<BenchResult>>,
+}
+
+fn result(
+    name: &str,
+    config: impl Into<String>,
+    unit: &'static str,
+    (rate, mean): (f64, f64),
+) -> BenchResult {
+    BenchResult {
+        name: name.to_string(),
+        config: config.into(),
+        unit,
+        rate,
+        mean,
+        extra: Vec::new(),
+    }
+}
+
+const N: usize = 1 << 16;
+const SPS: &str = "samples/s";
+const BPS: &str = "bit/s";
+
+fn bench_fir(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let taps = rrc_taps(4.0, 0.35, 16).map_err(super::option_error)?;
+    let input = noise(N, 1);
+    let mut out = Vec::with_capacity(N);
+    let mut fir = Fir::new(&taps).map_err(super::option_error)?;
+    let r = measure(a.seconds, Clock::Thread, || {
+        out.clear();
+        fir.process(black_box(&input), &mut out) as u64
+    });
+    Ok(vec![result(
+        "fir",
+        format!("65 real taps (RRC 0.35, 4 sps), complex in, {}", fir.simd()),
+        SPS,
+        r,
+    )])
+}
+
+fn bench_decimator(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let taps = rrc_taps(4.0, 0.35, 16).map_err(super::option_error)?;
+    let input = noise(N, 2);
+    let mut out = Vec::with_capacity(N);
+    let mut dec = FirDecimator::new(&taps, 4).map_err(super::option_error)?;
+    let r = measure(a.seconds, Clock::Thread, || {
+        out.clear();
+        dec.process(black_box(&input), &mut out);
+        N as u64
+    });
+    Ok(vec![result(
+        "decimator",
+        "65 real taps, decimate by 4 (input samples)",
+        SPS,
+        r,
+    )])
+}
+
+fn bench_resampler(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let input = noise(N, 3);
+    let ratio = 4.1667 / 4.0;
+    let mut rs = Resampler::new(ratio).map_err(super::option_error)?;
+    let mut out = Vec::with_capacity(rs.output_len(N) + 16);
+    let r = measure(a.seconds, Clock::Thread, || {
+        out.clear();
+        rs.process(black_box(&input), &mut out);
+        N as u64
+    });
+    Ok(vec![result(
+        "resampler",
+        "arbitrary ratio 4.1667/4 (input samples)",
+        SPS,
+        r,
+    )])
+}
+
+fn bench_nco(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let mut res = Vec::new();
+    let mut buf = noise(8192, 4);
+    for (label, rate) in [("tone", 0.0), ("chirp 2 kHz/s", 2000.0)] {
+        let mut nco = Nco::new(2.4e6, 12_345.6).map_err(super::option_error)?;
+        nco.set_freq_rate(rate);
+        let r = measure(a.seconds, Clock::Thread, || {
+            nco.mix_in_place(black_box(&mut buf));
+            buf.len() as u64
+        });
+        res.push(result(
+            "nco",
+            format!("mix in place, {label}, 8192-sample buffers, {}", nco.simd()),
+            SPS,
+            r,
+        ));
+    }
+    Ok(res)
+}
+
+fn bench_fft(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    use rustfft::FftPlanner;
+    let fft = FftPlanner::<f32>::new().plan_fft_forward(1024);
+    let input = noise(1024, 5);
+    let mut buf = input.clone();
+    let mut scratch = vec![Complex32::new(0.0, 0.0); fft.get_immutable_scratch_len()];
+    let r = measure(a.seconds, Clock::Thread, || {
+        fft.process_immutable_with_scratch(black_box(&input), &mut buf, &mut scratch);
+        1024
+    });
+    Ok(vec![result(
+        "fft",
+        "rustfft 1024 complex forward, out of place",
+        SPS,
+        r,
+    )])
+}
+
+fn bench_timing(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let input = psk_signal(Modulation::Bpsk, 4.0, N / 4);
+    let mut out = Vec::with_capacity(N);
+    let mut sync =
+        SymbolSync::new(4.0, 1.0, 0.35, 12, 0.005, false).map_err(super::option_error)?;
+    let r = measure(a.seconds, Clock::Thread, || {
+        out.clear();
+        sync.process(black_box(&input), &mut out);
+        input.len() as u64
+    });
+    Ok(vec![result(
+        "timing",
+        "polyphase matched filter + Gardner, 4 sps (input samples)",
+        SPS,
+        r,
+    )])
+}
+
+fn bench_demap(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let syms = noise(N, 6);
+    let mut out = Vec::with_capacity(3 * N);
+    let mut res = Vec::new();
+    for m in [Modulation::Bpsk, Modulation::Qpsk] {
+        let d = SoftDemapper::new(m);
+        let r = measure(a.seconds, Clock::Thread, || {
+            out.clear();
+            d.demap(black_box(&syms), 0.1, &mut out);
+            N as u64
+        });
+        res.push(result(
+            "demap",
+            format!("soft demap {} (symbols/s)", m.name()),
+            SPS,
+            r,
+        ));
+    }
+    Ok(res)
+}
+
+fn bench_viterbi(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    const FRAME_BITS: usize = 8920;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x7e1);
+    let mut res = Vec::new();
+    for rate in [CodeRate::R1_2, CodeRate::R7_8] {
+        let bits: Vec<u8> = (0..FRAME_BITS).map(|_| rng.random::<u8>() & 1).collect();
+        let mut coded = Vec::new();
+        ConvEncoder::new(ConvVariant::Ccsds, rate).encode(&bits, &mut coded);
+        let llrs = noisy_llrs(&coded, rate.ratio(), 4.0, &mut rng);
+        let mut dec = ViterbiDecoder::new(ConvVariant::Ccsds, rate).map_err(super::option_error)?;
+        let mut out = Vec::with_capacity(2 * FRAME_BITS);
+        let r = measure(a.seconds, Clock::Thread, || {
+            out.clear();
+            dec.process(black_box(&llrs), &mut out);
+            FRAME_BITS as u64
+        });
+        res.push(result(
+            "viterbi",
+            format!(
+                "k7 r{rate}, 8920-bit frames, Eb/N0 4 dB, streamed, {}",
+                dec.simd()
+            ),
+            BPS,
+            r,
+        ));
+    }
+    Ok(res)
+}
+
+fn bench_rs(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x255);
+    let mut res = Vec::new();
+    for errors in [0usize, 8, 16] {
+        let mut code = RsCode::new(16, 1, RsBasis::Dual, 223).map_err(super::option_error)?;
+        let data: Vec<u8> = (0..223).map(|_| rng.random()).collect();
+        let mut rx = vec![0u8; 255];
+        code.encode(&data, &mut rx);
+        let mut pos: Vec<usize> = (0..255).collect();
+        for t in 0..errors {
+            let s = rng.random_range(t..255);
+            pos.swap(t, s);
+            rx[pos[t]] ^= rng.random_range(1..=255u8);
+        }
+        let mut buf = rx.clone();
+        let check = code.decode(&mut buf);
+        if !check.ok() || buf[..223] != data[..] {
+            return Err(Error::config("bench", "RS self-check failed"));
+        }
+        let r = measure(a.seconds, Clock::Thread, || {
+            buf.copy_from_slice(&rx);
+            black_box(code.decode(black_box(&mut buf)));
+            223 * 8
+        });
+        res.push(result(
+            "rs_decode",
+            format!("(255,223) dual basis, I=1, {errors} errors (data bits, with copy)"),
+            BPS,
+            r,
+        ));
+    }
+    Ok(res)
+}
+
+fn bench_demod(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let mut res = Vec::new();
+    for m in [Modulation::Bpsk, Modulation::Qpsk] {
+        let input = psk_signal(m, 4.0, 1 << 16);
+        let mut cfg = DemodConfig::new(m, 4.0, 1.0, 0.35);
+        cfg.acquisition_len = 4096;
+        let mut demod = PskDemodulator::new(cfg).map_err(super::option_error)?;
+        let mut out = Vec::with_capacity(input.len());
+        let r = measure(a.seconds, Clock::Thread, || {
+            out.clear();
+            demod.process(black_box(&input), &mut out);
+            input.len() as u64
+        });
+        res.push(result(
+            "demod",
+            format!(
+                "{} 4 sps: AGC, RRC, timing, carrier (input samples)",
+                m.name()
+            ),
+            SPS,
+            r,
+        ));
+    }
+    Ok(res)
+}
+
+// ---------------------------------------------------------------------------------------
+// Pipeline runtime: source → three pass-through stages → sink.
+// ---------------------------------------------------------------------------------------
+
+struct CountSource {
+    left: u64,
+    chunk: usize,
+}
+
+impl Source for CountSource {
+    type Out = Complex32;
+    fn name(&self) -> &str {
+        "source"
+    }
+    fn fill(&mut self, out: &mut Chunk<Complex32>) -> Result<bool> {
+        let n = (self.chunk as u64).min(self.left) as usize;
+        out.data.resize(n, Complex32::new(1.0, 0.0));
+        self.left -= n as u64;
+        Ok(self.left > 0)
+    }
+}
+
+struct PassThrough;
+
+impl Stage for PassThrough {
+    type In = Complex32;
+    type Out = Complex32;
+    fn name(&self) -> &str {
+        "pass"
+    }
+    fn process(&mut self, input: &Chunk<Complex32>, out: &mut Chunk<Complex32>) {
+        out.data.extend_from_slice(&input.data);
+    }
+}
+
+struct NullSink;
+
+impl Sink for NullSink {
+    type In = Complex32;
+    fn name(&self) -> &str {
+        "null"
+    }
+    fn consume(&mut self, chunk: &Chunk<Complex32>) -> Result<()> {
+        black_box(chunk.data.len());
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn bench_pipeline(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let mut res = Vec::new();
+    for chunk in [8192usize, 65536] {
+        let total = 1u64 << 28;
+        let r = measure(a.seconds, Clock::Wall, || {
+            let src = CountSource { left: total, chunk };
+            Pipeline::new(src, PipelineConfig::default())
+                .then(PassThrough)
+                .then(PassThrough)
+                .then(PassThrough)
+                .run(NullSink)
+                .map(|_| total)
+                .unwrap_or(0)
+        });
+        res.push(result(
+            "pipeline",
+            format!("source → 3 copying stages → sink, {chunk}-sample chunks, wall time"),
+            SPS,
+            r,
+        ));
+    }
+    Ok(res)
+}
+
+// ---------------------------------------------------------------------------------------
+// The whole receive chain: file → frames.
+// ---------------------------------------------------------------------------------------
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<Self> {
+        let p = std::env::temp_dir().join(format!(
+            "leomodem-bench-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        ));
+        std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+        Ok(TempDir(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn parse_command(argv: &[&str]) -> Result<super::Command> {
+    use clap::Parser;
+    super::Cli::try_parse_from(argv)
+        .map(|c| c.command)
+        .map_err(|e| Error::config("bench", format!("internal command line: {e}")))
+}
+
+/// Pins the calling thread (and the threads it spawns later) to the first `n` CPUs it
+/// may run on; returns the previous mask to restore. Linux only; elsewhere a no-op.
+#[cfg(target_os = "linux")]
+fn pin_to(n: usize) -> Option<libc::cpu_set_t> {
+    // SAFETY: plain libc calls on a zeroed cpu_set_t owned by this frame.
+    unsafe {
+        let mut old: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut old) != 0 {
+            return None;
+        }
+        let mut new: libc::cpu_set_t = std::mem::zeroed();
+        let mut k = 0;
+        for cpu in 0..libc::CPU_SETSIZE as usize {
+            if k < n && libc::CPU_ISSET(cpu, &old) {
+                libc::CPU_SET(cpu, &mut new);
+                k += 1;
+            }
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &new);
+        Some(old)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn unpin(old: Option<libc::cpu_set_t>) {
+    if let Some(old) = old {
+        // SAFETY: restores a mask obtained from sched_getaffinity.
+        unsafe {
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &old);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_to(_n: usize) -> Option<()> {
+    None
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unpin(_old: Option<()>) {}
+
+fn bench_rx(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let dir = TempDir::new()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut res = Vec::new();
+    for (profile, frames) in [
+        ("ccsds-bpsk-r1/2-rs", "600"),
+        ("ccsds-qpsk-r1/2-rs4", "150"),
+    ] {
+        let file = dir
+            .0
+            .join(format!("{}.sigmf-meta", profile.replace('/', "_")));
+        let path = file.to_string_lossy().to_string();
+        let (symbol_rate, sample_rate) = ("250k", "1M");
+        match parse_command(&[
+            "leomodem",
+            "tx",
+            &path,
+            "--profile",
+            profile,
+            "--symbol-rate",
+            symbol_rate,
+            "--sample-rate",
+            sample_rate,
+            "--frame-count",
+            frames,
+            "--start-time",
+            "2024-01-01T00:00:00Z",
+        ])? {
+            super::Command::Tx(t) => super::tx::run(t)?,
+            _ => unreachable!("parsed a tx command line"),
+        }
+        let rx = match parse_command(&["leomodem", "rx", &path])? {
+            super::Command::Rx(r) => r,
+            _ => unreachable!("parsed an rx command line"),
+        };
+        let nsamples = rx_samples(&file)?;
+        let want: u64 = frames.parse().unwrap_or(0);
+        let mut failed = None;
+        let mut run_rx = |clock: Clock, threads: usize| {
+            let old = pin_to(threads);
+            let r = measure(a.seconds, clock, || match super::rx::receive(&rx) {
+                Ok(s) if s.frames_ok >= want.saturating_sub(2) => nsamples,
+                Ok(s) => {
+                    failed = Some(format!("decoded {} of {want} frames", s.frames_ok));
+                    0
+                }
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    0
+                }
+            });
+            unpin(old);
+            r
+        };
+        // Per core: pinned to one core, process CPU time (what the chain needs per core).
+        let per_core = run_rx(Clock::Process, 1);
+        // Speed-up: wall time pinned to one core versus free on two.
+        let wall1 = run_rx(Clock::Wall, 1);
+        let wall2 = run_rx(Clock::Wall, cores.min(2));
+        if let Some(f) = failed {
+            return Err(Error::config("bench", format!("rx chain {profile}: {f}")));
+        }
+        let cfg = format!("{profile} file → frames, 4 sps, {frames} frames");
+        let mut b = result(
+            "rx",
+            format!("{cfg}, 1 core, process CPU time"),
+            SPS,
+            per_core,
+        );
+        // The capture is 1 Msps, so the real-time factor is the rate / 1e6.
+        b.extra.push(("realtime_x", per_core.0 / 1e6));
+        res.push(b);
+        let mut b = result("rx", format!("{cfg}, 1 core, wall time"), SPS, wall1);
+        b.extra.push(("realtime_x", wall1.0 / 1e6));
+        res.push(b);
+        let mut b = result(
+            "rx",
+            format!("{cfg}, {} cores, wall time", cores.min(2)),
+            SPS,
+            wall2,
+        );
+        b.extra.push(("realtime_x", wall2.0 / 1e6));
+        b.extra.push(("speedup", wall2.0 / wall1.0));
+        res.push(b);
+    }
+    Ok(res)
+}
+
+/// Samples in a cf32 SigMF capture written by `tx`.
+fn rx_samples(meta: &Path) -> Result<u64> {
+    let data = meta.with_extension("sigmf-data");
+    let len = std::fs::metadata(&data)
+        .map_err(|e| Error::io(&data, e))?
+        .len();
+    Ok(len / 8)
+}
+
+const BENCHES: &[Entry] = &[
+    Entry {
+        name: "fir",
+        run: bench_fir,
+    },
+    Entry {
+        name: "decimator",
+        run: bench_decimator,
+    },
+    Entry {
+        name: "resampler",
+        run: bench_resampler,
+    },
+    Entry {
+        name: "nco",
+        run: bench_nco,
+    },
+    Entry {
+        name: "fft",
+        run: bench_fft,
+    },
+    Entry {
+        name: "timing",
+        run: bench_timing,
+    },
+    Entry {
+        name: "demap",
+        run: bench_demap,
+    },
+    Entry {
+        name: "viterbi",
+        run: bench_viterbi,
+    },
+    Entry {
+        name: "rs_decode",
+        run: bench_rs,
+    },
+    Entry {
+        name: "demod",
+        run: bench_demod,
+    },
+    Entry {
+        name: "pipeline",
+        run: bench_pipeline,
+    },
+    Entry {
+        name: "rx",
+        run: bench_rx,
+    },
+];
+
+/// Runs `leomodem bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
+    if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 3600.0) {
+        return Err(Error::config(
+            "--seconds",
+            format!("{} is not a duration in (0, 3600] seconds", args.seconds),
+        ));
+    }
+    let selected: Vec<&Entry> = BENCHES
+        .iter()
+        .filter(|e| args.filter.as_deref().is_none_or(|f| e.name.contains(f)))
+        .collect();
+    if selected.is_empty() {
+        let names: Vec<&str> = BENCHES.iter().map(|e| e.name).collect();
+        return Err(Error::config(
+            "--filter",
+            format!(
+                "`{}` matches no benchmark (names: {})",
+                args.filter.as_deref().unwrap_or(""),
+                names.join(", ")
+            ),
+        ));
+    }
+    if !args.json {
+        println!(
+            "# leomodem bench: best {:.0} ms slice of {} s per kernel (thread CPU time unless stated), SIMD level {} (available {})",
+            50.0,
+            args.seconds,
+            Level::detect(),
+            Level::available()
+        );
+    }
+    for e in selected {
+        for r in (e.run)(&args)? {
+            if args.json {
+                println!("{}", r.json());
+            } else {
+                println!("{}", r.line());
+            }
+        }
+    }
+    Ok(())
+}
