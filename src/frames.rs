@@ -42,12 +42,18 @@ impl Stage for FrameStage {
     fn process(&mut self, input: &Chunk<RxSymbol>, out: &mut Chunk<DecodedFrame>) {
         out.first_sample = self.produced;
         out.time = None;
+        if input.gap > 0 {
+            self.produced += self.decoder.restart(&mut out.data) as u64;
+        }
         self.produced += self.decoder.process(&input.data, &mut out.data) as u64;
         self.locked.store(self.decoder.locked(), Ordering::Relaxed);
     }
     fn flush(&mut self, out: &mut Chunk<DecodedFrame>) {
         out.first_sample = self.produced;
         self.produced += self.decoder.flush(&mut out.data) as u64;
+    }
+    fn reclaim(&mut self, used: &mut Vec<DecodedFrame>) {
+        self.decoder.recycle(used);
     }
 }
 
@@ -165,6 +171,8 @@ pub struct FrameSink {
     udp: Option<(String, std::net::UdpSocket)>,
     /// Last counter seen per (kind, spacecraft, virtual channel).
     last: Vec<((u8, u16, u8), u32)>,
+    /// Carrier measurements to report per frame, and whether a prediction was used.
+    carrier: Option<(crate::stages::CarrierLog, bool)>,
 }
 
 impl FrameSink {
@@ -208,7 +216,15 @@ impl FrameSink {
                 None => None,
             },
             last: Vec::new(),
+            carrier: None,
         })
+    }
+
+    /// Adds the measured carrier offset (`carrier_hz`) and, when `predicted`, the
+    /// predicted Doppler (`doppler_predicted_hz`) at each frame to the JSON lines.
+    pub fn with_carrier_log(mut self, log: crate::stages::CarrierLog, predicted: bool) -> Self {
+        self.carrier = Some((log, predicted));
+        self
     }
 
     /// Shared counters.
@@ -307,6 +323,26 @@ impl Sink for FrameSink {
                     .start
                     .map(|t| t.add_seconds(f.asm_sample / self.sample_rate));
                 Self::json_line(f, time, &mut self.line);
+                if let Some(p) = self
+                    .carrier
+                    .as_ref()
+                    .and_then(|(log, predicted)| log.near(f.asm_sample).map(|p| (p, *predicted)))
+                {
+                    use std::fmt::Write as _;
+                    self.line.pop();
+                    let _ = write!(self.line, ",\"carrier_hz\":{:.1}", p.0.measured_hz);
+                    if p.1 {
+                        let _ = write!(
+                            self.line,
+                            ",\"doppler_predicted_hz\":{:.1}",
+                            p.0.predicted_hz
+                        );
+                    }
+                    if p.0.esn0_db.is_finite() {
+                        let _ = write!(self.line, ",\"esn0_db\":{:.2}", p.0.esn0_db);
+                    }
+                    self.line.push('}');
+                }
                 self.line.push('\n');
                 w.write_all(self.line.as_bytes())
                     .map_err(|e| Error::io(name.as_str(), e))?;

@@ -12,8 +12,12 @@ pub mod cli;
 pub mod error;
 pub mod frames;
 pub mod io;
+pub mod logging;
+pub mod orbit;
 pub mod pipeline;
+pub mod plot;
 pub mod profile;
+pub mod progress;
 pub mod stages;
 pub mod time;
 

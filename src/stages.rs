@@ -4,9 +4,12 @@
 use crate::error::{Error, Result};
 use crate::io::{CaptureMeta, CaptureReader, CaptureWriter, SampleFormat};
 use crate::pipeline::{Chunk, Sink, Source, Stage};
+use crate::time::Timestamp;
 use leomodem_dsp::channel::Channel;
+use leomodem_dsp::doppler::{DopplerChannel, DopplerKnot};
 use leomodem_dsp::modem::{DemodStatus, Modulation, PskDemodulator, PskModulator, SoftDemapper};
 use leomodem_dsp::Complex32;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -63,12 +66,164 @@ impl Source for CaptureSource {
 /// One demodulated symbol: value, position in the input, noise variance.
 pub use leomodem_dsp::modem::DemodSymbol as RxSymbol;
 
-/// Samples → symbols through [`PskDemodulator`].
+/// A predicted Doppler as a function of absolute time (an orbit prediction).
+pub trait DopplerModel: Send + 'static {
+    /// Carrier Doppler (Hz) and code scale (`1 − ṙ/c`) of the signal at time `t`.
+    fn at(&mut self, t: Timestamp) -> Result<(f64, f64)>;
+}
+
+/// Seconds between two knots of a predicted Doppler profile. The frequency is linear
+/// between knots; over 50 ms the curvature of a Ku-band LEO pass (< 400 Hz/s²)
+/// leaves less than 0.2 Hz of error.
+pub const DOPPLER_KNOT_SECONDS: f64 = 0.05;
+
+/// Turns a [`DopplerModel`] into knots at fixed absolute sample indices (multiples of
+/// a step of about [`DOPPLER_KNOT_SECONDS`]), so the profile never depends on chunking.
+/// A model error stops the feed (the profile is held at its last value) and is kept
+/// for the report.
+pub struct DopplerFeed {
+    model: Box<dyn DopplerModel>,
+    start: Timestamp,
+    sample_rate: f64,
+    step: u64,
+    next: u64,
+    error: Arc<Mutex<Option<String>>>,
+}
+
+impl DopplerFeed {
+    /// Knots for a stream at `sample_rate` whose sample 0 is at `start`.
+    pub fn new(model: Box<dyn DopplerModel>, start: Timestamp, sample_rate: f64) -> Self {
+        DopplerFeed {
+            model,
+            start,
+            sample_rate,
+            step: ((DOPPLER_KNOT_SECONDS * sample_rate).round() as u64).max(1),
+            next: 0,
+            error: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Starts the knots again from index 0 at `start` (the demodulator was rebuilt
+    /// after a gap in the input).
+    pub fn restart(&mut self, start: Timestamp) {
+        self.start = start;
+        if self.next != u64::MAX - self.step {
+            self.next = 0;
+        }
+    }
+
+    /// The first model error, if any (shared: readable after the run).
+    pub fn error_slot(&self) -> Arc<Mutex<Option<String>>> {
+        self.error.clone()
+    }
+
+    /// Pushes every knot up to and including the first one at or after `end` (so that
+    /// samples before `end` are covered by a segment with both ends known).
+    pub fn feed_until(&mut self, end: u64, mut push: impl FnMut(DopplerKnot)) {
+        while self.next <= end + self.step {
+            let t = self.start.add_seconds(self.next as f64 / self.sample_rate);
+            match self.model.at(t) {
+                Ok((freq_hz, code_scale)) => push(DopplerKnot {
+                    sample: self.next,
+                    freq_hz,
+                    code_scale,
+                }),
+                Err(e) => {
+                    if let Ok(mut slot) = self.error.lock() {
+                        slot.get_or_insert(e.to_string());
+                    }
+                    self.next = u64::MAX - self.step;
+                    return;
+                }
+            }
+            self.next += self.step;
+        }
+    }
+}
+
+/// One point of the carrier log: predicted Doppler and measured carrier at a sample.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CarrierPoint {
+    /// Input sample index.
+    pub sample: f64,
+    /// Predicted Doppler removed there, Hz (0 without a prediction).
+    pub predicted_hz: f64,
+    /// Measured carrier offset there (prediction plus what the loops track), Hz.
+    pub measured_hz: f64,
+    /// Es/N0 estimate, dB.
+    pub esn0_db: f64,
+    /// Carrier locked.
+    pub locked: bool,
+}
+
+/// Recent carrier measurements, one per demodulated chunk, shared between the
+/// demodulator stage (writer) and the frame sink (reader). Bounded.
+#[derive(Clone, Debug, Default)]
+pub struct CarrierLog {
+    inner: Arc<Mutex<VecDeque<CarrierPoint>>>,
+}
+
+impl CarrierLog {
+    /// Entries kept (older ones are dropped).
+    pub const CAPACITY: usize = 1024;
+
+    /// An empty log.
+    pub fn new() -> Self {
+        CarrierLog {
+            inner: Arc::new(Mutex::new(VecDeque::with_capacity(Self::CAPACITY))),
+        }
+    }
+
+    fn push(&self, p: CarrierPoint) {
+        if let Ok(mut q) = self.inner.lock() {
+            if q.len() == Self::CAPACITY {
+                q.pop_front();
+            }
+            q.push_back(p);
+        }
+    }
+
+    /// The measurement nearest to `sample` (None when empty).
+    pub fn near(&self, sample: f64) -> Option<CarrierPoint> {
+        let q = self.inner.lock().ok()?;
+        q.iter()
+            .min_by(|a, b| {
+                (a.sample - sample)
+                    .abs()
+                    .total_cmp(&(b.sample - sample).abs())
+            })
+            .copied()
+    }
+
+    /// Every entry held, oldest first.
+    pub fn snapshot(&self) -> Vec<CarrierPoint> {
+        self.inner
+            .lock()
+            .map(|q| q.iter().copied().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Input samples between two measurements of the carrier log and the plots.
+pub const STATUS_STEP: u64 = 16_384;
+
+/// Samples → symbols through [`PskDemodulator`], with the predicted Doppler of a
+/// [`DopplerFeed`] pushed into the demodulator ahead of each chunk.
 pub struct DemodStage {
     demod: PskDemodulator,
     sample_rate: f64,
     status: Arc<Mutex<DemodStatus>>,
     produced: u64,
+    doppler: Option<DopplerFeed>,
+    log: Option<CarrierLog>,
+    plot: Option<Arc<Mutex<crate::plot::RxPlotCollector>>>,
+    /// Stream index of the current demodulator's sample 0 (moves on each gap).
+    origin: u64,
+    /// Start time of the stream (sample 0), for re-basing the Doppler after a gap.
+    stream_start: Option<Timestamp>,
+    reacquisitions: Arc<AtomicU64>,
+    /// Gap to announce on the next non-empty output (acquisition may hold symbols back).
+    pending_gap: u64,
 }
 
 impl DemodStage {
@@ -79,6 +234,89 @@ impl DemodStage {
             demod,
             status,
             produced: 0,
+            doppler: None,
+            log: None,
+            plot: None,
+            origin: 0,
+            stream_start: None,
+            reacquisitions: Arc::new(AtomicU64::new(0)),
+            pending_gap: 0,
+        }
+    }
+
+    /// Shared count of re-acquisitions after gaps in the input (device overflows).
+    pub fn reacquisition_counter(&self) -> Arc<AtomicU64> {
+        self.reacquisitions.clone()
+    }
+
+    /// After `gap` lost samples the old loop state means nothing: a fresh demodulator
+    /// (same configuration) acquires again from the first sample after the gap, and the
+    /// Doppler prediction restarts at that sample's time.
+    fn reacquire(&mut self, input: &Chunk<Complex32>) {
+        let cfg = self.demod.config().clone();
+        if let Ok(d) = PskDemodulator::new(cfg) {
+            self.demod = d;
+            self.origin = input.first_sample;
+            self.reacquisitions.fetch_add(1, Ordering::Relaxed);
+            let t = input.time.or_else(|| {
+                self.stream_start
+                    .map(|t| t.add_seconds(input.first_sample as f64 / self.sample_rate))
+            });
+            if let (Some(feed), Some(t)) = (self.doppler.as_mut(), t) {
+                feed.restart(t);
+            }
+        }
+    }
+
+    /// Feeds the symbols (not the flush tail) and the status after every chunk to a
+    /// plot collector (`rx --plot`).
+    pub fn with_plot(mut self, plot: Arc<Mutex<crate::plot::RxPlotCollector>>) -> Self {
+        self.plot = Some(plot);
+        self
+    }
+
+    /// Removes a predicted Doppler (open loop) before acquisition and the loops.
+    pub fn with_doppler(mut self, feed: DopplerFeed) -> Self {
+        self.stream_start = Some(feed.start);
+        self.doppler = Some(feed);
+        self
+    }
+
+    /// Records predicted and measured carrier after every chunk into `log`.
+    pub fn with_carrier_log(mut self, log: CarrierLog) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// Records the status at a measurement point; `from` is where this piece's symbols
+    /// start in `out`.
+    fn observe(&mut self, from: usize, out: &Chunk<RxSymbol>) {
+        let st = self.demod.status();
+        let pos = (self.origin + st.samples) as f64;
+        if let Some(log) = self.log.as_ref().filter(|_| st.acquired) {
+            log.push(CarrierPoint {
+                sample: pos,
+                predicted_hz: st.doppler_hz,
+                measured_hz: st.doppler_hz + st.cfo_hz,
+                esn0_db: st.esn0_db,
+                locked: st.locked,
+            });
+        }
+        if let Some(Ok(mut plot)) = self.plot.as_ref().map(|p| p.lock()) {
+            let t = pos / self.sample_rate;
+            plot.add_symbols(&out.data[from..]);
+            plot.add_status(t, &st);
+            if self.doppler.is_some() && st.acquired {
+                plot.add_doppler(t, st.doppler_hz, st.doppler_hz + st.cfo_hz);
+            }
+        }
+    }
+
+    /// Symbol positions in stream samples (the demodulator counts from its own start).
+    fn rebase(&self, start: usize, out: &mut Chunk<RxSymbol>) {
+        if self.origin > 0 {
+            let o = self.origin as f64;
+            out.data[start..].iter_mut().for_each(|s| s.sample += o);
         }
     }
 
@@ -109,12 +347,50 @@ impl Stage for DemodStage {
     }
     fn process(&mut self, input: &Chunk<Complex32>, out: &mut Chunk<RxSymbol>) {
         let start = out.data.len();
-        self.demod.process_symbols(&input.data, &mut out.data);
+        if input.gap > 0 {
+            self.pending_gap += input.gap;
+            self.reacquire(input);
+        }
+        if let Some(feed) = self.doppler.as_mut() {
+            // Knots are indexed by the demodulator's own input count.
+            let end = self.demod.samples_fed() + input.data.len() as u64;
+            let demod = &mut self.demod;
+            feed.feed_until(end, |k| {
+                demod.push_doppler_knot(k);
+            });
+        }
+        if self.log.is_none() && self.plot.is_none() {
+            self.demod.process_symbols(&input.data, &mut out.data);
+        } else {
+            // Measurements at fixed stream positions (multiples of STATUS_STEP samples),
+            // so that they never depend on how the input was chunked.
+            let mut rest = &input.data[..];
+            while !rest.is_empty() {
+                let fed = self.demod.samples_fed();
+                let take = ((STATUS_STEP - fed % STATUS_STEP) as usize).min(rest.len());
+                let from = out.data.len();
+                self.demod.process_symbols(&rest[..take], &mut out.data);
+                rest = &rest[take..];
+                if (fed + take as u64).is_multiple_of(STATUS_STEP) {
+                    self.observe(from, out);
+                } else if let Some(Ok(mut plot)) = self.plot.as_ref().map(|p| p.lock()) {
+                    plot.add_symbols(&out.data[from..]);
+                }
+            }
+        }
+        self.rebase(start, out);
+        // The frame decoder hears of the gap with the first symbols after it.
+        out.gap = if out.data.len() > start {
+            std::mem::take(&mut self.pending_gap)
+        } else {
+            0
+        };
         self.stamp(start, Some(input), out);
     }
     fn flush(&mut self, out: &mut Chunk<RxSymbol>) {
         let start = out.data.len();
         self.demod.flush(&mut out.data);
+        self.rebase(start, out);
         self.stamp(start, None, out);
     }
 }
@@ -181,6 +457,63 @@ impl Stage for ChannelStage {
     fn flush(&mut self, out: &mut Chunk<Complex32>) {
         out.first_sample = self.produced;
         self.produced += self.channel.flush(&mut out.data) as u64;
+    }
+}
+
+/// Applies a predicted pass Doppler (carrier and code) to a signal, or
+/// pre-compensates it (a transmitter), through [`DopplerChannel`] fed by a
+/// [`DopplerFeed`].
+pub struct DopplerStage {
+    channel: DopplerChannel,
+    feed: DopplerFeed,
+    name: &'static str,
+}
+
+impl DopplerStage {
+    /// A stage that applies the pass to the signal (simulator).
+    pub fn apply(feed: DopplerFeed, sample_rate: f64) -> Result<Self> {
+        Ok(DopplerStage {
+            channel: DopplerChannel::new(sample_rate)?,
+            feed,
+            name: "doppler",
+        })
+    }
+
+    /// A stage that pre-compensates the pass (transmitter).
+    pub fn precompensate(feed: DopplerFeed, sample_rate: f64) -> Result<Self> {
+        Ok(DopplerStage {
+            channel: DopplerChannel::precompensator(sample_rate)?,
+            feed,
+            name: "doppler-precomp",
+        })
+    }
+
+    fn feed(&mut self, n: usize) {
+        // Knots are on the output axis (apply) or the input axis (pre-compensation);
+        // the two differ by a few ppm: cover both with a margin.
+        let end = self.channel.consumed().max(self.channel.produced()) + n as u64 + 4096;
+        let ch = &mut self.channel;
+        self.feed.feed_until(end, |k| {
+            ch.push_knot(k);
+        });
+    }
+}
+
+impl Stage for DopplerStage {
+    type In = Complex32;
+    type Out = Complex32;
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn process(&mut self, input: &Chunk<Complex32>, out: &mut Chunk<Complex32>) {
+        self.feed(input.data.len());
+        out.first_sample = self.channel.produced();
+        self.channel.process(&input.data, &mut out.data);
+    }
+    fn flush(&mut self, out: &mut Chunk<Complex32>) {
+        self.feed(4096);
+        out.first_sample = self.channel.produced();
+        self.channel.flush(&mut out.data);
     }
 }
 

@@ -545,3 +545,161 @@ fn esn0_nan() {
         &["--esn0", "nan", "not a finite number"],
     );
 }
+
+// ---------------------------------------------------------------- orbit inputs (issue 5)
+
+const GOOD_TLE: &str = "tests/orbit/starlink-2020-05-07.tle";
+
+/// `rx` of a tx capture with a Doppler prediction from `tle`, `observer`.
+fn rx_with_tle(d: &Dir, tle: &str, observer: &str) -> Vec<String> {
+    let cap = tx_capture(d, "c.sigmf-meta", 1);
+    [
+        "rx",
+        s(&cap),
+        "--tle",
+        tle,
+        "--sat",
+        "STARLINK-1007",
+        "--observer",
+        observer,
+        "--carrier",
+        "11.7G",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect()
+}
+
+fn fail_owned(args: &[String], needles: &[&str]) -> String {
+    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    fail_with(&a, needles)
+}
+
+#[test]
+fn tle_bad_checksum() {
+    let d = Dir::new();
+    let text = std::fs::read_to_string(GOOD_TLE).unwrap();
+    // Line 2 of the first set: change the last digit (its checksum).
+    let mut lines: Vec<String> = text.lines().map(|l| l.to_string()).collect();
+    let l = &mut lines[2];
+    let last = l.pop().unwrap();
+    l.push(if last == '0' { '1' } else { '0' });
+    let bad = d.write("bad.tle", lines.join("\n"));
+    let e = fail_owned(
+        &rx_with_tle(&d, s(&bad), "47,4,35"),
+        &["bad.tle", "line 3", "checksum"],
+    );
+    assert!(e.contains("column 69"), "{e}");
+}
+
+#[test]
+fn tle_wrong_column() {
+    let d = Dir::new();
+    let text = std::fs::read_to_string(GOOD_TLE).unwrap();
+    // Shift line 2 right by one column: the fields are no longer where the format puts them.
+    let mut lines: Vec<String> = text.lines().map(|l| l.to_string()).collect();
+    lines[1] = format!(" {}", &lines[1]);
+    let bad = d.write("shifted.tle", lines.join("\n"));
+    fail_owned(
+        &rx_with_tle(&d, s(&bad), "47,4,35"),
+        &["shifted.tle", "line 2", "column"],
+    );
+}
+
+#[test]
+fn observer_malformed() {
+    let d = Dir::new();
+    for (obs, why) in [
+        ("47,4", "--observer"),
+        ("95,4,35", "latitude"),
+        ("47,x,35", "--observer"),
+    ] {
+        fail_owned(&rx_with_tle(&d, GOOD_TLE, obs), &[why]);
+    }
+}
+
+#[test]
+fn tle_without_start_time() {
+    let d = Dir::new();
+    // A raw file has no start time: the prediction cannot be placed in time.
+    let cap = d.write("raw.cf32", vec![0u8; 8 * 65536]);
+    fail_with(
+        &[
+            "rx",
+            s(&cap),
+            "--sample-rate",
+            "800k",
+            "--profile",
+            PROFILE,
+            "--symbol-rate",
+            "100k",
+            "--tle",
+            GOOD_TLE,
+            "--sat",
+            "STARLINK-1007",
+            "--observer",
+            "47,4,35",
+            "--carrier",
+            "11.7G",
+        ],
+        &["--start-time", "raw.cf32"],
+    );
+}
+
+#[test]
+fn sim_pass_outside_the_band() {
+    let d = Dir::new();
+    // 8 kS/s cannot hold a ±262 kHz Ku-band Doppler.
+    let cap = tx_capture(&d, "c.sigmf-meta", 1);
+    let out = d.p("o.sigmf-meta");
+    fail_with(
+        &[
+            "sim",
+            s(&cap),
+            s(&out),
+            "--tle",
+            GOOD_TLE,
+            "--sat",
+            "STARLINK-1007",
+            "--observer",
+            "47,4,35",
+            "--carrier",
+            "11.7G",
+            "--start-time",
+            "2020-05-07T14:46:00Z",
+        ],
+        &["--tle", "leaves the sampled band"],
+    );
+}
+
+// ---------------------------------------------------------------- disk full
+
+/// Writing frames to a full disk (`/dev/full`: every write fails with ENOSPC) ends with
+/// an error naming the file, and the other outputs keep what was decoded.
+#[test]
+fn disk_full_while_writing_frames() {
+    let d = Dir::new();
+    let cap = tx_capture(&d, "c.cf32", 3);
+    let json = d.p("frames.json");
+    let e = fail_with(
+        &[
+            "rx",
+            s(&cap),
+            "--profile",
+            PROFILE,
+            "--symbol-rate",
+            "1k",
+            "--sample-rate",
+            "8k",
+            "--json",
+            s(&json),
+            "--frames",
+            "/dev/full",
+        ],
+        &["/dev/full", "No space left on device"],
+    );
+    assert!(!e.contains("panicked"));
+    let lines = std::fs::read_to_string(&json).unwrap();
+    let ok_frames = lines.lines().filter(|l| l.contains("\"ok\":true")).count();
+    assert_eq!(ok_frames, 3, "the JSON output keeps every frame: {lines}");
+}

@@ -7,14 +7,13 @@ use leomodem::pipeline::{
     StageKind, VecSink, VecSource,
 };
 use leomodem::{Error, Result, Timestamp};
-use num_complex::Complex32;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------
 // Allocation counting: per thread, so that tests running in parallel do not interfere.
@@ -858,82 +857,4 @@ fn counters_equal_the_known_item_counts() {
             .collect()
     };
     assert_eq!(counts(&reports[0]), counts(&reports[1]));
-}
-
-// ---------------------------------------------------------------------------------------
-// Throughput (a measurement, not an assertion): cargo test --test pipeline -- --ignored
-// ---------------------------------------------------------------------------------------
-
-struct ToneSource {
-    template: Vec<Complex32>,
-    left: u64,
-}
-impl Source for ToneSource {
-    type Out = Complex32;
-    fn name(&self) -> &str {
-        "source"
-    }
-    fn fill(&mut self, out: &mut Chunk<Complex32>) -> Result<bool> {
-        out.data.extend_from_slice(&self.template);
-        self.left -= 1;
-        Ok(self.left > 0)
-    }
-}
-
-struct CountSink(u64, f32);
-impl Sink for CountSink {
-    type In = Complex32;
-    fn name(&self) -> &str {
-        "sink"
-    }
-    fn consume(&mut self, c: &Chunk<Complex32>) -> Result<()> {
-        self.0 += c.data.len() as u64;
-        self.1 += c.data[c.data.len() / 2].re;
-        Ok(())
-    }
-    fn finish(&mut self) -> Result<()> {
-        Ok(())
-    }
-}
-
-#[test]
-#[ignore]
-fn throughput_three_pass_through_stages_64k_complex() {
-    const N: usize = 65_536;
-    let chunks = 4000;
-    let template: Vec<Complex32> = (0..N)
-        .map(|i| Complex32::from_polar(1.0, i as f32 * 0.01))
-        .collect();
-    for inline in [false, true] {
-        let pass = |name: &'static str| {
-            FnStage::new(name, |x: &[Complex32], o: &mut Vec<Complex32>| {
-                o.extend_from_slice(x)
-            })
-        };
-        let p = Pipeline::new(
-            ToneSource {
-                template: template.clone(),
-                left: chunks,
-            },
-            cfg(8),
-        )
-        .then(pass("pass1"))
-        .then(pass("pass2"))
-        .then(pass("pass3"));
-        let t = Instant::now();
-        let r = if inline {
-            p.run_inline(CountSink(0, 0.0))
-        } else {
-            p.run(CountSink(0, 0.0))
-        }
-        .unwrap();
-        let secs = t.elapsed().as_secs_f64();
-        let samples = chunks as f64 * N as f64;
-        println!(
-            "{}: {:.0} Msamples/s ({samples:.0} samples in {secs:.3} s, {} threads)\n{r}",
-            if inline { "inline" } else { "threaded" },
-            samples / secs / 1e6,
-            if inline { 1 } else { 5 },
-        );
-    }
 }

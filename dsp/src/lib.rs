@@ -18,12 +18,14 @@
 pub use num_complex::{Complex32, Complex64};
 
 pub mod channel;
+pub mod doppler;
 pub mod error;
 pub mod fec;
 pub mod filter;
 pub mod framing;
 pub mod modem;
 pub mod nco;
+pub mod simd;
 pub mod spectrum;
 pub mod sync;
 

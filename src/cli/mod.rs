@@ -1,8 +1,15 @@
 //! Command-line interface: one module per subcommand.
 
+pub mod bench;
 pub mod ber;
 pub mod coding;
+pub mod completions;
+pub mod device;
+pub mod devices;
+pub mod doppler;
 pub mod info;
+pub mod pass;
+pub mod plot;
 pub mod profiles;
 pub mod rx;
 pub mod sim;
@@ -23,6 +30,12 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// More diagnostics on stderr: -v info (and an error's causes), -vv debug, -vvv trace (RUST_LOG adds filters).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Errors only: no progress bar, no warnings.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 /// Subcommands.
@@ -40,17 +53,38 @@ pub enum Command {
     Profiles(profiles::ProfilesArgs),
     /// Measure BER and FER versus Eb/N0 through tx → channel → rx (whole sync chain, or --genie).
     Ber(ber::BerArgs),
+    /// Measure the speed of each DSP kernel and of the whole receive chain on generated data.
+    Bench(bench::BenchArgs),
+    /// Predict passes of a satellite over an observer: AOS, TCA, LOS, max elevation, Doppler.
+    Pass(pass::PassArgs),
+    /// Draw a capture: spectrum and waterfall, plus constellation, Es/N0 and carrier offset with a waveform (PNG files).
+    Plot(plot::PlotArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to standard output.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff) to standard output, or write one page per command with --out DIR.
+    Man(completions::ManArgs),
+    /// List SDR devices (SoapySDR), or describe one: channels, antennas, gains, rates, frequency range.
+    Devices(devices::DevicesArgs),
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Tx(a) => tx::run(a),
-        Command::Rx(a) => rx::run(a),
+        Command::Rx(mut a) => {
+            a.quiet = cli.quiet;
+            rx::run(a)
+        }
         Command::Sim(a) => sim::run(a),
         Command::Info(a) => info::run(a),
         Command::Profiles(a) => profiles::run(a),
         Command::Ber(a) => ber::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Pass(a) => pass::run(a),
+        Command::Plot(a) => plot::run(a, cli.quiet),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => completions::run_man(a),
+        Command::Devices(a) => devices::run(a),
     }
 }
 

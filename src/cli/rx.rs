@@ -1,34 +1,89 @@
 //! `leomodem rx`: capture → symbols, bits, LLRs.
 
 use super::coding::{link_coding, waveform, CodingArgs};
+use super::device::{open_rx_recording, DeviceArgs};
+use super::doppler::{start_time, DopplerArgs, OrbitDoppler, PassSpec};
 use super::{
     fmt_hz, option_error, parse_hz, parse_rate, parse_real, print_stats, InputArgs, WaveformArgs,
 };
 use crate::error::{Error, Result};
 use crate::frames::{FrameCounts, FrameOutputs, FrameSink, FrameStage};
-use crate::io::{CaptureMeta, CaptureReader};
-use crate::pipeline::{interrupt_flag, Pipeline, PipelineConfig, PipelineReport};
+use crate::io::soapy::{Recording, RxCounters};
+use crate::io::{CaptureInfo, CaptureMeta, CaptureReader, SampleFormat};
+use crate::pipeline::{interrupt_flag, Pipeline, PipelineConfig, PipelineReport, Source};
 use crate::profile::Profile;
-use crate::stages::{CaptureSource, DemodStage, RxOutputs, RxSink};
+use crate::stages::{CaptureSource, CarrierLog, DemodStage, DopplerFeed, RxOutputs, RxSink};
 use clap::Args;
 use leomodem_dsp::framing::{CcsdsDecoder, SyncParams};
 use leomodem_dsp::modem::{DemodConfig, DemodStatus, PskDemodulator};
+use leomodem_dsp::Complex32;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+
+/// Where `rx` reads samples: a capture file, or a device (`--device`).
+#[derive(Debug, Clone, Args)]
+pub struct RxInputArgs {
+    /// Input capture: .sigmf-meta/.sigmf-data, .cf32, .cs16, .cu8, .cs8, .wav (or .raw/.iq with --format); or --device for an SDR.
+    #[arg(required_unless_present = "device", conflicts_with = "device")]
+    pub input: Option<PathBuf>,
+    /// Sample format, overriding the metadata or the extension: cf32 | cs16 | cu8 | cs8 | wav (stereo IQ) | wav-mono (real audio).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<SampleFormat>,
+    /// Sample rate in samples/s (e.g. 300k, 2.4M): of the device with --device; for a file, when it does not state it or states it wrongly.
+    #[arg(long, allow_hyphen_values = true, value_name = "HZ", value_parser = parse_rate)]
+    pub sample_rate: Option<f64>,
+    /// Start time of the first sample, ISO-8601 UTC (e.g. 2019-04-05T16:57:31.541Z), overriding the metadata.
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+}
+
+impl RxInputArgs {
+    /// The file options, when a file was given.
+    pub fn file(&self) -> Option<InputArgs> {
+        self.input.as_ref().map(|p| InputArgs {
+            input: p.clone(),
+            format: self.format,
+            sample_rate: self.sample_rate,
+            start_time: self.start_time.clone(),
+        })
+    }
+
+    /// What the run reads, for messages.
+    fn name(&self, dev: &DeviceArgs) -> String {
+        match (&self.input, &dev.device) {
+            (Some(p), _) => p.display().to_string(),
+            (None, Some(d)) => format!("device {d}"),
+            (None, None) => "no input".into(),
+        }
+    }
+}
 
 /// Arguments of `leomodem rx`.
 #[derive(Debug, Args)]
 pub struct RxArgs {
     /// Input and how to read it.
     #[command(flatten)]
-    pub input: InputArgs,
+    pub input: RxInputArgs,
+    /// SDR device (SoapySDR) instead of a file.
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// With --device: record every received sample to this SigMF capture (true start time, gaps and retunes as capture segments) while decoding.
+    #[arg(long, value_name = "FILE.sigmf-meta", requires = "device")]
+    pub record: Option<PathBuf>,
     /// Waveform (default: from the profile, then the capture's metadata when leomodem wrote it; roll-off 0.35).
     #[command(flatten)]
     pub waveform: WaveformArgs,
     /// Coding and framing: with a profile or any coding option, rx decodes frames.
     #[command(flatten)]
     pub coding: CodingArgs,
+    /// Open-loop Doppler: predicted from a TLE (default: the pass a `leomodem sim`
+    /// capture records), removed per sample before acquisition; the loops track the rest.
+    #[command(flatten)]
+    pub doppler: DopplerArgs,
+    /// Ignore the pass recorded in the capture's metadata: no Doppler prediction, the loops alone track the carrier.
+    #[arg(long, conflicts_with = "tle")]
+    pub no_doppler: bool,
     /// Write decoded transfer frames (those that passed RS/CRC) back to back.
     #[arg(long, value_name = "FILE")]
     pub frames: Option<PathBuf>,
@@ -77,9 +132,17 @@ pub struct RxArgs {
     /// Samples per chunk read from the input (the output does not depend on it).
     #[arg(long, default_value_t = 65536, value_name = "SAMPLES")]
     pub chunk: usize,
+    /// Draw what the receiver saw into DIR (PNG): constellation after carrier recovery,
+    /// Es/N0 and carrier offset over time, predicted vs measured Doppler (with a pass),
+    /// spectrum and waterfall of the input.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
     /// Print per-stage pipeline statistics.
     #[arg(long)]
     pub stats: bool,
+    /// No progress bar (set from the global --quiet).
+    #[arg(skip)]
+    pub quiet: bool,
 }
 
 /// What an `rx` run produced.
@@ -109,12 +172,67 @@ pub struct RxSummary {
     pub sample_rate: f64,
     /// Samples used by the acquisition search.
     pub acquisition_len: usize,
+    /// The predicted pass, when Doppler was removed open loop.
+    pub pass: Option<PassSpec>,
+    /// Predicted and measured carrier over the run (one point per chunk, the most recent
+    /// [`CarrierLog::CAPACITY`]).
+    pub carrier_log: Vec<crate::stages::CarrierPoint>,
+    /// The prediction failed part-way (SGP4 error): the message.
+    pub doppler_error: Option<String>,
+    /// Pictures written by --plot.
+    pub plots: Vec<PathBuf>,
+    /// Device counters (overflows, samples lost, timeouts), with --device.
+    pub device: Option<crate::io::soapy::RxCounts>,
+    /// Times the receiver re-acquired after a gap in the input.
+    pub reacquisitions: u64,
+}
+
+/// The stream a device will deliver, described as a capture (before it is opened).
+fn device_info(args: &RxArgs) -> Result<CaptureInfo> {
+    let name = args.device.device.clone().unwrap_or_default();
+    let sample_rate = args.input.sample_rate.ok_or_else(|| {
+        Error::config(
+            "--sample-rate",
+            "needed with --device (the rate to set the device to)",
+        )
+    })?;
+    Ok(CaptureInfo {
+        path: PathBuf::from(&name),
+        data_path: PathBuf::from(&name),
+        meta_path: None,
+        format: SampleFormat::Cf32,
+        real: false,
+        sample_rate,
+        center_freq: args.device.freq,
+        start_time: None,
+        num_samples: None,
+        sigmf: false,
+        description: None,
+        segments: Vec::new(),
+        global: Default::default(),
+    })
 }
 
 /// Runs the receive chain as the arguments say; returns the summary (also used by tests).
 pub fn receive(args: &RxArgs) -> Result<RxSummary> {
-    let reader = CaptureReader::open(&args.input.input, &args.input.open_options()?)?;
-    let info = reader.info().clone();
+    let live = args.device.is_set();
+    if !live {
+        args.device.check_unused()?;
+    }
+    if args.device.retune {
+        return Err(Error::config(
+            "--retune",
+            "not available yet: the Doppler is corrected digitally over the whole sampled band",
+        ));
+    }
+    let (reader, mut info) = match args.input.file() {
+        Some(f) => {
+            let r = CaptureReader::open(&f.input, &f.open_options()?)?;
+            let info = r.info().clone();
+            (Some(r), info)
+        }
+        None => (None, device_info(args)?),
+    };
     let wants_symbols = args.symbols.is_some()
         || args.bits.is_some()
         || args.bits_text.is_some()
@@ -212,14 +330,99 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
             Error::config(opt, reason)
         }
     })?;
+    let pass = if args.no_doppler {
+        None
+    } else {
+        args.doppler.resolve(Some(&info))?
+    };
+    // The source last: a device buffers samples from the moment it is opened.
+    let mut device_counters: Option<RxCounters> = None;
+    let (source, nonfinite): (Box<dyn Source<Out = Complex32>>, _) = match reader {
+        Some(r) => {
+            let s = CaptureSource::new(r, args.chunk);
+            let nf = s.nonfinite_counter();
+            (Box::new(s), nf)
+        }
+        None => {
+            let mut extra = serde_json::Map::new();
+            if let Some(p) = &profile {
+                extra.insert(super::KEY_PROFILE.into(), p.to_toml().into());
+            }
+            extra.insert(super::KEY_MODULATION.into(), wf.modulation.name().into());
+            extra.insert(super::KEY_SYMBOL_RATE.into(), wf.symbol_rate.into());
+            extra.insert(super::KEY_ROLLOFF.into(), wf.rolloff.into());
+            if let Some(p) = &pass {
+                extra.insert(super::doppler::KEY_TLE.into(), p.tle_text().into());
+                extra.insert(
+                    super::doppler::KEY_OBSERVER.into(),
+                    p.observer_text.clone().into(),
+                );
+                extra.insert(super::doppler::KEY_CARRIER.into(), p.carrier_hz.into());
+            }
+            let rec = args.record.as_ref().map(|path| Recording {
+                path: path.clone(),
+                extra_global: extra,
+            });
+            let dev = open_rx_recording(&args.device, info.sample_rate, rec)?;
+            info.start_time = dev.info.start_time;
+            info.center_freq = dev.info.center_freq;
+            device_counters = Some(dev.counters.clone());
+            (dev.source, Default::default())
+        }
+    };
+    let log = CarrierLog::new();
     let status = Arc::new(Mutex::new(DemodStatus::default()));
-    let source = CaptureSource::new(reader, args.chunk);
-    let nonfinite = source.nonfinite_counter();
+    let mut demod_stage = DemodStage::new(demod, status.clone()).with_carrier_log(log.clone());
+    let plot = args.plot.as_ref().map(|_| {
+        Arc::new(Mutex::new(crate::plot::RxPlotCollector::new(
+            crate::plot::capture_name(&info.path),
+        )))
+    });
+    if let Some(p) = &plot {
+        demod_stage = demod_stage.with_plot(p.clone());
+    }
+    let mut doppler_error = None;
+    if let Some(p) = &pass {
+        let feed = DopplerFeed::new(
+            Box::new(OrbitDoppler::received(p.predictor()?)),
+            start_time(&info)?,
+            info.sample_rate,
+        );
+        doppler_error = Some(feed.error_slot());
+        demod_stage = demod_stage.with_doppler(feed);
+    }
+    let reacquisitions = demod_stage.reacquisition_counter();
     let cfg = PipelineConfig {
         stop: interrupt_flag()?,
         ..PipelineConfig::default()
     };
-    let pipeline = Pipeline::new(source, cfg).then(DemodStage::new(demod, status.clone()));
+    let pipeline = Pipeline::new(source, cfg).then(demod_stage);
+    let frame_counts: Arc<Mutex<Option<Arc<FrameCounts>>>> = Arc::new(Mutex::new(None));
+    let progress = {
+        let (status, counts) = (status.clone(), frame_counts.clone());
+        let dev = device_counters.clone();
+        crate::progress::Progress::start(
+            info.num_samples,
+            info.sample_rate,
+            args.quiet,
+            move || {
+                let st = status.lock().map(|s| *s).unwrap_or_default();
+                let c = counts.lock().ok().and_then(|c| c.clone());
+                crate::progress::Snapshot {
+                    samples: st.samples,
+                    frames_ok: c.as_ref().map(|c| c.ok.load(Ordering::Relaxed)),
+                    frames_failed: c.as_ref().map(|c| c.failed.load(Ordering::Relaxed)),
+                    locked: Some(st.locked),
+                    esn0_db: st.esn0_db.is_finite().then_some(st.esn0_db),
+                    cfo_hz: st.acquired.then_some(st.cfo_hz),
+                    doppler_predicted_hz: (st.doppler_hz != 0.0).then_some(st.doppler_hz),
+                    doppler_measured_hz: (st.doppler_hz != 0.0)
+                        .then_some(st.doppler_hz + st.cfo_hz),
+                    overflows: dev.as_ref().map(|d| d.overflows.load(Ordering::Relaxed)),
+                }
+            },
+        )
+    };
     let (report, symbols, frames) = match &profile {
         Some(p) => {
             let coding = link_coding(p);
@@ -234,8 +437,12 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
                 },
                 info.start_time,
                 info.sample_rate,
-            )?;
+            )?
+            .with_carrier_log(log.clone(), pass.is_some());
             let counts = sink.counts();
+            if let Ok(mut c) = frame_counts.lock() {
+                *c = Some(counts.clone());
+            }
             let report = pipeline.then(FrameStage::new(decoder)).run(sink)?;
             let st = status.lock().map(|s| s.symbols).unwrap_or(0);
             (report, st, Some(counts))
@@ -262,9 +469,25 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
             (report, counts.symbols.load(Ordering::Relaxed), None)
         }
     };
+    progress.finish();
     let status = *status
         .lock()
         .map_err(|_| Error::config("rx", "demodulator status lost"))?;
+    let mut plots = Vec::new();
+    if let (Some(dir), Some(p)) = (&args.plot, &plot) {
+        if let Ok(c) = p.lock() {
+            plots = c.write(dir)?;
+        }
+        // Spectrum and waterfall of the input: the file again, or what was recorded.
+        let again = match (args.input.file(), &args.record) {
+            (Some(f), _) => Some(CaptureReader::open(&f.input, &f.open_options()?)?),
+            (None, Some(rec)) => Some(CaptureReader::open(rec, &Default::default())?),
+            (None, None) => None,
+        };
+        if let Some(mut r) = again {
+            plots.extend(crate::plot::capture_plots(&mut r, dir)?);
+        }
+    }
     let load = |f: fn(&FrameCounts) -> &std::sync::atomic::AtomicU64| {
         frames.as_ref().map_or(0, |c| f(c).load(Ordering::Relaxed))
     };
@@ -281,6 +504,12 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
         acquisition_len: args.acquisition,
         nonfinite: nonfinite.load(Ordering::Relaxed),
         report,
+        pass,
+        carrier_log: log.snapshot(),
+        doppler_error: doppler_error.and_then(|e| e.lock().ok().and_then(|g| g.clone())),
+        plots,
+        device: device_counters.map(|c| c.snapshot()),
+        reacquisitions: reacquisitions.load(Ordering::Relaxed),
     })
 }
 
@@ -288,7 +517,19 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
 pub fn run(args: RxArgs) -> Result<()> {
     let s = receive(&args)?;
     let st = &s.status;
-    eprintln!("rx: {}", args.input.input.display());
+    eprintln!("rx: {}", args.input.name(&args.device));
+    if let Some(d) = &s.device {
+        eprintln!(
+            "  device         {} overflows ({} samples lost, {} of unknown size), {} timeouts",
+            d.overflows, d.samples_lost, d.unknown_losses, d.timeouts
+        );
+    }
+    if s.reacquisitions > 0 {
+        eprintln!(
+            "  re-acquired    {} times after gaps in the input",
+            s.reacquisitions
+        );
+    }
     eprintln!("  samples        {}", st.samples);
     eprintln!("  symbols        {}", s.symbols);
     if s.framing {
@@ -310,12 +551,35 @@ pub fn run(args: RxArgs) -> Result<()> {
             );
         }
     }
-    eprintln!(
-        "  carrier        {} at acquisition (line {:.0}× floor), {} at end",
-        fmt_hz(st.coarse_cfo_hz),
-        st.acquisition_line,
-        fmt_hz(st.cfo_hz)
-    );
+    if let Some(p) = &s.pass {
+        eprintln!("  doppler        predicted for {}", p.describe());
+        let pts = &s.carrier_log;
+        if let (Some(a), Some(b)) = (pts.first(), pts.last()) {
+            eprintln!(
+                "                 {} → {} predicted; measured − predicted {} → {}",
+                fmt_hz(a.predicted_hz),
+                fmt_hz(b.predicted_hz),
+                fmt_hz(a.measured_hz - a.predicted_hz),
+                fmt_hz(b.measured_hz - b.predicted_hz)
+            );
+        }
+        if let Some(e) = &s.doppler_error {
+            eprintln!("  warning        the prediction stopped: {e}");
+        }
+        eprintln!(
+            "  residual       {} at acquisition (line {:.0}× floor), {} at end (after the predicted Doppler)",
+            fmt_hz(st.coarse_cfo_hz),
+            st.acquisition_line,
+            fmt_hz(st.cfo_hz)
+        );
+    } else {
+        eprintln!(
+            "  carrier        {} at acquisition (line {:.0}× floor), {} at end",
+            fmt_hz(st.coarse_cfo_hz),
+            st.acquisition_line,
+            fmt_hz(st.cfo_hz)
+        );
+    }
     // Drift of the carrier between the acquisition block's centre and the end.
     let fs = s.sample_rate;
     let span = (st.samples as f64 - s.acquisition_len as f64 / 2.0) / fs;
@@ -364,6 +628,12 @@ pub fn run(args: RxArgs) -> Result<()> {
     }
     if s.report.interrupted {
         eprintln!("  interrupted    outputs hold everything demodulated before the stop");
+    }
+    if !s.plots.is_empty() {
+        eprintln!("  plots          {}", s.plots.len());
+        for p in &s.plots {
+            eprintln!("                 {}", p.display());
+        }
     }
     print_stats(args.stats, &s.report);
     Ok(())

@@ -1,10 +1,11 @@
 //! `leomodem sim`: capture → channel simulator → capture.
 
+use super::doppler::{start_time, DopplerArgs, OrbitDoppler, PassSpec};
 use super::{option_error, parse_hz, parse_real, print_stats, InputArgs, WaveformArgs};
 use crate::error::{Error, Result};
 use crate::io::{CaptureMeta, CaptureReader, SampleFormat};
 use crate::pipeline::{interrupt_flag, Pipeline, PipelineConfig};
-use crate::stages::{CaptureSink, CaptureSource, ChannelStage};
+use crate::stages::{CaptureSink, CaptureSource, ChannelStage, DopplerFeed, DopplerStage};
 use clap::Args;
 use leomodem_dsp::channel::{ebn0_to_esn0_db, Channel, ChannelConfig};
 use std::path::PathBuf;
@@ -34,6 +35,11 @@ pub struct SimArgs {
     /// Code rate for --ebn0 (information bits per coded bit).
     #[arg(long, allow_hyphen_values = true, default_value_t = 1.0, value_parser = parse_real)]
     pub code_rate: f64,
+    /// A LEO pass: with --tle, --observer and --carrier (and the input's start time or
+    /// --start-time), its physical Doppler (carrier phase and code Doppler) is applied
+    /// and recorded in the output's metadata, so `rx` removes it without options.
+    #[command(flatten)]
+    pub doppler: DopplerArgs,
     /// Carrier frequency offset, Hz.
     #[arg(long, default_value = "0", allow_hyphen_values = true, value_name = "HZ", value_parser = parse_hz)]
     pub cfo: f64,
@@ -139,6 +145,20 @@ pub fn run(args: SimArgs) -> Result<()> {
         seed: args.seed,
     })
     .map_err(option_error)?;
+    let pass = args.doppler.resolve(None)?;
+    let doppler_stage = match &pass {
+        Some(p) => {
+            let start = start_time(&info)?;
+            check_band(p, start, &info, symbol_rate)?;
+            let feed = DopplerFeed::new(
+                Box::new(OrbitDoppler::received(p.predictor()?)),
+                start,
+                info.sample_rate,
+            );
+            Some(DopplerStage::apply(feed, info.sample_rate)?)
+        }
+        None => None,
+    };
     let mut meta = CaptureMeta::from_info(&info);
     for (k, v) in info
         .global
@@ -147,9 +167,14 @@ pub fn run(args: SimArgs) -> Result<()> {
     {
         meta.extra_global.insert(k.clone(), v.clone());
     }
+    if let Some(p) = &pass {
+        p.record(&mut meta);
+    }
     meta.description = Some(format!(
-        "leomodem sim of {}: Es/N0 {}, CFO {} Hz, Doppler rate {} Hz/s, phase {}°, timing {} samples, clock {} ppm, seed {}",
+        "leomodem sim of {}: {}Es/N0 {}, CFO {} Hz, Doppler rate {} Hz/s, phase {}°, timing {} samples, clock {} ppm, seed {}",
         info.path.display(),
+        pass.as_ref()
+            .map_or(String::new(), |p| format!("pass of {}, ", p.describe())),
         esn0_db.map_or("∞".to_string(), |e| format!("{e:.2} dB")),
         args.cfo,
         args.doppler_rate,
@@ -164,9 +189,11 @@ pub fn run(args: SimArgs) -> Result<()> {
         stop: interrupt_flag()?,
         ..PipelineConfig::default()
     };
-    let report = Pipeline::new(CaptureSource::new(reader, args.chunk), cfg)
-        .then(ChannelStage::new(channel))
-        .run(sink)?;
+    let source = Pipeline::new(CaptureSource::new(reader, args.chunk), cfg);
+    let report = match doppler_stage {
+        Some(d) => source.then(d).then(ChannelStage::new(channel)).run(sink)?,
+        None => source.then(ChannelStage::new(channel)).run(sink)?,
+    };
     eprintln!(
         "sim: {} → {} ({} samples){}",
         info.path.display(),
@@ -179,5 +206,40 @@ pub fn run(args: SimArgs) -> Result<()> {
         }
     );
     print_stats(args.stats, &report);
+    Ok(())
+}
+
+/// Refuses a pass whose Doppler would push the signal out of the sampled band.
+fn check_band(
+    pass: &PassSpec,
+    start: crate::time::Timestamp,
+    info: &crate::io::CaptureInfo,
+    symbol_rate: f64,
+) -> Result<()> {
+    let pred = pass.predictor()?;
+    let dur = info.duration_s().unwrap_or(0.0);
+    let steps = (dur.ceil() as usize).clamp(1, 100_000);
+    let mut worst: f64 = 0.0;
+    for i in 0..=steps {
+        let t = start.add_seconds(dur * i as f64 / steps as f64);
+        worst = worst.max(pred.at(t)?.doppler_hz.abs());
+    }
+    // Without a known symbol rate only the carrier itself is checked.
+    let half_bw = if symbol_rate < info.sample_rate {
+        0.5 * symbol_rate * 1.35
+    } else {
+        0.0
+    };
+    if worst + half_bw > info.sample_rate / 2.0 {
+        return Err(Error::config(
+            "--tle",
+            format!(
+                "the pass Doppler reaches ±{:.0} Hz: with the signal's ±{:.0} Hz it leaves the sampled band (±{:.0} Hz); make the capture at a higher sample rate",
+                worst,
+                half_bw,
+                info.sample_rate / 2.0
+            ),
+        ));
+    }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! `leomodem tx`: bits → shaped PSK IQ capture.
 
 use super::coding::{link_coding, waveform, CodingArgs};
+use super::device::{open_tx, DeviceArgs};
+use super::doppler::{DopplerArgs, OrbitDoppler};
 use super::{
     option_error, parse_hz, parse_rate, print_stats, WaveformArgs, KEY_MODULATION, KEY_PROFILE,
     KEY_ROLLOFF, KEY_SYMBOL_RATE,
@@ -8,8 +10,8 @@ use super::{
 use crate::error::{Error, Result};
 use crate::frames::{FrameBitsSource, FrameFeed};
 use crate::io::{CaptureMeta, SampleFormat};
-use crate::pipeline::{Pipeline, PipelineConfig};
-use crate::stages::{BitSource, CaptureSink, ModulatorStage};
+use crate::pipeline::{interrupt_flag, Pipeline, PipelineConfig, Sink};
+use crate::stages::{BitSource, CaptureSink, DopplerFeed, DopplerStage, ModulatorStage};
 use crate::time::Timestamp;
 use clap::Args;
 use leomodem_dsp::framing::CaduEncoder;
@@ -24,8 +26,12 @@ use std::sync::atomic::Ordering;
 /// Arguments of `leomodem tx`.
 #[derive(Debug, Args)]
 pub struct TxArgs {
-    /// Output capture (.sigmf-meta, .cf32, .cs16, .cu8, .cs8, .wav); SigMF metadata is written beside raw files.
-    pub output: PathBuf,
+    /// Output capture (.sigmf-meta, .cf32, .cs16, .cu8, .cs8, .wav); SigMF metadata is written beside raw files. Or --device.
+    #[arg(required_unless_present = "device", conflicts_with = "device")]
+    pub output: Option<PathBuf>,
+    /// SDR device (SoapySDR) to transmit on instead of a file: --device ARGS --freq HZ [--gain DB] …; its sample rate is --sample-rate.
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Bytes to send, bit by bit, most significant bit first.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["bits_text", "random_bits"])]
     pub input: Option<PathBuf>,
@@ -65,6 +71,13 @@ pub struct TxArgs {
     /// Start time recorded in the metadata, ISO-8601 UTC (default: now).
     #[arg(long, value_name = "TIME")]
     pub start_time: Option<String>,
+    /// Uplink Doppler pre-compensation: with --tle, --observer and --carrier (the
+    /// uplink carrier), the signal is shifted by the inverse of the predicted Doppler and
+    /// its symbol clock scaled by the inverse code Doppler, both evaluated when each sample
+    /// reaches the satellite (light time), so the satellite receives the nominal
+    /// frequency and symbol rate. Starts at --start-time.
+    #[command(flatten)]
+    pub doppler: DopplerArgs,
     /// Output amplitude scale (the signal has unit mean power before it; keep integer formats below clipping).
     #[arg(long, default_value_t = 0.5, value_parser = super::parse_real)]
     pub scale: f64,
@@ -183,8 +196,46 @@ pub fn run(args: TxArgs) -> Result<()> {
         meta.extra_global
             .insert(KEY_PROFILE.into(), Value::from(p.to_toml()));
     }
-    let sink = CaptureSink::create(&args.output, args.format, &meta)?;
-    let written = sink.written_counter();
+    let pass = args.doppler.resolve(None)?;
+    let precomp = match &pass {
+        Some(p) => {
+            p.record_precompensation(&mut meta);
+            let feed = DopplerFeed::new(
+                Box::new(OrbitDoppler::transmitted(p.predictor()?)),
+                start,
+                args.sample_rate,
+            );
+            Some(DopplerStage::precompensate(feed, args.sample_rate)?)
+        }
+        None => None,
+    };
+    let mut underflows = None;
+    let (sink, written, target): (Box<dyn Sink<In = Complex32>>, _, String) = match &args.output {
+        Some(out) if !args.device.is_set() => {
+            args.device.check_unused()?;
+            let sink = CaptureSink::create(out, args.format, &meta)?;
+            let written = sink.written_counter();
+            (Box::new(sink), written, out.display().to_string())
+        }
+        _ => {
+            let dev = open_tx(&args.device, args.sample_rate)?;
+            underflows = Some(dev.underflows.clone());
+            let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let name = format!("device {}", args.device.device.as_deref().unwrap_or(""));
+            (
+                Box::new(CountingSink {
+                    inner: dev.sink,
+                    count: counter.clone(),
+                }),
+                counter,
+                name,
+            )
+        }
+    };
+    let cfg = PipelineConfig {
+        stop: interrupt_flag()?,
+        ..PipelineConfig::default()
+    };
     let scale = args.scale as f32;
     let scaler =
         crate::pipeline::FnStage::new("scale", move |x: &[Complex32], out: &mut Vec<Complex32>| {
@@ -203,8 +254,9 @@ pub fn run(args: TxArgs) -> Result<()> {
             };
             let source = FrameBitsSource::new(encoder, feed);
             let sent = source.sent_counter();
-            let report = Pipeline::new(source, PipelineConfig::default())
+            let report = Pipeline::new(source, cfg)
                 .then(ModulatorStage::new(modulator))
+                .then(precomp)
                 .then(scaler)
                 .run(sink)?;
             let n = sent.load(Ordering::Relaxed);
@@ -222,21 +274,50 @@ pub fn run(args: TxArgs) -> Result<()> {
         None => {
             let bits = load_bits(&args)?;
             let nbits = bits.len();
-            let report = Pipeline::new(BitSource::new(bits, 8192), PipelineConfig::default())
+            let report = Pipeline::new(BitSource::new(bits, 8192), cfg)
                 .then(ModulatorStage::new(modulator))
+                .then(precomp)
                 .then(scaler)
                 .run(sink)?;
             (report, format!("{nbits} bits"))
         }
     };
     eprintln!(
-        "tx: {what}, {} {} sym/s → {} samples at {} S/s into {}",
+        "tx: {what}, {} {} sym/s → {} samples at {} S/s to {}",
         wf.modulation,
         wf.symbol_rate,
         written.load(Ordering::Relaxed),
         args.sample_rate,
-        args.output.display()
+        target
     );
+    if let Some(u) = underflows {
+        eprintln!("    underflows   {}", u.load(Ordering::Relaxed));
+    }
+    if report.interrupted {
+        eprintln!("    interrupted  the output holds everything sent before the stop");
+    }
     print_stats(args.stats, &report);
     Ok(())
+}
+
+/// Counts the samples that reach a sink.
+struct CountingSink<S> {
+    inner: S,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<S: Sink<In = Complex32>> Sink for CountingSink<S> {
+    type In = Complex32;
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn consume(&mut self, chunk: &crate::pipeline::Chunk<Complex32>) -> Result<()> {
+        self.inner.consume(chunk)?;
+        self.count
+            .fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<()> {
+        self.inner.finish()
+    }
 }

@@ -25,6 +25,7 @@
 mod format;
 mod reader;
 mod sigmf;
+pub mod soapy;
 mod wav;
 mod writer;
 

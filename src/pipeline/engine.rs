@@ -100,7 +100,7 @@ impl<St: Stage> StageCore<St> {
     }
     /// `process` with `out` cleared and the input's `first_sample` and `time`.
     fn process(&mut self, input: &Chunk<St::In>, out: &mut Chunk<St::Out>) {
-        out.data.clear();
+        self.stage.reclaim(&mut out.data);
         out.first_sample = input.first_sample;
         out.time = input.time;
         out.gap = input.gap;
@@ -112,7 +112,7 @@ impl<St: Stage> StageCore<St> {
     }
     /// `flush` with `out` cleared, `first_sample` one past the last item sent, no time.
     fn flush(&mut self, out: &mut Chunk<St::Out>) {
-        out.data.clear();
+        self.stage.reclaim(&mut out.data);
         out.first_sample = self.out.next_first;
         out.time = None;
         out.gap = 0;
@@ -248,9 +248,9 @@ impl<T> Input<T> {
         self.max = self.max.max(fill);
         Some(chunk)
     }
-    /// Returns a used buffer upstream (dropped if the producer has gone).
-    fn give_back(&self, mut chunk: Chunk<T>) {
-        chunk.data.clear();
+    /// Returns a used buffer upstream (dropped if the producer has gone); its items go
+    /// with it, for the producer to reclaim (see [`Stage::reclaim`](super::Stage::reclaim)).
+    fn give_back(&self, chunk: Chunk<T>) {
         let _ = self.link.ret.try_send(chunk);
     }
     fn write_stats(&self, stats: &mut StageStats) {

@@ -148,10 +148,46 @@ pub trait Stage: Send + 'static {
     /// produce 0..n items. `out.first_sample` and `out.time` are preset to the input's;
     /// a stage that changes the rate sets them.
     fn process(&mut self, input: &Chunk<Self::In>, out: &mut Chunk<Self::Out>);
+    /// Empties a used output buffer before it is filled again: the items the sink
+    /// consumed come back here, so a stage whose items own memory (frames) can keep
+    /// it for the next ones. Default: drop them.
+    fn reclaim(&mut self, used: &mut Vec<Self::Out>) {
+        used.clear();
+    }
     /// End of stream: appends the items still held back. `out.first_sample` is preset
     /// to one past the last item sent, `out.time` to `None`.
     fn flush(&mut self, out: &mut Chunk<Self::Out>) {
         let _ = out;
+    }
+}
+
+/// An optional stage: `None` passes its input through unchanged (a copy), so a chain
+/// can include a stage chosen at run time without two code paths.
+impl<T: Clone + Send + 'static, S: Stage<In = T, Out = T>> Stage for Option<S> {
+    type In = T;
+    type Out = T;
+    fn name(&self) -> &str {
+        match self {
+            Some(s) => s.name(),
+            None => "pass-through",
+        }
+    }
+    fn process(&mut self, input: &Chunk<T>, out: &mut Chunk<T>) {
+        match self {
+            Some(s) => s.process(input, out),
+            None => out.data.extend_from_slice(&input.data),
+        }
+    }
+    fn flush(&mut self, out: &mut Chunk<T>) {
+        if let Some(s) = self {
+            s.flush(out)
+        }
+    }
+    fn reclaim(&mut self, used: &mut Vec<T>) {
+        match self {
+            Some(s) => s.reclaim(used),
+            None => used.clear(),
+        }
     }
 }
 
@@ -166,6 +202,20 @@ pub trait Sink: Send + 'static {
     /// Called once at the end, also after an error in `consume` (so that what was
     /// written is kept), but not after a panic.
     fn finish(&mut self) -> Result<()>;
+}
+
+/// A boxed sink (a file or a device, chosen at run time) is a sink.
+impl<T: Send + 'static> Sink for Box<dyn Sink<In = T>> {
+    type In = T;
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn consume(&mut self, chunk: &Chunk<T>) -> Result<()> {
+        (**self).consume(chunk)
+    }
+    fn finish(&mut self) -> Result<()> {
+        (**self).finish()
+    }
 }
 
 /// How a pipeline runs.

@@ -8,9 +8,11 @@
 //! **Ambiguity.** Carrier recovery leaves the constellation rotated by a multiple of
 //! 2π/M, possibly conjugated (I/Q swap). Both CCSDS polynomials have odd weight, so the
 //! convolutional code is transparent to inversion: a 180° rotation only inverts the
-//! decoded bits, which the synchroniser sees as an inverted ASM. The remaining
-//! classes (QPSK: identity, 90°, conjugate, conjugate+90°; 8PSK: rotations by 0..135°
-//! with and without conjugation) and the position of the first symbol in the
+//! decoded bits (BPSK and Gray QPSK: a 180° rotation inverts every bit), which the
+//! synchroniser sees as an inverted ASM. The remaining classes (QPSK: identity, 90°,
+//! conjugate, conjugate+90°; 8PSK: all eight rotations by 0..315°, with and without
+//! conjugation, since a 180° rotation of Gray 8PSK does not invert every bit) and the
+//! position of the first symbol in the
 //! puncturing period are hypotheses. While searching, each runs its own Viterbi decoder
 //! and synchroniser; the first to lock wins and the others stop until lock is lost.
 //!
@@ -184,6 +186,20 @@ impl BlockDecoder {
     /// Decodes the block whose bits (one per byte, `8·block_len` of them, the bits
     /// right after the ASM) are given; `inverted` flips them first.
     pub fn decode(&mut self, bits: &[u8], inverted: bool) -> BlockResult {
+        self.decode_into(bits, inverted, Vec::new(), Vec::new())
+    }
+
+    /// As [`decode`](Self::decode), reusing `data` and `corrected` (cleared) for the
+    /// result: allocates nothing when their capacities suffice.
+    pub fn decode_into(
+        &mut self,
+        bits: &[u8],
+        inverted: bool,
+        mut data: Vec<u8>,
+        mut rs_corrected: Vec<i16>,
+    ) -> BlockResult {
+        data.clear();
+        rs_corrected.clear();
         let inv = inverted as u8;
         for (byte, chunk) in self.block.iter_mut().zip(bits.chunks_exact(8)) {
             *byte = chunk.iter().fold(0u8, |a, &b| (a << 1) | ((b ^ inv) & 1));
@@ -191,14 +207,15 @@ impl BlockDecoder {
         if self.coding.randomizer {
             self.randomizer.apply(&mut self.block);
         }
-        let (rs_corrected, rs_ok) = match self.rs.as_mut() {
+        let rs_ok = match self.rs.as_mut() {
             Some(rs) => {
                 let r = rs.decode(&mut self.block);
-                (r.corrected[..r.codewords].to_vec(), r.ok())
+                rs_corrected.extend_from_slice(&r.corrected[..r.codewords]);
+                r.ok()
             }
-            None => (Vec::new(), true),
+            None => true,
         };
-        let data = self.block[..self.coding.frame_length].to_vec();
+        data.extend_from_slice(&self.block[..self.coding.frame_length]);
         let crc_ok = self.coding.crc.then(|| check_fecf(&data));
         BlockResult {
             ok: rs_ok && crc_ok.unwrap_or(true),
@@ -216,6 +233,7 @@ impl BlockDecoder {
 
 /// Symbols → frames for one link.
 pub struct CcsdsDecoder {
+    modulation: Modulation,
     coding: LinkCoding,
     params: SyncParams,
     bps: usize,
@@ -233,7 +251,12 @@ pub struct CcsdsDecoder {
     frames_out: u64,
     events: Vec<(usize, DecodedFrame)>,
     finishing: bool,
+    /// Spare frame buffers (data, RS corrections), refilled by [`CcsdsDecoder::recycle`].
+    pool: Vec<(Vec<u8>, Vec<i16>)>,
 }
+
+/// Spare frame buffers kept at most.
+const POOL: usize = 64;
 
 impl CcsdsDecoder {
     /// Decoder for `coding` on symbols of `modulation`.
@@ -256,7 +279,9 @@ impl CcsdsDecoder {
             Modulation::Qpsk | Modulation::Oqpsk => {
                 vec![(0.0, false), (90.0, false), (0.0, true), (90.0, true)]
             }
-            Modulation::Psk8 => (0..4)
+            // Gray 8PSK: 180° maps label g(p) to g(p + 4), not to its complement, so
+            // the half-turn is a hypothesis of its own.
+            Modulation::Psk8 => (0..8)
                 .flat_map(|k| [(45.0 * k as f64, false), (45.0 * k as f64, true)])
                 .collect(),
         };
@@ -299,6 +324,7 @@ impl CcsdsDecoder {
         let ring =
             ((3.0 * coded_per_cadu / bps as f64) as usize + 8 * SUB_BLOCK).next_power_of_two();
         Ok(CcsdsDecoder {
+            modulation,
             codec: BlockDecoder::new(coding)?,
             coding,
             params,
@@ -314,8 +340,9 @@ impl CcsdsDecoder {
             symbols_in: 0,
             pending_syms: Vec::with_capacity(SUB_BLOCK),
             frames_out: 0,
-            events: Vec::new(),
+            events: Vec::with_capacity(64),
             finishing: false,
+            pool: Vec::with_capacity(POOL),
         })
     }
 
@@ -339,6 +366,30 @@ impl CcsdsDecoder {
             }
         }
         out.len() - n0
+    }
+
+    /// Takes back the buffers of frames that were used (drains `frames`), so that
+    /// decoding later frames allocates nothing. A pipeline stage calls it with its
+    /// recycled output.
+    pub fn recycle(&mut self, frames: &mut Vec<DecodedFrame>) {
+        for f in frames.drain(..) {
+            if self.pool.len() < POOL {
+                self.pool.push((f.data, f.rs_corrected));
+            }
+        }
+    }
+
+    /// A break in the symbol stream (input samples were lost before the next symbol):
+    /// decodes what is buffered as at the end of a stream, then searches for frames
+    /// afresh (no flywheel across the break); frame indices continue. Allocates (a
+    /// rare event).
+    pub fn restart(&mut self, out: &mut Vec<DecodedFrame>) -> usize {
+        let n = self.flush(out);
+        if let Ok(mut fresh) = Self::new(self.modulation, self.coding, self.params) {
+            fresh.frames_out = self.frames_out;
+            *self = fresh;
+        }
+        n
     }
 
     /// End of stream: decodes what is buffered and flushes the Viterbi decoders.
@@ -405,6 +456,7 @@ impl CcsdsDecoder {
         let asm = self.asm;
         let ts = self.params.search_threshold;
         let cadu = self.cadu_bits;
+        let finishing = self.finishing;
         let hyp = &mut self.hyps[h];
         let searching = matches!(hyp.mode, Mode::Search);
         for i in 0..hyp.out_bits.len() {
@@ -440,11 +492,13 @@ impl CcsdsDecoder {
                     });
                 }
             }
-            // Lock on the best confirmed candidate once its competitors are decided.
+            // Lock on the best confirmed candidate once its competitors are decided. At
+            // the end of the stream every candidate is decided (no more bits will
+            // come): lock now, or a stream shorter than the window loses its frames.
             if let Some(first) = hyp.pending.first().copied() {
                 let horizon = first.start + CANDIDATE_WINDOW_BITS;
                 let undecided = hyp.candidates.iter().any(|c| c.start < horizon);
-                if !undecided && hyp.decoded >= horizon + cadu {
+                if finishing || (!undecided && hyp.decoded >= horizon + cadu) {
                     let best = hyp
                         .pending
                         .iter()
@@ -452,6 +506,20 @@ impl CcsdsDecoder {
                         .min_by_key(|c| (c.dist + c.confirm_dist, c.start))
                         .copied()
                         .unwrap_or(first);
+                    // Candidates whole CADUs before the best one are on its frame grid
+                    // (short frames: a CADU under the window): start at the earliest,
+                    // or its frame is lost because its ASM had one more bit error.
+                    let best = hyp
+                        .pending
+                        .iter()
+                        .filter(|c| {
+                            c.start <= best.start
+                                && (best.start - c.start) % cadu == 0
+                                && c.inverted == best.inverted
+                        })
+                        .min_by_key(|c| c.start)
+                        .copied()
+                        .unwrap_or(best);
                     hyp.pending.clear();
                     hyp.candidates.clear();
                     hyp.mode = Mode::Locked {
@@ -501,7 +569,13 @@ impl CcsdsDecoder {
                 (Some(a), Some(_)) => (a, Trust::None),
                 (None, None) => (d > 16, Trust::None),
             };
-            let mut result = self.codec.decode(bits, inverted);
+            let (buf, corr) = self.pool.pop().unwrap_or_else(|| {
+                (
+                    Vec::with_capacity(self.coding.frame_length),
+                    Vec::with_capacity(8),
+                )
+            });
+            let mut result = self.codec.decode_into(bits, inverted, buf, corr);
             let accept = match trust {
                 Trust::Full => true,
                 Trust::Weak => result
@@ -588,6 +662,8 @@ impl CcsdsDecoder {
                 f.index = self.frames_out;
                 self.frames_out += 1;
                 out.push(f);
+            } else if self.pool.len() < POOL {
+                self.pool.push((f.data, f.rs_corrected));
             }
         }
         if let Some(h) = self.locked {

@@ -1,7 +1,8 @@
 //! PSK demodulator chain: acquisition, matched filter, timing and carrier recovery.
 //!
 //! ```text
-//! input ─► AGC ─► [acquisition: first `acquisition_len` samples → coarse CFO (FFT)]
+//! input ─► [predicted Doppler removal and code-Doppler re-timing, when a profile is pushed]
+//!       ─► AGC ─► [acquisition: first `acquisition_len` samples → coarse CFO (FFT)]
 //!       ─► NCO (−CFO, plus the frequency the carrier loop hands back)
 //!       ─► [resampler to ≤ 8 samples/symbol when the input is more oversampled]
 //!       ─► SymbolSync (polyphase RRC matched filter + Gardner)
@@ -15,6 +16,7 @@
 //! was cut into chunks. Acquisition holds back the first `acquisition_len` samples,
 //! estimates the offset on them, then demodulates them too: no symbol is lost.
 
+use crate::doppler::{DopplerKnot, DopplerProfile, DopplerRotator};
 use crate::filter::Resampler;
 use crate::modem::constellation::Modulation;
 use crate::nco::Nco;
@@ -132,6 +134,12 @@ pub struct DemodStatus {
     pub first_lock_sample: Option<u64>,
     /// Mean power of the acquisition block (0 for an all-zero input).
     pub input_power: f64,
+    /// Predicted Doppler removed at the current sample, Hz (0 without a profile): the
+    /// carrier's total offset is `doppler_hz + cfo_hz`.
+    pub doppler_hz: f64,
+    /// Predicted code scale applied to the symbol clock at the current sample (1
+    /// without a profile).
+    pub code_scale: f64,
 }
 
 /// The receive chain from samples to carrier-corrected symbols.
@@ -148,6 +156,12 @@ pub struct PskDemodulator {
     carrier: CarrierLoop,
     snr: EsN0Estimator,
     lock: LockDetector,
+    /// Predicted Doppler (removed before everything else) and its code scale (applied
+    /// to the symbol synchroniser's nominal period per block).
+    doppler: Option<DopplerRotator>,
+    code_profile: Option<DopplerProfile>,
+    sync_sps: f64,
+    dbuf: Vec<Complex32>,
     fll_active: bool,
     flushing: bool,
     padding: u64,
@@ -230,6 +244,10 @@ impl PskDemodulator {
             carrier: CarrierLoop::new(order, p0, cfg.carrier_bandwidth, cfg.fll_bandwidth)?,
             snr: EsN0Estimator::new(1024)?,
             lock: LockDetector::new(order, p0, 256)?,
+            doppler: None,
+            code_profile: None,
+            sync_sps: sync_rate / cfg.symbol_rate,
+            dbuf: Vec::new(),
             fll_active: cfg.fll_bandwidth > 0.0,
             flushing: false,
             padding: 0,
@@ -242,6 +260,7 @@ impl PskDemodulator {
             status: DemodStatus {
                 acquired: acq_cap == 0,
                 coarse_cfo_hz: cfg.initial_cfo_hz,
+                code_scale: 1.0,
                 ..Default::default()
             },
             cfg,
@@ -251,6 +270,50 @@ impl PskDemodulator {
     /// The configuration this chain was built with.
     pub fn config(&self) -> &DemodConfig {
         &self.cfg
+    }
+
+    /// Adds a point of a predicted Doppler profile (from an orbit): the carrier Doppler
+    /// is removed from the input, phase-exactly, before acquisition and the loops, and
+    /// the symbol synchroniser's nominal period is divided by the code scale, so the
+    /// loops only track what the prediction missed (LO error, TLE age, oscillator
+    /// drift). Knots are indexed by input sample and must be pushed before the samples
+    /// they cover (the segment from a knot to the next is a linear chirp, see
+    /// [`crate::doppler`]). Returns false for a knot out of order or non-finite.
+    /// The first call allocates the profile; later calls allocate nothing.
+    pub fn push_doppler_knot(&mut self, knot: DopplerKnot) -> bool {
+        if self.doppler.is_none() {
+            let fs = self.cfg.sample_rate;
+            match (DopplerRotator::new(fs, -1.0), DopplerProfile::new(fs)) {
+                (Ok(r), Ok(p)) => {
+                    self.doppler = Some(r);
+                    self.code_profile = Some(p);
+                    self.dbuf = Vec::with_capacity(BLOCK);
+                }
+                _ => return false,
+            }
+        }
+        let ok = self.doppler.as_mut().is_some_and(|d| d.push_knot(knot));
+        if ok {
+            if let Some(p) = self.code_profile.as_mut() {
+                p.push(knot);
+            }
+        }
+        ok
+    }
+
+    /// Input samples given to the chain so far (including those held for acquisition).
+    pub fn samples_fed(&self) -> u64 {
+        self.samples_in - self.padding
+            + if self.acquired {
+                0
+            } else {
+                self.acq_buf.len() as u64
+            }
+    }
+
+    /// Sample index of the last Doppler knot pushed (None without a profile).
+    pub fn doppler_horizon(&self) -> Option<u64> {
+        self.code_profile.as_ref().and_then(|p| p.last_sample())
     }
 
     /// Appends symbols (carrier-corrected, unit signal power) to `out`.
@@ -315,6 +378,23 @@ impl PskDemodulator {
     }
 
     fn run(&mut self, input: &[Complex32], emit: &mut dyn FnMut(DemodSymbol)) {
+        if self.doppler.is_none() {
+            return self.run_corrected(input, emit);
+        }
+        let mut buf = std::mem::take(&mut self.dbuf);
+        for piece in input.chunks(BLOCK) {
+            buf.clear();
+            buf.extend_from_slice(piece);
+            if let Some(d) = self.doppler.as_mut() {
+                d.process_in_place(&mut buf);
+            }
+            self.run_corrected(&buf, emit);
+        }
+        self.dbuf = buf;
+    }
+
+    /// [`run`](Self::run) after the predicted Doppler is removed.
+    fn run_corrected(&mut self, input: &[Complex32], emit: &mut dyn FnMut(DemodSymbol)) {
         let mut rest = input;
         if !self.acquired {
             let want = self.acq_buf.capacity() - self.acq_buf.len();
@@ -458,6 +538,9 @@ impl PskDemodulator {
             let take = (BLOCK - into_block).min(input.len());
             let (blk, tail) = input.split_at(take);
             input = tail;
+            if into_block == 0 {
+                self.apply_code_doppler();
+            }
             self.work.clear();
             self.agc.process(blk, &mut self.work);
             self.nco.mix_in_place(&mut self.work);
@@ -520,6 +603,19 @@ impl PskDemodulator {
         }
     }
 
+    /// Sets the symbol synchroniser's nominal period from the predicted code scale at
+    /// the centre of the block starting now (a block boundary).
+    fn apply_code_doppler(&mut self) {
+        if let Some(p) = self.code_profile.as_mut() {
+            let centre = self.samples_in + BLOCK as u64 / 2;
+            if let Some((_, scale)) = p.at(centre as f64) {
+                self.sync.set_samples_per_symbol(self.sync_sps / scale);
+                self.status.code_scale = scale;
+            }
+            p.discard_before(self.samples_in);
+        }
+    }
+
     /// Noise variance per symbol of the output symbols (unit signal power), for soft
     /// demapping: `1 / (Es/N0)`.
     pub fn noise_variance(&self) -> f32 {
@@ -534,8 +630,14 @@ impl PskDemodulator {
     /// Current status.
     pub fn status(&self) -> DemodStatus {
         let residual = self.carrier.frequency() * self.cfg.symbol_rate / (2.0 * PI);
+        let doppler_hz = self
+            .code_profile
+            .as_ref()
+            .and_then(|p| p.at(self.samples_in as f64))
+            .map_or(0.0, |(f, _)| f);
         DemodStatus {
             cfo_hz: -self.nco.freq() + residual,
+            doppler_hz,
             clock_offset_ppm: self.sync.clock_offset_ppm(),
             esn0_db: self.snr.esn0_db(),
             locked: self.lock.locked(),

@@ -216,9 +216,10 @@ impl SymbolSync {
     pub fn set_samples_per_symbol(&mut self, sps: f64) {
         if sps >= 2.0 && sps.is_finite() {
             let ratio = self.period / self.sps;
+            let avg_ratio = self.period_avg / self.sps;
             self.sps = sps;
             self.period = sps * ratio;
-            self.period_avg = self.period;
+            self.period_avg = sps * avg_ratio;
             self.max_dev = sps * 0.005;
         }
     }
