@@ -23,6 +23,8 @@ pub struct CaptureSource {
     chunk: usize,
     name: String,
     nonfinite: Arc<AtomicU64>,
+    clipped: Arc<AtomicU64>,
+    integer: bool,
 }
 
 impl CaptureSource {
@@ -35,11 +37,19 @@ impl CaptureSource {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "capture".into());
         CaptureSource {
-            reader,
             chunk: chunk.max(1),
             name,
             nonfinite: Arc::new(AtomicU64::new(0)),
+            clipped: Arc::new(AtomicU64::new(0)),
+            integer: !matches!(reader.info().format, SampleFormat::Cf32),
+            reader,
         }
+    }
+
+    /// Shared counter of samples at full scale (|I| or |Q| ≥ 0.99 of an integer
+    /// format's range): a clipped capture.
+    pub fn clipped_counter(&self) -> Arc<AtomicU64> {
+        self.clipped.clone()
     }
 
     /// Shared counter of NaN/Inf samples met so far (replaced by zero, decoding goes on).
@@ -57,6 +67,14 @@ impl Source for CaptureSource {
         out.first_sample = self.reader.samples_read();
         let n = self.reader.read(&mut out.data, self.chunk)?;
         out.time = self.reader.info().time_of_sample(out.first_sample);
+        if self.integer {
+            let c = out
+                .data
+                .iter()
+                .filter(|x| x.re.abs() >= 0.99 || x.im.abs() >= 0.99)
+                .count();
+            self.clipped.fetch_add(c as u64, Ordering::Relaxed);
+        }
         self.nonfinite
             .store(self.reader.nonfinite_count(), Ordering::Relaxed);
         Ok(n > 0)

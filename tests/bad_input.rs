@@ -703,3 +703,35 @@ fn disk_full_while_writing_frames() {
     let ok_frames = lines.lines().filter(|l| l.contains("\"ok\":true")).count();
     assert_eq!(ok_frames, 3, "the JSON output keeps every frame: {lines}");
 }
+
+/// A clipped capture: an ADC overdriven by noise, every cs16 sample at ±full scale
+/// (hard-limited). Nothing decodes, no frame is invented, and the report says why.
+#[test]
+fn clipped_capture_decodes_nothing_and_says_why() {
+    let d = Dir::new();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut bytes = Vec::with_capacity(200_000 * 4);
+    for _ in 0..200_000 * 2 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let v: i16 = if state & 1 == 0 { 32767 } else { -32767 };
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    let f = d.write("clipped.cs16", bytes);
+    let e = ok(&[
+        "rx",
+        s(&f),
+        "--profile",
+        PROFILE,
+        "--symbol-rate",
+        "1k",
+        "--sample-rate",
+        "8k",
+    ]);
+    assert!(e.contains("0 ok, 0 failed"), "{e}");
+    assert!(
+        e.contains("no frames") && e.contains("no PSK signal"),
+        "{e}"
+    );
+}

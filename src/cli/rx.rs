@@ -185,6 +185,8 @@ pub struct RxSummary {
     pub device: Option<crate::io::soapy::RxCounts>,
     /// Times the receiver re-acquired after a gap in the input.
     pub reacquisitions: u64,
+    /// Input samples at full scale (integer formats): clipping.
+    pub clipped: u64,
 }
 
 /// The stream a device will deliver, described as a capture (before it is opened).
@@ -337,10 +339,12 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
     };
     // The source last: a device buffers samples from the moment it is opened.
     let mut device_counters: Option<RxCounters> = None;
+    let mut clipped = None;
     let (source, nonfinite): (Box<dyn Source<Out = Complex32>>, _) = match reader {
         Some(r) => {
             let s = CaptureSource::new(r, args.chunk);
             let nf = s.nonfinite_counter();
+            clipped = Some(s.clipped_counter());
             (Box::new(s), nf)
         }
         None => {
@@ -510,6 +514,7 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
         plots,
         device: device_counters.map(|c| c.snapshot()),
         reacquisitions: reacquisitions.load(Ordering::Relaxed),
+        clipped: clipped.map_or(0, |c| c.load(Ordering::Relaxed)),
     })
 }
 
@@ -606,8 +611,14 @@ pub fn run(args: RxArgs) -> Result<()> {
         st.lock_metric
     );
     if (s.framing && s.frames_ok == 0) || (!s.framing && !st.locked) {
+        let clipped_share = s.clipped as f64 / st.samples.max(1) as f64;
         let why = if st.acquired && st.input_power == 0.0 {
             "the input is all zero".to_string()
+        } else if clipped_share > 0.1 {
+            format!(
+                "no PSK signal to decode: the capture is clipped ({:.0}% of the samples at full scale; lower the gain)",
+                100.0 * clipped_share
+            )
         } else if st.acquired && st.acquisition_line < 100.0 {
             format!(
                 "no PSK signal: the acquisition line is {:.0}× its floor (a signal gives ≫ 100); check --offset, --symbol-rate and the modulation",
@@ -619,6 +630,13 @@ pub fn run(args: RxArgs) -> Result<()> {
             "the carrier locked but no frame synchronised: check the profile (coding, ASM, frame length)".to_string()
         };
         eprintln!("  no frames      {why}");
+    }
+    if s.clipped > 0 && s.clipped * 100 >= st.samples.max(1) {
+        eprintln!(
+            "  warning        {} samples ({:.1}%) at full scale: the capture is clipped",
+            s.clipped,
+            100.0 * s.clipped as f64 / st.samples.max(1) as f64
+        );
     }
     if s.nonfinite > 0 {
         eprintln!(
