@@ -105,6 +105,8 @@ pub struct DopplerFeed {
     sample_rate: f64,
     step: u64,
     next: u64,
+    /// The model failed: no more knots.
+    stopped: bool,
     error: Arc<Mutex<Option<String>>>,
 }
 
@@ -117,6 +119,7 @@ impl DopplerFeed {
             sample_rate,
             step: ((DOPPLER_KNOT_SECONDS * sample_rate).round() as u64).max(1),
             next: 0,
+            stopped: false,
             error: Arc::new(Mutex::new(None)),
         }
     }
@@ -125,9 +128,7 @@ impl DopplerFeed {
     /// after a gap in the input).
     pub fn restart(&mut self, start: Timestamp) {
         self.start = start;
-        if self.next != u64::MAX - self.step {
-            self.next = 0;
-        }
+        self.next = 0;
     }
 
     /// The first model error, if any (shared: readable after the run).
@@ -138,7 +139,7 @@ impl DopplerFeed {
     /// Pushes every knot up to and including the first one at or after `end` (so that
     /// samples before `end` are covered by a segment with both ends known).
     pub fn feed_until(&mut self, end: u64, mut push: impl FnMut(DopplerKnot)) {
-        while self.next <= end + self.step {
+        while !self.stopped && self.next <= end + self.step {
             let t = self.start.add_seconds(self.next as f64 / self.sample_rate);
             match self.model.at(t) {
                 Ok((freq_hz, code_scale)) => push(DopplerKnot {
@@ -150,7 +151,7 @@ impl DopplerFeed {
                     if let Ok(mut slot) = self.error.lock() {
                         slot.get_or_insert(e.to_string());
                     }
-                    self.next = u64::MAX - self.step;
+                    self.stopped = true;
                     return;
                 }
             }

@@ -72,14 +72,18 @@ impl PassSpec {
         }
     }
 
-    /// Records the pass in a capture's metadata (the keys `rx` reads back).
+    /// The SigMF `global` fields that record the pass (the keys `rx` reads back).
+    pub fn globals(&self) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        m.insert(KEY_TLE.into(), Value::from(self.tle_text()));
+        m.insert(KEY_OBSERVER.into(), Value::from(self.observer_text.clone()));
+        m.insert(KEY_CARRIER.into(), Value::from(self.carrier_hz));
+        m
+    }
+
+    /// Records the pass in a capture's metadata.
     pub fn record(&self, meta: &mut CaptureMeta) {
-        meta.extra_global
-            .insert(KEY_TLE.into(), Value::from(self.tle_text()));
-        meta.extra_global
-            .insert(KEY_OBSERVER.into(), Value::from(self.observer_text.clone()));
-        meta.extra_global
-            .insert(KEY_CARRIER.into(), Value::from(self.carrier_hz));
+        meta.extra_global.extend(self.globals());
     }
 
     /// Records a transmitter's pre-compensation (informative).

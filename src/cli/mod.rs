@@ -197,6 +197,22 @@ pub const KEY_ROLLOFF: &str = "leomodem:rolloff";
 /// decode it without options.
 pub const KEY_PROFILE: &str = "leomodem:profile";
 
+/// The SigMF `global` fields with which leomodem records a waveform (and the profile,
+/// when there is one) in the captures it writes, so `rx` decodes them without options.
+pub fn waveform_globals(
+    wf: &Waveform,
+    profile: Option<&crate::profile::Profile>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert(KEY_MODULATION.into(), wf.modulation.name().into());
+    m.insert(KEY_SYMBOL_RATE.into(), wf.symbol_rate.into());
+    m.insert(KEY_ROLLOFF.into(), wf.rolloff.into());
+    if let Some(p) = profile {
+        m.insert(KEY_PROFILE.into(), p.to_toml().into());
+    }
+    m
+}
+
 impl WaveformArgs {
     /// Resolves the waveform from the options, falling back to what the capture's
     /// SigMF metadata records (leomodem writes it with every `tx`), then to

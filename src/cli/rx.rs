@@ -348,20 +348,10 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
             (Box::new(s), nf)
         }
         None => {
-            let mut extra = serde_json::Map::new();
-            if let Some(p) = &profile {
-                extra.insert(super::KEY_PROFILE.into(), p.to_toml().into());
-            }
-            extra.insert(super::KEY_MODULATION.into(), wf.modulation.name().into());
-            extra.insert(super::KEY_SYMBOL_RATE.into(), wf.symbol_rate.into());
-            extra.insert(super::KEY_ROLLOFF.into(), wf.rolloff.into());
+            // The recording decodes with no option: waveform, profile and pass go with it.
+            let mut extra = super::waveform_globals(&wf, profile.as_ref());
             if let Some(p) = &pass {
-                extra.insert(super::doppler::KEY_TLE.into(), p.tle_text().into());
-                extra.insert(
-                    super::doppler::KEY_OBSERVER.into(),
-                    p.observer_text.clone().into(),
-                );
-                extra.insert(super::doppler::KEY_CARRIER.into(), p.carrier_hz.into());
+                extra.extend(p.globals());
             }
             let rec = args.record.as_ref().map(|path| Recording {
                 path: path.clone(),

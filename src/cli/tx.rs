@@ -3,10 +3,7 @@
 use super::coding::{link_coding, waveform, CodingArgs};
 use super::device::{open_tx, DeviceArgs};
 use super::doppler::{DopplerArgs, OrbitDoppler};
-use super::{
-    option_error, parse_hz, parse_rate, print_stats, WaveformArgs, KEY_MODULATION, KEY_PROFILE,
-    KEY_ROLLOFF, KEY_SYMBOL_RATE,
-};
+use super::{option_error, parse_hz, parse_rate, print_stats, WaveformArgs};
 use crate::error::{Error, Result};
 use crate::frames::{FrameBitsSource, FrameFeed};
 use crate::io::{CaptureMeta, SampleFormat};
@@ -19,7 +16,6 @@ use leomodem_dsp::modem::PskModulator;
 use leomodem_dsp::Complex32;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -187,15 +183,7 @@ pub fn run(args: TxArgs) -> Result<()> {
             .map_or(String::new(), |p| format!(", profile {}", p.name))
     ));
     meta.extra_global
-        .insert(KEY_MODULATION.into(), Value::from(wf.modulation.name()));
-    meta.extra_global
-        .insert(KEY_SYMBOL_RATE.into(), Value::from(wf.symbol_rate));
-    meta.extra_global
-        .insert(KEY_ROLLOFF.into(), Value::from(wf.rolloff));
-    if let Some(p) = &profile {
-        meta.extra_global
-            .insert(KEY_PROFILE.into(), Value::from(p.to_toml()));
-    }
+        .extend(super::waveform_globals(&wf, profile.as_ref()));
     let pass = args.doppler.resolve(None)?;
     let precomp = match &pass {
         Some(p) => {
