@@ -14,7 +14,7 @@
 //!    inverted code inverts those LLRs, here by negating them);
 //! 2. depunctures: deleted symbols (Table 3-1) become erasures, LLR 0;
 //! 3. runs the 64-state trellis with the correlation metric
-//!    `Σ ±q` (i16 path metrics, renormalised every 32 steps), storing one 64-bit word of
+//!    `Σ ±q` (i16 path metrics, renormalised every 48 steps), storing one 64-bit word of
 //!    survivor decisions per trellis step in a circular buffer;
 //! 4. every [`BLOCK`] steps, traces back from the best state over `depth + BLOCK` steps and
 //!    emits the oldest [`BLOCK`] bits.
@@ -33,22 +33,37 @@
 //! four branch metrics are `±m_j`, with `m_j` the metric of register `2j`. The decision word
 //! of a step holds the decision for new state `s` in bit `s` (1 = the survivor came from
 //! old state `(s >> 1) + 32`), so a traceback step is `s ← (s >> 1) | (bit s) << 5`.
+//! Ties go to old state `j` for the even new state and to `j + 32` for the odd one (each
+//! new state keeps the old state whose place it takes in the in-place layout below).
 //!
 //! # SIMD
 //!
-//! The add-compare-select runs on AVX-512BW (the 64 metrics in two 32-lane i16
-//! registers) or AVX2 (four 16-lane registers) when the CPU has them, chosen at
-//! construction with [`Level::detect`] (`LEOMODEM_SIMD=scalar` forces the scalar path,
-//! see [`crate::simd`]). Every path does the same i16 arithmetic in the same order, so
-//! metrics, decisions and decoded bits are bit-identical to the scalar path (tested over
-//! noisy input at every rate and variant).
+//! The add-compare-select runs on AVX-512BW+VBMI or AVX2 when the CPU has them, chosen
+//! at construction with [`Level::detect`] (`LEOMODEM_SIMD=scalar` forces the scalar
+//! path, see [`crate::simd`]).
+//!
+//! - **AVX-512** keeps the 64 metrics *in place* in two 32-lane i16 registers: a
+//!   butterfly writes its two new states over its two old ones, so the state order in
+//!   the registers rotates by one bit per step with period 6 and the partners of a step
+//!   are one fixed shuffle apart (mostly 2-cycle in-lane shuffles instead of a 5-cycle
+//!   permute to state order on the critical path). Per-lane offsets that do not depend
+//!   on the data take the branch metrics off that path. Decisions are stored in register
+//!   order; each group of six steps (one period) is also composed into one state-order
+//!   predecessor map, and pairs of groups into twelve-step maps, so the traceback
+//!   crosses twelve steps per memory lookup and reads the six bits a state holds.
+//! - **AVX2** runs the state-order butterflies in four 16-lane registers.
+//!
+//! Every path computes the same i16 metrics and the same decisions, so metrics,
+//! decisions and decoded bits are bit-identical to the scalar path (tested over noisy
+//! input at every rate and variant, with random chunking).
 
 use super::conv::{CodeRate, ConvVariant, SymbolSchedule, G1_TAPS, G2_TAPS, NUM_STATES};
 use crate::simd::Level;
 use crate::DspError;
 
-/// Bits emitted per traceback, and the spacing of tracebacks in trellis steps.
-pub const BLOCK: usize = 256;
+/// Bits emitted per traceback, and the spacing of tracebacks in trellis steps. A
+/// multiple of 12, see [`default_traceback`].
+pub const BLOCK: usize = 384;
 
 /// Default LLR quantisation scale: `q = clamp(round(4 · LLR), −127, 127)`.
 pub const DEFAULT_LLR_SCALE: f32 = 4.0;
@@ -59,10 +74,14 @@ pub const MAX_TRACEBACK: usize = 16_384;
 /// Steps between path-metric renormalisations. With |q| ≤ 127 a branch metric is at most
 /// 254 in magnitude and the metrics of all states stay within 12 · 254 of each other
 /// (any state is reachable from any other in 6 steps), so after subtracting state 0's
-/// metric they stay below 12 · 254 + 32 · 254 = 11 176 < 32 767 in magnitude.
-const RENORM_INTERVAL: u64 = 32;
+/// metric they stay below 12 · 254 + 48 · 254 = 15 240 < 32 767 in magnitude. A multiple
+/// of 6, so the in-place AVX-512 kernel checks it once per group of six steps.
+const RENORM_INTERVAL: u64 = 48;
 
 const HALF: usize = NUM_STATES / 2;
+
+/// Most trellis steps per call of a vector add-compare-select kernel.
+const MAX_BATCH: usize = 256;
 
 /// Branch-metric sign masks: for butterfly `j`, `-1` where the expected symbol of register
 /// `2j` (input 0, oldest bit 0) is 1, else 0. Index 0: G1, index 1: G2.
@@ -85,12 +104,13 @@ const fn sign_masks() -> [[i16; HALF]; 2] {
 const SIGNS: [[i16; HALF]; 2] = sign_masks();
 
 /// Default traceback depth for `rate`: at least 96 and at least 5·k/(1 − r) (35 / (1 − r),
-/// the usual rule for punctured codes), rounded up to a multiple of 8:
-/// 96, 112, 144, 216, 280 for rates 1/2, 2/3, 3/4, 5/6, 7/8.
+/// the usual rule for punctured codes), rounded up to a multiple of 12 (so that, with
+/// [`BLOCK`] also one, tracebacks start on the boundaries of the AVX-512 kernel's
+/// twelve-step maps): 96, 108, 144, 216, 288 for rates 1/2, 2/3, 3/4, 5/6, 7/8.
 pub fn default_traceback(rate: CodeRate) -> usize {
     let n = rate.symbols_per_period();
     let rule = (5 * super::conv::CONSTRAINT_LENGTH * n).div_ceil(n - rate.period());
-    rule.max(96).div_ceil(8) * 8
+    rule.max(96).div_ceil(12) * 12
 }
 
 /// Streaming soft-decision Viterbi decoder for the CCSDS k = 7 code, all rates and
@@ -130,6 +150,20 @@ pub struct ViterbiDecoder {
     emitted: u64,
     /// Code path of the add-compare-select, chosen at construction.
     simd: Level,
+    /// Whether [`Level::Avx512`] runs the in-place kernel (needs AVX-512VBMI; without it
+    /// the AVX2 kernel runs).
+    vbmi: bool,
+    /// Six-step predecessor maps, one per group of six steps `6g..6g + 6`, circular.
+    jumps: Box<[[u8; NUM_STATES]]>,
+    gmask: usize,
+    /// Twelve-step predecessor maps, one per pair of groups (steps `12h..12h + 12`).
+    jumps12: Box<[[u8; NUM_STATES]]>,
+    /// Predecessor map of the steps of the current group so far.
+    partial: [u8; NUM_STATES],
+    /// First step whose `decisions` word is in the in-place kernel's position order
+    /// (see [`x86::acs_avx512`]) and from which `jumps` is kept (`u64::MAX`: none, on
+    /// paths that do not build them).
+    jump_start: u64,
 }
 
 impl ViterbiDecoder {
@@ -138,6 +172,8 @@ impl ViterbiDecoder {
     pub fn new(variant: ConvVariant, rate: CodeRate) -> Result<Self, DspError> {
         let depth = default_traceback(rate);
         let len = (depth + BLOCK).next_power_of_two();
+        let glen = jump_groups(len);
+        let simd = Level::detect();
         Ok(ViterbiDecoder {
             variant,
             rate,
@@ -151,7 +187,13 @@ impl ViterbiDecoder {
             mask: len - 1,
             steps: 0,
             emitted: 0,
-            simd: Level::detect(),
+            simd,
+            vbmi: has_vbmi(),
+            jumps: vec![[0; NUM_STATES]; glen].into_boxed_slice(),
+            gmask: glen - 1,
+            jumps12: vec![[0; NUM_STATES]; glen / 2].into_boxed_slice(),
+            partial: [0; NUM_STATES],
+            jump_start: jump_start(simd, 0),
         })
     }
 
@@ -160,6 +202,7 @@ impl ViterbiDecoder {
     /// on every path; this exists for tests and benchmarks.
     pub fn with_simd(mut self, level: Level) -> Self {
         self.simd = Level::clamp(level);
+        self.jump_start = jump_start(self.simd, self.steps);
         self
     }
 
@@ -175,6 +218,10 @@ impl ViterbiDecoder {
         let len = (self.depth + BLOCK).next_power_of_two();
         self.decisions = vec![0; len].into_boxed_slice();
         self.mask = len - 1;
+        let glen = jump_groups(len);
+        self.jumps = vec![[0; NUM_STATES]; glen].into_boxed_slice();
+        self.gmask = glen - 1;
+        self.jumps12 = vec![[0; NUM_STATES]; glen / 2].into_boxed_slice();
         self.reset();
         self
     }
@@ -290,10 +337,9 @@ impl ViterbiDecoder {
     /// add-compare-select, which keeps the metrics in registers. A batch ends where the
     /// scalar loop would emit bits, so emission happens at the same step counts.
     fn process_batched(&mut self, llrs: &[f32], out: &mut Vec<u8>) -> usize {
-        const MAX_BATCH: usize = 256;
         let start = out.len();
         let trigger = (self.depth + BLOCK) as u64;
-        let mut q = [0i16; MAX_BATCH];
+        let mut q = [0i16; 2 * MAX_BATCH];
         let mut batch = [[0i16; 2]; MAX_BATCH];
         let mut n = 0usize;
         // Steps until the next emission (≥ 1: emission happens as soon as it is due).
@@ -302,25 +348,25 @@ impl ViterbiDecoder {
         let mut phase = self.phase;
         let slots = self.schedule.slots;
         let len = self.schedule.len;
-        // Rate 1/2 (no puncturing): a whole step is two consecutive symbols.
-        let pair = (len == 2).then(|| {
-            let neg = |k: usize| -i16::from(slots[k].inverted);
-            (slots[0].generator, neg(0), neg(1))
-        });
-        for block in llrs.chunks(MAX_BATCH) {
-            quantise_block(self.simd, block, self.scale, &mut q[..block.len()]);
+        // Rate 1/2 with G1 first (no puncturing): a whole step is two consecutive
+        // symbols, and the quantiser applies the inversions (quantise(−x) =
+        // −quantise(x) exactly), so quantised pairs go to the kernel as they are.
+        let pair = len == 2 && slots[0].generator == 0;
+        let scale = self.scale;
+        let signed = |k: usize| if slots[k].inverted { -scale } else { scale };
+        for block in llrs.chunks(2 * MAX_BATCH) {
             let q = &mut q[..block.len()];
+            if pair {
+                quantise_block(self.simd, block, [signed(phase), signed(phase ^ 1)], q);
+            } else {
+                quantise_block(self.simd, block, [self.scale; 2], q);
+            }
             let mut i = 0;
             while i < q.len() {
                 let mut due = false;
-                let fast = pair.filter(|_| phase == 0 && q.len() - i >= 2);
-                if let Some((g0, m0, m1)) = fast {
+                if pair && phase == 0 && q.len() - i >= 2 {
                     let k = ((q.len() - i) / 2).min(limit - n);
-                    let (pairs, _) = q[i..i + 2 * k].as_chunks_mut::<2>();
-                    for s in pairs.iter_mut() {
-                        let (a, b) = ((s[0] ^ m0) - m0, (s[1] ^ m1) - m1);
-                        *s = if g0 == 0 { [a, b] } else { [b, a] };
-                    }
+                    let (pairs, _) = q[i..i + 2 * k].as_chunks::<2>();
                     if n == 0 {
                         // Straight from the quantised block, no copy.
                         self.run_batch(pairs);
@@ -332,7 +378,7 @@ impl ViterbiDecoder {
                     i += 2 * k;
                 } else {
                     let slot = slots[phase];
-                    let v = if slot.inverted { -q[i] } else { q[i] };
+                    let v = if slot.inverted && !pair { -q[i] } else { q[i] };
                     p[usize::from(slot.generator)] = v;
                     i += 1;
                     phase += 1;
@@ -377,16 +423,18 @@ impl ViterbiDecoder {
             match self.simd {
                 // SAFETY: the level was clamped to what the CPU supports (Level::clamp /
                 // Level::detect), which is what the target features require.
-                Level::Avx512 => unsafe {
-                    x86::acs_avx512(
-                        &mut self.metrics,
-                        &mut self.decisions,
+                Level::Avx512 if self.vbmi => unsafe {
+                    let mut sv = x86::Survivors {
+                        words: &mut self.decisions,
                         mask,
-                        self.steps,
-                        batch,
-                    )
+                        jumps: &mut self.jumps,
+                        jumps12: &mut self.jumps12,
+                        gmask: self.gmask,
+                        partial: &mut self.partial,
+                    };
+                    x86::acs_avx512(&mut self.metrics, &mut sv, self.steps, batch)
                 },
-                Level::Avx2 => unsafe {
+                Level::Avx2 | Level::Avx512 => unsafe {
                     x86::acs_avx2(
                         &mut self.metrics,
                         &mut self.decisions,
@@ -432,6 +480,7 @@ impl ViterbiDecoder {
         self.metrics = [0; NUM_STATES];
         self.steps = 0;
         self.emitted = 0;
+        self.jump_start = jump_start(self.simd, 0);
     }
 
     /// One trellis step (add-compare-select over the 32 butterflies) with the G1 and G2
@@ -454,8 +503,10 @@ impl ViterbiDecoder {
             let (o0, o1) = (a - m, c + m); // to state 2j + 1: input 1
             even[j] = e0.max(e1);
             odd[j] = o0.max(o1);
+            // Ties keep the old state in the same place in the in-place layout of
+            // the AVX-512 kernel: j for the even new state, j + 32 for the odd one.
             dec[2 * j] = u8::from(e1 > e0);
-            dec[2 * j + 1] = u8::from(o1 > o0);
+            dec[2 * j + 1] = u8::from(o1 >= o0);
         }
         for j in 0..HALF {
             self.metrics[2 * j] = even[j];
@@ -476,25 +527,153 @@ impl ViterbiDecoder {
     }
 
     /// Traces back from the best state at time `from` (after `from` steps): skips `skip`
-    /// steps, then appends the `count` bits of the steps before, oldest first.
+    /// steps, then appends the `count` bits of the steps before, oldest first. Where the
+    /// six-step tables are kept, whole aligned groups are crossed with one lookup each
+    /// (a state holds the last six input bits, so it also gives the group's six bits);
+    /// the rest goes one decision word at a time. Both give the same path.
     fn emit(&mut self, from: u64, skip: usize, count: usize, out: &mut Vec<u8>) {
         debug_assert!(skip + count <= self.decisions.len());
         debug_assert_eq!(from - skip as u64 - count as u64, self.emitted);
-        let mut state = best_state(&self.metrics);
         let mut t = from as usize;
-        for _ in 0..skip {
-            t -= 1;
-            state = predecessor(self.decisions[t & self.mask], state);
-        }
+        let state = self.walk::<false>(&mut t, best_state(&self.metrics), skip, &mut []);
         let base = out.len();
         out.resize(base + count, 0);
-        let dst = &mut out[base..];
-        for k in (0..count).rev() {
-            dst[k] = (state & 1) as u8;
-            t -= 1;
-            state = predecessor(self.decisions[t & self.mask], state);
-        }
+        self.walk::<true>(&mut t, state, count, &mut out[base..]);
         self.emitted += count as u64;
+    }
+
+    /// Follows the survivor of `state` (at time `*t`) back `n` steps, leaving `*t` at
+    /// the end; with `WRITE`, puts the bit of step `*t − n + i` in `dst[i]`. Crosses
+    /// twelve or six steps per lookup where those maps are kept, with the bits of the
+    /// crossed steps read off the states at both ends and in the middle.
+    fn walk<const WRITE: bool>(
+        &self,
+        t: &mut usize,
+        mut state: usize,
+        n: usize,
+        dst: &mut [u8],
+    ) -> usize {
+        let mut tt = *t;
+        let mut k = n;
+        // Maps cover steps `from` on: crossing `len` steps back from tt needs tt − len ≥
+        // jump_start.
+        let ok = |tt: usize, len: usize| tt as u64 >= self.jump_start.saturating_add(len as u64);
+        let (gm, gm12) = (self.gmask, self.gmask >> 1);
+        while k > 0 {
+            if k >= 12 && tt.is_multiple_of(12) && ok(tt, 12) {
+                if WRITE {
+                    let mid = usize::from(self.jumps[(tt / 6 - 1) & gm][state]);
+                    dst[k - 6..k].copy_from_slice(&SIX_BITS[state][..6]);
+                    dst[k - 12..k - 6].copy_from_slice(&SIX_BITS[mid][..6]);
+                }
+                state = usize::from(self.jumps12[(tt / 12 - 1) & gm12][state]);
+                tt -= 12;
+                k -= 12;
+            } else if k >= 6 && tt.is_multiple_of(6) && ok(tt, 6) {
+                if WRITE {
+                    dst[k - 6..k].copy_from_slice(&SIX_BITS[state][..6]);
+                }
+                state = usize::from(self.jumps[(tt / 6 - 1) & gm][state]);
+                tt -= 6;
+                k -= 6;
+            } else {
+                if WRITE {
+                    dst[k - 1] = (state & 1) as u8;
+                }
+                tt -= 1;
+                k -= 1;
+                state = self.predecessor_at(tt, state);
+            }
+        }
+        *t = tt;
+        state
+    }
+
+    /// The state before step `t` on the survivor of `state` after it.
+    #[inline]
+    fn predecessor_at(&self, t: usize, state: usize) -> usize {
+        if t as u64 >= self.jump_start {
+            // Position-order word: bit p = the partner won strictly at position p after
+            // the step, where state s sits at rotr6(s, (t + 1) mod 6). The survivor came
+            // from the old state ≥ 32 when that holds for an even state (lower lane),
+            // and when it does not for an odd one (upper lane; ties stay in place).
+            let p = ROTR6[(t + 1) % 6][state];
+            let won = (self.decisions[t & self.mask] >> p) as usize & 1;
+            (state >> 1) | ((won ^ (state & 1)) << 5)
+        } else {
+            predecessor(self.decisions[t & self.mask], state)
+        }
+    }
+
+    /// The decision word of step `t` (bit `s` set when new state `s` came from old state
+    /// `(s >> 1) + 32`), from whichever survivor memory holds it; `t` must be one of
+    /// the last `decisions.len()` steps.
+    #[cfg(test)]
+    fn decision_word(&self, t: u64) -> u64 {
+        (0..NUM_STATES).fold(0, |w, s| {
+            w | (((self.predecessor_at(t as usize, s) >> 5) as u64) << s)
+        })
+    }
+}
+
+/// The six input bits a state holds, oldest first: `SIX_BITS[s][i] = (s >> (5 − i)) & 1`
+/// (bit 0 of a state after step `t` is the input of step `t − 1`).
+static SIX_BITS: [[u8; 8]; NUM_STATES] = {
+    let mut t = [[0u8; 8]; NUM_STATES];
+    let mut s = 0;
+    while s < NUM_STATES {
+        let mut i = 0;
+        while i < 6 {
+            t[s][i] = ((s >> (5 - i)) & 1) as u8;
+            i += 1;
+        }
+        s += 1;
+    }
+    t
+};
+
+/// `ROTR6[n][s]`: `s` rotated right by `n` within 6 bits, the register position of state
+/// `s` in the in-place AVX-512 kernel at a step boundary `≡ n (mod 6)`.
+static ROTR6: [[u8; NUM_STATES]; 6] = {
+    let mut t = [[0u8; NUM_STATES]; 6];
+    let mut n = 0;
+    while n < 6 {
+        let mut s = 0;
+        while s < NUM_STATES {
+            t[n][s] = (((s >> n) | (s << ((6 - n) % 6))) & 63) as u8;
+            s += 1;
+        }
+        n += 1;
+    }
+    t
+};
+
+/// Number of six-step tables kept for a survivor memory of `len` steps (a power of two
+/// covering `len / 6` groups and a partial one).
+fn jump_groups(len: usize) -> usize {
+    (len / 6 + 2).next_power_of_two()
+}
+
+/// The first step from which six-step tables are kept, for a decoder on `level` after
+/// `steps` steps: the next group boundary on the path that builds them, never otherwise.
+fn jump_start(level: Level, steps: u64) -> u64 {
+    if level == Level::Avx512 && has_vbmi() {
+        steps.div_ceil(6) * 6
+    } else {
+        u64::MAX
+    }
+}
+
+/// Whether the CPU has AVX-512VBMI (byte permutes), which the in-place AVX-512 kernel
+/// needs on top of [`Level::Avx512`].
+fn has_vbmi() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512vbmi")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -506,19 +685,21 @@ fn quantise(llr: f32, scale: f32) -> i16 {
     (y + 0.5f32.copysign(y)) as i16
 }
 
-/// [`quantise`] of every LLR of `llrs` into `q` (same length), vectorised on the SIMD
-/// paths with the same IEEE operations, so the results are identical.
-fn quantise_block(level: Level, llrs: &[f32], scale: f32, q: &mut [i16]) {
+/// [`quantise`] of every LLR of `llrs` into `q` (same length), with `scale[0]` for
+/// even indices and `scale[1]` for odd ones; vectorised on the SIMD paths with the same
+/// IEEE operations, so the results are identical.
+fn quantise_block(level: Level, llrs: &[f32], scale: [f32; 2], q: &mut [i16]) {
     debug_assert_eq!(llrs.len(), q.len());
     #[cfg(target_arch = "x86_64")]
-    if level != Level::Scalar {
+    match level {
         // SAFETY: the level was clamped to what the CPU supports.
-        unsafe { x86::quantise_avx2(llrs, scale, q) };
-        return;
+        Level::Avx512 => return unsafe { x86::quantise_avx512(llrs, scale, q) },
+        Level::Avx2 => return unsafe { x86::quantise_avx2(llrs, scale, q) },
+        Level::Scalar => {}
     }
     let _ = level;
-    for (d, &l) in q.iter_mut().zip(llrs) {
-        *d = quantise(l, scale);
+    for (i, (d, &l)) in q.iter_mut().zip(llrs).enumerate() {
+        *d = quantise(l, scale[i & 1]);
     }
 }
 
@@ -534,13 +715,13 @@ fn pack8(bytes: &[u8]) -> u8 {
 /// Index of the largest path metric (the first one on ties).
 #[inline]
 fn best_state(metrics: &[i16; NUM_STATES]) -> usize {
-    let mut best = 0;
-    for (i, &m) in metrics.iter().enumerate() {
-        if m > metrics[best] {
-            best = i;
-        }
-    }
-    best
+    // Branch-free, so that it vectorises: the maximum, then the first lane holding it.
+    let max = metrics.iter().fold(i16::MIN, |a, &m| a.max(m));
+    let at = metrics
+        .iter()
+        .enumerate()
+        .fold(0u64, |w, (i, &m)| w | u64::from(m == max) << i);
+    at.trailing_zeros() as usize
 }
 
 /// The state one step earlier on the survivor path of `state`, given that step's
@@ -555,87 +736,299 @@ fn predecessor(word: u64, state: usize) -> usize {
 /// [`ViterbiDecoder::step`], lane for lane.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{HALF, NUM_STATES, RENORM_INTERVAL, SIGNS};
+    use super::{HALF, MAX_BATCH, NUM_STATES, RENORM_INTERVAL, SIGNS};
     use std::arch::x86_64::*;
 
-    /// Runs `batch.len()` trellis steps starting after `steps` steps: metrics in and out
-    /// of `metrics`, decision words into `decisions[(steps + i) & mask]`.
+    /// 6-bit rotation right by `n` (0 ≤ n < 6).
+    const fn rotr6(x: usize, n: usize) -> usize {
+        ((x >> n) | (x << ((6 - n) % 6))) & 63
+    }
+
+    /// Per-phase constants of [`acs_avx512`] (phase = trellis step mod 6). Position `p`
+    /// (register `p >> 5`, i16 lane `p & 31`) holds, before a step of phase `φ`, the
+    /// state `rotl6(p, φ)`; state `s` is at `rotr6(s, φ)`.
+    struct Tables {
+        /// `vpshufb` byte indices selecting, for each lane, its butterfly's branch
+        /// metric out of the qword `[l1 + l2, l1 − l2, l2 − l1, −l1 − l2]`.
+        bm: [[[u8; 64]; 2]; 6],
+        /// Position of each lane's butterfly partner (the lane with position bit
+        /// `(5 − φ) mod 6` flipped).
+        flip: [[u8; 64]; 6],
+        /// `vpermt2w` indices: position `p` ← state `rotl6(p, φ)` (state-order metrics in).
+        load: [[u16; 64]; 6],
+        /// `vpermt2w` indices: state `s` ← position `rotr6(s, φ)` (metrics out).
+        store: [[u16; 64]; 6],
+    }
+
+    const fn tables() -> Tables {
+        let mut t = Tables {
+            bm: [[[0; 64]; 2]; 6],
+            flip: [[0; 64]; 6],
+            load: [[0; 64]; 6],
+            store: [[0; 64]; 6],
+        };
+        let mut ph = 0;
+        while ph < 6 {
+            let mut p = 0;
+            while p < NUM_STATES {
+                let old = rotr6(p, (6 - ph) % 6); // rotl6(p, ph)
+                let j = old & (HALF - 1);
+                let sel = 2 * (SIGNS[0][j] != 0) as usize + (SIGNS[1][j] != 0) as usize;
+                let (r, lane) = (p >> 5, p & 31);
+                t.bm[ph][r][2 * lane] = (2 * sel) as u8;
+                t.bm[ph][r][2 * lane + 1] = (2 * sel + 1) as u8;
+                t.flip[ph][p] = (p ^ (1 << ((11 - ph) % 6))) as u8;
+                t.load[ph][p] = old as u16;
+                t.store[ph][p] = rotr6(p, ph) as u16;
+                p += 1;
+            }
+            ph += 1;
+        }
+        t
+    }
+
+    static TABLES: Tables = tables();
+
+    /// Position `p` at byte `p`.
+    static IOTA: [u8; 64] = {
+        let mut h = [0u8; 64];
+        let mut p = 0;
+        while p < 64 {
+            h[p] = p as u8;
+            p += 1;
+        }
+        h
+    };
+
+    /// Survivor memory written by [`acs_avx512`].
+    pub(super) struct Survivors<'a> {
+        /// Decision words in position order, `[t & mask]` for step `t`: bit `p` set
+        /// when the partner won strictly at position `p`.
+        pub words: &'a mut [u64],
+        pub mask: usize,
+        /// Six-step predecessor tables, `[g & gmask]` for steps `6g..6g + 6`.
+        pub jumps: &'a mut [[u8; 64]],
+        /// Twelve-step tables, `[h & (gmask >> 1)]` for steps `12h..12h + 12`.
+        pub jumps12: &'a mut [[u8; 64]],
+        pub gmask: usize,
+        /// Composition of the one-step predecessor tables of the current group so far.
+        pub partial: &'a mut [u8; 64],
+    }
+
+    /// Runs `batch.len()` trellis steps starting after `steps` steps, metrics in and out
+    /// of `metrics` (state order), with the 64 metrics kept *in place*: a butterfly
+    /// writes its two new states over its two old ones, so the state order inside the
+    /// registers rotates by one bit per step (period 6) and the butterfly partners of a
+    /// step are one fixed swap apart (other register, 256-bit halves, 128-bit lanes,
+    /// qwords, dwords or words). Every swap but two is a 2-cycle in-lane shuffle, where
+    /// a permute to state order costs 5 cycles per step on the critical path. Decision
+    /// words are stored in position order (bit p: the partner won strictly at p). As
+    /// the layout repeats every six steps, the six one-step predecessor maps of a group
+    /// composed in position order (`vpermb`) give the group's state-order map, and two
+    /// groups make a twelve-step map, so that the traceback crosses 12 steps per load.
+    ///
+    /// Same i16 arithmetic as [`super::ViterbiDecoder::step`], lane for lane.
     ///
     /// # Safety
-    /// The CPU must support AVX-512F, AVX-512BW and BMI2.
-    #[target_feature(enable = "avx512f,avx512bw,avx2,bmi2")]
+    /// The CPU must support AVX-512F, AVX-512BW and AVX-512VBMI.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx2,bmi2")]
     pub(super) unsafe fn acs_avx512(
         metrics: &mut [i16; NUM_STATES],
-        decisions: &mut [u64],
-        mask: usize,
+        sv: &mut Survivors<'_>,
         steps: u64,
         batch: &[[i16; 2]],
     ) {
-        // New state 2k+1 is odd[k]; new states 0..31 interleave even[0..16] and
-        // odd[0..16] (index 32 + k selects odd[k] in vpermt2w), 32..63 the rest.
-        const fn idx(base: u16) -> [u16; 32] {
-            let mut t = [0u16; 32];
-            let mut k = 0;
-            while k < 16 {
-                t[2 * k] = base + k as u16;
-                t[2 * k + 1] = 32 + base + k as u16;
-                k += 1;
-            }
-            t
-        }
-        static IDX_LO: [u16; 32] = idx(0);
-        static IDX_HI: [u16; 32] = idx(16);
-        let idx_lo = _mm512_loadu_si512(IDX_LO.as_ptr().cast());
-        let idx_hi = _mm512_loadu_si512(IDX_HI.as_ptr().cast());
-        let s1 = _mm512_loadu_si512(SIGNS[0].as_ptr().cast());
-        let s2 = _mm512_loadu_si512(SIGNS[1].as_ptr().cast());
-        let mut lo = _mm512_loadu_si512(metrics.as_ptr().cast());
-        let mut hi = _mm512_loadu_si512(metrics.as_ptr().add(HALF).cast());
+        let tb = &TABLES;
+        let ph0 = (steps % 6) as usize;
+        let lo = _mm512_loadu_si512(metrics.as_ptr().cast());
+        let hi = _mm512_loadu_si512(metrics.as_ptr().add(HALF).cast());
+        let ld = |i: usize| _mm512_loadu_si512(tb.load[ph0].as_ptr().add(i).cast());
+        let mut r0 = _mm512_permutex2var_epi16(lo, ld(0), hi);
+        let mut r1 = _mm512_permutex2var_epi16(lo, ld(HALF), hi);
+        let mut x = _mm512_loadu_si512(sv.partial.as_ptr().cast());
+        let zero = _mm512_setzero_si512();
+        let (mut o0, mut o1) = (zero, zero);
+        // s >> 1, plus 32 for odd s.
+        let iota = _mm512_loadu_si512(IOTA.as_ptr().cast());
+        let dec = sv.words.as_mut_ptr();
+        let jumps = sv.jumps.as_mut_ptr();
+        let jumps12 = sv.jumps12.as_mut_ptr();
+        let (mask, gmask) = (sv.mask, sv.gmask);
         let mut t = steps;
-        for &[l1, l2] in batch {
-            let v1 = _mm512_set1_epi16(l1);
-            let v2 = _mm512_set1_epi16(l2);
-            let m = _mm512_add_epi16(
-                _mm512_sub_epi16(_mm512_xor_si512(v1, s1), s1),
-                _mm512_sub_epi16(_mm512_xor_si512(v2, s2), s2),
+        // The four branch metrics of each step, [l1 + l2, l1 − l2, l2 − l1, −l1 − l2],
+        // as one qword (a loop the compiler vectorises).
+        debug_assert!(batch.len() <= MAX_BATCH);
+        // (Not zeroed first: only the first batch.len() are written and read.)
+        let mut quads = [std::mem::MaybeUninit::<u64>::uninit(); MAX_BATCH];
+        for (q, &[l1, l2]) in quads.iter_mut().zip(batch) {
+            let (a, b) = (l1.wrapping_add(l2) as u16, l1.wrapping_sub(l2) as u16);
+            q.write(
+                u64::from(a)
+                    | u64::from(b) << 16
+                    | u64::from(b.wrapping_neg()) << 32
+                    | u64::from(a.wrapping_neg()) << 48,
             );
-            // Candidates from old state j (a) and j + 32 (c), permuted to new-state
-            // order first, so that max and compare give metrics and decision bits in
-            // state order directly (no bit interleaving).
-            let e0 = _mm512_add_epi16(lo, m); // j → 2j
-            let e1 = _mm512_sub_epi16(hi, m); // j + 32 → 2j
-            let o0 = _mm512_sub_epi16(lo, m); // j → 2j + 1
-            let o1 = _mm512_add_epi16(hi, m); // j + 32 → 2j + 1
-            let a_lo = _mm512_permutex2var_epi16(e0, idx_lo, o0);
-            let c_lo = _mm512_permutex2var_epi16(e1, idx_lo, o1);
-            let a_hi = _mm512_permutex2var_epi16(e0, idx_hi, o0);
-            let c_hi = _mm512_permutex2var_epi16(e1, idx_hi, o1);
-            lo = _mm512_max_epi16(a_lo, c_lo);
-            hi = _mm512_max_epi16(a_hi, c_hi);
-            let d_lo = _mm512_cmpgt_epi16_mask(c_lo, a_lo);
-            let d_hi = _mm512_cmpgt_epi16_mask(c_hi, a_hi);
-            let word = _mm512_kunpackd(u64::from(d_hi), u64::from(d_lo));
-            _store_mask64(decisions.as_mut_ptr().add(t as usize & mask), word);
-            t += 1;
-            if t.is_multiple_of(RENORM_INTERVAL) {
-                let base = _mm512_broadcastw_epi16(_mm512_castsi512_si128(lo));
-                lo = _mm512_sub_epi16(lo, base);
-                hi = _mm512_sub_epi16(hi, base);
-            }
         }
-        _mm512_storeu_si512(metrics.as_mut_ptr().cast(), lo);
-        _mm512_storeu_si512(metrics.as_mut_ptr().add(HALF).cast(), hi);
+        let n = batch.len().min(MAX_BATCH);
+        // SAFETY: the first n entries were written above.
+        let quads: &[u64] = std::slice::from_raw_parts(quads.as_ptr().cast(), n);
+        macro_rules! step {
+            ($ph:expr, $quad:expr) => {{
+                let ph: usize = $ph;
+                let tv = _mm512_set1_epi64($quad as i64);
+                let m0 = _mm512_shuffle_epi8(tv, _mm512_loadu_si512(tb.bm[ph][0].as_ptr().cast()));
+                let m1 = _mm512_shuffle_epi8(tv, _mm512_loadu_si512(tb.bm[ph][1].as_ptr().cast()));
+                // Partner of each lane: the other old state of its butterfly.
+                macro_rules! partner {
+                    ($v0:expr, $v1:expr) => {
+                        match ph {
+                            0 => ($v1, $v0),
+                            1 => (
+                                _mm512_shuffle_i64x2::<0x4E>($v0, $v0),
+                                _mm512_shuffle_i64x2::<0x4E>($v1, $v1),
+                            ),
+                            2 => (
+                                _mm512_shuffle_i64x2::<0xB1>($v0, $v0),
+                                _mm512_shuffle_i64x2::<0xB1>($v1, $v1),
+                            ),
+                            3 => (
+                                _mm512_shuffle_epi32::<0x4E>($v0),
+                                _mm512_shuffle_epi32::<0x4E>($v1),
+                            ),
+                            4 => (
+                                _mm512_shuffle_epi32::<0xB1>($v0),
+                                _mm512_shuffle_epi32::<0xB1>($v1),
+                            ),
+                            _ => (_mm512_rol_epi32::<16>($v0), _mm512_rol_epi32::<16>($v1)),
+                        }
+                    };
+                }
+                // Old state j (lower lane) → new 2j: self + m against partner − m; old
+                // j + 32 (upper lane) → new 2j + 1: the same sums, roles swapped. The
+                // registers hold metric + o, with per-lane offsets o that do not depend
+                // on the metrics: taking o' = partner(o) + m makes the partner sum plus
+                // o' just partner(r), so the critical path is one shuffle and one max.
+                let (p0, p1) = partner!(r0, r1);
+                let (q0, q1) = partner!(o0, o1);
+                let n0 = _mm512_add_epi16(q0, m0);
+                let n1 = _mm512_add_epi16(q1, m1);
+                let a0 = _mm512_add_epi16(r0, _mm512_sub_epi16(_mm512_add_epi16(n0, m0), o0));
+                let a1 = _mm512_add_epi16(r1, _mm512_sub_epi16(_mm512_add_epi16(n1, m1), o1));
+                (o0, o1) = (n0, n1);
+                r0 = _mm512_max_epi16(a0, p0);
+                r1 = _mm512_max_epi16(a1, p1);
+                // Decision: the partner won strictly. Ties keep the old state in place
+                // (the scalar step breaks them the same way).
+                let k0 = _mm512_cmpneq_epi16_mask(r0, a0);
+                let k1 = _mm512_cmpneq_epi16_mask(r1, a1);
+                let won = _mm512_kunpackd(u64::from(k1), u64::from(k0));
+                _store_mask64(dec.add(t as usize & mask), won);
+                // One-step predecessor map in position order: p, or its partner where
+                // the partner won. Positions repeat every six steps, so the map of a
+                // whole group, composed into x, is the state-order map.
+                let flip = _mm512_loadu_si512(tb.flip[ph].as_ptr().cast());
+                let p = _mm512_mask_blend_epi8(won, iota, flip);
+                x = if ph == 0 {
+                    p
+                } else {
+                    _mm512_permutexvar_epi8(p, x)
+                };
+                t += 1;
+                if ph == 5 {
+                    let g = (t / 6 - 1) as usize;
+                    _mm512_storeu_si512(jumps.add(g & gmask).cast(), x);
+                    if g % 2 == 1 {
+                        // Groups g − 1 and g: twelve steps in one map.
+                        let first = _mm512_loadu_si512(jumps.add((g - 1) & gmask).cast());
+                        let j12 = _mm512_permutexvar_epi8(x, first);
+                        _mm512_storeu_si512(jumps12.add((g / 2) & (gmask >> 1)).cast(), j12);
+                    }
+                    // RENORM_INTERVAL is a multiple of 6.
+                    if t.is_multiple_of(RENORM_INTERVAL) {
+                        r0 = _mm512_sub_epi16(r0, o0);
+                        r1 = _mm512_sub_epi16(r1, o1);
+                        (o0, o1) = (zero, zero);
+                        let base = _mm512_broadcastw_epi16(_mm512_castsi512_si128(r0));
+                        r0 = _mm512_sub_epi16(r0, base);
+                        r1 = _mm512_sub_epi16(r1, base);
+                    }
+                }
+            }};
+        }
+        const _: () = assert!(RENORM_INTERVAL.is_multiple_of(6));
+        let mut rest = quads;
+        // Up to the next multiple of 6 steps, then whole groups, then the tail.
+        while !rest.is_empty() && !t.is_multiple_of(6) {
+            step!((t % 6) as usize, rest[0]);
+            rest = &rest[1..];
+        }
+        let (groups, tail) = rest.as_chunks::<6>();
+        for g in groups {
+            step!(0, g[0]);
+            step!(1, g[1]);
+            step!(2, g[2]);
+            step!(3, g[3]);
+            step!(4, g[4]);
+            step!(5, g[5]);
+        }
+        for &quad in tail {
+            step!((t % 6) as usize, quad);
+        }
+        let ph1 = (t % 6) as usize;
+        let (r0, r1) = (_mm512_sub_epi16(r0, o0), _mm512_sub_epi16(r1, o1));
+        let st = |i: usize| _mm512_loadu_si512(tb.store[ph1].as_ptr().add(i).cast());
+        _mm512_storeu_si512(
+            metrics.as_mut_ptr().cast(),
+            _mm512_permutex2var_epi16(r0, st(0), r1),
+        );
+        _mm512_storeu_si512(
+            metrics.as_mut_ptr().add(HALF).cast(),
+            _mm512_permutex2var_epi16(r0, st(HALF), r1),
+        );
+        _mm512_storeu_si512(sv.partial.as_mut_ptr().cast(), x);
     }
 
-    /// [`super::quantise`] of 8 LLRs at a time: `y = clamp(l·scale, ±127)` (NaN → 0),
+    /// [`quantise_avx2`] 16 LLRs at a time.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F; `q.len() == llrs.len()`.
+    #[target_feature(enable = "avx512f,avx512bw,avx2")]
+    pub(super) unsafe fn quantise_avx512(llrs: &[f32], scale: [f32; 2], q: &mut [i16]) {
+        let n = llrs.len().min(q.len());
+        let [a, b] = scale;
+        let vs = _mm512_setr_ps(a, b, a, b, a, b, a, b, a, b, a, b, a, b, a, b);
+        let lo = _mm512_set1_ps(-127.0);
+        let hi = _mm512_set1_ps(127.0);
+        let half = _mm512_set1_ps(0.5);
+        let sign = _mm512_set1_epi32(i32::MIN);
+        let mut i = 0;
+        while i + 16 <= n {
+            let x = _mm512_mul_ps(_mm512_loadu_ps(llrs.as_ptr().add(i)), vs);
+            // NaN → 0 (masked off where unordered).
+            let x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_ORD_Q>(x, x), x);
+            let y = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
+            let h = _mm512_castsi512_ps(_mm512_or_si512(
+                _mm512_castps_si512(half),
+                _mm512_and_si512(_mm512_castps_si512(y), sign),
+            ));
+            let v = _mm512_cvttps_epi32(_mm512_add_ps(y, h));
+            _mm256_storeu_si256(q.as_mut_ptr().add(i).cast(), _mm512_cvtsepi32_epi16(v));
+            i += 16;
+        }
+        quantise_avx2(&llrs[i..n], scale, &mut q[i..n]);
+    }
+
+    /// [`super::quantise`] of 8 LLRs at a time, `scale[0]` at even and `scale[1]` at odd
+    /// indices: `y = clamp(l·scale, ±127)` (NaN → 0),
     /// `trunc(y + copysign(0.5, y))`; the same IEEE operations as the scalar code.
     ///
     /// # Safety
     /// The CPU must support AVX2; `q.len() == llrs.len()`.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn quantise_avx2(llrs: &[f32], scale: f32, q: &mut [i16]) {
+    pub(super) unsafe fn quantise_avx2(llrs: &[f32], scale: [f32; 2], q: &mut [i16]) {
         let n = llrs.len().min(q.len());
-        let vs = _mm256_set1_ps(scale);
+        let [a, b] = scale;
+        let vs = _mm256_setr_ps(a, b, a, b, a, b, a, b);
         let lo = _mm256_set1_ps(-127.0);
         let hi = _mm256_set1_ps(127.0);
         let half = _mm256_set1_ps(0.5);
@@ -652,7 +1045,7 @@ mod x86 {
             i += 8;
         }
         while i < n {
-            q[i] = super::quantise(llrs[i], scale);
+            q[i] = super::quantise(llrs[i], scale[i & 1]);
             i += 1;
         }
     }
@@ -729,7 +1122,7 @@ mod x86 {
         let even = _mm256_max_epi16(e0, e1);
         let odd = _mm256_max_epi16(o0, o1);
         let de = _mm256_movemask_epi8(_mm256_cmpgt_epi16(e1, e0)) as u32;
-        let dod = _mm256_movemask_epi8(_mm256_cmpgt_epi16(o1, o0)) as u32;
+        let dod = !_mm256_movemask_epi8(_mm256_cmpgt_epi16(o0, o1)) as u32;
         let ul = _mm256_unpacklo_epi16(even, odd);
         let uh = _mm256_unpackhi_epi16(even, odd);
         (
@@ -911,7 +1304,7 @@ pub(crate) mod tests {
             .iter()
             .map(|&r| default_traceback(r))
             .collect();
-        assert_eq!(d, [96, 112, 144, 216, 280]);
+        assert_eq!(d, [96, 108, 144, 216, 288]);
     }
 
     #[test]
@@ -1128,7 +1521,10 @@ pub(crate) mod tests {
                             dec.set_puncture_phase(1);
                         }
                     }
-                    let state = (dec.metrics, dec.decisions.clone(), dec.steps, dec.emitted);
+                    let first = dec.steps.saturating_sub(dec.decisions.len() as u64);
+                    let words: Vec<u64> =
+                        (first..dec.steps).map(|t| dec.decision_word(t)).collect();
+                    let state = (dec.metrics, words, dec.steps, dec.emitted);
                     dec.flush(&mut out);
                     (out, state)
                 };
