@@ -167,8 +167,8 @@ pub struct PskDemodulator {
     padding: u64,
     work: Vec<Complex32>,
     work2: Vec<Complex32>,
-    syms: Vec<Complex32>,
-    times: Vec<f64>,
+    /// Symbols of the current sub-block.
+    out: Vec<DemodSymbol>,
     samples_in: u64,
     symbols_out: u64,
     status: DemodStatus,
@@ -253,8 +253,7 @@ impl PskDemodulator {
             padding: 0,
             work: Vec::with_capacity(BLOCK),
             work2: Vec::with_capacity(BLOCK + 16),
-            syms: Vec::with_capacity(BLOCK),
-            times: Vec::with_capacity(BLOCK),
+            out: Vec::with_capacity(BLOCK),
             samples_in: 0,
             symbols_out: 0,
             status: DemodStatus {
@@ -544,56 +543,12 @@ impl PskDemodulator {
             self.work.clear();
             self.agc.process(blk, &mut self.work);
             self.nco.mix_in_place(&mut self.work);
-            self.syms.clear();
-            self.times.clear();
-            match self.resampler.as_mut() {
-                Some(r) => {
-                    self.work2.clear();
-                    r.process(&self.work, &mut self.work2);
-                    self.sync
-                        .process_timed(&self.work2, &mut self.syms, &mut self.times);
-                }
-                None => {
-                    self.sync
-                        .process_timed(&self.work, &mut self.syms, &mut self.times);
-                }
-            }
             self.samples_in += take as u64;
-            self.sym_agc.process_in_place(&mut self.syms);
-            for (i, &y) in self.syms.iter().enumerate() {
-                let z = self.carrier.step(y);
-                if !self.flushing {
-                    self.snr.update(std::slice::from_ref(&z));
-                    self.lock.update(std::slice::from_ref(&z));
-                }
-                let locked = self.lock.locked();
-                if locked && self.status.first_lock_sample.is_none() {
-                    self.status.first_lock_sample = Some(self.samples_in);
-                }
-                // FLL assist only for pull-in: it adds frequency noise once locked and,
-                // left on at low SNR, causes cycle slips.
-                if self.fll_active && (locked || self.symbols_out + i as u64 >= FLL_PULL_IN_SYMBOLS)
-                {
-                    self.fll_active = false;
-                    self.carrier.set_fll_enabled(false);
-                }
-                let s = self.snr.signal_power();
-                let g = if s > 1e-6 && self.snr.count() >= 64 {
-                    (1.0 / s.sqrt()) as f32
-                } else {
-                    1.0
-                };
-                let sample = match self.resampler.as_ref() {
-                    Some(r) => self.times[i] / r.ratio() - r.delay(),
-                    None => self.times[i],
-                };
-                emit(DemodSymbol {
-                    value: z * g,
-                    sample,
-                    noise_var: self.noise_variance(),
-                });
+            self.symbols_block();
+            for &s in &self.out {
+                emit(s);
             }
-            self.symbols_out += self.syms.len() as u64;
+            self.symbols_out += self.out.len() as u64;
             if self.samples_in.is_multiple_of(BLOCK as u64) {
                 // Hand part of the loop's residual frequency to the NCO so the signal
                 // stays centred in the matched filter however far the carrier drifts.
@@ -601,6 +556,83 @@ impl PskDemodulator {
                 self.nco.adjust_freq(-w / sym_period_rad);
             }
         }
+    }
+
+    /// Symbol timing, symbol AGC, carrier loop and statistics over `work` (the
+    /// levelled, mixed sub-block) into `out`, in one pass: each symbol goes through
+    /// the carrier loop as soon as the timing loop makes it, so the two loops'
+    /// dependency chains overlap.
+    fn symbols_block(&mut self) {
+        let PskDemodulator {
+            resampler,
+            sync,
+            sym_agc,
+            carrier,
+            snr,
+            lock,
+            work,
+            work2,
+            out,
+            status,
+            fll_active,
+            flushing,
+            samples_in,
+            symbols_out,
+            ..
+        } = self;
+        let flushing = *flushing;
+        let samples_in = *samples_in;
+        let time_map = resampler.as_ref().map(|r| (r.ratio(), r.delay()));
+        let input: &[Complex32] = match resampler.as_mut() {
+            Some(r) => {
+                work2.clear();
+                r.process(work, work2);
+                work2
+            }
+            None => work,
+        };
+        out.clear();
+        let mut index = *symbols_out;
+        sync.process_with(
+            input,
+            #[inline(always)]
+            |y, t| {
+                let z = carrier.step(sym_agc.step(y));
+                if !flushing {
+                    snr.update(std::slice::from_ref(&z));
+                    lock.update(std::slice::from_ref(&z));
+                }
+                let locked = lock.locked();
+                if locked && status.first_lock_sample.is_none() {
+                    status.first_lock_sample = Some(samples_in);
+                }
+                // FLL assist only for pull-in: it adds frequency noise once locked and,
+                // left on at low SNR, causes cycle slips.
+                if *fll_active && (locked || index >= FLL_PULL_IN_SYMBOLS) {
+                    *fll_active = false;
+                    carrier.set_fll_enabled(false);
+                }
+                index += 1;
+                // Unit signal power, and 1/(Es/N0) (as `noise_variance`), with one
+                // square root for both.
+                let (s, n) = snr.powers();
+                let g = if s > 1e-6 && snr.count() >= 64 {
+                    (1.0 / s.sqrt()) as f32
+                } else {
+                    1.0
+                };
+                let noise_var = noise_var_of(snr.count(), s, n);
+                let sample = match time_map {
+                    Some((ratio, delay)) => t / ratio - delay,
+                    None => t,
+                };
+                out.push(DemodSymbol {
+                    value: z * g,
+                    sample,
+                    noise_var,
+                });
+            },
+        );
     }
 
     /// Sets the symbol synchroniser's nominal period from the predicted code scale at
@@ -617,14 +649,9 @@ impl PskDemodulator {
     }
 
     /// Noise variance per symbol of the output symbols (unit signal power), for soft
-    /// demapping: `1 / (Es/N0)`.
+    /// demapping: `1 / (Es/N0)` = N/S (1 before an estimate exists).
     pub fn noise_variance(&self) -> f32 {
-        let e = self.snr.esn0();
-        if e > 0.0 {
-            (1.0 / e) as f32
-        } else {
-            1.0
-        }
+        noise_var(&self.snr)
     }
 
     /// Current status.
@@ -647,4 +674,20 @@ impl PskDemodulator {
             ..self.status
         }
     }
+}
+
+/// `1 / (Es/N0)` = N/S from an estimator's powers (1 before an estimate exists).
+#[inline(always)]
+fn noise_var_of(count: u64, s: f64, n: f64) -> f32 {
+    if count > 0 && s > 0.0 && n > 0.0 {
+        (n / s) as f32
+    } else {
+        1.0
+    }
+}
+
+/// [`noise_var_of`] of `snr`'s current estimate.
+fn noise_var(snr: &EsN0Estimator) -> f32 {
+    let (s, n) = snr.powers();
+    noise_var_of(snr.count(), s, n)
 }

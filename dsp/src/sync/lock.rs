@@ -46,11 +46,20 @@ impl LockDetector {
     }
 
     /// Updates with carrier-corrected symbols; returns the lock state.
+    #[inline]
     pub fn update(&mut self, symbols: &[Complex32]) -> bool {
         for s in symbols {
-            let n = s.norm();
-            let v = if n > 0.0 && n.is_finite() {
-                ((s / n).powi(self.order) * self.reference).re
+            // (y/|y|)^M by repeated squaring of the unit phasor (a hardware square root,
+            // no `hypot` call).
+            let p = s.norm_sqr();
+            let v = if p > 0.0 && p.is_finite() {
+                let mut u = *s * (1.0 / p.sqrt());
+                let mut m = 1;
+                while m < self.order {
+                    u = u * u;
+                    m *= 2;
+                }
+                (u * self.reference).re
             } else {
                 0.0
             };

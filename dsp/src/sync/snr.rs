@@ -35,6 +35,7 @@ impl EsN0Estimator {
     }
 
     /// Updates the moments with `symbols`.
+    #[inline]
     pub fn update(&mut self, symbols: &[Complex32]) {
         for s in symbols {
             let p = s.norm_sqr() as f64;
@@ -42,8 +43,13 @@ impl EsN0Estimator {
                 continue;
             }
             self.count += 1;
-            // Plain mean until the window is filled, exponential afterwards.
-            let a = self.alpha.max(1.0 / self.count as f64);
+            // Plain mean until the window is filled, exponential afterwards (once
+            // count·alpha ≥ 1, 1/count ≤ alpha: the division is skipped).
+            let a = if self.count as f64 * self.alpha >= 1.0 {
+                self.alpha
+            } else {
+                self.alpha.max(1.0 / self.count as f64)
+            };
             self.m2 += a * (p - self.m2);
             self.m4 += a * (p * p - self.m4);
         }
@@ -52,6 +58,13 @@ impl EsN0Estimator {
     /// Estimated signal power S (mean |symbol|² without noise).
     pub fn signal_power(&self) -> f64 {
         (2.0 * self.m2 * self.m2 - self.m4).max(0.0).sqrt()
+    }
+
+    /// `(signal_power(), noise_power())` with one square root.
+    #[inline]
+    pub fn powers(&self) -> (f64, f64) {
+        let s = self.signal_power();
+        (s, (self.m2 - s).max(self.m2 * 1e-6))
     }
 
     /// Estimated noise power N per symbol (complex variance).
