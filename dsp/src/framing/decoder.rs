@@ -422,12 +422,14 @@ impl CcsdsDecoder {
     fn feed(&mut self, h: usize, last: bool) {
         let hyp = &mut self.hyps[h];
         hyp.llr.clear();
-        for s in &self.pending_syms {
-            let z = if hyp.conj { s.value.conj() } else { s.value };
-            let z = z * hyp.rot;
-            self.demapper
-                .demap(std::slice::from_ref(&z), s.noise_var, &mut hyp.llr);
-        }
+        let (conj, rot) = (hyp.conj, hyp.rot);
+        self.demapper.demap_each(
+            self.pending_syms.iter().map(|s| {
+                let z = if conj { s.value.conj() } else { s.value };
+                (z * rot, s.noise_var)
+            }),
+            &mut hyp.llr,
+        );
         let drop = hyp.to_drop.min(hyp.llr.len());
         hyp.to_drop -= drop;
         hyp.out_bits.clear();

@@ -213,6 +213,45 @@ impl SoftDemapper {
         self.modulation
     }
 
+    /// [`demap`](Self::demap) of symbols that each carry their own noise variance:
+    /// appends the LLRs of every `(symbol, noise_var)` pair, in order, and returns how
+    /// many. Same values as one `demap` call per symbol, without a call per symbol.
+    pub fn demap_each<I>(&self, symbols: I, out: &mut Vec<f32>) -> usize
+    where
+        I: IntoIterator<Item = (Complex32, f32)>,
+    {
+        let start = out.len();
+        let sat = |x: f32| x.clamp(-LLR_MAX, LLR_MAX);
+        let inv = |nv: f32| {
+            1.0 / if nv.is_nan() {
+                MIN_NOISE_VAR
+            } else {
+                nv.max(MIN_NOISE_VAR)
+            }
+        };
+        match self.modulation {
+            Modulation::Bpsk => {
+                for (y, nv) in symbols {
+                    let v = sat(4.0 * inv(nv) * y.re);
+                    out.push(if finite(y) { v } else { 0.0 });
+                }
+            }
+            Modulation::Qpsk | Modulation::Oqpsk => {
+                for (y, nv) in symbols {
+                    let k = 2.0 * std::f32::consts::SQRT_2 * inv(nv);
+                    let v = [sat(k * y.re), sat(k * y.im)];
+                    out.extend_from_slice(&if finite(y) { v } else { [0.0; 2] });
+                }
+            }
+            _ => {
+                for (y, nv) in symbols {
+                    self.demap(std::slice::from_ref(&y), nv, out);
+                }
+            }
+        }
+        out.len() - start
+    }
+
     /// Appends `bits_per_symbol` LLRs per symbol to `out` (first bit first) and
     /// returns the number of LLRs appended. `noise_var` is the complex noise
     /// variance `σ² = E|n|²` per symbol. Allocates nothing when `out` has spare
@@ -227,24 +266,22 @@ impl SoftDemapper {
         let sat = |x: f32| x.clamp(-LLR_MAX, LLR_MAX);
         let start = out.len();
         match self.modulation {
+            // BPSK and QPSK: branch-free (selects), so that the loops vectorise.
             Modulation::Bpsk => {
                 let k = 4.0 * inv;
-                out.extend(
-                    symbols
-                        .iter()
-                        .map(|y| if finite(*y) { sat(k * y.re) } else { 0.0 }),
-                );
+                out.resize(start + symbols.len(), 0.0);
+                for (d, y) in out[start..].iter_mut().zip(symbols) {
+                    let v = sat(k * y.re);
+                    *d = if finite(*y) { v } else { 0.0 };
+                }
             }
             Modulation::Qpsk | Modulation::Oqpsk => {
                 let k = 2.0 * std::f32::consts::SQRT_2 * inv;
-                for y in symbols {
-                    if finite(*y) {
-                        out.push(sat(k * y.re));
-                        out.push(sat(k * y.im));
-                    } else {
-                        out.push(0.0);
-                        out.push(0.0);
-                    }
+                out.resize(start + 2 * symbols.len(), 0.0);
+                let (pairs, _) = out[start..].as_chunks_mut::<2>();
+                for (d, y) in pairs.iter_mut().zip(symbols) {
+                    let v = [sat(k * y.re), sat(k * y.im)];
+                    *d = if finite(*y) { v } else { [0.0; 2] };
                 }
             }
             Modulation::Psk8 => {
@@ -318,7 +355,7 @@ impl SoftDemapper {
 
 #[inline]
 fn finite(y: Complex32) -> bool {
-    y.re.is_finite() && y.im.is_finite()
+    y.re.is_finite() & y.im.is_finite()
 }
 
 #[cfg(test)]
@@ -525,6 +562,43 @@ mod tests {
             }
         }
         assert!(worst_rel < 0.02, "worst relative error {worst_rel}");
+    }
+
+    #[test]
+    fn demap_each_matches_demap_per_symbol() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(0xdea);
+        for m in [
+            Modulation::Bpsk,
+            Modulation::Qpsk,
+            Modulation::Oqpsk,
+            Modulation::Psk8,
+        ] {
+            let d = SoftDemapper::new(m);
+            let pairs: Vec<(Complex32, f32)> = (0..500)
+                .map(|i| {
+                    let y =
+                        Complex32::new(rng.random_range(-2.0..2.0), rng.random_range(-2.0..2.0));
+                    let y = if i % 97 == 5 {
+                        Complex32::new(f32::NAN, 0.0)
+                    } else {
+                        y
+                    };
+                    let nv = [0.3, 0.0, f32::NAN, f32::INFINITY, 1e-12][i % 5];
+                    (y, nv)
+                })
+                .collect();
+            let mut want = Vec::new();
+            for &(y, nv) in &pairs {
+                d.demap(std::slice::from_ref(&y), nv, &mut want);
+            }
+            let mut got = Vec::new();
+            assert_eq!(d.demap_each(pairs.iter().copied(), &mut got), want.len());
+            assert_eq!(
+                got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                "{m:?}"
+            );
+        }
     }
 
     #[test]
