@@ -344,7 +344,9 @@ impl ViterbiDecoder {
         let mut n = 0usize;
         // Steps until the next emission (≥ 1: emission happens as soon as it is due).
         let mut limit = ((trigger - (self.steps - self.emitted)) as usize).min(MAX_BATCH);
-        let mut p = self.pending;
+        // Two locals, not an array written by index: a narrow store then a wide load of
+        // the same bytes stalls store forwarding once per step.
+        let [mut p0, mut p1] = self.pending;
         let mut phase = self.phase;
         let slots = self.schedule.slots;
         let len = self.schedule.len;
@@ -379,16 +381,20 @@ impl ViterbiDecoder {
                 } else {
                     let slot = slots[phase];
                     let v = if slot.inverted && !pair { -q[i] } else { q[i] };
-                    p[usize::from(slot.generator)] = v;
+                    if slot.generator == 0 {
+                        p0 = v;
+                    } else {
+                        p1 = v;
+                    }
                     i += 1;
                     phase += 1;
                     if phase == len {
                         phase = 0;
                     }
                     if slot.last_of_step {
-                        batch[n] = p;
+                        batch[n] = [p0, p1];
                         n += 1;
-                        p = [0, 0];
+                        (p0, p1) = (0, 0);
                     }
                 }
                 if n == limit {
@@ -410,7 +416,7 @@ impl ViterbiDecoder {
                 limit = ((trigger - (self.steps - self.emitted)) as usize).min(MAX_BATCH);
             }
         }
-        self.pending = p;
+        self.pending = [p0, p1];
         self.phase = phase;
         out.len() - start
     }
