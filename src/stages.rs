@@ -7,6 +7,7 @@ use crate::pipeline::{Chunk, Sink, Source, Stage};
 use crate::time::Timestamp;
 use leomodem_dsp::channel::Channel;
 use leomodem_dsp::doppler::{DopplerChannel, DopplerKnot};
+use leomodem_dsp::modem::demod::{DemodBack, DemodFront, FrontItem};
 use leomodem_dsp::modem::{DemodStatus, Modulation, PskDemodulator, PskModulator, SoftDemapper};
 use leomodem_dsp::Complex32;
 use std::collections::VecDeque;
@@ -307,6 +308,40 @@ impl DemodStage {
         self
     }
 
+    /// The same work as two stages for two threads: [`DemodFrontStage`] (Doppler
+    /// removal, AGC, acquisition, NCO, timing recovery; re-acquisition after gaps) and
+    /// [`DemodBackStage`] (symbol AGC, carrier loop, Es/N0, lock; status, carrier log,
+    /// plots). Their output is this stage's, symbol for symbol and bit for bit, for any
+    /// chunking of at most [`DemodFrontStage::max_chunk`] samples. Split before the
+    /// first chunk.
+    pub fn split(self) -> (DemodFrontStage, DemodBackStage) {
+        let (front, back) = self.demod.split();
+        let marks = self.log.is_some() || self.plot.is_some();
+        let doppler = self.doppler.is_some();
+        (
+            DemodFrontStage {
+                front,
+                sample_rate: self.sample_rate,
+                produced: 0,
+                feed: self.doppler,
+                marks,
+                origin: self.origin,
+                stream_start: self.stream_start,
+                reacquisitions: self.reacquisitions,
+                pending_gap: self.pending_gap,
+            },
+            DemodBackStage {
+                back,
+                sample_rate: self.sample_rate,
+                status: self.status,
+                produced: self.produced,
+                log: self.log,
+                plot: self.plot,
+                doppler,
+            },
+        )
+    }
+
     /// Records the status at a measurement point; `from` is where this piece's symbols
     /// start in `out`.
     fn observe(&mut self, from: usize, out: &Chunk<RxSymbol>) {
@@ -411,6 +446,187 @@ impl Stage for DemodStage {
         self.demod.flush(&mut out.data);
         self.rebase(start, out);
         self.stamp(start, None, out);
+    }
+}
+
+/// The first half of a split [`DemodStage`] (see [`DemodStage::split`]): samples →
+/// [`FrontItem`]s through [`DemodFront`].
+pub struct DemodFrontStage {
+    front: DemodFront,
+    sample_rate: f64,
+    produced: u64,
+    feed: Option<DopplerFeed>,
+    /// Mark the measurement points (a carrier log or plots are kept downstream).
+    marks: bool,
+    origin: u64,
+    stream_start: Option<Timestamp>,
+    reacquisitions: Arc<AtomicU64>,
+    pending_gap: u64,
+}
+
+impl DemodFrontStage {
+    /// Longest input chunk the stage takes (the source must not give more).
+    pub fn max_chunk(&self) -> usize {
+        self.front.max_chunk()
+    }
+
+    /// As [`DemodStage`]'s re-acquisition after a gap; the back end restarts with it.
+    fn reacquire(&mut self, input: &Chunk<Complex32>, out: &mut Vec<FrontItem>) {
+        if self.front.restart(input.first_sample, out).is_ok() {
+            self.origin = input.first_sample;
+            self.reacquisitions.fetch_add(1, Ordering::Relaxed);
+            let t = input.time.or_else(|| {
+                self.stream_start
+                    .map(|t| t.add_seconds(input.first_sample as f64 / self.sample_rate))
+            });
+            if let (Some(feed), Some(t)) = (self.feed.as_mut(), t) {
+                feed.restart(t);
+            }
+        }
+    }
+
+    /// Symbol positions in stream samples; returns the first symbol's position.
+    fn rebase(&self, start: usize, out: &mut Chunk<FrontItem>) -> Option<f64> {
+        let o = self.origin as f64;
+        let mut first = None;
+        for item in &mut out.data[start..] {
+            if let FrontItem::Symbol { sample, .. } = item {
+                if self.origin > 0 {
+                    *sample += o;
+                }
+                first.get_or_insert(*sample);
+            }
+        }
+        first
+    }
+}
+
+impl Stage for DemodFrontStage {
+    type In = Complex32;
+    type Out = FrontItem;
+    fn name(&self) -> &str {
+        "demod-front"
+    }
+    fn process(&mut self, input: &Chunk<Complex32>, out: &mut Chunk<FrontItem>) {
+        let start = out.data.len();
+        if input.gap > 0 {
+            self.pending_gap += input.gap;
+            self.reacquire(input, &mut out.data);
+        }
+        if let Some(feed) = self.feed.as_mut() {
+            let end = self.front.samples_fed() + input.data.len() as u64;
+            let front = &mut self.front;
+            feed.feed_until(end, |k| {
+                front.push_doppler_knot(k);
+            });
+        }
+        if !self.marks {
+            self.front.process(&input.data, &mut out.data);
+        } else {
+            // The measurement points of DemodStage, marked for the back end.
+            let mut rest = &input.data[..];
+            while !rest.is_empty() {
+                let fed = self.front.samples_fed();
+                let take = ((STATUS_STEP - fed % STATUS_STEP) as usize).min(rest.len());
+                self.front.process(&rest[..take], &mut out.data);
+                rest = &rest[take..];
+                if (fed + take as u64).is_multiple_of(STATUS_STEP) {
+                    self.front.mark(&mut out.data);
+                }
+            }
+        }
+        self.front.snapshot(&mut out.data);
+        let first = self.rebase(start, out);
+        out.gap = if first.is_some() {
+            std::mem::take(&mut self.pending_gap)
+        } else {
+            0
+        };
+        out.time = match (input.time, first) {
+            (Some(t), Some(s)) => {
+                Some(t.add_seconds((s - input.first_sample as f64) / self.sample_rate))
+            }
+            _ => None,
+        };
+        out.first_sample = self.produced;
+        self.produced += (out.data.len() - start) as u64;
+    }
+    fn flush(&mut self, out: &mut Chunk<FrontItem>) {
+        let start = out.data.len();
+        self.front.flush(&mut out.data);
+        self.front.snapshot(&mut out.data);
+        self.rebase(start, out);
+        out.first_sample = self.produced;
+        self.produced += (out.data.len() - start) as u64;
+    }
+}
+
+/// The second half of a split [`DemodStage`] (see [`DemodStage::split`]):
+/// [`FrontItem`]s → symbols through [`DemodBack`], with the status, carrier log and plot
+/// collector updated as [`DemodStage`] does.
+pub struct DemodBackStage {
+    back: DemodBack,
+    sample_rate: f64,
+    status: Arc<Mutex<DemodStatus>>,
+    produced: u64,
+    log: Option<CarrierLog>,
+    plot: Option<Arc<Mutex<crate::plot::RxPlotCollector>>>,
+    /// A predicted Doppler is removed (plots show it).
+    doppler: bool,
+}
+
+impl DemodBackStage {
+    /// As [`DemodStage`]'s measurement point; `from` is where this piece's symbols
+    /// start in `out`.
+    fn observe(&mut self, from: usize, out: &Chunk<RxSymbol>) {
+        let st = self.back.status();
+        let pos = (self.back.origin() + st.samples) as f64;
+        if let Some(log) = self.log.as_ref().filter(|_| st.acquired) {
+            log.push(CarrierPoint {
+                sample: pos,
+                predicted_hz: st.doppler_hz,
+                measured_hz: st.doppler_hz + st.cfo_hz,
+                esn0_db: st.esn0_db,
+                locked: st.locked,
+            });
+        }
+        if let Some(Ok(mut plot)) = self.plot.as_ref().map(|p| p.lock()) {
+            let t = pos / self.sample_rate;
+            plot.add_symbols(&out.data[from..]);
+            plot.add_status(t, &st);
+            if self.doppler && st.acquired {
+                plot.add_doppler(t, st.doppler_hz, st.doppler_hz + st.cfo_hz);
+            }
+        }
+    }
+}
+
+impl Stage for DemodBackStage {
+    type In = FrontItem;
+    type Out = RxSymbol;
+    fn name(&self) -> &str {
+        "demod-back"
+    }
+    fn process(&mut self, input: &Chunk<FrontItem>, out: &mut Chunk<RxSymbol>) {
+        // Time and gap come with the front end's chunk, as DemodStage sets them.
+        let mut rest = &input.data[..];
+        while !rest.is_empty() {
+            let from = out.data.len();
+            let n = self.back.process(rest, &mut out.data);
+            rest = &rest[n..];
+            if self.back.at_mark() {
+                self.observe(from, out);
+            } else if self.back.ended() {
+                // The flush tail is not plotted.
+            } else if let Some(Ok(mut plot)) = self.plot.as_ref().map(|p| p.lock()) {
+                plot.add_symbols(&out.data[from..]);
+            }
+        }
+        out.first_sample = self.produced;
+        self.produced += out.data.len() as u64;
+        if let Ok(mut st) = self.status.lock() {
+            *st = self.back.status();
+        }
     }
 }
 

@@ -9,6 +9,9 @@
 //!
 //! The allocation count is per thread (a thread-local flag marks the measuring thread),
 //! so other tests running in parallel do not disturb it.
+//!
+//! The same holds for the chain `rx` builds on two cores, the demodulator split into a
+//! front and a back stage (with the carrier log `rx` keeps).
 
 use leomodem::cli::coding::link_coding;
 use leomodem::cli::{Cli, Command};
@@ -18,7 +21,7 @@ use leomodem::frames::FrameStage;
 use leomodem::io::{CaptureReader, OpenOptions};
 use leomodem::pipeline::{Chunk, Pipeline, PipelineConfig, Sink, Source};
 use leomodem::profile::Profile;
-use leomodem::stages::{CaptureSource, DemodStage};
+use leomodem::stages::{CaptureSource, CarrierLog, DemodStage};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
@@ -110,6 +113,15 @@ impl Sink for CountSink {
 
 #[test]
 fn rx_chain_steady_state_allocates_nothing() {
+    steady_state_allocates_nothing(false);
+}
+
+#[test]
+fn split_rx_chain_steady_state_allocates_nothing() {
+    steady_state_allocates_nothing(true);
+}
+
+fn steady_state_allocates_nothing(split: bool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bpsk.sigmf-meta");
     let p = path.to_string_lossy().to_string();
@@ -155,12 +167,16 @@ fn rx_chain_steady_state_allocates_nothing() {
         marks: marks.clone(),
     };
     let counts = Arc::new(Mutex::new((0u64, 0u64)));
-    let pipeline = Pipeline::new(source, PipelineConfig::default())
-        .then(DemodStage::new(
-            demod,
-            Arc::new(Mutex::new(DemodStatus::default())),
-        ))
-        .then(FrameStage::new(decoder));
+    let stage = DemodStage::new(demod, Arc::new(Mutex::new(DemodStatus::default())));
+    let pipeline = Pipeline::new(source, PipelineConfig::default());
+    let pipeline = if split {
+        let (front, back) = stage.with_carrier_log(CarrierLog::new()).split();
+        assert!(front.max_chunk() >= chunk);
+        pipeline.then(front).then(back)
+    } else {
+        pipeline.then(stage)
+    }
+    .then(FrameStage::new(decoder));
     COUNTING.with(|c| c.set(true));
     pipeline.run_inline(CountSink(counts.clone())).unwrap();
     COUNTING.with(|c| c.set(false));

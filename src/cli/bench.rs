@@ -443,7 +443,7 @@ fn bench_demod(a: &BenchArgs) -> Result<Vec<BenchResult>> {
         let input = psk_signal(m, 4.0, 1 << 16);
         let mut cfg = DemodConfig::new(m, 4.0, 1.0, 0.35);
         cfg.acquisition_len = 4096;
-        let mut demod = PskDemodulator::new(cfg).map_err(super::option_error)?;
+        let mut demod = PskDemodulator::new(cfg.clone()).map_err(super::option_error)?;
         let mut out = Vec::with_capacity(input.len());
         let r = measure(a.seconds, Clock::Thread, || {
             out.clear();
@@ -459,6 +459,46 @@ fn bench_demod(a: &BenchArgs) -> Result<Vec<BenchResult>> {
             SPS,
             r,
         ));
+        // The same chain split for two threads (`rx` on 2 cores): each half's CPU time
+        // per input sample, the halves driven in turn on this thread.
+        let (mut front, mut back) = PskDemodulator::new(cfg)
+            .map_err(super::option_error)?
+            .split();
+        let piece = front.max_chunk().min(1 << 14);
+        let mut items = Vec::with_capacity(piece);
+        let mut syms = Vec::with_capacity(piece);
+        let (mut t_front, mut t_back, mut n) = (0.0, 0.0, 0u64);
+        let until = Clock::Thread.now() + a.seconds;
+        while Clock::Thread.now() < until || n == 0 {
+            for blk in input.chunks(piece) {
+                let t0 = Clock::Thread.now();
+                items.clear();
+                front.process(black_box(blk), &mut items);
+                let t1 = Clock::Thread.now();
+                syms.clear();
+                let mut rest = &items[..];
+                while !rest.is_empty() {
+                    let k = back.process(rest, &mut syms);
+                    rest = &rest[k..];
+                }
+                black_box(&syms);
+                t_back += Clock::Thread.now() - t1;
+                t_front += t1 - t0;
+                n += blk.len() as u64;
+            }
+        }
+        for (half, t) in [
+            ("front: AGC, NCO, RRC, timing", t_front),
+            ("back: symbol AGC, carrier, Es/N0, lock", t_back),
+        ] {
+            let rate = n as f64 / t.max(1e-9);
+            res.push(result(
+                "demod",
+                format!("{} 4 sps split, {half} (input samples)", m.name()),
+                SPS,
+                (rate, rate),
+            ));
+        }
     }
     Ok(res)
 }
@@ -642,16 +682,21 @@ fn bench_rx(a: &BenchArgs) -> Result<Vec<BenchResult>> {
             super::Command::Tx(t) => super::tx::run(t)?,
             _ => unreachable!("parsed a tx command line"),
         }
-        let rx = match parse_command(&["leomodem", "rx", &path])? {
-            super::Command::Rx(r) => r,
-            _ => unreachable!("parsed an rx command line"),
-        };
+        // One core: the demodulator as one stage; two: split into two stages.
+        let rx_args =
+            |threads: &str| match parse_command(&["leomodem", "rx", &path, "--threads", threads]) {
+                Ok(super::Command::Rx(r)) => Ok(r),
+                Ok(_) => unreachable!("parsed an rx command line"),
+                Err(e) => Err(e),
+            };
+        let (rx1, rx2) = (rx_args("1")?, rx_args("2")?);
         let nsamples = rx_samples(&file)?;
         let want: u64 = frames.parse().unwrap_or(0);
         let mut failed = None;
         let mut run_rx = |clock: Clock, threads: usize| {
+            let rx = if threads >= 2 { &rx2 } else { &rx1 };
             let old = pin_to(threads);
-            let r = measure(a.seconds, clock, || match super::rx::receive(&rx) {
+            let r = measure(a.seconds, clock, || match super::rx::receive(rx) {
                 Ok(s) if s.frames_ok >= want.saturating_sub(2) => nsamples,
                 Ok(s) => {
                     failed = Some(format!("decoded {} of {want} frames", s.frames_ok));
@@ -688,7 +733,15 @@ fn bench_rx(a: &BenchArgs) -> Result<Vec<BenchResult>> {
         res.push(b);
         let mut b = result(
             "rx",
-            format!("{cfg}, {} cores, wall time", cores.min(2)),
+            format!(
+                "{cfg}, {} cores{}, wall time",
+                cores.min(2),
+                if cores >= 2 {
+                    " (demodulator split in 2 stages)"
+                } else {
+                    ""
+                }
+            ),
             SPS,
             wall2,
         );

@@ -137,6 +137,11 @@ pub struct RxArgs {
     /// spectrum and waterfall of the input.
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+    /// Cores for the demodulator: 1 runs it as one stage; 2 or more split it into two
+    /// stages on two threads (timing recovery | carrier recovery), same output
+    /// (default: 2 when the machine has at least 2 cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<std::num::NonZeroU8>,
     /// Print per-stage pipeline statistics.
     #[arg(long)]
     pub stats: bool,
@@ -293,6 +298,10 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
     if args.chunk == 0 {
         return Err(Error::config("--chunk", "must be at least 1 sample"));
     }
+    let split = match args.threads {
+        Some(n) => n.get() >= 2,
+        None => std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2),
+    };
     let mut cfg = DemodConfig::new(wf.modulation, info.sample_rate, wf.symbol_rate, wf.rolloff);
     cfg.initial_cfo_hz = args.offset.unwrap_or(0.0);
     cfg.real_input = info.real;
@@ -340,9 +349,16 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
     // The source last: a device buffers samples from the moment it is opened.
     let mut device_counters: Option<RxCounters> = None;
     let mut clipped = None;
+    // The split front end takes chunks of at most `max_chunk` samples (the output does
+    // not depend on the chunking; a device's chunks are 50 ms, always within it).
+    let chunk = if split {
+        args.chunk.min(demod.split_max_chunk())
+    } else {
+        args.chunk
+    };
     let (source, nonfinite): (Box<dyn Source<Out = Complex32>>, _) = match reader {
         Some(r) => {
-            let s = CaptureSource::new(r, args.chunk);
+            let s = CaptureSource::new(r, chunk);
             let nf = s.nonfinite_counter();
             clipped = Some(s.clipped_counter());
             (Box::new(s), nf)
@@ -390,7 +406,12 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
         stop: interrupt_flag()?,
         ..PipelineConfig::default()
     };
-    let pipeline = Pipeline::new(source, cfg).then(demod_stage);
+    let pipeline = if split {
+        let (front, back) = demod_stage.split();
+        Pipeline::new(source, cfg).then(front).then(back)
+    } else {
+        Pipeline::new(source, cfg).then(demod_stage)
+    };
     let frame_counts: Arc<Mutex<Option<Arc<FrameCounts>>>> = Arc::new(Mutex::new(None));
     let progress = {
         let (status, counts) = (status.clone(), frame_counts.clone());

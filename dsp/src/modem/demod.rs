@@ -15,6 +15,17 @@
 //! NCO only at those boundaries. So the output never depends on how the input stream
 //! was cut into chunks. Acquisition holds back the first `acquisition_len` samples,
 //! estimates the offset on them, then demodulates them too: no symbol is lost.
+//!
+//! # Frequency hand-over
+//!
+//! At the end of block `j` the carrier loop decides to hand `d_j` = ¼ of the frequency
+//! it tracks (less what is already on its way) to the NCO; the NCO and the loop apply it
+//! together [`handover_lag`](PskDemodulator::handover_lag) blocks later (about 0.1 s), so
+//! the loop never sees a step. The lag lets the chain run on two threads with the same
+//! output, bit for bit: a [`DemodFront`] (Doppler removal, AGC, acquisition, NCO,
+//! matched filter and timing) feeding [`FrontItem`]s to a [`DemodBack`] (symbol AGC,
+//! carrier loop, Es/N0, lock), which sends the hand-over decisions back; the front only
+//! waits for a decision when it is `lag` blocks ahead of the back.
 
 use crate::doppler::{DopplerKnot, DopplerProfile, DopplerRotator};
 use crate::filter::Resampler;
@@ -23,6 +34,8 @@ use crate::nco::Nco;
 use crate::sync::{Agc, CarrierLoop, CoarseCfoSearch, EsN0Estimator, LockDetector, SymbolSync};
 use crate::{Complex32, DspError};
 use std::f64::consts::PI;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Sub-block length in input samples; loop hand-over happens at multiples of it.
 pub const BLOCK: usize = 512;
@@ -36,6 +49,14 @@ pub const FLL_PULL_IN_SYMBOLS: u64 = 2048;
 pub const MAX_SYNC_SPS: f64 = 8.0;
 /// Samples per symbol after pre-decimation of highly oversampled input.
 pub const WORKING_SPS: f64 = 4.0;
+
+/// Share of the carrier loop's frequency handed to the NCO per block.
+const HANDOVER_FRACTION: f64 = 0.25;
+/// Delay of the frequency hand-over in seconds (see the module docs); at least
+/// [`MIN_HANDOVER_LAG`] blocks.
+pub const HANDOVER_LAG_SECONDS: f64 = 0.1;
+/// Shortest hand-over delay, in blocks.
+pub const MIN_HANDOVER_LAG: u64 = 64;
 
 /// Demodulator settings. [`DemodConfig::new`] gives defaults that suit most links.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,26 +173,214 @@ pub struct PskDemodulator {
     nco: Nco,
     resampler: Option<Resampler>,
     sync: SymbolSync,
-    sym_agc: Agc,
-    carrier: CarrierLoop,
-    snr: EsN0Estimator,
-    lock: LockDetector,
+    /// Symbol AGC, carrier loop and statistics (unused by a split front end, except to
+    /// estimate the initial carrier phase).
+    back: Back,
+    handover: Handover,
+    /// Split front end: where the back end publishes its hand-over decisions.
+    link: Option<FrontLink>,
+    /// Carrier phase set by the acquisition pre-run (NaN when none).
+    acq_phase: f64,
     /// Predicted Doppler (removed before everything else) and its code scale (applied
     /// to the symbol synchroniser's nominal period per block).
     doppler: Option<DopplerRotator>,
     code_profile: Option<DopplerProfile>,
     sync_sps: f64,
     dbuf: Vec<Complex32>,
-    fll_active: bool,
-    flushing: bool,
     padding: u64,
     work: Vec<Complex32>,
     work2: Vec<Complex32>,
     /// Symbols of the current sub-block.
     out: Vec<DemodSymbol>,
     samples_in: u64,
-    symbols_out: u64,
     status: DemodStatus,
+}
+
+/// Where the symbols of a sub-block go: through the back end to a caller (one
+/// thread), or as [`FrontItem`]s to a [`DemodBack`] (split).
+enum Sink<'a> {
+    Fused(&'a mut dyn FnMut(DemodSymbol)),
+    Front(&'a mut Vec<FrontItem>),
+}
+
+/// The chain after the timing loop: symbol AGC, carrier loop, Es/N0, lock detector.
+/// The same code runs in [`PskDemodulator`] (per symbol, inside the timing loop's
+/// pass) and in [`DemodBack`], so both give the same bits.
+#[derive(Clone, Debug)]
+struct Back {
+    sym_agc: Agc,
+    carrier: CarrierLoop,
+    snr: EsN0Estimator,
+    lock: LockDetector,
+    fll_active: bool,
+    /// The flush tail: symbols are emitted but do not feed the statistics.
+    flushing: bool,
+    symbols: u64,
+    first_lock_sample: Option<u64>,
+}
+
+impl Back {
+    fn new(cfg: &DemodConfig) -> Result<Self, DspError> {
+        let m = cfg.modulation;
+        let order = m.phase_ambiguity();
+        let p0 = m.points()[0];
+        Ok(Back {
+            sym_agc: Agc::new(1.0 / 256.0, 1.0)?,
+            carrier: CarrierLoop::new(order, p0, cfg.carrier_bandwidth, cfg.fll_bandwidth)?,
+            snr: EsN0Estimator::new(1024)?,
+            lock: LockDetector::new(order, p0, 256)?,
+            fll_active: cfg.fll_bandwidth > 0.0,
+            flushing: false,
+            symbols: 0,
+            first_lock_sample: None,
+        })
+    }
+
+    /// One symbol `y` from the timing loop, centred at input sample `sample`, made
+    /// while the input count was `samples_in`.
+    #[inline(always)]
+    fn step(&mut self, y: Complex32, sample: f64, samples_in: u64) -> DemodSymbol {
+        let z = self.carrier.step(self.sym_agc.step(y));
+        if !self.flushing {
+            self.snr.update(std::slice::from_ref(&z));
+            self.lock.update(std::slice::from_ref(&z));
+        }
+        let locked = self.lock.locked();
+        if locked && self.first_lock_sample.is_none() {
+            self.first_lock_sample = Some(samples_in);
+        }
+        // FLL assist only for pull-in: it adds frequency noise once locked and,
+        // left on at low SNR, causes cycle slips.
+        if self.fll_active && (locked || self.symbols >= FLL_PULL_IN_SYMBOLS) {
+            self.fll_active = false;
+            self.carrier.set_fll_enabled(false);
+        }
+        self.symbols += 1;
+        // Unit signal power, and 1/(Es/N0) (as `noise_variance`), with one square root
+        // for both.
+        let (s, n) = self.snr.powers();
+        let g = if s > 1e-6 && self.snr.count() >= 64 {
+            (1.0 / s.sqrt()) as f32
+        } else {
+            1.0
+        };
+        DemodSymbol {
+            value: z * g,
+            sample,
+            noise_var: noise_var_of(self.snr.count(), s, n),
+        }
+    }
+}
+
+/// The frequency hand-over from the carrier loop to the NCO (module docs): decided at
+/// the end of block `j`, applied at the end of block `j + lag`.
+#[derive(Clone, Debug)]
+struct Handover {
+    lag: u64,
+    /// Blocks `j ≤ quiet` (the acquisition block's) decide nothing, so the front end
+    /// never waits while it demodulates the acquisition block in one go.
+    quiet: u64,
+    /// Decisions by block index modulo `lag + 1`.
+    ring: Vec<f64>,
+    /// Sum of the decisions not yet applied (rad/symbol).
+    pending: f64,
+}
+
+impl Handover {
+    fn new(lag: u64, quiet: u64) -> Self {
+        Handover {
+            lag,
+            quiet,
+            ring: vec![0.0; lag as usize + 1],
+            pending: 0.0,
+        }
+    }
+
+    /// Whether the amount due at the end of block `j` may be non-zero.
+    fn has_due(&self, j: u64) -> bool {
+        j > self.lag && j - self.lag > self.quiet
+    }
+
+    /// At the end of block `j` (the input count reached `j·BLOCK`): takes the amount
+    /// decided `lag` blocks ago out of `carrier` and returns it (rad/symbol, for the
+    /// NCO), then decides the next one. The same arithmetic runs in the one-thread
+    /// chain and in the back end.
+    #[inline]
+    fn block_end(&mut self, j: u64, carrier: &mut CarrierLoop) -> (f64, f64) {
+        let len = self.ring.len() as u64;
+        let h = if self.has_due(j) {
+            self.ring[((j - self.lag) % len) as usize]
+        } else {
+            0.0
+        };
+        if h != 0.0 {
+            // Exactly (to an ulp) `h` out of the loop's frequency.
+            let f = h / carrier.frequency();
+            if f.is_finite() {
+                carrier.take_frequency(f);
+            }
+            self.pending -= h;
+        }
+        let d = if j > self.quiet {
+            HANDOVER_FRACTION * (carrier.frequency() - self.pending)
+        } else {
+            0.0
+        };
+        self.ring[(j % len) as usize] = d;
+        self.pending += d;
+        (h, d)
+    }
+}
+
+/// Hand-over decisions from a [`DemodBack`] to its [`DemodFront`], by global block
+/// index (counted across re-acquisitions).
+struct HandoverShared {
+    ring: Box<[AtomicU64]>,
+    /// Highest global block index published.
+    published: AtomicU64,
+    /// The back end has gone: nobody will publish any more.
+    closed: AtomicBool,
+}
+
+/// The front end's side of the hand-over link.
+struct FrontLink {
+    shared: Arc<HandoverShared>,
+    /// Global index of this chain's block 0.
+    base: u64,
+    /// Global blocks whose decisions can arrive (completed before the current call).
+    sendable: u64,
+}
+
+impl FrontLink {
+    /// Waits for the decision of global block `g`. The back end works on what the
+    /// front end sent, so the decision of a block completed in the current call can
+    /// never arrive: that is a caller error (a chunk longer than
+    /// [`DemodFront::max_chunk`]).
+    fn wait(&self, g: u64) -> f64 {
+        let sh = &self.shared;
+        let len = sh.ring.len() as u64;
+        let mut spins = 0u32;
+        loop {
+            if sh.published.load(Ordering::Acquire) >= g {
+                return f64::from_bits(sh.ring[(g % len) as usize].load(Ordering::Relaxed));
+            }
+            if sh.closed.load(Ordering::Acquire) {
+                return 0.0; // nobody downstream: the output no longer matters
+            }
+            assert!(
+                g <= self.sendable,
+                "split demodulator: an input chunk longer than DemodFront::max_chunk() samples"
+            );
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else if spins < 256 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+        }
+    }
 }
 
 impl PskDemodulator {
@@ -205,7 +414,6 @@ impl PskDemodulator {
         };
         let m = cfg.modulation;
         let order = m.phase_ambiguity();
-        let p0 = m.points()[0];
         let search = if cfg.acquisition_len > 0 {
             let s = CoarseCfoSearch::new(
                 cfg.sample_rate,
@@ -225,6 +433,9 @@ impl PskDemodulator {
             None
         };
         let acq_cap = search.as_ref().map_or(0, |s| s.len());
+        let lag = ((HANDOVER_LAG_SECONDS * cfg.sample_rate / BLOCK as f64).ceil() as u64)
+            .max(MIN_HANDOVER_LAG);
+        let quiet = acq_cap.div_ceil(BLOCK) as u64;
         Ok(PskDemodulator {
             agc: Agc::new(1.0 / (256.0 * sps_in), 1.0)?,
             search,
@@ -240,22 +451,19 @@ impl PskDemodulator {
                 cfg.timing_bandwidth,
                 m == Modulation::Oqpsk,
             )?,
-            sym_agc: Agc::new(1.0 / 256.0, 1.0)?,
-            carrier: CarrierLoop::new(order, p0, cfg.carrier_bandwidth, cfg.fll_bandwidth)?,
-            snr: EsN0Estimator::new(1024)?,
-            lock: LockDetector::new(order, p0, 256)?,
+            back: Back::new(&cfg)?,
+            handover: Handover::new(lag, quiet),
+            link: None,
+            acq_phase: f64::NAN,
             doppler: None,
             code_profile: None,
             sync_sps: sync_rate / cfg.symbol_rate,
             dbuf: Vec::new(),
-            fll_active: cfg.fll_bandwidth > 0.0,
-            flushing: false,
             padding: 0,
             work: Vec::with_capacity(BLOCK),
             work2: Vec::with_capacity(BLOCK + 16),
             out: Vec::with_capacity(BLOCK),
             samples_in: 0,
-            symbols_out: 0,
             status: DemodStatus {
                 acquired: acq_cap == 0,
                 coarse_cfo_hz: cfg.initial_cfo_hz,
@@ -269,6 +477,60 @@ impl PskDemodulator {
     /// The configuration this chain was built with.
     pub fn config(&self) -> &DemodConfig {
         &self.cfg
+    }
+
+    /// Delay of the carrier loop's frequency hand-over to the NCO, in blocks of
+    /// [`BLOCK`] input samples (about [`HANDOVER_LAG_SECONDS`], at least
+    /// [`MIN_HANDOVER_LAG`]).
+    pub fn handover_lag(&self) -> u64 {
+        self.handover.lag
+    }
+
+    /// Longest input the [`DemodFront`] of this chain takes per call
+    /// ([`DemodFront::max_chunk`]).
+    pub fn split_max_chunk(&self) -> usize {
+        (self.handover.lag as usize / 2) * BLOCK
+    }
+
+    /// Splits the chain into a front end and a back end for two threads; together they
+    /// give exactly the symbols and status this chain would give from here on (its
+    /// state, pending hand-overs included, goes with the halves).
+    pub fn split(mut self) -> (DemodFront, DemodBack) {
+        let shared = Arc::new(HandoverShared {
+            ring: self
+                .handover
+                .ring
+                .iter()
+                .map(|d| AtomicU64::new(d.to_bits()))
+                .collect(),
+            published: AtomicU64::new(self.samples_in / BLOCK as u64),
+            closed: AtomicBool::new(false),
+        });
+        self.link = Some(FrontLink {
+            shared: shared.clone(),
+            base: 0,
+            sendable: 0,
+        });
+        let back = DemodBack {
+            cfg: self.cfg.clone(),
+            back: self.back.clone(),
+            handover: self.handover.clone(),
+            shared,
+            base: 0,
+            samples: self.samples_in,
+            front: FrontSnapshot {
+                samples: self.samples_in - self.padding,
+                nco_hz: self.nco.freq(),
+                clock_offset_ppm: self.sync.clock_offset_ppm(),
+                doppler_hz: 0.0,
+                code_scale: self.status.code_scale,
+            },
+            status: self.status,
+            origin: 0,
+            marked: false,
+            ended: false,
+        };
+        (DemodFront { demod: self }, back)
     }
 
     /// Adds a point of a predicted Doppler profile (from an orbit): the carrier Doppler
@@ -318,7 +580,7 @@ impl PskDemodulator {
     /// Appends symbols (carrier-corrected, unit signal power) to `out`.
     pub fn process(&mut self, input: &[Complex32], out: &mut Vec<Complex32>) -> usize {
         let n = out.len();
-        self.run(input, &mut |s| out.push(s.value));
+        self.run(input, &mut Sink::Fused(&mut |s| out.push(s.value)));
         out.len() - n
     }
 
@@ -331,17 +593,20 @@ impl PskDemodulator {
         times: &mut Vec<f64>,
     ) -> usize {
         let n = out.len();
-        self.run(input, &mut |s| {
-            out.push(s.value);
-            times.push(s.sample);
-        });
+        self.run(
+            input,
+            &mut Sink::Fused(&mut |s| {
+                out.push(s.value);
+                times.push(s.sample);
+            }),
+        );
         out.len() - n
     }
 
     /// Appends [`DemodSymbol`]s: value, position and noise variance of each symbol.
     pub fn process_symbols(&mut self, input: &[Complex32], out: &mut Vec<DemodSymbol>) -> usize {
         let n = out.len();
-        self.run(input, &mut |s| out.push(s));
+        self.run(input, &mut Sink::Fused(&mut |s| out.push(s)));
         out.len() - n
     }
 
@@ -350,33 +615,40 @@ impl PskDemodulator {
     /// symbols (whose matched-filter window reaches past the end) come out.
     pub fn flush(&mut self, out: &mut Vec<DemodSymbol>) -> usize {
         let n = out.len();
+        self.flush_into(&mut Sink::Fused(&mut |s| out.push(s)));
+        out.len() - n
+    }
+
+    fn flush_into(&mut self, sink: &mut Sink) {
         if !self.acquired {
             if self.acq_buf.is_empty() {
-                return 0;
+                return;
             }
-            self.acquire();
+            self.acquire(sink);
             let buf = std::mem::take(&mut self.acq_buf);
-            self.demod(&buf, &mut |s| out.push(s));
+            self.demod(&buf, sink);
             self.acq_buf = buf;
             self.acq_buf.clear();
         }
         // The tail symbols are emitted but do not feed the statistics (Es/N0, lock), and
         // the padding does not count as input.
-        self.flushing = true;
+        self.back.flushing = true;
+        if let Sink::Front(items) = sink {
+            items.push(FrontItem::Flush);
+        }
         let counted = self.samples_in;
         let zeros = [Complex32::new(0.0, 0.0); BLOCK];
         let sps_in = self.cfg.sample_rate / self.cfg.symbol_rate;
         let mut left = ((self.cfg.span as f64 / 2.0 + 2.0) * sps_in).ceil() as usize + 64;
         while left > 0 {
             let k = left.min(BLOCK);
-            self.demod(&zeros[..k], &mut |s| out.push(s));
+            self.demod(&zeros[..k], sink);
             left -= k;
         }
         self.padding = self.samples_in - counted;
-        out.len() - n
     }
 
-    fn run(&mut self, input: &[Complex32], emit: &mut dyn FnMut(DemodSymbol)) {
+    fn run(&mut self, input: &[Complex32], emit: &mut Sink) {
         if self.doppler.is_none() {
             return self.run_corrected(input, emit);
         }
@@ -393,7 +665,7 @@ impl PskDemodulator {
     }
 
     /// [`run`](Self::run) after the predicted Doppler is removed.
-    fn run_corrected(&mut self, input: &[Complex32], emit: &mut dyn FnMut(DemodSymbol)) {
+    fn run_corrected(&mut self, input: &[Complex32], emit: &mut Sink) {
         let mut rest = input;
         if !self.acquired {
             let want = self.acq_buf.capacity() - self.acq_buf.len();
@@ -403,7 +675,7 @@ impl PskDemodulator {
             if self.acq_buf.len() < self.acq_buf.capacity() {
                 return;
             }
-            self.acquire();
+            self.acquire(emit);
             let buf = std::mem::take(&mut self.acq_buf);
             self.demod(&buf, emit);
             self.acq_buf = buf;
@@ -411,7 +683,7 @@ impl PskDemodulator {
         self.demod(rest, emit);
     }
 
-    fn acquire(&mut self) {
+    fn acquire(&mut self, sink: &mut Sink) {
         // Level first (the search is scale-free, the AGC seed is not).
         let n = self.acq_buf.len().max(1);
         let p: f64 = self
@@ -457,6 +729,18 @@ impl PskDemodulator {
         self.pre_run();
         self.acquired = true;
         self.status.acquired = true;
+        if let Sink::Front(items) = sink {
+            let st = &self.status;
+            items.push(FrontItem::Acquired {
+                coarse_cfo_hz: st.coarse_cfo_hz,
+                coarse_rate_hz_s: st.coarse_rate_hz_s,
+                carrier_phase: self.acq_phase,
+            });
+            items.push(FrontItem::AcquiredLevel {
+                acquisition_line: st.acquisition_line,
+                input_power: st.input_power,
+            });
+        }
     }
 
     /// Converges timing and carrier phase on the acquisition block before the real
@@ -522,15 +806,16 @@ impl PskDemodulator {
             &mut syms,
             &mut times,
         );
-        let mut agc = self.sym_agc.clone();
+        let mut agc = self.back.sym_agc.clone();
         agc.process_in_place(&mut syms);
         let head = &syms[..syms.len().min(256)];
-        let theta = self.carrier.estimate_phase(head);
-        self.carrier.set_phase(theta);
+        let theta = self.back.carrier.estimate_phase(head);
+        self.back.carrier.set_phase(theta);
+        self.acq_phase = theta;
     }
 
     /// Demodulates `input` in sub-blocks aligned to absolute multiples of [`BLOCK`].
-    fn demod(&mut self, mut input: &[Complex32], emit: &mut dyn FnMut(DemodSymbol)) {
+    fn demod(&mut self, mut input: &[Complex32], sink: &mut Sink) {
         let sym_period_rad = 2.0 * PI / self.cfg.symbol_rate;
         while !input.is_empty() {
             let into_block = (self.samples_in % BLOCK as u64) as usize;
@@ -544,18 +829,64 @@ impl PskDemodulator {
             self.agc.process(blk, &mut self.work);
             self.nco.mix_in_place(&mut self.work);
             self.samples_in += take as u64;
-            self.symbols_block();
-            for &s in &self.out {
-                emit(s);
-            }
-            self.symbols_out += self.out.len() as u64;
-            if self.samples_in.is_multiple_of(BLOCK as u64) {
-                // Hand part of the loop's residual frequency to the NCO so the signal
-                // stays centred in the matched filter however far the carrier drifts.
-                let w = self.carrier.take_frequency(0.25);
-                self.nco.adjust_freq(-w / sym_period_rad);
+            let at_end = self.samples_in.is_multiple_of(BLOCK as u64);
+            let j = self.samples_in / BLOCK as u64;
+            // Hand part of the loop's residual frequency to the NCO so the signal stays
+            // centred in the matched filter however far the carrier drifts.
+            let h = match sink {
+                Sink::Fused(emit) => {
+                    self.symbols_block();
+                    for &s in &self.out {
+                        emit(s);
+                    }
+                    if at_end {
+                        self.handover.block_end(j, &mut self.back.carrier).0
+                    } else {
+                        0.0
+                    }
+                }
+                Sink::Front(items) => {
+                    items.push(FrontItem::Samples(self.samples_in));
+                    self.front_symbols(items);
+                    if at_end {
+                        items.push(FrontItem::BlockEnd);
+                    }
+                    match self.link.as_ref() {
+                        Some(link) if at_end && self.handover.has_due(j) => {
+                            link.wait(link.base + j - self.handover.lag)
+                        }
+                        _ => 0.0,
+                    }
+                }
+            };
+            if h != 0.0 {
+                self.nco.adjust_freq(-h / sym_period_rad);
             }
         }
+    }
+
+    /// Symbol timing into `items` (split front end).
+    fn front_symbols(&mut self, items: &mut Vec<FrontItem>) {
+        let time_map = self.resampler.as_ref().map(|r| (r.ratio(), r.delay()));
+        let input: &[Complex32] = match self.resampler.as_mut() {
+            Some(r) => {
+                self.work2.clear();
+                r.process(&self.work, &mut self.work2);
+                &self.work2
+            }
+            None => &self.work,
+        };
+        self.sync.process_with(
+            input,
+            #[inline(always)]
+            |value, t| {
+                let sample = match time_map {
+                    Some((ratio, delay)) => t / ratio - delay,
+                    None => t,
+                };
+                items.push(FrontItem::Symbol { value, sample });
+            },
+        );
     }
 
     /// Symbol timing, symbol AGC, carrier loop and statistics over `work` (the
@@ -566,21 +897,13 @@ impl PskDemodulator {
         let PskDemodulator {
             resampler,
             sync,
-            sym_agc,
-            carrier,
-            snr,
-            lock,
+            back,
             work,
             work2,
             out,
-            status,
-            fll_active,
-            flushing,
             samples_in,
-            symbols_out,
             ..
         } = self;
-        let flushing = *flushing;
         let samples_in = *samples_in;
         let time_map = resampler.as_ref().map(|r| (r.ratio(), r.delay()));
         let input: &[Complex32] = match resampler.as_mut() {
@@ -592,45 +915,15 @@ impl PskDemodulator {
             None => work,
         };
         out.clear();
-        let mut index = *symbols_out;
         sync.process_with(
             input,
             #[inline(always)]
             |y, t| {
-                let z = carrier.step(sym_agc.step(y));
-                if !flushing {
-                    snr.update(std::slice::from_ref(&z));
-                    lock.update(std::slice::from_ref(&z));
-                }
-                let locked = lock.locked();
-                if locked && status.first_lock_sample.is_none() {
-                    status.first_lock_sample = Some(samples_in);
-                }
-                // FLL assist only for pull-in: it adds frequency noise once locked and,
-                // left on at low SNR, causes cycle slips.
-                if *fll_active && (locked || index >= FLL_PULL_IN_SYMBOLS) {
-                    *fll_active = false;
-                    carrier.set_fll_enabled(false);
-                }
-                index += 1;
-                // Unit signal power, and 1/(Es/N0) (as `noise_variance`), with one
-                // square root for both.
-                let (s, n) = snr.powers();
-                let g = if s > 1e-6 && snr.count() >= 64 {
-                    (1.0 / s.sqrt()) as f32
-                } else {
-                    1.0
-                };
-                let noise_var = noise_var_of(snr.count(), s, n);
                 let sample = match time_map {
                     Some((ratio, delay)) => t / ratio - delay,
                     None => t,
                 };
-                out.push(DemodSymbol {
-                    value: z * g,
-                    sample,
-                    noise_var,
-                });
+                out.push(back.step(y, sample, samples_in));
             },
         );
     }
@@ -651,28 +944,358 @@ impl PskDemodulator {
     /// Noise variance per symbol of the output symbols (unit signal power), for soft
     /// demapping: `1 / (Es/N0)` = N/S (1 before an estimate exists).
     pub fn noise_variance(&self) -> f32 {
-        noise_var(&self.snr)
+        noise_var(&self.back.snr)
+    }
+
+    /// What the front end knows now (the part of the status it owns).
+    fn front_snapshot(&self) -> FrontSnapshot {
+        FrontSnapshot {
+            samples: self.samples_in - self.padding,
+            nco_hz: self.nco.freq(),
+            clock_offset_ppm: self.sync.clock_offset_ppm(),
+            doppler_hz: self
+                .code_profile
+                .as_ref()
+                .and_then(|p| p.at(self.samples_in as f64))
+                .map_or(0.0, |(f, _)| f),
+            code_scale: self.status.code_scale,
+        }
     }
 
     /// Current status.
     pub fn status(&self) -> DemodStatus {
-        let residual = self.carrier.frequency() * self.cfg.symbol_rate / (2.0 * PI);
-        let doppler_hz = self
-            .code_profile
-            .as_ref()
-            .and_then(|p| p.at(self.samples_in as f64))
-            .map_or(0.0, |(f, _)| f);
-        DemodStatus {
-            cfo_hz: -self.nco.freq() + residual,
-            doppler_hz,
-            clock_offset_ppm: self.sync.clock_offset_ppm(),
-            esn0_db: self.snr.esn0_db(),
-            locked: self.lock.locked(),
-            lock_metric: self.lock.metric(),
-            symbols: self.symbols_out,
-            samples: self.samples_in - self.padding,
-            ..self.status
+        combined_status(
+            &self.cfg,
+            &self.front_snapshot(),
+            &self.back,
+            &DemodStatus {
+                first_lock_sample: self.back.first_lock_sample,
+                ..self.status
+            },
+        )
+    }
+}
+
+/// The front end's part of [`DemodStatus`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct FrontSnapshot {
+    samples: u64,
+    nco_hz: f64,
+    clock_offset_ppm: f64,
+    doppler_hz: f64,
+    code_scale: f64,
+}
+
+/// The status from the front end's snapshot, the back end and the acquisition result
+/// in `base`.
+fn combined_status(
+    cfg: &DemodConfig,
+    front: &FrontSnapshot,
+    back: &Back,
+    base: &DemodStatus,
+) -> DemodStatus {
+    let residual = back.carrier.frequency() * cfg.symbol_rate / (2.0 * PI);
+    DemodStatus {
+        cfo_hz: -front.nco_hz + residual,
+        doppler_hz: front.doppler_hz,
+        code_scale: front.code_scale,
+        clock_offset_ppm: front.clock_offset_ppm,
+        esn0_db: back.snr.esn0_db(),
+        locked: back.lock.locked(),
+        lock_metric: back.lock.metric(),
+        symbols: back.symbols,
+        samples: front.samples,
+        first_lock_sample: back.first_lock_sample,
+        ..*base
+    }
+}
+
+/// One item of the stream from a [`DemodFront`] to its [`DemodBack`]: symbols from the
+/// timing loop, with markers at the positions where the back end must do what the
+/// one-thread chain does there.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FrontItem {
+    /// A matched-filter output at its symbol's centre, `sample` (input samples from the
+    /// start of the stream, fractional).
+    Symbol {
+        /// Symbol before symbol AGC and carrier recovery.
+        value: Complex32,
+        /// Input-sample index of its centre.
+        sample: f64,
+    },
+    /// The input count (padding included) once the sub-block whose symbols follow is in.
+    Samples(u64),
+    /// The input count reached a multiple of [`BLOCK`]: frequency hand-over point.
+    BlockEnd,
+    /// Acquisition done: its result, and the carrier phase it measured (NaN: none).
+    Acquired {
+        /// Coarse carrier offset, Hz.
+        coarse_cfo_hz: f64,
+        /// Carrier drift measured during acquisition, Hz/s.
+        coarse_rate_hz_s: f64,
+        /// Initial carrier phase, rad (NaN: keep the loop's).
+        carrier_phase: f64,
+    },
+    /// The rest of the acquisition result.
+    AcquiredLevel {
+        /// Spectral line over floor.
+        acquisition_line: f64,
+        /// Mean input power of the acquisition block.
+        input_power: f64,
+    },
+    /// Input count (padding excluded), NCO frequency and clock offset now.
+    Front {
+        /// Input samples counted so far.
+        samples: u64,
+        /// NCO frequency, Hz.
+        nco_hz: f64,
+        /// Sample-clock offset, ppm.
+        clock_offset_ppm: f64,
+    },
+    /// Predicted Doppler and code scale now.
+    Doppler {
+        /// Predicted Doppler, Hz.
+        doppler_hz: f64,
+        /// Predicted code scale.
+        code_scale: f64,
+    },
+    /// End of input: what follows comes from [`DemodFront::flush`].
+    End,
+    /// The flush tail starts: the following symbols do not feed the statistics.
+    Flush,
+    /// A fresh chain starts (re-acquisition after a gap): `origin` is its sample 0 in
+    /// the stream, `base` the global index of its block 0.
+    Restart {
+        /// Stream index of the new chain's sample 0.
+        origin: u64,
+        /// Global block index of its block 0.
+        base: u64,
+    },
+    /// A position the caller marked (a measurement point): [`DemodBack::process`]
+    /// stops after it.
+    Mark,
+}
+
+/// The first half of a split [`PskDemodulator`]: predicted Doppler removal, AGC,
+/// acquisition, NCO and timing recovery, producing [`FrontItem`]s for a [`DemodBack`]
+/// on another thread.
+pub struct DemodFront {
+    demod: PskDemodulator,
+}
+
+impl DemodFront {
+    /// The configuration.
+    pub fn config(&self) -> &DemodConfig {
+        &self.demod.cfg
+    }
+
+    /// Longest input the front end may be given per call: it waits for the back end's
+    /// hand-over decisions, which only come for what it has already handed on.
+    pub fn max_chunk(&self) -> usize {
+        self.demod.split_max_chunk()
+    }
+
+    /// As [`PskDemodulator::push_doppler_knot`].
+    pub fn push_doppler_knot(&mut self, knot: DopplerKnot) -> bool {
+        self.demod.push_doppler_knot(knot)
+    }
+
+    /// As [`PskDemodulator::samples_fed`].
+    pub fn samples_fed(&self) -> u64 {
+        self.demod.samples_fed()
+    }
+
+    /// Appends the items for `input` (at most [`max_chunk`](Self::max_chunk) samples;
+    /// waits while the back end is more than the hand-over lag behind).
+    pub fn process(&mut self, input: &[Complex32], out: &mut Vec<FrontItem>) {
+        self.begin();
+        self.demod.run(input, &mut Sink::Front(out));
+    }
+
+    /// End of stream: the acquisition on a short input and the flush tail.
+    pub fn flush(&mut self, out: &mut Vec<FrontItem>) {
+        self.begin();
+        out.push(FrontItem::End);
+        self.demod.flush_into(&mut Sink::Front(out));
+    }
+
+    /// Appends the front end's part of the status, so that the back end's status is
+    /// the one-thread chain's at this point.
+    pub fn snapshot(&self, out: &mut Vec<FrontItem>) {
+        let f = self.demod.front_snapshot();
+        out.push(FrontItem::Front {
+            samples: f.samples,
+            nco_hz: f.nco_hz,
+            clock_offset_ppm: f.clock_offset_ppm,
+        });
+        out.push(FrontItem::Doppler {
+            doppler_hz: f.doppler_hz,
+            code_scale: f.code_scale,
+        });
+    }
+
+    /// [`snapshot`](Self::snapshot) and a [`FrontItem::Mark`].
+    pub fn mark(&self, out: &mut Vec<FrontItem>) {
+        self.snapshot(out);
+        out.push(FrontItem::Mark);
+    }
+
+    /// Replaces the chain by a fresh one (same configuration) whose sample 0 is stream
+    /// sample `origin`, after a gap; the back end restarts at the same point.
+    pub fn restart(&mut self, origin: u64, out: &mut Vec<FrontItem>) -> Result<(), DspError> {
+        let mut fresh = PskDemodulator::new(self.demod.cfg.clone())?;
+        let mut link = self.demod.link.take();
+        if let Some(l) = link.as_mut() {
+            l.base += self.demod.samples_in / BLOCK as u64;
         }
+        let base = link.as_ref().map_or(0, |l| l.base);
+        fresh.link = link;
+        self.demod = fresh;
+        out.push(FrontItem::Restart { origin, base });
+        Ok(())
+    }
+
+    /// Every block completed so far may get a decision from the back end.
+    fn begin(&mut self) {
+        let done = self.demod.samples_in / BLOCK as u64;
+        if let Some(l) = self.demod.link.as_mut() {
+            l.sendable = l.base + done;
+        }
+    }
+}
+
+/// The second half of a split [`PskDemodulator`]: symbol AGC, carrier loop, Es/N0 and
+/// lock detector over a [`DemodFront`]'s items.
+pub struct DemodBack {
+    cfg: DemodConfig,
+    back: Back,
+    handover: Handover,
+    shared: Arc<HandoverShared>,
+    /// Global index of the current chain's block 0.
+    base: u64,
+    /// Input count of the current sub-block.
+    samples: u64,
+    front: FrontSnapshot,
+    /// Acquisition result and the rest of the status.
+    status: DemodStatus,
+    origin: u64,
+    marked: bool,
+    ended: bool,
+}
+
+impl DemodBack {
+    /// Processes `items` up to the end or up to and including the first
+    /// [`FrontItem::Mark`], appending the symbols to `out`; returns the items consumed.
+    pub fn process(&mut self, items: &[FrontItem], out: &mut Vec<DemodSymbol>) -> usize {
+        self.marked = false;
+        for (i, item) in items.iter().enumerate() {
+            match *item {
+                FrontItem::Symbol { value, sample } => {
+                    out.push(self.back.step(value, sample, self.samples));
+                }
+                FrontItem::Samples(n) => self.samples = n,
+                FrontItem::BlockEnd => {
+                    let j = self.samples / BLOCK as u64;
+                    let (_, d) = self.handover.block_end(j, &mut self.back.carrier);
+                    let sh = &self.shared;
+                    let g = self.base + j;
+                    let len = sh.ring.len() as u64;
+                    sh.ring[(g % len) as usize].store(d.to_bits(), Ordering::Relaxed);
+                    sh.published.store(g, Ordering::Release);
+                }
+                FrontItem::Acquired {
+                    coarse_cfo_hz,
+                    coarse_rate_hz_s,
+                    carrier_phase,
+                } => {
+                    self.status.acquired = true;
+                    self.status.coarse_cfo_hz = coarse_cfo_hz;
+                    self.status.coarse_rate_hz_s = coarse_rate_hz_s;
+                    self.back.carrier.set_phase(carrier_phase);
+                }
+                FrontItem::AcquiredLevel {
+                    acquisition_line,
+                    input_power,
+                } => {
+                    self.status.acquisition_line = acquisition_line;
+                    self.status.input_power = input_power;
+                }
+                FrontItem::Front {
+                    samples,
+                    nco_hz,
+                    clock_offset_ppm,
+                } => {
+                    self.front.samples = samples;
+                    self.front.nco_hz = nco_hz;
+                    self.front.clock_offset_ppm = clock_offset_ppm;
+                }
+                FrontItem::Doppler {
+                    doppler_hz,
+                    code_scale,
+                } => {
+                    self.front.doppler_hz = doppler_hz;
+                    self.front.code_scale = code_scale;
+                }
+                FrontItem::End => self.ended = true,
+                FrontItem::Flush => self.back.flushing = true,
+                FrontItem::Restart { origin, base } => self.restart(origin, base),
+                FrontItem::Mark => {
+                    self.marked = true;
+                    return i + 1;
+                }
+            }
+        }
+        items.len()
+    }
+
+    /// The last [`process`](Self::process) call stopped at a [`FrontItem::Mark`].
+    pub fn at_mark(&self) -> bool {
+        self.marked
+    }
+
+    /// A [`FrontItem::End`] was seen: the symbols now come from the front end's flush.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Stream index of the current chain's sample 0 (moves at each restart).
+    pub fn origin(&self) -> u64 {
+        self.origin
+    }
+
+    /// The status the one-thread chain would report at this point of the stream.
+    pub fn status(&self) -> DemodStatus {
+        combined_status(&self.cfg, &self.front, &self.back, &self.status)
+    }
+
+    /// Noise variance per symbol, as [`PskDemodulator::noise_variance`].
+    pub fn noise_variance(&self) -> f32 {
+        noise_var(&self.back.snr)
+    }
+
+    fn restart(&mut self, origin: u64, base: u64) {
+        // A configuration that built once builds again.
+        if let Ok(fresh) = PskDemodulator::new(self.cfg.clone()) {
+            self.back = fresh.back;
+            self.handover = fresh.handover;
+            self.status = fresh.status;
+            self.front = FrontSnapshot {
+                code_scale: fresh.status.code_scale,
+                nco_hz: fresh.nco.freq(),
+                clock_offset_ppm: fresh.sync.clock_offset_ppm(),
+                ..FrontSnapshot::default()
+            };
+        }
+        self.samples = 0;
+        self.origin = origin;
+        self.base = base;
+    }
+}
+
+impl Drop for DemodBack {
+    fn drop(&mut self) {
+        // A front end waiting for a decision must not wait for ever.
+        self.shared.closed.store(true, Ordering::Release);
     }
 }
 
