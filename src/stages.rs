@@ -347,23 +347,17 @@ impl DemodStage {
     fn observe(&mut self, from: usize, out: &Chunk<RxSymbol>) {
         let st = self.demod.status();
         let pos = (self.origin + st.samples) as f64;
-        if let Some(log) = self.log.as_ref().filter(|_| st.acquired) {
-            log.push(CarrierPoint {
-                sample: pos,
-                predicted_hz: st.doppler_hz,
-                measured_hz: st.doppler_hz + st.cfo_hz,
-                esn0_db: st.esn0_db,
-                locked: st.locked,
-            });
-        }
-        if let Some(Ok(mut plot)) = self.plot.as_ref().map(|p| p.lock()) {
-            let t = pos / self.sample_rate;
-            plot.add_symbols(&out.data[from..]);
-            plot.add_status(t, &st);
-            if self.doppler.is_some() && st.acquired {
-                plot.add_doppler(t, st.doppler_hz, st.doppler_hz + st.cfo_hz);
-            }
-        }
+        let (log, plot) = (self.log.as_ref(), self.plot.as_ref());
+        let doppler = self.doppler.is_some();
+        record_status(
+            log,
+            plot,
+            doppler,
+            self.sample_rate,
+            pos,
+            &st,
+            &out.data[from..],
+        );
     }
 
     /// Symbol positions in stream samples (the demodulator counts from its own start).
@@ -389,6 +383,38 @@ impl DemodStage {
         self.produced += (out.data.len() - start) as u64;
         if let Ok(mut st) = self.status.lock() {
             *st = self.demod.status();
+        }
+    }
+}
+
+/// A demodulator measurement point at stream sample `pos`: the carrier log entry (once
+/// acquired) and, when plotting, the symbols since the last point, the status and the
+/// predicted vs measured Doppler (with a pass). Shared by the one- and two-stage
+/// demodulators so both record the same things.
+fn record_status(
+    log: Option<&CarrierLog>,
+    plot: Option<&Arc<Mutex<crate::plot::RxPlotCollector>>>,
+    doppler: bool,
+    sample_rate: f64,
+    pos: f64,
+    st: &DemodStatus,
+    symbols: &[RxSymbol],
+) {
+    if let Some(log) = log.filter(|_| st.acquired) {
+        log.push(CarrierPoint {
+            sample: pos,
+            predicted_hz: st.doppler_hz,
+            measured_hz: st.doppler_hz + st.cfo_hz,
+            esn0_db: st.esn0_db,
+            locked: st.locked,
+        });
+    }
+    if let Some(Ok(mut plot)) = plot.map(|p| p.lock()) {
+        let t = pos / sample_rate;
+        plot.add_symbols(symbols);
+        plot.add_status(t, st);
+        if doppler && st.acquired {
+            plot.add_doppler(t, st.doppler_hz, st.doppler_hz + st.cfo_hz);
         }
     }
 }
@@ -581,23 +607,16 @@ impl DemodBackStage {
     fn observe(&mut self, from: usize, out: &Chunk<RxSymbol>) {
         let st = self.back.status();
         let pos = (self.back.origin() + st.samples) as f64;
-        if let Some(log) = self.log.as_ref().filter(|_| st.acquired) {
-            log.push(CarrierPoint {
-                sample: pos,
-                predicted_hz: st.doppler_hz,
-                measured_hz: st.doppler_hz + st.cfo_hz,
-                esn0_db: st.esn0_db,
-                locked: st.locked,
-            });
-        }
-        if let Some(Ok(mut plot)) = self.plot.as_ref().map(|p| p.lock()) {
-            let t = pos / self.sample_rate;
-            plot.add_symbols(&out.data[from..]);
-            plot.add_status(t, &st);
-            if self.doppler && st.acquired {
-                plot.add_doppler(t, st.doppler_hz, st.doppler_hz + st.cfo_hz);
-            }
-        }
+        let (log, plot) = (self.log.as_ref(), self.plot.as_ref());
+        record_status(
+            log,
+            plot,
+            self.doppler,
+            self.sample_rate,
+            pos,
+            &st,
+            &out.data[from..],
+        );
     }
 }
 
