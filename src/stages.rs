@@ -7,14 +7,14 @@ use crate::pipeline::{Chunk, Sink, Source, Stage};
 use crate::time::Timestamp;
 use leomodem_dsp::channel::Channel;
 use leomodem_dsp::doppler::{DopplerChannel, DopplerKnot};
-use leomodem_dsp::modem::demod::{DemodBack, DemodFront, FrontItem};
+use leomodem_dsp::modem::demod::{DemodBack, DemodFront, FrontItem, HandoverLink};
 use leomodem_dsp::modem::{DemodStatus, Modulation, PskDemodulator, PskModulator, SoftDemapper};
 use leomodem_dsp::Complex32;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Reads a capture file chunk by chunk; stamps each chunk with its absolute time when
@@ -315,7 +315,7 @@ impl DemodStage {
     /// chunking of at most [`DemodFrontStage::max_chunk`] samples. Split before the
     /// first chunk.
     pub fn split(self) -> (DemodFrontStage, DemodBackStage) {
-        let (front, back) = self.demod.split();
+        let (front, back) = split_demodulator(self.demod);
         let marks = self.log.is_some() || self.plot.is_some();
         let doppler = self.doppler.is_some();
         (
@@ -329,6 +329,7 @@ impl DemodStage {
                 stream_start: self.stream_start,
                 reacquisitions: self.reacquisitions,
                 pending_gap: self.pending_gap,
+                misses_reported: 0,
             },
             DemodBackStage {
                 back,
@@ -385,6 +386,74 @@ impl DemodStage {
             *st = self.demod.status();
         }
     }
+}
+
+/// The hand-over link of a demodulator split across two threads
+/// ([`PskDemodulator::split`]): the back end's decisions in a ring of atomics, and a
+/// front end that waits for one spins briefly, then yields, then sleeps 50 µs at a time
+/// (it waits only when it is the whole hand-over lag, about 0.1 s of signal, ahead).
+pub struct AtomicHandover {
+    ring: Box<[AtomicU64]>,
+    /// Number of global blocks whose decisions are published (0..published).
+    published: AtomicU64,
+    /// The back end has gone.
+    closed: AtomicBool,
+}
+
+impl AtomicHandover {
+    /// A link starting with `demod`'s published decisions.
+    pub fn for_demodulator(demod: &PskDemodulator) -> Arc<Self> {
+        let (blocks, ring) = demod.handover_backlog();
+        Arc::new(AtomicHandover {
+            ring: ring.iter().map(|d| AtomicU64::new(d.to_bits())).collect(),
+            published: AtomicU64::new(blocks),
+            closed: AtomicBool::new(false),
+        })
+    }
+}
+
+impl HandoverLink for AtomicHandover {
+    fn publish(&self, block: u64, value: f64) {
+        let len = self.ring.len() as u64;
+        self.ring[(block % len) as usize].store(value.to_bits(), Ordering::Relaxed);
+        // Release: the value above is visible to whoever sees the new count.
+        self.published.store(block + 1, Ordering::Release);
+    }
+
+    fn wait(&self, block: u64, reachable: bool) -> Option<f64> {
+        let len = self.ring.len() as u64;
+        let mut spins = 0u32;
+        loop {
+            if self.published.load(Ordering::Acquire) > block {
+                let bits = self.ring[(block % len) as usize].load(Ordering::Relaxed);
+                return Some(f64::from_bits(bits));
+            }
+            if self.closed.load(Ordering::Acquire) {
+                return Some(0.0);
+            }
+            if !reachable {
+                return None;
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else if spins < 256 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+        }
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+}
+
+/// Splits `demod` into its two halves joined by an [`AtomicHandover`], for two threads.
+pub fn split_demodulator(demod: PskDemodulator) -> (DemodFront, DemodBack) {
+    let link = AtomicHandover::for_demodulator(&demod);
+    demod.split(link)
 }
 
 /// A demodulator measurement point at stream sample `pos`: the carrier log entry (once
@@ -488,6 +557,8 @@ pub struct DemodFrontStage {
     stream_start: Option<Timestamp>,
     reacquisitions: Arc<AtomicU64>,
     pending_gap: u64,
+    /// Hand-over misses already warned about.
+    misses_reported: u64,
 }
 
 impl DemodFrontStage {
@@ -562,6 +633,15 @@ impl Stage for DemodFrontStage {
             }
         }
         self.front.snapshot(&mut out.data);
+        let misses = self.front.handover_misses();
+        if misses > self.misses_reported {
+            self.misses_reported = misses;
+            log::warn!(
+                "demod-front: input chunks longer than {} samples: {misses} carrier hand-overs \
+                 skipped (the output now differs from the one-thread demodulator)",
+                self.front.max_chunk()
+            );
+        }
         let first = self.rebase(start, out);
         out.gap = if first.is_some() {
             std::mem::take(&mut self.pending_gap)

@@ -8,7 +8,7 @@ mod common;
 use common::{ok, s, Dir};
 use leomodem::error::Result;
 use leomodem::pipeline::{Chunk, Pipeline, PipelineConfig, Source};
-use leomodem::stages::{CarrierLog, DemodStage, RxSymbol};
+use leomodem::stages::{split_demodulator, CarrierLog, DemodStage, RxSymbol};
 use leomodem_dsp::channel::{Channel, ChannelConfig};
 use leomodem_dsp::modem::{
     DemodConfig, DemodStatus, DemodSymbol, Modulation, PskDemodulator, PskModulator,
@@ -224,7 +224,7 @@ fn front_and_back_on_two_threads_match_the_one_thread_chain_for_any_chunking() {
     let want_status = one.status();
     assert!(want_status.locked, "{want_status:?}");
 
-    let (mut front, mut back) = PskDemodulator::new(config()).unwrap().split();
+    let (mut front, mut back) = split_demodulator(PskDemodulator::new(config()).unwrap());
     let max = front.max_chunk();
     // Chunk sizes from 1 sample to the front end's limit.
     let sizes = [1usize, 7, 512, 513, 4000, max, 333, max - 1];
@@ -356,7 +356,7 @@ fn a_chain_split_mid_stream_goes_on_as_before() {
     let mut got = Vec::new();
     let head = 300_000;
     demod.process_symbols(&x[..head], &mut got);
-    let (mut front, mut back) = demod.split();
+    let (mut front, mut back) = split_demodulator(demod);
     let mut items = Vec::new();
     for piece in x[head..].chunks(front.max_chunk()) {
         items.clear();

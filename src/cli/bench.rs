@@ -461,9 +461,9 @@ fn bench_demod(a: &BenchArgs) -> Result<Vec<BenchResult>> {
         ));
         // The same chain split for two threads (`rx` on 2 cores): each half's CPU time
         // per input sample, the halves driven in turn on this thread.
-        let (mut front, mut back) = PskDemodulator::new(cfg)
-            .map_err(super::option_error)?
-            .split();
+        let (mut front, mut back) = crate::stages::split_demodulator(
+            PskDemodulator::new(cfg).map_err(super::option_error)?,
+        );
         let piece = front.max_chunk().min(1 << 14);
         let mut items = Vec::with_capacity(piece);
         let mut syms = Vec::with_capacity(piece);

@@ -24,8 +24,9 @@
 //! the loop never sees a step. The lag lets the chain run on two threads with the same
 //! output, bit for bit: a [`DemodFront`] (Doppler removal, AGC, acquisition, NCO,
 //! matched filter and timing) feeding [`FrontItem`]s to a [`DemodBack`] (symbol AGC,
-//! carrier loop, Es/N0, lock), which sends the hand-over decisions back; the front only
-//! waits for a decision when it is `lag` blocks ahead of the back.
+//! carrier loop, Es/N0, lock), which sends the hand-over decisions back through a
+//! [`HandoverLink`]; the front only waits for a decision when it is `lag` blocks ahead
+//! of the back. This crate runs no threads: the application provides the link.
 
 use crate::doppler::{DopplerKnot, DopplerProfile, DopplerRotator};
 use crate::filter::Resampler;
@@ -34,7 +35,6 @@ use crate::nco::Nco;
 use crate::sync::{Agc, CarrierLoop, CoarseCfoSearch, EsN0Estimator, LockDetector, SymbolSync};
 use crate::{Complex32, DspError};
 use std::f64::consts::PI;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Sub-block length in input samples; loop hand-over happens at multiples of it.
@@ -332,54 +332,58 @@ impl Handover {
     }
 }
 
-/// Hand-over decisions from a [`DemodBack`] to its [`DemodFront`], by global block
-/// index (counted across re-acquisitions).
-struct HandoverShared {
-    ring: Box<[AtomicU64]>,
-    /// Highest global block index published.
-    published: AtomicU64,
-    /// The back end has gone: nobody will publish any more.
-    closed: AtomicBool,
+/// Carries the hand-over decisions of a split demodulator from its [`DemodBack`] to its
+/// [`DemodFront`], by global block index (counted across re-acquisitions). The halves
+/// usually run on two threads; this crate has none, so the application implements the
+/// link (shared memory, a channel, …). Every block's decision is published once, in
+/// block order, and a front end asks for a block's decision at most once.
+pub trait HandoverLink: Send + Sync {
+    /// Back end: the decision of global block `block` is `value`.
+    fn publish(&self, block: u64, value: f64);
+    /// Front end: the decision of global block `block`, waiting for the back end to
+    /// publish it. `reachable` says whether the back end has been given everything it
+    /// needs to publish it (the block was completed before the front end's current
+    /// call); if not, and it is not published yet, waiting would never end: return
+    /// `None` (the front end then counts a miss, see [`DemodFront::handover_misses`]).
+    /// Once the back end is gone ([`close`](Self::close)), return `Some(0.0)`: nobody
+    /// uses the output any more.
+    fn wait(&self, block: u64, reachable: bool) -> Option<f64>;
+    /// Back end: it has gone (dropped); a front end must not wait for it any more.
+    fn close(&self);
 }
 
 /// The front end's side of the hand-over link.
+#[derive(Clone)]
 struct FrontLink {
-    shared: Arc<HandoverShared>,
+    link: Arc<dyn HandoverLink>,
     /// Global index of this chain's block 0.
     base: u64,
     /// Global blocks whose decisions can arrive (completed before the current call).
     sendable: u64,
+    /// Decisions asked for that could not arrive (an input chunk longer than
+    /// [`DemodFront::max_chunk`]); applied as 0.
+    misses: u64,
 }
 
 impl FrontLink {
-    /// Waits for the decision of global block `g`. The back end works on what the
-    /// front end sent, so the decision of a block completed in the current call can
-    /// never arrive: that is a caller error (a chunk longer than
-    /// [`DemodFront::max_chunk`]).
-    fn wait(&self, g: u64) -> f64 {
-        let sh = &self.shared;
-        let len = sh.ring.len() as u64;
-        let mut spins = 0u32;
-        loop {
-            if sh.published.load(Ordering::Acquire) >= g {
-                return f64::from_bits(sh.ring[(g % len) as usize].load(Ordering::Relaxed));
-            }
-            if sh.closed.load(Ordering::Acquire) {
-                return 0.0; // nobody downstream: the output no longer matters
-            }
-            assert!(
-                g <= self.sendable,
-                "split demodulator: an input chunk longer than DemodFront::max_chunk() samples"
-            );
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else if spins < 256 {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(std::time::Duration::from_micros(50));
+    /// The decision of global block `g` (0 when it cannot arrive).
+    fn wait(&mut self, g: u64) -> f64 {
+        match self.link.wait(g, g <= self.sendable) {
+            Some(d) => d,
+            None => {
+                self.misses += 1;
+                0.0
             }
         }
+    }
+}
+
+impl std::fmt::Debug for FrontLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrontLink")
+            .field("base", &self.base)
+            .field("sendable", &self.sendable)
+            .finish()
     }
 }
 
@@ -492,30 +496,31 @@ impl PskDemodulator {
         (self.handover.lag as usize / 2) * BLOCK
     }
 
-    /// Splits the chain into a front end and a back end for two threads; together they
+    /// The hand-over decisions a [`HandoverLink`] for [`split`](Self::split) must start
+    /// with: `(blocks, ring)`, where the decisions of global blocks `0..blocks` are
+    /// published and the decision of block `g` is `ring[g % ring.len()]` (blocks older
+    /// than `ring.len()` are no longer needed). Decisions published later by the back
+    /// end may reuse the same ring positions.
+    pub fn handover_backlog(&self) -> (u64, &[f64]) {
+        (self.samples_in / BLOCK as u64, &self.handover.ring)
+    }
+
+    /// Splits the chain into a front end and a back end for two threads, joined by
+    /// `link` (set up from [`handover_backlog`](Self::handover_backlog)); together they
     /// give exactly the symbols and status this chain would give from here on (its
     /// state, pending hand-overs included, goes with the halves).
-    pub fn split(mut self) -> (DemodFront, DemodBack) {
-        let shared = Arc::new(HandoverShared {
-            ring: self
-                .handover
-                .ring
-                .iter()
-                .map(|d| AtomicU64::new(d.to_bits()))
-                .collect(),
-            published: AtomicU64::new(self.samples_in / BLOCK as u64),
-            closed: AtomicBool::new(false),
-        });
+    pub fn split(mut self, link: Arc<dyn HandoverLink>) -> (DemodFront, DemodBack) {
         self.link = Some(FrontLink {
-            shared: shared.clone(),
+            link: link.clone(),
             base: 0,
             sendable: 0,
+            misses: 0,
         });
         let back = DemodBack {
             cfg: self.cfg.clone(),
             back: self.back.clone(),
             handover: self.handover.clone(),
-            shared,
+            link,
             base: 0,
             samples: self.samples_in,
             front: FrontSnapshot {
@@ -851,9 +856,10 @@ impl PskDemodulator {
                     if at_end {
                         items.push(FrontItem::BlockEnd);
                     }
-                    match self.link.as_ref() {
+                    match self.link.as_mut() {
                         Some(link) if at_end && self.handover.has_due(j) => {
-                            link.wait(link.base + j - self.handover.lag)
+                            let g = link.base + j - self.handover.lag;
+                            link.wait(g)
                         }
                         _ => 0.0,
                     }
@@ -1095,6 +1101,13 @@ impl DemodFront {
         self.demod.split_max_chunk()
     }
 
+    /// Hand-over decisions that could not arrive because an input chunk was longer
+    /// than [`max_chunk`](Self::max_chunk) (applied as 0, so the output then differs
+    /// from the one-thread chain); 0 when the caller keeps to the limit.
+    pub fn handover_misses(&self) -> u64 {
+        self.demod.link.as_ref().map_or(0, |l| l.misses)
+    }
+
     /// As [`PskDemodulator::push_doppler_knot`].
     pub fn push_doppler_knot(&mut self, knot: DopplerKnot) -> bool {
         self.demod.push_doppler_knot(knot)
@@ -1170,7 +1183,7 @@ pub struct DemodBack {
     cfg: DemodConfig,
     back: Back,
     handover: Handover,
-    shared: Arc<HandoverShared>,
+    link: Arc<dyn HandoverLink>,
     /// Global index of the current chain's block 0.
     base: u64,
     /// Input count of the current sub-block.
@@ -1197,11 +1210,7 @@ impl DemodBack {
                 FrontItem::BlockEnd => {
                     let j = self.samples / BLOCK as u64;
                     let (_, d) = self.handover.block_end(j, &mut self.back.carrier);
-                    let sh = &self.shared;
-                    let g = self.base + j;
-                    let len = sh.ring.len() as u64;
-                    sh.ring[(g % len) as usize].store(d.to_bits(), Ordering::Relaxed);
-                    sh.published.store(g, Ordering::Release);
+                    self.link.publish(self.base + j, d);
                 }
                 FrontItem::Acquired {
                     coarse_cfo_hz,
@@ -1295,7 +1304,7 @@ impl DemodBack {
 impl Drop for DemodBack {
     fn drop(&mut self) {
         // A front end waiting for a decision must not wait for ever.
-        self.shared.closed.store(true, Ordering::Release);
+        self.link.close();
     }
 }
 
