@@ -28,6 +28,40 @@ use crate::simd::Level;
 use crate::{Complex32, DspError};
 use std::f64::consts::PI;
 
+/// Fractional bits of the fixed-point instants and periods.
+const FX: u32 = 32;
+/// One sample in fixed point.
+const FX_ONE: f64 = (1u64 << FX) as f64;
+/// The fractional part of a fixed-point instant.
+const FX_MASK: u64 = (1 << FX) - 1;
+/// Largest samples per symbol (keeps the fixed-point periods and gains far inside i64).
+const MAX_SPS: f64 = 65536.0;
+
+/// Bound on the fixed-point loop gains (far inside i64).
+const LIMIT: f64 = (1u64 << 62) as f64;
+
+/// `x` samples in fixed point, rounded to nearest.
+#[inline(always)]
+fn to_fixed(x: f64) -> i64 {
+    let v = x * FX_ONE;
+    let t = v as i64;
+    // Round half away from zero without a library call.
+    let r = v - t as f64;
+    if r >= 0.5 {
+        t + 1
+    } else if r <= -0.5 {
+        t - 1
+    } else {
+        t
+    }
+}
+
+/// Fixed-point samples as `f64`.
+#[inline(always)]
+fn from_fixed(x: i64) -> f64 {
+    x as f64 * (1.0 / FX_ONE)
+}
+
 /// `⌊x⌋` without a library call (x86-64 baseline has no `roundsd`); exact for
 /// |x| < 2⁶³, which every instant here is.
 #[inline(always)]
@@ -85,7 +119,10 @@ pub struct SymbolSync {
     /// duplicated (`h, h`: one for the real, one for the imaginary part), zero padded
     /// to `row` values, so a matched-filter output is an element-wise product with the
     /// interleaved history.
+    /// (The table starts at `taps_at`, where it is 64-byte aligned when built, so
+    /// that no row load splits a cache line.)
     taps: Vec<f32>,
+    taps_at: usize,
     hist: Vec<Complex32>,
     simd: Level,
     /// Internal index of `hist[0]`. Internal indices are input indices plus `pad`: the
@@ -93,11 +130,14 @@ pub struct SymbolSync {
     /// instant from input sample 0 on (the first symbol of a stream is not lost).
     base: u64,
     pad: u64,
-    /// Next on-time instant: absolute sample index `t_int` plus fraction `mu` in [0, 1).
-    /// Kept split so that the arithmetic never depends on how the stream was chunked.
+    /// Next on-time instant: absolute sample index `t_int` plus fraction `frac` in
+    /// units of 2⁻³² sample (an NCO-style fixed-point phase, below 2³²). Integer, so
+    /// that the arithmetic never depends on how the stream was chunked, and the
+    /// per-symbol step to the next window is a few one-cycle integer operations.
     t_int: u64,
-    mu: f64,
-    period: f64,
+    frac: u64,
+    /// Symbol period in units of 2⁻³² sample (fixed point, see `frac`).
+    period: i64,
     /// Long-run mean of `period` (for reporting the clock offset).
     period_avg: f64,
     max_dev: f64,
@@ -141,6 +181,14 @@ impl SymbolSync {
                 ),
             ));
         }
+        if sps > MAX_SPS {
+            return Err(DspError::invalid(
+                "symbol_rate",
+                format!(
+                    "{symbol_rate} Hz gives {sps:.0} samples per symbol at sample rate {sample_rate} Hz; at most {MAX_SPS} are supported"
+                ),
+            ));
+        }
         if !(rolloff > 0.0 && rolloff <= 1.0) {
             return Err(DspError::invalid(
                 "rolloff",
@@ -163,7 +211,9 @@ impl SymbolSync {
             phases.next_power_of_two() / 2
         };
         let row = (2 * width).div_ceil(16) * 16;
-        let mut taps = vec![0f32; phases * row];
+        let mut table = vec![0f32; phases * row + 16];
+        let taps_at = table.as_ptr().align_offset(64).min(16);
+        let taps = &mut table[taps_at..taps_at + phases * row];
         let mut energy = 0.0;
         for p in 0..phases {
             let mu = p as f64 / phases as f64;
@@ -188,7 +238,8 @@ impl SymbolSync {
             half,
             width,
             row,
-            taps,
+            taps: table,
+            taps_at,
             simd: Level::detect(),
             hist: {
                 let mut h = Vec::with_capacity(1 << 16);
@@ -198,8 +249,8 @@ impl SymbolSync {
             base: 0,
             pad: half as u64 + 1,
             t_int: half as u64 + 1,
-            mu: 0.0,
-            period: sps,
+            frac: 0,
+            period: to_fixed(sps),
             period_avg: sps,
             max_dev: sps * 0.005,
             gains,
@@ -240,10 +291,14 @@ impl SymbolSync {
         let first = first.max(self.earliest_instant());
         let whole = floor_f64(first);
         self.t_int = whole as u64 + self.pad;
-        self.mu = first - whole;
+        // The fraction rounded to 2⁻³² sample; a carry into the next sample is kept.
+        let frac = to_fixed(first - whole) as u64;
+        self.t_int += frac >> FX;
+        self.frac = frac & FX_MASK;
         if period.is_finite() {
-            self.period = period.clamp(self.sps - self.max_dev, self.sps + self.max_dev);
-            self.period_avg = self.period;
+            let period = period.clamp(self.sps - self.max_dev, self.sps + self.max_dev);
+            self.period = to_fixed(period);
+            self.period_avg = period;
         }
     }
 
@@ -254,7 +309,7 @@ impl SymbolSync {
 
     /// Current symbol period estimate in input samples.
     pub fn period(&self) -> f64 {
-        self.period
+        from_fixed(self.period)
     }
 
     /// Sample-clock offset tracked by the loop, in ppm (positive: symbols are longer
@@ -266,11 +321,11 @@ impl SymbolSync {
     /// Changes the nominal samples per symbol (e.g. for code Doppler), keeping the
     /// tracked fractional offset.
     pub fn set_samples_per_symbol(&mut self, sps: f64) {
-        if sps >= 2.0 && sps.is_finite() {
-            let ratio = self.period / self.sps;
+        if (2.0..=MAX_SPS).contains(&sps) {
+            let ratio = from_fixed(self.period) / self.sps;
             let avg_ratio = self.period_avg / self.sps;
             self.sps = sps;
-            self.period = sps * ratio;
+            self.period = to_fixed(sps * ratio);
             self.period_avg = sps * avg_ratio;
             self.max_dev = sps * 0.005;
         }
@@ -314,18 +369,38 @@ impl SymbolSync {
         input: &[Complex32],
         mut sink: F,
     ) -> usize {
+        let mut n = 0;
+        // Pieces of at most 2²⁸ samples keep the loop's history-relative fixed-point
+        // instants (32 fractional bits) inside a u64; chunking does not change results.
+        for piece in input.chunks(1 << 28) {
+            n += self.process_piece(piece, &mut sink);
+        }
+        n
+    }
+
+    /// [`process_with`](Self::process_with) for at most 2²⁸ samples.
+    #[inline(always)]
+    fn process_piece<F: FnMut(Complex32, f64)>(
+        &mut self,
+        input: &[Complex32],
+        sink: &mut F,
+    ) -> usize {
         self.hist.extend_from_slice(input);
         let n = match self.simd {
             // SAFETY: `simd` comes from Level::detect/clamp: the CPU has the features.
             #[cfg(target_arch = "x86_64")]
-            Level::Avx512 => unsafe { self.run_avx512(&mut sink) },
+            Level::Avx512 => unsafe { self.run_avx512(sink) },
             #[cfg(target_arch = "x86_64")]
-            Level::Avx2 => unsafe { self.run_avx2(&mut sink) },
-            _ => self.run::<SCALAR, F>(&mut sink),
+            Level::Avx2 => unsafe { self.run_avx2(sink) },
+            _ => self.run::<SCALAR, F>(sink),
         };
         // Drop samples no longer needed (before the next mid-point's window).
-        let need_from =
-            floor_f64(self.t_int as f64 + self.mu - self.period - self.half as f64 - 2.0);
+        let need_from = floor_f64(
+            self.t_int as f64 + from_fixed(self.frac as i64)
+                - from_fixed(self.period)
+                - self.half as f64
+                - 2.0,
+        );
         if need_from > self.base as f64 {
             let k = ((need_from as u64 - self.base) as usize).min(self.hist.len());
             self.hist.drain(..k);
@@ -356,6 +431,13 @@ impl SymbolSync {
     }
 
     /// The symbol loop over what is in the history; `L` selects the dot product.
+    ///
+    /// Instants are u64 fixed point relative to `hist[0]` (32 fractional bits), so the
+    /// window and polyphase row of the next symbol are a shift and a mask away from
+    /// the loop's output. The per-symbol dependency chain is: instant → two dot
+    /// products → Gardner error (f32) → integer step → instant. The error is
+    /// normalised by the symbol power up to the previous symbol (a 512-symbol mean, so
+    /// one symbol of lag is immaterial), which keeps the division off that chain.
     #[inline(always)]
     fn run<const L: u8, F: FnMut(Complex32, f64)>(&mut self, sink: &mut F) -> usize {
         let half = self.half;
@@ -363,20 +445,28 @@ impl SymbolSync {
         let row = self.row;
         let shift = self.phases.trailing_zeros();
         let mask = self.phases as u64 - 1;
-        let pf = self.phases as f64;
-        // The mid-point instant t_int + mu − T/2 is offset by K whole samples so that
-        // the rounding below works on a positive number.
-        let k_off = (0.6 * self.sps) as u64 + 2;
-        let kf = k_off as f64;
+        // Fraction bits below the phase index, and half a phase (rounds to the nearest
+        // phase; the last rounds up to phase 0 of the next sample).
+        let sub = FX - shift;
+        let rnd = 1u64 << (sub - 1);
         let base = self.base;
+        let pad = self.pad;
+        let oqpsk = self.oqpsk;
+        let power_alpha = self.power_alpha;
         let hist = &self.hist[..];
-        let taps = &self.taps[..];
-        let avail = base + hist.len() as u64;
-        let mid_from = (base + half as u64 + 1) as f64;
-        let (lo, hi) = (self.sps - self.max_dev, self.sps + self.max_dev);
-        let (ki, kp) = (self.sps * self.gains.ki, self.sps * self.gains.kp);
-        let mut t_int = self.t_int;
-        let mut mu = self.mu;
+        let taps = &self.taps[self.taps_at..];
+        let avail = hist.len() as u64;
+        // Mid-points from here on have their whole window in the history.
+        let mid_from = (half as u64 + 1) << FX;
+        let (lo, hi) = (
+            to_fixed(self.sps - self.max_dev),
+            to_fixed(self.sps + self.max_dev),
+        );
+        // Loop gains scaled to fixed-point samples per unit (normalised) error.
+        // (Bounded by 2⁶², so that the conversions below stay inside i64.)
+        let ki = (self.sps * self.gains.ki * FX_ONE).min(LIMIT) as f32;
+        let kp = (self.sps * self.gains.kp * FX_ONE).min(LIMIT) as f32;
+        let mut pos = ((self.t_int - base) << FX) | self.frac;
         let mut period = self.period;
         let mut period_avg = self.period_avg;
         let mut power = self.power;
@@ -386,25 +476,22 @@ impl SymbolSync {
         let mut have_prev = self.have_prev;
         let mut n = 0;
         // Need samples up to ⌊t⌋ + half + 1 (the phase rounding may step one up).
-        while t_int + half as u64 + 2 <= avail {
-            let half_period = period * 0.5;
-            // On time: t_int + mu, mu in [0, 1); the nearest of `phases` phases (the
-            // last rounds up to phase 0 of the next sample).
-            let j = (mu * pf + 0.5) as u64;
-            let rel = (t_int - base) as usize - half;
-            let on_start = rel + (j >> shift) as usize;
+        while (pos >> FX) + half as u64 + 2 <= avail {
+            let half_period = (period >> 1) as u64;
+            let j = (pos + rnd) >> sub;
+            let on_start = (j >> shift) as usize - half;
             let on_row = (j & mask) as usize * row;
-            // Mid-point: t_int + mu − T/2 (the on-time window at the very start of a
-            // stream, where the mid-point's window would reach before the history).
-            let (mid_start, mid_row) = if t_int as f64 + mu - half_period >= mid_from {
-                let jm = ((mu - half_period + kf) * pf + 0.5) as u64;
-                (
-                    rel + (jm >> shift) as usize - k_off as usize,
-                    (jm & mask) as usize * row,
-                )
+            // Mid-point: t − T/2 (the on-time window at the very start of a stream,
+            // where the mid-point's window would reach before the history).
+            let (mid_start, mid_row) = if pos >= mid_from + half_period {
+                let jm = (pos - half_period + rnd) >> sub;
+                ((jm >> shift) as usize - half, (jm & mask) as usize * row)
             } else {
                 (on_start, on_row)
             };
+            // Error normalisation by the symbol power so far (off the timing chain),
+            // negated.
+            let inv_power = (-1.0 / power.max(1e-20)) as f32;
             let (on, mid) = dot2::<L>(
                 &hist[on_start..on_start + width],
                 &taps[on_row..on_row + row],
@@ -414,53 +501,61 @@ impl SymbolSync {
             // Symbol power (for error normalisation), plain mean over the first symbols.
             count += 1;
             let a = if count >= 512 {
-                self.power_alpha
+                power_alpha
             } else {
-                self.power_alpha.max(1.0 / count as f64)
+                power_alpha.max(1.0 / count as f64)
             };
             let p = on.norm_sqr() as f64;
             if p.is_finite() {
                 power += a * (p - power);
             }
-            let pw = power.max(1e-20);
-            let now = (t_int - self.pad) as f64 + mu;
-            let (err, sym, sym_t) = if self.oqpsk {
+            let now = ((pos >> FX) + base - pad) as f64 + from_fixed((pos & FX_MASK) as i64);
+            let (err, sym, sym_t) = if oqpsk {
                 let e = (prev_on.re - on.re) * mid.re + (prev_mid.im - mid.im) * prev_on.im;
-                (e as f64, Complex32::new(prev_on.re, mid.im), now - period)
+                (
+                    e,
+                    Complex32::new(prev_on.re, mid.im),
+                    now - from_fixed(period),
+                )
             } else {
-                (((prev_on - on) * mid.conj()).re as f64, on, now)
+                (((prev_on - on) * mid.conj()).re, on, now)
             };
-            let emit = !self.oqpsk || have_prev;
+            let emit = !oqpsk || have_prev;
             let mut step = period;
             if have_prev {
                 let u = if err.is_finite() {
-                    (-err / pw).clamp(-1.0, 1.0)
+                    (err * inv_power).clamp(-1.0, 1.0)
                 } else {
                     0.0
                 };
-                period = (period - ki * u).clamp(lo, hi);
-                step = period - kp * u;
+                // SAFETY: |u| ≤ 1 and 0 ≤ ki, kp ≤ 2⁶², so both products are finite
+                // and inside i64.
+                let (di, dp) = unsafe {
+                    (
+                        (ki * u).to_int_unchecked::<i64>(),
+                        (kp * u).to_int_unchecked::<i64>(),
+                    )
+                };
+                period = (period - di).max(lo).min(hi);
+                step = period - dp;
                 let a = if count >= 4096 {
                     1.0 / 4096.0
                 } else {
                     (1.0 / count as f64).max(1.0 / 4096.0)
                 };
-                period_avg += a * (step - period_avg);
+                period_avg += a * (from_fixed(step) - period_avg);
             }
             if emit {
                 sink(sym, sym_t);
                 n += 1;
             }
             have_prev = true;
-            mu += step;
-            let whole = floor_f64(mu);
-            t_int += whole as u64;
-            mu -= whole;
+            pos += step as u64;
             prev_on = on;
             prev_mid = mid;
         }
-        self.t_int = t_int;
-        self.mu = mu;
+        self.t_int = base + (pos >> FX);
+        self.frac = pos & FX_MASK;
         self.period = period;
         self.period_avg = period_avg;
         self.power = power;
@@ -492,8 +587,8 @@ impl SymbolSync {
             .resize(self.pad as usize, Complex32::new(0.0, 0.0));
         self.base = 0;
         self.t_int = self.half as u64 + 1;
-        self.mu = 0.0;
-        self.period = self.sps;
+        self.frac = 0;
+        self.period = to_fixed(self.sps);
         self.period_avg = self.sps;
         self.power = 1.0;
         self.count = 0;
