@@ -350,7 +350,7 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
     let mut device_counters: Option<RxCounters> = None;
     let mut clipped = None;
     // The split front end takes chunks of at most `max_chunk` samples (the output does
-    // not depend on the chunking; a device's chunks are 50 ms, always within it).
+    // not depend on the chunking; a device's chunks are 40 ms, always within it).
     let chunk = if split {
         args.chunk.min(demod.split_max_chunk())
     } else {

@@ -12,7 +12,7 @@
 //! and frequency, activates a CF32 stream and reads the first samples (up to
 //! [`DeviceConfig::stall_timeout`]) to pin the true time of sample 0; open the device
 //! just before starting the pipeline, as the radio buffers samples from then on. The
-//! source then reads with a 100 ms timeout into chunks of about `sample_rate / 20`
+//! source then reads with a 100 ms timeout into chunks of about `sample_rate / 25` (40 ms)
 //! samples.
 //!
 //! **Lost samples.** An overflow is seen either as the driver's `SOAPY_SDR_OVERFLOW`
@@ -499,6 +499,15 @@ pub fn open_tx(cfg: &DeviceConfig) -> Result<TxDevice> {
         let _ = cfg;
         Err(no_sdr_support("--device"))
     }
+}
+
+/// Samples per chunk of a receiving device at `rate` samples/s: 40 ms, within 1024 and
+/// 2^20. Short enough for the split demodulator's front stage
+/// ([`PskDemodulator::split_max_chunk`](leomodem_dsp::modem::PskDemodulator::split_max_chunk),
+/// about 50 ms) at every rate (tested), long enough to keep the per-chunk cost small.
+#[cfg_attr(not(feature = "soapy"), allow(dead_code))]
+fn rx_chunk_len(rate: f64) -> usize {
+    ((rate / 25.0).round() as usize).clamp(1024, 1 << 20)
 }
 
 /// Where the samples of one read sit in the stream.
@@ -1118,7 +1127,7 @@ mod live {
             .rx_stream(&[cfg.channel])
             .map_err(|e| dev_err(a, "cannot open the RX stream", e))?;
         let mtu = stream.mtu().unwrap_or(0);
-        let chunk_len = ((rate / 20.0).round() as usize).clamp(1024, 1 << 20);
+        let chunk_len = super::rx_chunk_len(rate);
         let max_read = if mtu == 0 {
             chunk_len
         } else {
@@ -1590,6 +1599,22 @@ mod tests {
     use super::*;
 
     const RATE: f64 = 1000.0;
+
+    #[test]
+    fn device_chunks_fit_the_split_demodulator() {
+        use leomodem_dsp::modem::{DemodConfig, Modulation, PskDemodulator};
+        for rate in [
+            8e3, 48e3, 51.2e3, 200e3, 250e3, 1e6, 2.048e6, 2.4e6, 3.2e6, 10e6, 20e6, 61.44e6,
+        ] {
+            let cfg = DemodConfig::new(Modulation::Bpsk, rate, rate / 4.0, 0.35);
+            let max = PskDemodulator::new(cfg).unwrap().split_max_chunk();
+            assert!(
+                rx_chunk_len(rate) <= max,
+                "{rate} S/s: {} > {max}",
+                rx_chunk_len(rate)
+            );
+        }
+    }
 
     fn t0() -> Timestamp {
         Timestamp::from_unix(1_700_000_000, 0.0)
