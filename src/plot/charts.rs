@@ -11,6 +11,53 @@ use plotters::prelude::*;
 use std::path::Path;
 
 /// The frequency axis description: offsets from the centre when it is known.
+/// A chart on the f64 × f64 plane of a bitmap.
+type LineChart<'a, 'b> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The house line chart on `area`: optional caption, margins, label areas (`y_area`
+/// pixels for the y labels), light grey mesh, ticks by [`format_tick`], axes described
+/// by `x_desc` and `y_desc`. Errors name `path`.
+#[allow(clippy::too_many_arguments)]
+fn line_chart<'a, 'b>(
+    path: &Path,
+    area: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    caption: Option<&str>,
+    y_area: u32,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<LineChart<'a, 'b>> {
+    let err = |e: &dyn std::fmt::Display| draw_error(path, e);
+    let mut builder = ChartBuilder::on(area);
+    if let Some(c) = caption {
+        builder.caption(c, title_style());
+    }
+    let mut chart = builder
+        .margin(15)
+        .x_label_area_size(55)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(x, y)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| format_tick(*v))
+        .y_label_formatter(&|v| format_tick(*v))
+        .label_style(label_style())
+        .axis_desc_style(desc_style())
+        .light_line_style(RGBColor(238, 238, 238))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()
+        .map_err(|e| err(&e))?;
+    Ok(chart)
+}
+
 fn freq_desc(unit: &str, center_freq_hz: Option<f64>) -> String {
     match center_freq_hz {
         Some(c) => format!("Frequency offset from {} ({unit})", fmt_hz(c)),
@@ -64,25 +111,16 @@ pub fn spectrum(
         );
     let root = BitMapBackend::new(path, (1200, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, title_style())
-        .margin(15)
-        .x_label_area_size(55)
-        .y_label_area_size(75)
-        .build_cartesian_2d(f0 / div..f1 / div, lo..hi)
-        .map_err(|e| err(&e))?;
-    chart
-        .configure_mesh()
-        .x_desc(freq_desc(unit, center_freq_hz))
-        .y_desc("Power spectral density (dBFS/Hz)")
-        .x_label_formatter(&|v| format_tick(*v))
-        .y_label_formatter(&|v| format_tick(*v))
-        .label_style(label_style())
-        .axis_desc_style(desc_style())
-        .light_line_style(RGBColor(238, 238, 238))
-        .bold_line_style(RGBColor(215, 215, 215))
-        .draw()
-        .map_err(|e| err(&e))?;
+    let mut chart = line_chart(
+        path,
+        &root,
+        Some(title),
+        75,
+        f0 / div..f1 / div,
+        lo..hi,
+        &freq_desc(unit, center_freq_hz),
+        "Power spectral density (dBFS/Hz)",
+    )?;
     chart
         .draw_series(LineSeries::new(
             freqs_hz
@@ -205,25 +243,16 @@ pub fn time_series(
     );
     let root = BitMapBackend::new(path, (1200, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, title_style())
-        .margin(15)
-        .x_label_area_size(55)
-        .y_label_area_size(85)
-        .build_cartesian_2d(t0..t1, lo..hi)
-        .map_err(|e| err(&e))?;
-    chart
-        .configure_mesh()
-        .x_desc("Time from start (s)")
-        .y_desc(y_label)
-        .x_label_formatter(&|v| format_tick(*v))
-        .y_label_formatter(&|v| format_tick(*v))
-        .label_style(label_style())
-        .axis_desc_style(desc_style())
-        .light_line_style(RGBColor(238, 238, 238))
-        .bold_line_style(RGBColor(215, 215, 215))
-        .draw()
-        .map_err(|e| err(&e))?;
+    let mut chart = line_chart(
+        path,
+        &root,
+        Some(title),
+        85,
+        t0..t1,
+        lo..hi,
+        "Time from start (s)",
+        y_label,
+    )?;
     let mut any = false;
     for (i, (name, pts)) in series.iter().enumerate() {
         let color = SERIES_COLORS[i % SERIES_COLORS.len()];
@@ -330,24 +359,16 @@ pub fn pass_chart(
         ),
     ];
     for (area, desc, (lo, hi), pts, color) in panels {
-        let mut chart = ChartBuilder::on(area)
-            .margin(15)
-            .x_label_area_size(55)
-            .y_label_area_size(85)
-            .build_cartesian_2d(t0..t1, lo..hi)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc("Time from start (s)")
-            .y_desc(desc)
-            .x_label_formatter(&|v| format_tick(*v))
-            .y_label_formatter(&|v| format_tick(*v))
-            .label_style(label_style())
-            .axis_desc_style(desc_style())
-            .light_line_style(RGBColor(238, 238, 238))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .draw()
-            .map_err(|e| err(&e))?;
+        let mut chart = line_chart(
+            path,
+            area,
+            None,
+            85,
+            t0..t1,
+            lo..hi,
+            "Time from start (s)",
+            desc,
+        )?;
         chart
             .draw_series(LineSeries::new(
                 pts.iter()
