@@ -7,6 +7,7 @@
 //! depth 5 (223 · 5 · 8 bits).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use leomodem::cli::bench::noisy_llrs;
 use leomodem_dsp::fec::conv::{CodeRate, ConvEncoder, ConvVariant};
 use leomodem_dsp::fec::viterbi::ViterbiDecoder;
 use leomodem_dsp::simd::Level;
@@ -30,21 +31,6 @@ fn frame_bits(rng: &mut impl Rng) -> Vec<u8> {
     (0..FRAME_BITS).map(|_| rng.random::<u8>() & 1).collect()
 }
 
-/// BPSK/AWGN LLRs (2y/σ²) of `coded` at `ebn0_db`; Gaussian noise by Box-Muller.
-fn noisy_llrs(coded: &[u8], rate: CodeRate, ebn0_db: f64, rng: &mut impl Rng) -> Vec<f32> {
-    let sigma2 = 1.0 / (2.0 * rate.ratio() * 10f64.powf(ebn0_db / 10.0));
-    coded
-        .iter()
-        .map(|&c| {
-            let u1: f64 = rng.random_range(f64::MIN_POSITIVE..1.0);
-            let u2: f64 = rng.random();
-            let n = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            let y = 1.0 - 2.0 * f64::from(c) + sigma2.sqrt() * n;
-            (2.0 * y / sigma2) as f32
-        })
-        .collect()
-}
-
 /// Decoder: one 8920-bit frame of noisy LLRs at Eb/N0 4 dB per iteration, streamed
 /// (the decoder is not reset between frames), per code rate.
 fn bench_decode(c: &mut Criterion) {
@@ -55,7 +41,7 @@ fn bench_decode(c: &mut Criterion) {
         let bits = frame_bits(&mut rng);
         let mut coded = Vec::new();
         ConvEncoder::new(ConvVariant::Ccsds, rate).encode(&bits, &mut coded);
-        let llrs = noisy_llrs(&coded, rate, 4.0, &mut rng);
+        let llrs = noisy_llrs(&coded, rate.ratio(), 4.0, &mut rng);
         // The path chosen at construction (best SIMD level), and the scalar oracle.
         for level in [Level::detect(), Level::Scalar] {
             let mut dec = ViterbiDecoder::new(ConvVariant::Ccsds, rate)

@@ -203,8 +203,9 @@ fn psk_signal(m: Modulation, sps: f64, nsym: usize) -> Vec<Complex32> {
     out
 }
 
-/// BPSK/AWGN LLRs (2y/σ²) of `coded` at `ebn0_db`.
-fn noisy_llrs(coded: &[u8], rate: f64, ebn0_db: f64, rng: &mut impl Rng) -> Vec<f32> {
+/// BPSK/AWGN LLRs (2y/σ²) of `coded` (code rate `rate`) at `ebn0_db`, Gaussian noise by
+/// Box-Muller: the Viterbi benchmarks' input (here and in `benches/viterbi.rs`).
+pub fn noisy_llrs(coded: &[u8], rate: f64, ebn0_db: f64, rng: &mut impl Rng) -> Vec<f32> {
     let sigma2 = 1.0 / (2.0 * rate * 10f64.powf(ebn0_db / 10.0));
     coded
         .iter()
