@@ -29,7 +29,7 @@
 
 use std::f64::consts::PI;
 
-use crate::simd::Level;
+use crate::simd::{Kernel, Level};
 use crate::{Complex32, Complex64, DspError};
 
 /// Samples between re-seeds of the rotators from the exact phase.
@@ -122,7 +122,7 @@ impl Nco {
             cached_freq: 0,
             offsets: [one; LANES],
             step8: one,
-            simd: Level::detect(),
+            simd: Level::for_kernel(Kernel::Nco),
         };
         nco.cache_offsets(initial_freq);
         nco.seed(0, initial_freq);

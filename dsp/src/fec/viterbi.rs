@@ -58,7 +58,7 @@
 //! input at every rate and variant, with random chunking).
 
 use super::conv::{CodeRate, ConvVariant, SymbolSchedule, G1_TAPS, G2_TAPS, NUM_STATES};
-use crate::simd::Level;
+use crate::simd::{Kernel, Level};
 use crate::DspError;
 
 /// Bits emitted per traceback, and the spacing of tracebacks in trellis steps. A
@@ -173,7 +173,7 @@ impl ViterbiDecoder {
         let depth = default_traceback(rate);
         let len = (depth + BLOCK).next_power_of_two();
         let glen = jump_groups(len);
-        let simd = Level::detect();
+        let simd = Level::for_kernel(Kernel::Viterbi);
         Ok(ViterbiDecoder {
             variant,
             rate,

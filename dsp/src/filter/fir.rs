@@ -13,7 +13,7 @@
 
 use super::dot::{dot_run, dot_run_branches, padded_len, reversed_duplicated, History, BLOCK};
 use super::rrc::MAX_TAPS;
-use crate::simd::Level;
+use crate::simd::{Kernel, Level};
 use crate::{Complex32, DspError};
 
 fn check_taps(taps: &[f32]) -> Result<(), DspError> {
@@ -55,7 +55,7 @@ impl Fir {
             taps: taps.into(),
             kernel: reversed_duplicated(taps, padded).into(),
             history: History::new(padded - 1),
-            simd: Level::detect(),
+            simd: Level::for_kernel(Kernel::Fir),
         })
     }
 
@@ -130,7 +130,7 @@ impl FirDecimator {
             history: History::new(padded - 1),
             decim,
             next: 0,
-            simd: Level::detect(),
+            simd: Level::for_kernel(Kernel::Fir),
         })
     }
 
@@ -247,7 +247,7 @@ impl FirInterpolator {
             padded,
             history: History::new(padded - 1),
             interp,
-            simd: Level::detect(),
+            simd: Level::for_kernel(Kernel::Fir),
         })
     }
 

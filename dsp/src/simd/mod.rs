@@ -1,12 +1,20 @@
 //! Run-time choice of SIMD code paths.
 //!
-//! Kernels with a SIMD path pick it once, at construction, with [`Level::detect`]: the
-//! best instruction set this CPU supports, capped by the environment variable
-//! [`ENV_VAR`] (`LEOMODEM_SIMD=scalar` forces the portable scalar code, `avx2` caps at
-//! AVX2, `avx512` or unset allows everything). The scalar path is always compiled and
-//! is the oracle the SIMD paths are tested against: integer kernels (Viterbi) give
-//! bit-identical results on every path, float kernels agree within the tolerance each
-//! kernel documents.
+//! Kernels with a SIMD path pick it once, at construction, with [`Level::for_kernel`]:
+//! the path measured fastest for that kernel on this CPU's micro-architecture (the table
+//! in [`preferred`], each entry backed by a side-by-side measurement), never above what
+//! the CPU supports. The environment variable [`ENV_VAR`] overrides the table:
+//! `LEOMODEM_SIMD=scalar` forces the portable scalar code, `avx2` forces AVX2 (or the
+//! best below it), `avx512` forces AVX-512 where the CPU has it. The scalar path is
+//! always compiled and is the oracle the SIMD paths are tested against: integer kernels
+//! (Viterbi) give bit-identical results on every path, float kernels agree within the
+//! tolerance each kernel documents.
+//!
+//! Why a table and not a calibration run at start-up: the float kernels' paths sum in
+//! different orders, so a timing-based choice would make the output of a run depend on
+//! how busy the machine was when it started. A table keeps every run on one machine
+//! reproducible, and `leomodem bench --compare-paths` shows whether it is still right
+//! (the default path of each kernel against the fastest forced path, in one run).
 //!
 //! The structure is ready for more architectures (NEON would be one more variant and
 //! one more `cfg` arm per kernel); on targets other than x86-64 every kernel runs its
@@ -37,7 +45,8 @@ impl Level {
         *HW.get_or_init(hardware_level)
     }
 
-    /// The level kernels use: [`Level::available`] capped by [`ENV_VAR`].
+    /// The level kernels use: [`Level::available`] capped by [`ENV_VAR`]. Kernels use
+    /// [`Level::for_kernel`], which also applies the per-micro-architecture table.
     pub fn detect() -> Level {
         let hw = Level::available();
         match std::env::var(ENV_VAR) {
@@ -47,6 +56,16 @@ impl Level {
             },
             Err(_) => hw,
         }
+    }
+
+    /// The path `kernel` uses on this CPU: [`ENV_VAR`] when set (capped by the hardware),
+    /// otherwise the [`preferred`] path for this micro-architecture.
+    pub fn for_kernel(kernel: Kernel) -> Level {
+        let hw = Level::available();
+        if let Some(forced) = std::env::var(ENV_VAR).ok().and_then(|v| Level::parse(&v)) {
+            return hw.min(forced);
+        }
+        hw.min(preferred(kernel, Cpu::get()))
     }
 
     /// `level` if the CPU supports it, else the best supported level below it: what a
@@ -78,6 +97,190 @@ impl Level {
 impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// The kernels whose SIMD path is chosen per CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Viterbi add-compare-select (`fec::viterbi`).
+    Viterbi,
+    /// Polyphase matched filter of the symbol synchroniser (`sync::timing`).
+    Timing,
+    /// AGC power filter (`sync::agc`).
+    Agc,
+    /// Numerically controlled oscillator mixing (`nco`).
+    Nco,
+    /// FIR filters and decimators (`filter::fir`).
+    Fir,
+}
+
+impl Kernel {
+    /// Every kernel, in the order `leomodem bench` lists them.
+    pub const ALL: [Kernel; 5] = [
+        Kernel::Viterbi,
+        Kernel::Timing,
+        Kernel::Agc,
+        Kernel::Nco,
+        Kernel::Fir,
+    ];
+
+    /// Short name, as in `leomodem bench`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Viterbi => "viterbi",
+            Kernel::Timing => "timing",
+            Kernel::Agc => "agc",
+            Kernel::Nco => "nco",
+            Kernel::Fir => "fir",
+        }
+    }
+}
+
+/// CPU vendor, from CPUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vendor {
+    /// `AuthenticAMD`.
+    Amd,
+    /// `GenuineIntel`.
+    Intel,
+    /// Anything else, or not x86.
+    Other,
+}
+
+/// What the path table needs to know about the CPU: vendor, family and model (CPUID
+/// leaf 1 with the extended fields folded in) and the brand string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cpu {
+    /// Vendor.
+    pub vendor: Vendor,
+    /// Display family (base + extended), e.g. 26 for AMD Zen 5, 6 for Intel cores.
+    pub family: u32,
+    /// Display model (extended model folded in), e.g. 207 for Emerald Rapids.
+    pub model: u32,
+    /// Brand string (CPUID leaves 0x8000_0002..4), trimmed.
+    pub brand: String,
+}
+
+impl Cpu {
+    /// This CPU (read once).
+    pub fn get() -> &'static Cpu {
+        static CPU: OnceLock<Cpu> = OnceLock::new();
+        CPU.get_or_init(read_cpu)
+    }
+
+    /// Micro-architecture family name, as far as the table distinguishes them.
+    pub fn uarch(&self) -> &'static str {
+        match (self.vendor, self.family, self.model) {
+            (Vendor::Amd, 0x17, _) => "AMD Zen 1/2",
+            (Vendor::Amd, 0x19, _) => "AMD Zen 3/4",
+            (Vendor::Amd, 0x1a, _) => "AMD Zen 5",
+            (Vendor::Amd, _, _) => "AMD (other)",
+            (Vendor::Intel, 6, 0x55) => "Intel Skylake-SP/Cascade Lake",
+            (Vendor::Intel, 6, 0x6a | 0x6c) => "Intel Ice Lake-SP",
+            (Vendor::Intel, 6, 0x8f) => "Intel Sapphire Rapids",
+            (Vendor::Intel, 6, 0xcf) => "Intel Emerald Rapids",
+            (Vendor::Intel, 6, 0xad | 0xae) => "Intel Granite Rapids",
+            (Vendor::Intel, _, _) => "Intel (other)",
+            (Vendor::Other, _, _) => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Cpu {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (family {} model {}, {})",
+            if self.brand.is_empty() {
+                "unknown CPU"
+            } else {
+                &self.brand
+            },
+            self.family,
+            self.model,
+            self.uarch()
+        )
+    }
+}
+
+/// The path measured fastest for `kernel` on `cpu` (before capping by what the CPU
+/// supports). Every entry other than "the widest" cites its measurement:
+///
+/// - Intel Xeon (Sapphire/Emerald Rapids class, family 6, AVX-512): the demodulator's
+///   kernels (timing matched filter, AGC, NCO, FIR) run faster on AVX2 than on AVX-512:
+///   `leomodem bench --filter demod`, QPSK one stage, 50.3 Msps with AVX2 against 35.6
+///   with AVX-512; split front stage 69.4 against 56.5 (issue 17, two runs on a quiet
+///   machine). The Viterbi decoder stays on AVX-512 there (157–160 Mbit/s against 75
+///   for AVX2).
+/// - AMD Zen 4/5: AVX-512 is fastest for every kernel (README performance table).
+/// - Anything else: the widest path the CPU has.
+pub fn preferred(kernel: Kernel, cpu: &Cpu) -> Level {
+    match (cpu.vendor, kernel) {
+        (Vendor::Intel, Kernel::Viterbi) => Level::Avx512,
+        (Vendor::Intel, Kernel::Timing | Kernel::Agc | Kernel::Nco | Kernel::Fir) => Level::Avx2,
+        _ => Level::Avx512,
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn read_cpu() -> Cpu {
+    use std::arch::x86_64::__cpuid;
+    // CPUID exists on every x86-64 CPU (safe since Rust 1.87); leaves above the reported
+    // maximum are not queried.
+    {
+        let l0 = __cpuid(0);
+        let mut v = [0u8; 12];
+        v[..4].copy_from_slice(&l0.ebx.to_le_bytes());
+        v[4..8].copy_from_slice(&l0.edx.to_le_bytes());
+        v[8..].copy_from_slice(&l0.ecx.to_le_bytes());
+        let vendor = match &v {
+            b"AuthenticAMD" => Vendor::Amd,
+            b"GenuineIntel" => Vendor::Intel,
+            _ => Vendor::Other,
+        };
+        let (mut family, mut model) = (0, 0);
+        if l0.eax >= 1 {
+            let a = __cpuid(1).eax;
+            let base_family = (a >> 8) & 0xf;
+            let base_model = (a >> 4) & 0xf;
+            family = base_family;
+            model = base_model;
+            if base_family == 0xf {
+                family += (a >> 20) & 0xff;
+            }
+            if base_family == 0x6 || base_family == 0xf {
+                model += ((a >> 16) & 0xf) << 4;
+            }
+        }
+        let mut brand = Vec::with_capacity(48);
+        if __cpuid(0x8000_0000).eax >= 0x8000_0004 {
+            for leaf in 0x8000_0002u32..=0x8000_0004 {
+                let r = __cpuid(leaf);
+                for w in [r.eax, r.ebx, r.ecx, r.edx] {
+                    brand.extend_from_slice(&w.to_le_bytes());
+                }
+            }
+        }
+        let brand = String::from_utf8_lossy(&brand)
+            .trim_matches(|c: char| c == '\0' || c.is_whitespace())
+            .to_string();
+        Cpu {
+            vendor,
+            family,
+            model,
+            brand,
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn read_cpu() -> Cpu {
+    Cpu {
+        vendor: Vendor::Other,
+        family: 0,
+        model: 0,
+        brand: String::new(),
     }
 }
 
@@ -119,5 +322,34 @@ mod tests {
         assert!(Level::clamp(Level::Avx512) <= Level::available());
         assert!(Level::detect() <= Level::available());
         assert_eq!(Level::Avx2.to_string(), "avx2");
+    }
+
+    #[test]
+    fn table_and_cpu() {
+        let cpu = |vendor, family, model| Cpu {
+            vendor,
+            family,
+            model,
+            brand: String::new(),
+        };
+        let zen5 = cpu(Vendor::Amd, 0x1a, 2);
+        let emr = cpu(Vendor::Intel, 6, 0xcf);
+        for k in Kernel::ALL {
+            assert_eq!(preferred(k, &zen5), Level::Avx512, "{k:?}");
+        }
+        assert_eq!(preferred(Kernel::Viterbi, &emr), Level::Avx512);
+        assert_eq!(preferred(Kernel::Timing, &emr), Level::Avx2);
+        assert_eq!(emr.uarch(), "Intel Emerald Rapids");
+        assert_eq!(zen5.uarch(), "AMD Zen 5");
+        // Never above the hardware, whatever the table or the environment says.
+        for k in Kernel::ALL {
+            assert!(Level::for_kernel(k) <= Level::available());
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            let me = Cpu::get();
+            assert_ne!(me.vendor, Vendor::Other, "{me}");
+            assert!(me.family > 0, "{me}");
+        }
     }
 }

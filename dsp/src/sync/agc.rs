@@ -1,6 +1,6 @@
 //! Automatic gain control: scales a stream to a target mean power.
 
-use crate::simd::Level;
+use crate::simd::{Kernel, Level};
 use crate::{Complex32, DspError};
 
 /// Samples per group of the power recursion (see [`Agc`]).
@@ -59,7 +59,7 @@ impl Agc {
             b: 0.0,
             steps: 0,
             seeded: false,
-            simd: Level::detect(),
+            simd: Level::for_kernel(Kernel::Agc),
         })
     }
 

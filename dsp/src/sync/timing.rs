@@ -24,7 +24,7 @@
 
 use super::loop_filter::LoopGains;
 use crate::filter::rrc_impulse;
-use crate::simd::Level;
+use crate::simd::{Kernel, Level};
 use crate::{Complex32, DspError};
 use std::f64::consts::PI;
 
@@ -240,7 +240,7 @@ impl SymbolSync {
             row,
             taps: table,
             taps_at,
-            simd: Level::detect(),
+            simd: Level::for_kernel(Kernel::Timing),
             hist: {
                 let mut h = Vec::with_capacity(1 << 16);
                 h.resize(half + 1, Complex32::new(0.0, 0.0));
