@@ -682,3 +682,38 @@ fn kiss_and_udp_outputs_equal_the_frames() {
         assert_eq!(&buf[..n], *f, "UDP datagram {i}");
     }
 }
+
+/// `bench --json` says where it ran: its first line is the machine (CPU, vendor, the path
+/// each SIMD kernel chose), and each row names the path it ran on; `LEOMODEM_SIMD` forces
+/// the path of every kernel row.
+#[test]
+fn bench_json_names_machine_and_paths() {
+    let out = ok(&["bench", "--json", "--seconds", "0.01", "--filter", "nco"]);
+    let mut lines = out.lines();
+    let m: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let m = &m["machine"];
+    assert!(m["cpu"].is_string() && m["uarch"].is_string(), "{m}");
+    for k in ["viterbi", "timing", "agc", "nco", "fir"] {
+        let p = m["paths"][k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no path for {k}: {m}"));
+        assert!(["scalar", "avx2", "avx512"].contains(&p), "{k}: {p}");
+    }
+    let row: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(row["name"], "nco");
+    assert_eq!(row["simd"], m["paths"]["nco"]);
+
+    let forced = std::process::Command::new(env!("CARGO_BIN_EXE_leomodem"))
+        .args(["bench", "--json", "--seconds", "0.01", "--filter", "nco"])
+        .env("LEOMODEM_SIMD", "scalar")
+        .output()
+        .unwrap();
+    assert!(forced.status.success());
+    let text = String::from_utf8(forced.stdout).unwrap();
+    let mut lines = text.lines();
+    let m: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(m["machine"]["simd_forced"], "scalar");
+    assert_eq!(m["machine"]["paths"]["nco"], "scalar");
+    let row: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(row["simd"], "scalar");
+}

@@ -20,7 +20,7 @@ use leomodem_dsp::fec::viterbi::ViterbiDecoder;
 use leomodem_dsp::filter::{rrc_taps, Fir, FirDecimator, Resampler};
 use leomodem_dsp::modem::{DemodConfig, Modulation, PskDemodulator, PskModulator, SoftDemapper};
 use leomodem_dsp::nco::Nco;
-use leomodem_dsp::simd::Level;
+use leomodem_dsp::simd::{Cpu, Kernel, Level, ENV_VAR};
 use leomodem_dsp::sync::SymbolSync;
 use leomodem_dsp::Complex32;
 use rand::{Rng, SeedableRng};
@@ -41,6 +41,11 @@ pub struct BenchArgs {
     /// Measuring time per benchmark, in seconds (after the warm-up).
     #[arg(long, default_value_t = 1.0, value_name = "S", value_parser = parse_real)]
     pub seconds: f64,
+    /// Run every selected benchmark on each SIMD path the CPU has (forced with
+    /// LEOMODEM_SIMD, in child processes) and on the default path, and print the default's
+    /// throughput against the fastest forced path.
+    #[arg(long)]
+    pub compare_paths: bool,
 }
 
 /// One benchmark's result.
@@ -74,7 +79,7 @@ impl BenchResult {
             "rate": self.rate,
             "mean": self.mean,
             "ns_per": self.ns_per(),
-            "simd": Level::detect().name(),
+            "simd": row_path(&self.name),
             "source": "leomodem",
         });
         for (k, x) in &self.extra {
@@ -104,6 +109,47 @@ impl BenchResult {
         }
         s
     }
+}
+
+/// The SIMD kernel a benchmark row measures alone, if it measures one.
+fn row_kernel(name: &str) -> Option<Kernel> {
+    match name {
+        "fir" | "decimator" => Some(Kernel::Fir),
+        "nco" => Some(Kernel::Nco),
+        "timing" => Some(Kernel::Timing),
+        "viterbi" => Some(Kernel::Viterbi),
+        _ => None,
+    }
+}
+
+/// The path a row ran on: the kernel's, or `per-kernel` for a chain of several.
+fn row_path(name: &str) -> &'static str {
+    match row_kernel(name) {
+        Some(k) => Level::for_kernel(k).name(),
+        None => "per-kernel",
+    }
+}
+
+/// Where the benchmarks ran, as one JSON object (`--json`'s first line).
+fn machine_json() -> serde_json::Value {
+    let cpu = Cpu::get();
+    let paths: serde_json::Map<String, serde_json::Value> = Kernel::ALL
+        .iter()
+        .map(|k| (k.name().to_string(), Level::for_kernel(*k).name().into()))
+        .collect();
+    serde_json::json!({
+        "machine": {
+            "cpu": cpu.brand,
+            "vendor": format!("{:?}", cpu.vendor),
+            "family": cpu.family,
+            "model": cpu.model,
+            "uarch": cpu.uarch(),
+            "simd_available": Level::available().name(),
+            "simd_forced": std::env::var(ENV_VAR).ok(),
+            "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+            "paths": paths,
+        }
+    })
 }
 
 fn si(v: f64) -> (f64, &'static str) {
@@ -576,6 +622,28 @@ fn bench_pipeline(a: &BenchArgs) -> Result<Vec<BenchResult>> {
             r,
         ));
     }
+    // The machine's own limit for the same job: one thread copying a chunk in cache three
+    // times, so the pipeline figure means something on any machine.
+    for chunk in [8192usize, 65536] {
+        let a_buf = vec![Complex32::new(1.0, 2.0); chunk];
+        let mut b_buf = vec![Complex32::new(0.0, 0.0); chunk];
+        let mut c_buf = vec![Complex32::new(0.0, 0.0); chunk];
+        let r = measure(a.seconds, Clock::Wall, || {
+            for _ in 0..64 {
+                b_buf.copy_from_slice(black_box(&a_buf));
+                c_buf.copy_from_slice(black_box(&b_buf));
+                b_buf.copy_from_slice(black_box(&c_buf));
+            }
+            black_box(&b_buf);
+            64 * chunk as u64
+        });
+        res.push(result(
+            "pipeline",
+            format!("copy limit: 3 in-cache copies of a {chunk}-sample chunk, one thread"),
+            SPS,
+            r,
+        ));
+    }
     Ok(res)
 }
 
@@ -813,6 +881,149 @@ const BENCHES: &[Entry] = &[
     },
 ];
 
+/// `config` without the SIMD path names it carries (`…, avx512` → `…`).
+fn strip_path(config: &str) -> String {
+    let mut c = config.to_string();
+    for l in ["scalar", "avx512", "avx2"] {
+        c = c
+            .replace(&format!(", {l}"), "")
+            .replace(&format!(" {l}"), "");
+    }
+    c
+}
+
+/// `--compare-paths`: every selected benchmark on the default path and forced onto each
+/// path the CPU has (child processes with [`ENV_VAR`] set, so each constructs its kernels
+/// as a normal run would), then the default against the fastest forced path per row.
+fn compare_paths(args: &BenchArgs, selected: &[&Entry]) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|e| Error::config("bench", e.to_string()))?;
+    let mut levels = vec![None, Some(Level::Scalar)];
+    for l in [Level::Avx2, Level::Avx512] {
+        if Level::available() >= l {
+            levels.push(Some(l));
+        }
+    }
+    // rows[(name, config)] = rate per level, in `levels` order.
+    let mut rows: Vec<(String, String, Vec<f64>)> = Vec::new();
+    for (i, level) in levels.iter().enumerate() {
+        for e in selected {
+            let mut cmd = std::process::Command::new(&exe);
+            cmd.args(["bench", "--json", "--seconds"])
+                .arg(args.seconds.to_string())
+                .args(["--filter", e.name]);
+            match level {
+                Some(l) => cmd.env(ENV_VAR, l.name()),
+                None => cmd.env_remove(ENV_VAR),
+            };
+            let out = cmd
+                .output()
+                .map_err(|err| Error::config("bench --compare-paths", err.to_string()))?;
+            if !out.status.success() {
+                return Err(Error::config(
+                    "bench --compare-paths",
+                    format!(
+                        "the run of `{}` on {} failed: {}",
+                        e.name,
+                        level.map_or("the default path", |l| l.name()),
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ),
+                ));
+            }
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
+                let (Some(name), Some(config), Some(rate)) =
+                    (v["name"].as_str(), v["config"].as_str(), v["rate"].as_f64())
+                else {
+                    continue;
+                };
+                // Only rows whose name is this entry's: `--filter` matches substrings.
+                if name != e.name {
+                    continue;
+                }
+                // Rows name the path they ran on; the same row on every path is one row.
+                let config = strip_path(config);
+                let config = config.as_str();
+                let idx = match rows.iter().position(|r| r.0 == name && r.1 == config) {
+                    Some(j) => j,
+                    None => {
+                        rows.push((
+                            name.to_string(),
+                            config.to_string(),
+                            vec![f64::NAN; levels.len()],
+                        ));
+                        rows.len() - 1
+                    }
+                };
+                rows[idx].2[i] = rate;
+            }
+        }
+    }
+    let head: Vec<String> = levels
+        .iter()
+        .map(|l| l.map_or("default".to_string(), |l| l.name().to_string()))
+        .collect();
+    if args.json {
+        println!("{}", machine_json());
+    } else {
+        println!("# cpu: {}", Cpu::get());
+        println!(
+            "{:<12} {:<58} {}  default/fastest",
+            "name",
+            "config",
+            head.iter()
+                .map(|h| format!("{h:>10}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    let mut worst: f64 = 1.0;
+    for (name, config, rates) in &rows {
+        let best = rates[1..]
+            .iter()
+            .copied()
+            .filter(|r| r.is_finite())
+            .fold(0.0, f64::max);
+        let ratio = rates[0] / best;
+        if ratio.is_finite() {
+            worst = worst.min(ratio);
+        }
+        if args.json {
+            let per: serde_json::Map<String, serde_json::Value> = head
+                .iter()
+                .zip(rates)
+                .map(|(h, r)| (h.clone(), serde_json::json!(r)))
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({"name": name, "config": config, "rates": per, "default_over_fastest": ratio})
+            );
+        } else {
+            let cells: Vec<String> = rates
+                .iter()
+                .map(|r| {
+                    let (v, p) = si(*r);
+                    format!("{:>9.1}{}", v, if p.is_empty() { " " } else { &p[..1] })
+                })
+                .collect();
+            println!(
+                "{name:<12} {config:<58} {}  {ratio:.3}{}",
+                cells.join(" "),
+                if ratio < 0.95 {
+                    "  (default > 5% slower)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    if !args.json {
+        println!("# worst default/fastest: {worst:.3} (the default is within 5% of the fastest where ≥ 0.95; single runs on a busy machine vary by more)");
+    }
+    Ok(())
+}
+
 /// Runs `leomodem bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
     if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 3600.0) {
@@ -836,13 +1047,29 @@ pub fn run(args: BenchArgs) -> Result<()> {
             ),
         ));
     }
-    if !args.json {
+    if args.compare_paths {
+        return compare_paths(&args, &selected);
+    }
+    if args.json {
+        println!("{}", machine_json());
+    } else {
+        let paths: Vec<String> = Kernel::ALL
+            .iter()
+            .map(|k| format!("{} {}", k.name(), Level::for_kernel(*k)))
+            .collect();
         println!(
-            "# leomodem bench: best {:.0} ms slice of {} s per kernel (thread CPU time unless stated), SIMD level {} (available {})",
-            50.0,
-            args.seconds,
-            Level::detect(),
-            Level::available()
+            "# leomodem bench: best {:.0} ms slice of {} s per kernel (thread CPU time unless stated)",
+            50.0, args.seconds,
+        );
+        println!(
+            "# cpu: {}, {} cores; SIMD available {}{}; paths: {}",
+            Cpu::get(),
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            Level::available(),
+            std::env::var(ENV_VAR)
+                .map(|v| format!(" (forced by {ENV_VAR}={v})"))
+                .unwrap_or_default(),
+            paths.join(", ")
         );
     }
     for e in selected {
