@@ -8,6 +8,7 @@
 pub use leomodem_dsp as dsp;
 
 pub mod ber;
+pub mod catalogue;
 pub mod cli;
 pub mod error;
 pub mod frames;

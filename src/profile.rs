@@ -525,7 +525,7 @@ impl Profile {
 
 /// One-line description of a TOML error: the line it points at (when it points at one
 /// line, which shows the key) and the message (which names unknown or missing keys).
-fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+pub(crate) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().trim();
     // A missing key has no line of its own (toml points at the start of the table).
     let Some(span) = e.span().filter(|_| !message.starts_with("missing field")) else {

@@ -717,3 +717,19 @@ fn bench_json_names_machine_and_paths() {
     let row: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     assert_eq!(row["simd"], "scalar");
 }
+
+/// `satellites`: the catalogue by text, one by name as TOML that parses back, and a clear
+/// error for an unknown name.
+#[test]
+fn satellites_lists_shows_and_refuses_unknown() {
+    let out = ok(&["satellites", "ao40"]);
+    assert!(out.contains("AO-73") && out.contains("39444"), "{out}");
+    assert!(!out.contains("PicSat"), "{out}");
+    let toml = ok(&["satellites", "--show", "43132"]);
+    let sat = leomodem::catalogue::Satellite::from_toml_str(&toml, "shown").unwrap();
+    assert_eq!(sat, *leomodem::catalogue::find("PicSat").unwrap());
+    fail_with(
+        &["satellites", "--show", "no-such-sat"],
+        &["--show", "no-such-sat"],
+    );
+}

@@ -12,6 +12,7 @@ pub mod pass;
 pub mod plot;
 pub mod profiles;
 pub mod rx;
+pub mod satellites;
 pub mod sim;
 pub mod tx;
 
@@ -51,6 +52,8 @@ pub enum Command {
     Info(info::InfoArgs),
     /// List the built-in waveform profiles, or show one as TOML.
     Profiles(profiles::ProfilesArgs),
+    /// List the satellite catalogue (names, NORAD ids, transmitters: frequency, modulation, baud, framing), or show one.
+    Satellites(satellites::SatellitesArgs),
     /// Measure BER and FER versus Eb/N0 through tx → channel → rx (whole sync chain, or --genie).
     Ber(ber::BerArgs),
     /// Measure the speed of each DSP kernel and of the whole receive chain on generated data.
@@ -78,6 +81,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sim(a) => sim::run(a),
         Command::Info(a) => info::run(a),
         Command::Profiles(a) => profiles::run(a),
+        Command::Satellites(a) => satellites::run(a),
         Command::Ber(a) => ber::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Pass(a) => pass::run(a),

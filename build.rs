@@ -1,0 +1,35 @@
+//! Embeds the satellite catalogue (`profiles/satellites/*.toml`, one file per satellite)
+//! in the binary: writes `$OUT_DIR/satellites.rs`, a sorted `&[(&str, &str)]` of file name
+//! and text, so `leomodem satellites` and `rx --satellite` need no files at run time.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/satellites");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut code = String::from(
+        "/// Catalogue files: (file name, TOML text).\npub const FILES: &[(&str, &str)] = &[\n",
+    );
+    for p in &files {
+        println!("cargo:rerun-if-changed={}", p.display());
+        let name = p.file_name().unwrap().to_string_lossy();
+        writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            p.display().to_string()
+        )
+        .unwrap();
+    }
+    code.push_str("];\n");
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("satellites.rs");
+    std::fs::write(out, code).unwrap();
+}
