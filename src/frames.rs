@@ -1,9 +1,10 @@
 //! Frame stages: symbols → transfer frames, and the sinks that write them.
 
 use crate::error::{Error, Result};
+use crate::io::FileOut;
 use crate::pipeline::{Chunk, Sink, Stage};
-use crate::stages::{FileOut, RxSymbol};
 use leomodem_dsp::framing::{CcsdsDecoder, DecodedFrame};
+use leomodem_dsp::modem::DemodSymbol;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -34,12 +35,12 @@ impl FrameStage {
 }
 
 impl Stage for FrameStage {
-    type In = RxSymbol;
+    type In = DemodSymbol;
     type Out = DecodedFrame;
     fn name(&self) -> &str {
         "frames"
     }
-    fn process(&mut self, input: &Chunk<RxSymbol>, out: &mut Chunk<DecodedFrame>) {
+    fn process(&mut self, input: &Chunk<DemodSymbol>, out: &mut Chunk<DecodedFrame>) {
         out.first_sample = self.produced;
         out.time = None;
         if input.gap > 0 {

@@ -8,7 +8,7 @@ mod common;
 use common::{ok, s, Dir};
 use leomodem::error::Result;
 use leomodem::pipeline::{Chunk, Pipeline, PipelineConfig, Source};
-use leomodem::stages::{split_demodulator, CarrierLog, DemodStage, RxSymbol};
+use leomodem::stages::{split_demodulator, CarrierLog, DemodStage};
 use leomodem_dsp::channel::{Channel, ChannelConfig};
 use leomodem_dsp::modem::{
     DemodConfig, DemodStatus, DemodSymbol, Modulation, PskDemodulator, PskModulator,
@@ -294,7 +294,7 @@ impl Source for LossySource {
 
 /// The symbols, status, carrier log and re-acquisition count of a run.
 type Run = (
-    Vec<RxSymbol>,
+    Vec<leomodem::dsp::modem::DemodSymbol>,
     DemodStatus,
     Vec<leomodem::stages::CarrierPoint>,
     u64,

@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+mod file_out;
 mod format;
 mod reader;
 mod sigmf;
@@ -29,6 +30,7 @@ pub mod soapy;
 mod wav;
 mod writer;
 
+pub(crate) use file_out::FileOut;
 pub use format::SampleFormat;
 pub(crate) use reader::read_up_to;
 pub use reader::{CaptureInfo, CaptureReader, CaptureSegment, OpenOptions};

@@ -61,9 +61,11 @@
 //! ```
 
 mod engine;
+mod handover;
 mod helpers;
 mod stats;
 
+pub use handover::AtomicHandover;
 pub use helpers::{ChunkInfo, FnStage, VecSink, VecSource};
 pub use stats::{PipelineReport, StageKind, StageStats};
 

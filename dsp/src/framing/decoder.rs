@@ -42,7 +42,7 @@ use crate::fec::crc::check_fecf;
 use crate::fec::rs::RsCode;
 use crate::fec::viterbi::ViterbiDecoder;
 use crate::modem::constellation::{Modulation, SoftDemapper};
-use crate::modem::demod::DemodSymbol;
+use crate::modem::symbol::DemodSymbol;
 use crate::{Complex32, DspError};
 
 /// RS corrections per codeword above which a frame whose polarity rests on one ASM

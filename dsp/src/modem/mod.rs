@@ -4,8 +4,10 @@ pub mod ber;
 pub mod constellation;
 pub mod demod;
 pub mod modulator;
+pub mod symbol;
 
 pub use ber::{count_bit_errors, BitErrors};
 pub use constellation::{map_bits, Modulation, SoftDemapper};
-pub use demod::{DemodConfig, DemodStatus, DemodSymbol, PskDemodulator};
+pub use demod::{DemodConfig, DemodStatus, PskDemodulator};
 pub use modulator::PskModulator;
+pub use symbol::DemodSymbol;
