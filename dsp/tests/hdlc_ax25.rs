@@ -3,24 +3,39 @@
 //! frames of gr-satellites re-encoded and decoded, the soft retry through AWGN, and
 //! 10^7 noise LLRs → zero frames.
 
-use leomodem_dsp::framing::ax25::{build_ui_frame, Ax25Address, Ax25Frame};
+use leomodem_dsp::framing::ax25::{build_ui_frame, Ax25Address, Ax25Frame, Ax25FrameType};
 use leomodem_dsp::framing::deframer::{hard_to_llr, Deframer, Frame};
 use leomodem_dsp::framing::hdlc::{HdlcConfig, HdlcDeframer, HdlcEncoder};
+use leomodem_dsp::framing::kiss;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-/// Frames as gr-satellites 4.4.0 wrote them to KISS from the shared recordings
-/// (`gr-satellites-frames.json` of the shared captures: the first frame of ao27.wav, gr01.wav,
-/// itasat1.wav, picsat_9k6.wav, us04.wav and pwsat2.wav).
-const REAL: &[&str] = &[
-    "9c68aaa6924000829e646e40a80103f04ed02218",
-    "a6b46e88aaa801a6b46e88aaa80003f0c8ffff03001f0000e04f750000d60000000000000052677a5b00604d75000032020030220100000000000000000000000000000000000000003f05b8040000000003001106c80bee0b7575b907ba07ba0730019b005e017420aa00000003000200000000000600040062000000000013121513010440a80e000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
-    "a0b264828a8600a0b2608a92820003f0973a01014954415341542d31ab020000ac02000007e20c070f3309000001bc07e20c070c1d1700002f4a010000000000000000392700bb00020002000000000002000700060007000600050004000303020000019901e1020200f4008002a700ab00422f000079795a7c010000000000000000000000000000",
-    "a09286a682a8e0a09286a682a86503f00901e7e3006c449d01fbef1500000000000000000000000000000000028602860887069005150df2049409b6ffffffff032033000000080002031d0000000f000000000000000000000000000000003cbee9dcbcdef3b8bdb69f3800000800000422300c1e005507b77c291a850000010131",
-    "86a240404040609688708694a8e103f0faf3200700d620bf25096d5400108874885a0000885c00180000000000000000000000000000000000001a56bfc000000000000000000000000000000000000001cd0000008200000077000000000000009b00000f4b0000000400000000000000000000000100000026000000010000000000000aae0007ff0000000aae0007ff000000000d000000000000000d00000000000000000000000000000000000000005fff7f3f1e002003110661000096010100003fab06003fab06004351202020204b4438434a540500000040000100000000000000000000000000185e",
-    "a0aea682a864e0a0aea682a8646103f00c0000c900706c645f315f352e6a7067006e310000706c645f315f342e6a706700f6120000706c645f315f332e6a70670096080000706c645f315f322e6a706700da930000706c645f315f312e6a70670044330000706c645f315f302e6a70670098130000706c645f3100980300006c656f7000b00c020074656c656d657472792e70726576696f7573006f00080074656c656d657472792e63757272656e7400dfab05006c6f73742b666f756e6400f0070000",
+/// Every frame gr-satellites 4.4.0 decoded from the shared real recordings (the union of
+/// its runs), one `<recording> <hex>` per line; made by `data/extract_gr_satellites_frames.py`
+/// from the shared captures' `gr-satellites-frames.json`.
+const GR_SATELLITES_FRAMES: &str = include_str!("data/gr_satellites_frames.txt");
+
+/// The AX.25 recordings: line coding, destination and source (callsign-SSID) of their frames,
+/// as AX.25 v2.2 §3.12 reads them, and gr-satellites' frame count.
+const AX25_RECORDINGS: &[(&str, bool, &str, &str, usize)] = &[
+    ("picsat_9k6.wav", true, "PICSAT-0", "PICSAT-2", 57),
+    ("pwsat2.wav", true, "PWSAT2-0", "PWSAT2-0", 2),
+    ("gr01.wav", true, "SZ7DUT-0", "SZ7DUT-0", 1),
+    ("us04.wav", true, "CQ-0", "KD8CJT-0", 2),
+    ("itasat1.wav", false, "PY2AEC-0", "PY0EIA-0", 1),
+    ("ao27.wav", false, "N4USI-0", "AO27 T-0", 2),
 ];
+
+fn real_frames(recording: &str) -> Vec<Vec<u8>> {
+    GR_SATELLITES_FRAMES
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(n, _)| *n == recording)
+        .map(|(_, h)| hex(h))
+        .collect()
+}
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
@@ -130,23 +145,60 @@ fn random_chunking_gives_identical_output() {
     assert_eq!(decode(&cfg, &llrs, &[1]), whole);
 }
 
+/// Every AX.25 frame gr-satellites decoded from the shared recordings: its header parses
+/// to the satellite's callsigns, and framer + scrambler + NRZI → deframer (with the
+/// recording's line coding, both polarities, odd chunking) gives it back byte-identical,
+/// position included; KISS-encoded, it reads back as the same data frame.
 #[test]
 fn real_gr_satellites_frames_reencoded_and_decoded() {
-    for cfg in [HdlcConfig::ax25_g3ruh(), HdlcConfig::ax25_nrzi()] {
-        let frames: Vec<Vec<u8>> = REAL.iter().map(|h| hex(h)).collect();
+    let mut total = 0;
+    for &(rec, g3ruh, dst, src, count) in AX25_RECORDINGS {
+        let frames = real_frames(rec);
+        assert_eq!(frames.len(), count, "{rec}");
         for f in &frames {
-            let p = Ax25Frame::parse(f).unwrap();
-            assert!(p.addresses_plausible(), "{}", p.source);
+            let p = Ax25Frame::parse(f).unwrap_or_else(|e| panic!("{rec}: {e}"));
+            assert_eq!(p.destination.to_string(), dst, "{rec}");
+            assert_eq!(p.source.to_string(), src, "{rec}");
+            assert!(p.digipeaters().is_empty(), "{rec}");
+            assert_eq!(
+                (p.control, p.pid),
+                (0x03, Some(0xF0)),
+                "{rec}: UI frame, no layer 3"
+            );
+            assert_eq!(p.frame_type(), Ax25FrameType::Ui);
+            let mut k = Vec::new();
+            kiss::encode_data(f, &mut k);
+            assert_eq!(kiss::decode(&k).unwrap(), vec![(kiss::CMD_DATA, f.clone())]);
         }
-        let (bits, _) = encode(&cfg, &frames);
+        let cfg = if g3ruh {
+            HdlcConfig::ax25_g3ruh()
+        } else {
+            HdlcConfig::ax25_nrzi()
+        };
+        let (bits, starts) = encode(&cfg, &frames);
+        for invert in [false, true] {
+            let b: Vec<u8> = bits.iter().map(|&x| x ^ u8::from(invert)).collect();
+            let mut llrs = Vec::new();
+            hard_to_llr(&b, &mut llrs);
+            let got = decode(&cfg, &llrs, &[777, 1, 4093]);
+            let data: Vec<&Vec<u8>> = got.iter().map(|f| &f.data).collect();
+            assert_eq!(
+                data,
+                frames.iter().collect::<Vec<_>>(),
+                "{rec} invert {invert}"
+            );
+            let pos: Vec<u64> = got.iter().map(|f| f.position).collect();
+            assert_eq!(pos, starts);
+        }
+        // The other line coding finds nothing (no false frame from a mismatched profile).
+        let mut other = cfg.clone();
+        other.g3ruh = !g3ruh;
         let mut llrs = Vec::new();
         hard_to_llr(&bits, &mut llrs);
-        let got: Vec<Vec<u8>> = decode(&cfg, &llrs, &[777])
-            .into_iter()
-            .map(|f| f.data)
-            .collect();
-        assert_eq!(got, frames);
+        assert!(decode(&other, &llrs, &[4096]).is_empty(), "{rec}");
+        total += frames.len();
     }
+    assert_eq!(total, 65);
 }
 
 /// BPSK through AWGN at Es/N0 = 6 dB: the soft retry decodes frames the hard decoder

@@ -37,6 +37,15 @@ pub enum Ax25Error {
     /// More than [`MAX_DIGIPEATERS`] digipeater addresses.
     #[error("address field not terminated after {MAX_DIGIPEATERS} digipeaters")]
     TooManyDigipeaters,
+    /// The destination or source address is not a callsign (v2.2 §3.12.2: upper-case
+    /// letters and digits shifted left by one, space padded).
+    #[error("{field} address {bytes:02X?} is not an AX.25 callsign")]
+    InvalidCallsign {
+        /// `"destination"` or `"source"`.
+        field: &'static str,
+        /// The 7 address bytes as received.
+        bytes: [u8; 7],
+    },
 }
 
 /// One address of the address field.
@@ -119,6 +128,12 @@ impl std::fmt::Display for Ax25Address {
     }
 }
 
+/// Whether 7 address bytes hold a plausible callsign: its six bytes are shifted
+/// characters (bit 0 clear) and [`Ax25Address::is_plausible`].
+pub(crate) fn is_callsign(b: &[u8; 7]) -> bool {
+    b[..6].iter().all(|&x| x & 1 == 0) && Ax25Address::from_bytes(b).is_plausible()
+}
+
 /// Frame type from the control field (v2.2 §4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ax25FrameType {
@@ -167,15 +182,20 @@ impl<'a> Ax25Frame<'a> {
         let (Some(dst), Some(src)) = (addr(0), addr(1)) else {
             return Err(Ax25Error::TooShort(frame.len()));
         };
+        for (field, b) in [("destination", dst), ("source", src)] {
+            if !is_callsign(b) {
+                return Err(Ax25Error::InvalidCallsign { field, bytes: *b });
+            }
+        }
         let mut digis = [Ax25Address::default(); MAX_DIGIPEATERS];
         let mut n_digis = 0;
         let mut last = src[6] & 1 == 1;
         while !last {
             let Some(b) = addr(2 + n_digis) else { break };
-            let a = Ax25Address::from_bytes(b);
-            if !a.is_plausible() || b[..6].iter().any(|&x| x & 1 != 0) {
+            if !is_callsign(b) {
                 break;
             }
+            let a = Ax25Address::from_bytes(b);
             if n_digis == MAX_DIGIPEATERS {
                 return Err(Ax25Error::TooManyDigipeaters);
             }
@@ -322,21 +342,54 @@ mod tests {
     #[test]
     fn malformed() {
         assert_eq!(Ax25Frame::parse(&[]), Err(Ax25Error::TooShort(0)));
-        assert_eq!(Ax25Frame::parse(&[0; 14]), Err(Ax25Error::TooShort(14)));
+        assert_eq!(Ax25Frame::parse(&[0x82; 14]), Err(Ax25Error::TooShort(14)));
+        assert!(matches!(
+            Ax25Frame::parse(&[0; 15]),
+            Err(Ax25Error::InvalidCallsign {
+                field: "destination",
+                ..
+            })
+        ));
         assert_eq!(
             Ax25Frame::parse(&[0x82; 100]),
             Err(Ax25Error::TooManyDigipeaters)
         );
         assert_eq!(Ax25Frame::parse(&[0x82; 70]), Err(Ax25Error::TooShort(70)));
+        // Destination or source that is not a callsign: named in the error.
+        let mut bad = hex(PICSAT);
+        bad[9] = 0x41; // bit 0 set inside the source callsign
+        match Ax25Frame::parse(&bad) {
+            Err(
+                e @ Ax25Error::InvalidCallsign {
+                    field: "source", ..
+                },
+            ) => {
+                assert!(e.to_string().contains("source address"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        bad = hex(PICSAT);
+        bad[0] = b'p' << 1;
+        assert!(matches!(
+            Ax25Frame::parse(&bad),
+            Err(Ax25Error::InvalidCallsign {
+                field: "destination",
+                ..
+            })
+        ));
         // S frame: no PID.
         let mut s = hex(PICSAT);
         s[14] = 0x01;
         s.truncate(15);
         let p = Ax25Frame::parse(&s).unwrap();
         assert_eq!((p.pid, p.frame_type()), (None, Ax25FrameType::S));
-        // Lower-case or control characters are not plausible callsigns.
-        let mut l = hex(PICSAT);
-        l[0] = b'p' << 1;
-        assert!(!Ax25Frame::parse(&l).unwrap().addresses_plausible());
+        // A digipeater slot without a callsign ends the address field (ITASAT 1 style).
+        let mut d = hex(PICSAT);
+        d[13] &= !1;
+        d.truncate(14);
+        d.extend_from_slice(&[0x03, 0xF0, b'x', b'y', 1, 2, 3, 4, 5]);
+        let p = Ax25Frame::parse(&d).unwrap();
+        assert!(p.digipeaters().is_empty());
+        assert_eq!((p.control, p.pid, p.info), (0x03, Some(0xF0), &d[16..]));
     }
 }

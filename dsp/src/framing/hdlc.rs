@@ -57,7 +57,7 @@
 //! failed candidate by at most `n(n+1)/2` (21 for the default 6), still negligible with
 //! the address check.
 
-use super::ax25::{Ax25Address, MIN_FRAME_LEN};
+use super::ax25::{is_callsign, MIN_FRAME_LEN};
 use super::deframer::{Deframer, Frame, FramePool};
 use crate::fec::crc::{append_fcs_x25, check_fcs_x25};
 use crate::DspError;
@@ -156,10 +156,9 @@ pub fn ax25_addresses_plausible(frame: &[u8]) -> bool {
     if frame.len() < 14 {
         return false;
     }
-    (0..2).all(|k| {
-        let b: &[u8; 7] = frame[7 * k..7 * k + 7].try_into().expect("7 bytes");
-        b[..6].iter().all(|&x| x & 1 == 0) && Ax25Address::from_bytes(b).is_plausible()
-    })
+    frame[..14]
+        .chunks_exact(7)
+        .all(|b| is_callsign(b.try_into().expect("7 bytes")))
 }
 
 /// The line coder shared by encoder and decoder: G3RUH scrambler and NRZI.

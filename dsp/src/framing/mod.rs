@@ -11,6 +11,7 @@ pub mod coding;
 pub mod decoder;
 pub mod deframer;
 pub mod hdlc;
+pub mod kiss;
 pub mod randomizer;
 pub mod tm;
 
