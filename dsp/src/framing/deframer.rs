@@ -18,6 +18,7 @@
 //! - a frame is emitted only when every check of its framing passed (FCS, RS, sync):
 //!   pure noise gives no frame (tested with 10^7 noise LLRs per deframer).
 
+use super::ao40::Ao40Deframer;
 use super::hdlc::{HdlcConfig, HdlcDeframer};
 use crate::DspError;
 
@@ -70,27 +71,40 @@ pub enum DeframerSpec {
     /// HDLC flags, bit stuffing and FCS, after NRZI and optionally the G3RUH scrambler
     /// (AX.25 as amateur satellites send it): [`HdlcDeframer`].
     Hdlc(HdlcConfig),
+    /// The AO-40 FEC (FUNcube-1/AO-73, Nayif-1): [`Ao40Deframer`], 256-byte blocks.
+    Ao40 {
+        /// Most soft errors among the 65 sync symbols for a block to be tried
+        /// (gr-satellites: 8, [`super::ao40::DEFAULT_SYNC_THRESHOLD`]).
+        sync_threshold: u32,
+    },
 }
 
 impl DeframerSpec {
     /// The deframer this spec describes (validates the spec).
     pub fn build(&self) -> Result<AnyDeframer, DspError> {
         Ok(match self {
-            DeframerSpec::Hdlc(cfg) => AnyDeframer::Hdlc(HdlcDeframer::new(cfg.clone())?),
+            DeframerSpec::Hdlc(cfg) => AnyDeframer::Hdlc(Box::new(HdlcDeframer::new(cfg.clone())?)),
+            DeframerSpec::Ao40 { sync_threshold } => {
+                AnyDeframer::Ao40(Box::new(Ao40Deframer::new(*sync_threshold)?))
+            }
         })
     }
 }
 
-/// Any of the deframers, chosen at run time from a [`DeframerSpec`].
+/// Any of the deframers, chosen at run time from a [`DeframerSpec`] (boxed: they differ
+/// widely in size).
 pub enum AnyDeframer {
     /// HDLC / AX.25.
-    Hdlc(HdlcDeframer),
+    Hdlc(Box<HdlcDeframer>),
+    /// AO-40 FEC.
+    Ao40(Box<Ao40Deframer>),
 }
 
 impl AnyDeframer {
     fn inner(&mut self) -> &mut dyn Deframer {
         match self {
-            AnyDeframer::Hdlc(d) => d,
+            AnyDeframer::Hdlc(d) => d.as_mut(),
+            AnyDeframer::Ao40(d) => d.as_mut(),
         }
     }
 }

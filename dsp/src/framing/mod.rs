@@ -1,8 +1,10 @@
 //! Framing (CCSDS 131.0-B / 132.0-B): attached sync marker, pseudo-randomizer, TM
 //! transfer-frame header, CADU assembly and frame synchronisation; and the framings of
 //! amateur satellites behind one [`Deframer`] shape: HDLC/AX.25 with NRZI and G3RUH
-//! ([`hdlc`], [`ax25`]).
+//! ([`hdlc`], [`ax25`], frames out as [`kiss`]) and the AO-40 FEC of the FUNcube
+//! satellites ([`ao40`]).
 
+pub mod ao40;
 pub mod aos;
 pub mod asm;
 pub mod ax25;
