@@ -359,7 +359,7 @@ impl HdlcDeframer {
             max_bits,
             max_raw,
             bytes: Vec::with_capacity(cfg.max_len + 2),
-            scratch: Vec::with_capacity(if soft { max_bits + 8 } else { 0 }),
+            scratch: Vec::with_capacity(if soft { max_raw } else { 0 }),
             pool: FramePool::new(cfg.max_len),
             stats: HdlcStats::default(),
             cfg,
@@ -502,6 +502,9 @@ impl HdlcDeframer {
         let scratch = &mut self.scratch;
         scratch.clear();
         let mut ones = 0;
+        if end - s > scratch.capacity() {
+            return false; // longer than any frame accepted (keeps `scratch` unallocated)
+        }
         for i in s..end {
             let b = line.decode(raw(i), self.cfg.g3ruh, self.cfg.nrzi);
             if b == 1 {
@@ -586,7 +589,7 @@ impl Deframer for HdlcDeframer {
                 self.ones = 0;
             }
             if self.in_frame
-                && (self.bits.len() > self.max_bits + 8
+                && (self.bits.len() >= self.max_bits + 8
                     || (soft && (self.pos - self.start) as usize > self.max_raw))
             {
                 self.in_frame = false; // longer than any frame accepted
