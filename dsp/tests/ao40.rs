@@ -201,3 +201,36 @@ fn noise_run(seed: u64, thr: u32, total: usize) -> Ao40Stats {
     assert!(out.is_empty(), "false blocks: {}", out.len());
     d.stats()
 }
+
+/// Non-finite and degenerate LLRs: no panic, no block; a block with NaN erasures in
+/// place of some symbols still decodes.
+#[test]
+fn non_finite_input() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+    let mut d = Ao40Deframer::new(DEFAULT_SYNC_THRESHOLD).unwrap();
+    let mut out = Vec::new();
+    for v in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, 1.0] {
+        d.process(&vec![v; 12_000], &mut out);
+    }
+    assert!(out.is_empty());
+    let data = random_block(&mut rng);
+    let mut bits = Vec::new();
+    Ao40Encoder::new().encode(&data, &mut bits);
+    let mut llrs = Vec::new();
+    hard_to_llr(&bits, &mut llrs);
+    for (i, l) in llrs.iter_mut().enumerate() {
+        if i % 80 != 0 && i % 7 == 0 {
+            *l = if i % 2 == 0 {
+                f32::NAN
+            } else {
+                f32::INFINITY * *l
+            };
+        }
+    }
+    let b = Ao40Decoder::new()
+        .decode(&llrs)
+        .expect("erasures and saturated symbols");
+    assert_eq!(b.data, data);
+    d.reset();
+    assert_eq!(run(&mut d, &llrs, &[5000]).len(), 1);
+}

@@ -201,6 +201,56 @@ fn real_gr_satellites_frames_reencoded_and_decoded() {
     assert_eq!(total, 65);
 }
 
+/// Channel bit streams made by gr-satellites' `hdlc_framer`, GNU Radio's G3RUH
+/// `scrambler_bb` and gr-satellites' `nrzi_encode` from the same frames (checked there by
+/// gr-satellites' `ax25_deframer`); made by `data/ax25_gr_satellites.py`.
+const GR_SATELLITES_STREAMS: &str = include_str!("data/ax25_gr_satellites.txt");
+
+/// The transmit side of gr-satellites/GNU Radio, decoded here: every frame, in order, and
+/// nothing else; with the other line coding, nothing.
+#[test]
+fn decodes_gr_satellites_transmitted_streams() {
+    for line in GR_SATELLITES_STREAMS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+    {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let g3ruh = f[0] == "g3ruh";
+        let n: usize = f[1].parse().unwrap();
+        let bits: Vec<u8> = hex(f[2])
+            .iter()
+            .flat_map(|&b| (0..8).rev().map(move |i| (b >> i) & 1))
+            .take(n)
+            .collect();
+        let want: Vec<Vec<u8>> = GR_SATELLITES_FRAMES
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .filter(|(rec, _)| {
+                AX25_RECORDINGS
+                    .iter()
+                    .any(|&(r, g, ..)| r == *rec && g == g3ruh)
+            })
+            .map(|(_, h)| hex(h))
+            .collect();
+        assert_eq!(want.len(), if g3ruh { 62 } else { 3 });
+        let mut llrs = Vec::new();
+        hard_to_llr(&bits, &mut llrs);
+        let cfg = if g3ruh {
+            HdlcConfig::ax25_g3ruh()
+        } else {
+            HdlcConfig::ax25_nrzi()
+        };
+        let got: Vec<Vec<u8>> = decode(&cfg, &llrs, &[1000, 3])
+            .into_iter()
+            .map(|f| f.data)
+            .collect();
+        assert_eq!(got, want, "{}", f[0]);
+        let mut other = cfg.clone();
+        other.g3ruh = !g3ruh;
+        assert!(decode(&other, &llrs, &[4096]).is_empty());
+    }
+}
+
 /// BPSK through AWGN at Es/N0 = 6 dB: the soft retry decodes frames the hard decoder
 /// loses, and every frame it emits is one that was sent.
 #[test]
@@ -264,4 +314,55 @@ fn ten_million_noise_llrs_give_no_frame() {
         assert!(out.is_empty(), "false frames: {out:?}");
         assert!(st.candidates > 100 && st.retries > 1000, "{st:?}");
     }
+}
+
+/// Random byte strings (and mutations of real frames) through the AX.25 parser and the
+/// KISS reader: a value or a clear error, never a panic; non-finite LLRs through the
+/// deframer: no panic, no frame.
+#[test]
+fn parsers_and_deframer_take_any_input() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(19);
+    let real = real_frames("picsat_9k6.wav");
+    let (mut ok, mut err) = (0, 0);
+    for i in 0..100_000 {
+        let mut b: Vec<u8> = if i % 2 == 0 {
+            (0..rng.random_range(0..120))
+                .map(|_| rng.random())
+                .collect()
+        } else {
+            real[i % real.len()].clone()
+        };
+        if !b.is_empty() {
+            for _ in 0..rng.random_range(0..4) {
+                let k = rng.random_range(0..b.len());
+                b[k] = rng.random();
+            }
+            b.truncate(rng.random_range(0..=b.len()));
+        }
+        match Ax25Frame::parse(&b) {
+            Ok(p) => {
+                ok += 1;
+                assert!(p.digipeaters().len() <= 8);
+                assert!(p.info.len() < b.len());
+            }
+            Err(e) => {
+                err += 1;
+                assert!(!e.to_string().is_empty());
+            }
+        }
+        let _ = kiss::decode(&b);
+    }
+    assert!(ok > 1000 && err > 1000, "{ok} parsed, {err} errors");
+    let mut dec = HdlcDeframer::new(HdlcConfig::ax25_g3ruh()).unwrap();
+    let mut out = Vec::new();
+    let junk: Vec<f32> = (0..200_000)
+        .map(|i| match i % 5 {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            _ => rng.sample::<f32, _>(StandardNormal),
+        })
+        .collect();
+    dec.process(&junk, &mut out);
+    assert!(out.is_empty());
 }

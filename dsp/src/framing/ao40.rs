@@ -187,7 +187,7 @@ impl Ao40Decoder {
     }
 
     /// Decodes one block from its [`BLOCK_SYMBOLS`] LLRs (positive = bit 0, polarity
-    /// already right; the sync symbols are not read). `None` when `llrs` has the wrong
+    /// already right; the sync symbols are not read; NaN and infinite LLRs are erasures). `None` when `llrs` has the wrong
     /// length, holds no information, or a Reed-Solomon codeword is uncorrectable.
     /// Allocates nothing.
     pub fn decode(&mut self, llrs: &[f32]) -> Option<Ao40Block> {
