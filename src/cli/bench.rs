@@ -18,6 +18,10 @@ use leomodem_dsp::fec::conv::{CodeRate, ConvEncoder, ConvVariant};
 use leomodem_dsp::fec::rs::{RsBasis, RsCode};
 use leomodem_dsp::fec::viterbi::ViterbiDecoder;
 use leomodem_dsp::filter::{rrc_taps, Fir, FirDecimator, Resampler};
+use leomodem_dsp::framing::ao40::{self, Ao40Deframer, Ao40Encoder};
+use leomodem_dsp::framing::ax25::{build_ui_frame, Ax25Address};
+use leomodem_dsp::framing::hdlc::{HdlcConfig, HdlcDeframer, HdlcEncoder};
+use leomodem_dsp::framing::Deframer;
 use leomodem_dsp::modem::{DemodConfig, Modulation, PskDemodulator, PskModulator, SoftDemapper};
 use leomodem_dsp::nco::Nco;
 use leomodem_dsp::simd::{Cpu, Kernel, Level, ENV_VAR};
@@ -32,7 +36,7 @@ use std::time::Instant;
 /// Arguments of `leomodem bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Run only the benchmarks whose name contains this text (fir, decimator, resampler, nco, fft, timing, demap, viterbi, rs, demod, rx, pipeline).
+    /// Run only the benchmarks whose name contains this text (fir, decimator, resampler, nco, fft, timing, demap, viterbi, rs, hdlc, ao40, demod, rx, pipeline).
     #[arg(long, value_name = "NAME")]
     pub filter: Option<String>,
     /// Print one JSON object per line instead of the table.
@@ -484,6 +488,85 @@ fn bench_rs(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     Ok(res)
 }
 
+/// BPSK/AWGN LLRs (2y/σ²) of channel bits at `esn0_db` (energy per channel symbol).
+fn channel_llrs(bits: &[u8], esn0_db: f64, rng: &mut impl Rng) -> Vec<f32> {
+    noisy_llrs(bits, 1.0, esn0_db, rng)
+}
+
+fn bench_hdlc(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0xa25);
+    let cfg = HdlcConfig::ax25_g3ruh();
+    let mut enc = HdlcEncoder::new(cfg.clone()).map_err(super::option_error)?;
+    let mut bits = Vec::new();
+    let (src, dst) = (Ax25Address::new("EA4GPZ", 1), Ax25Address::new("CQ", 0));
+    for _ in 0..40 {
+        let info: Vec<u8> = (0..rng.random_range(50..250))
+            .map(|_| rng.random())
+            .collect();
+        let mut f = Vec::new();
+        build_ui_frame(&dst, &src, &[], 0xF0, &info, &mut f);
+        enc.encode_frame(&f, 4, 1, &mut bits)
+            .map_err(super::option_error)?;
+    }
+    let mut res = Vec::new();
+    for esn0 in [10.0, 6.0] {
+        let llrs = channel_llrs(&bits, esn0, &mut rng);
+        let mut dec = HdlcDeframer::new(cfg.clone()).map_err(super::option_error)?;
+        let mut out = Vec::with_capacity(64);
+        dec.process(&llrs, &mut out);
+        let found = out.len();
+        if esn0 == 10.0 && found != 40 {
+            return Err(Error::config("bench", "HDLC self-check failed"));
+        }
+        dec.recycle(&mut out);
+        let r = measure(a.seconds, Clock::Thread, || {
+            dec.reset();
+            dec.process(black_box(&llrs), &mut out);
+            dec.recycle(&mut out);
+            llrs.len() as u64
+        });
+        res.push(result(
+            "hdlc",
+            format!(
+                "AX.25 G3RUH+NRZI deframer, soft retry 6, Es/N0 {esn0} dB ({found}/40 frames; channel bits)"
+            ),
+            BPS,
+            r,
+        ));
+    }
+    Ok(res)
+}
+
+fn bench_ao40(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0xa040);
+    let mut enc = Ao40Encoder::new();
+    let mut bits = Vec::new();
+    for _ in 0..8 {
+        let data: [u8; 256] = std::array::from_fn(|_| rng.random());
+        enc.encode(&data, &mut bits);
+    }
+    let llrs = channel_llrs(&bits, -1.0, &mut rng);
+    let mut dec = Ao40Deframer::new(ao40::DEFAULT_SYNC_THRESHOLD).map_err(super::option_error)?;
+    let mut out = Vec::with_capacity(16);
+    dec.process(&llrs, &mut out);
+    if out.len() != 8 {
+        return Err(Error::config("bench", "AO-40 self-check failed"));
+    }
+    dec.recycle(&mut out);
+    let r = measure(a.seconds, Clock::Thread, || {
+        dec.reset();
+        dec.process(black_box(&llrs), &mut out);
+        dec.recycle(&mut out);
+        llrs.len() as u64
+    });
+    Ok(vec![result(
+        "ao40",
+        "AO-40 FEC deframer (sync search, Viterbi, RS), Es/N0 -1 dB, 8 blocks (channel symbols)",
+        BPS,
+        r,
+    )])
+}
+
 fn bench_demod(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     let mut res = Vec::new();
     for m in [Modulation::Bpsk, Modulation::Qpsk] {
@@ -866,6 +949,14 @@ const BENCHES: &[Entry] = &[
     Entry {
         name: "rs_decode",
         run: bench_rs,
+    },
+    Entry {
+        name: "hdlc",
+        run: bench_hdlc,
+    },
+    Entry {
+        name: "ao40",
+        run: bench_ao40,
     },
     Entry {
         name: "demod",

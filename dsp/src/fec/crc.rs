@@ -6,6 +6,11 @@
 //! bits processed MSB first (no reflection), no final XOR. The 16-bit result is sent
 //! big-endian as the last two octets of the frame. Check value: `crc16_ccitt(b"123456789")
 //! == 0x29B1`.
+//!
+//! Also the HDLC/AX.25 frame check sequence, CRC-16/X.25 ([`crc16_x25`]): ISO/IEC 13239
+//! §4.2.5.2 (HDLC FCS-16), AX.25 v2.2 §3.8: the same generator 0x1021 processed LSB first
+//! (reflected, 0x8408), preset 0xFFFF, final ones' complement; the FCS is sent low byte
+//! first. Check value: `crc16_x25(b"123456789") == 0x906E`.
 
 /// Table for byte-wise CRC computation (MSB-first, polynomial 0x1021).
 const TABLE: [u16; 256] = build_table();
@@ -57,9 +62,97 @@ pub fn append_fecf(frame_without_fecf: &mut Vec<u8>) {
     frame_without_fecf.extend_from_slice(&crc.to_be_bytes());
 }
 
+/// Table for the reflected (LSB-first) CRC with polynomial 0x1021 (reversed: 0x8408).
+const TABLE_X25: [u16; 256] = build_table_x25();
+
+const fn build_table_x25() -> [u16; 256] {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u16;
+        let mut b = 0;
+        while b < 8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x8408
+            } else {
+                crc >> 1
+            };
+            b += 1;
+        }
+        t[i] = crc;
+        i += 1;
+    }
+    t
+}
+
+/// CRC-16/X.25 of `data`, the HDLC / AX.25 frame check sequence (ISO/IEC 13239 FCS-16,
+/// AX.25 v2.2 §3.8): polynomial 0x1021 reflected, init 0xFFFF, reflected in and out,
+/// final XOR 0xFFFF. Check value `crc16_x25(b"123456789") == 0x906E`.
+pub fn crc16_x25(data: &[u8]) -> u16 {
+    !data.iter().fold(0xFFFF_u16, |crc, &b| {
+        (crc >> 8) ^ TABLE_X25[usize::from(crc as u8 ^ b)]
+    })
+}
+
+/// True when the last two bytes of `frame` are its FCS: [`crc16_x25`] of the bytes
+/// before them, low byte first (as HDLC sends it). Frames shorter than 2 bytes are never
+/// valid.
+pub fn check_fcs_x25(frame: &[u8]) -> bool {
+    if frame.len() < FECF_LEN {
+        return false;
+    }
+    let (body, fcs) = frame.split_at(frame.len() - FECF_LEN);
+    crc16_x25(body) == u16::from_le_bytes([fcs[0], fcs[1]])
+}
+
+/// Appends the HDLC FCS ([`crc16_x25`] of the current contents, low byte first).
+pub fn append_fcs_x25(frame: &mut Vec<u8>) {
+    let crc = crc16_x25(frame);
+    frame.extend_from_slice(&crc.to_le_bytes());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bit-at-a-time CRC-16/X.25: LSB first, reflected polynomial, final complement.
+    fn x25_bitwise(data: &[u8]) -> u16 {
+        let mut crc = 0xFFFF_u16;
+        for &byte in data {
+            for bit in 0..8 {
+                let inb = (byte >> bit) & 1 == 1;
+                let low = crc & 1 != 0;
+                crc >>= 1;
+                if inb ^ low {
+                    crc ^= 0x8408;
+                }
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn x25_check_value() {
+        // CRC-16/X.25 (alias CRC-16/IBM-SDLC, CRC-16/ISO-HDLC) catalogue check value
+        // (Greg Cook's CRC catalogue; also RFC 1662 Appendix C's "good final" 0xF0B8).
+        assert_eq!(crc16_x25(b"123456789"), 0x906E);
+        let data: Vec<u8> = (0..700u32).map(|i| (i * 131 % 253) as u8).collect();
+        for n in [0, 1, 2, 15, 256, 700] {
+            assert_eq!(crc16_x25(&data[..n]), x25_bitwise(&data[..n]));
+        }
+        // RFC 1662 §C.2: the CRC register run over a frame and its FCS ends at 0xF0B8,
+        // i.e. the complemented CRC of data+FCS is the constant 0x0F47.
+        let mut f = data[..37].to_vec();
+        append_fcs_x25(&mut f);
+        assert!(check_fcs_x25(&f));
+        assert_eq!(crc16_x25(&f), !0xF0B8);
+        for bit in 0..f.len() * 8 {
+            f[bit / 8] ^= 1 << (bit % 8);
+            assert!(!check_fcs_x25(&f), "bit {bit}");
+            f[bit / 8] ^= 1 << (bit % 8);
+        }
+        assert!(!check_fcs_x25(&[0x00]));
+    }
 
     /// Bit-at-a-time reference implementation.
     fn crc_bitwise(data: &[u8]) -> u16 {
