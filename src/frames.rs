@@ -72,23 +72,6 @@ pub struct FrameOutputs {
     pub udp: Option<String>,
 }
 
-/// KISS framing (K9NG/KA9Q): FEND, the command byte 0x00 (data, port 0), the frame with
-/// FEND → FESC TFEND and FESC → FESC TFESC, FEND.
-pub fn kiss_encode(frame: &[u8], out: &mut Vec<u8>) {
-    const FEND: u8 = 0xC0;
-    const FESC: u8 = 0xDB;
-    out.push(FEND);
-    out.push(0x00);
-    for &b in frame {
-        match b {
-            FEND => out.extend_from_slice(&[FESC, 0xDC]),
-            FESC => out.extend_from_slice(&[FESC, 0xDD]),
-            b => out.push(b),
-        }
-    }
-    out.push(FEND);
-}
-
 /// What [`FrameSink`] has seen.
 #[derive(Debug, Default)]
 pub struct FrameCounts {
@@ -306,7 +289,7 @@ impl Sink for FrameSink {
                 }
                 if let Some(out) = self.kiss.as_mut() {
                     self.kiss_buf.clear();
-                    kiss_encode(&f.data, &mut self.kiss_buf);
+                    leomodem_dsp::framing::kiss::encode_data(&f.data, &mut self.kiss_buf);
                     out.write(&self.kiss_buf)?;
                 }
                 if let Some((target, sock)) = self.udp.as_ref() {
@@ -513,18 +496,5 @@ impl crate::pipeline::Source for FrameBitsSource {
             self.sent.fetch_add(1, Ordering::Relaxed);
         }
         Ok(true)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::kiss_encode;
-
-    /// Both escapes and the framing, written out by hand from the KISS specification.
-    #[test]
-    fn kiss_escapes_fend_and_fesc() {
-        let mut out = Vec::new();
-        kiss_encode(&[0x01, 0xC0, 0xDB, 0x02], &mut out);
-        assert_eq!(out, [0xC0, 0x00, 0x01, 0xDB, 0xDC, 0xDB, 0xDD, 0x02, 0xC0]);
     }
 }

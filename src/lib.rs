@@ -10,6 +10,7 @@ pub use leomodem_dsp as dsp;
 pub mod ber;
 pub mod catalogue;
 pub mod cli;
+pub mod deframe;
 pub mod error;
 pub mod frames;
 pub mod io;
