@@ -2,29 +2,69 @@
 
 use crate::error::{Error, Result};
 use crate::io::FileOut;
-use crate::pipeline::{Chunk, Sink, Stage};
+use crate::pipeline::{CarrierPoint, Chunk, Sink, Stage, Tag, TagValue};
 use leomodem_dsp::framing::{CcsdsDecoder, DecodedFrame};
 use leomodem_dsp::modem::DemodSymbol;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Symbols → transfer frames through [`CcsdsDecoder`].
+/// Symbols → transfer frames through [`CcsdsDecoder`]. The carrier measurements that
+/// come in-band with the symbols ([`TagValue::Carrier`] tags) go out in-band with the
+/// frames: each frame gets a tag with the measurement nearest to its ASM among those
+/// received so far (the most recent [`FrameStage::CARRIER_POINTS`]), so the per-frame
+/// carrier never depends on how far ahead the demodulator runs.
 pub struct FrameStage {
     decoder: CcsdsDecoder,
     produced: u64,
     locked: Arc<std::sync::atomic::AtomicBool>,
+    /// Carrier measurements received, oldest first.
+    points: VecDeque<CarrierPoint>,
 }
 
 impl FrameStage {
+    /// Carrier measurements kept to tag frames with (at one per 16 384 input samples,
+    /// far more than a frame spans).
+    pub const CARRIER_POINTS: usize = 1024;
+
     /// Wraps `decoder`.
     pub fn new(decoder: CcsdsDecoder) -> Self {
         FrameStage {
             decoder,
             produced: 0,
             locked: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            points: VecDeque::with_capacity(Self::CARRIER_POINTS),
+        }
+    }
+
+    /// Keeps the carrier measurements of `tags`.
+    fn take_points(&mut self, tags: &[Tag]) {
+        for t in tags {
+            let TagValue::Carrier(p) = t.value;
+            if self.points.len() == Self::CARRIER_POINTS {
+                self.points.pop_front();
+            }
+            self.points.push_back(p);
+        }
+    }
+
+    /// Tags the frames of `out` from `start` on with the nearest carrier measurement.
+    fn tag_frames(&self, start: usize, out: &mut Chunk<DecodedFrame>) {
+        for (i, f) in out.data.iter().enumerate().skip(start) {
+            let nearest = self.points.iter().min_by(|a, b| {
+                (a.sample - f.asm_sample)
+                    .abs()
+                    .total_cmp(&(b.sample - f.asm_sample).abs())
+            });
+            if let Some(p) = nearest {
+                out.tags.push(Tag {
+                    index: i,
+                    value: TagValue::Carrier(*p),
+                });
+            }
         }
     }
 
@@ -43,15 +83,18 @@ impl Stage for FrameStage {
     fn process(&mut self, input: &Chunk<DemodSymbol>, out: &mut Chunk<DecodedFrame>) {
         out.first_sample = self.produced;
         out.time = None;
+        self.take_points(&input.tags);
         if input.gap > 0 {
             self.produced += self.decoder.restart(&mut out.data) as u64;
         }
         self.produced += self.decoder.process(&input.data, &mut out.data) as u64;
+        self.tag_frames(0, out);
         self.locked.store(self.decoder.locked(), Ordering::Relaxed);
     }
     fn flush(&mut self, out: &mut Chunk<DecodedFrame>) {
         out.first_sample = self.produced;
         self.produced += self.decoder.flush(&mut out.data) as u64;
+        self.tag_frames(0, out);
     }
     fn reclaim(&mut self, used: &mut Vec<DecodedFrame>) {
         self.decoder.recycle(used);
@@ -155,8 +198,8 @@ pub struct FrameSink {
     udp: Option<(String, std::net::UdpSocket)>,
     /// Last counter seen per (kind, spacecraft, virtual channel).
     last: Vec<((u8, u16, u8), u32)>,
-    /// Carrier measurements to report per frame, and whether a prediction was used.
-    carrier: Option<(crate::stages::CarrierLog, bool)>,
+    /// Report the carrier tags of the frames (`Some`), and whether a prediction was used.
+    carrier: Option<bool>,
 }
 
 impl FrameSink {
@@ -204,10 +247,11 @@ impl FrameSink {
         })
     }
 
-    /// Adds the measured carrier offset (`carrier_hz`) and, when `predicted`, the
-    /// predicted Doppler (`doppler_predicted_hz`) at each frame to the JSON lines.
-    pub fn with_carrier_log(mut self, log: crate::stages::CarrierLog, predicted: bool) -> Self {
-        self.carrier = Some((log, predicted));
+    /// Adds the measured carrier offset (`carrier_hz`), the Es/N0 (`esn0_db`) and, when
+    /// `predicted`, the predicted Doppler (`doppler_predicted_hz`) of each frame's
+    /// carrier tag (see [`FrameStage`]) to its JSON line.
+    pub fn with_carrier(mut self, predicted: bool) -> Self {
+        self.carrier = Some(predicted);
         self
     }
 
@@ -277,7 +321,15 @@ impl Sink for FrameSink {
         "frame-output"
     }
     fn consume(&mut self, chunk: &Chunk<DecodedFrame>) -> Result<()> {
-        for f in &chunk.data {
+        let mut tags = chunk.tags.iter().peekable();
+        for (i, f) in chunk.data.iter().enumerate() {
+            let mut carrier = None;
+            while let Some(t) = tags.next_if(|t| t.index <= i) {
+                if t.index == i {
+                    let TagValue::Carrier(p) = t.value;
+                    carrier = Some(p);
+                }
+            }
             if f.ok {
                 self.counts.ok.fetch_add(1, Ordering::Relaxed);
                 let c: i64 = f.rs_corrected.iter().map(|&c| c.max(0) as i64).sum();
@@ -309,8 +361,7 @@ impl Sink for FrameSink {
                 Self::json_line(f, time, &mut self.line);
                 if let Some(p) = self
                     .carrier
-                    .as_ref()
-                    .and_then(|(log, predicted)| log.near(f.asm_sample).map(|p| (p, *predicted)))
+                    .and_then(|predicted| carrier.map(|p| (p, predicted)))
                 {
                     use std::fmt::Write as _;
                     self.line.pop();

@@ -41,11 +41,12 @@
 //! never the ASM. With a convolutional code the whole CADU is encoded.
 
 use crate::error::{Error, Result};
+pub use leomodem_dsp::fec::conv::{CodeRate, ConvVariant};
+pub use leomodem_dsp::fec::rs::RsBasis;
 use leomodem_dsp::modem::Modulation;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 
 /// Largest accepted `frame_length` in bytes, a sanity bound (CCSDS TM frames are at
 /// most 2048 bytes, AOS frames at most 65 535).
@@ -78,163 +79,69 @@ const BUILTINS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Convolutional code convention (the K = 7, rate-1/2 code of CCSDS 131.0-B §3,
-/// generators G1 = 171₈, G2 = 133₈). The exact output bit order is defined by the
-/// encoder in `leomodem_dsp::fec`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ConvSetting {
-    /// No convolutional code (TOML `"none"`).
-    #[serde(rename = "none")]
-    None,
-    /// CCSDS convention: G1 then G2, the G2 output inverted (TOML `"ccsds"`).
-    #[serde(rename = "ccsds")]
-    Ccsds,
-    /// CCSDS polynomials and order, G2 not inverted, as used by Meteor-M LRPT
-    /// (TOML `"ccsds-noninv"`).
-    #[serde(rename = "ccsds-noninv")]
-    CcsdsNonInverted,
-    /// NASA-DSN convention as gr-satellites names it: G2 (inverted) first, then G1
-    /// (TOML `"nasa-dsn"`).
-    #[serde(rename = "nasa-dsn")]
-    NasaDsn,
-    /// G2 first, then G1, no inversion (gr-satellites' "NASA-DSN uninverted"; TOML
-    /// `"nasa-dsn-noninv"`).
-    #[serde(rename = "nasa-dsn-noninv")]
-    NasaDsnNonInverted,
+/// Every `conv` setting (a convention of the K = 7, rate-1/2 code of CCSDS 131.0-B §3,
+/// G1 = 171₈, G2 = 133₈, or none) with its TOML / command-line spelling:
+/// `"none"`; `"ccsds"` (G1 then G2, G2 inverted); `"ccsds-noninv"` (G2 not inverted, as
+/// Meteor-M LRPT uses it); `"nasa-dsn"` (gr-satellites' NASA-DSN: inverted G2 first,
+/// then G1); `"nasa-dsn-noninv"` (G2 first, no inversion). The exact output bit order
+/// is [`ConvVariant`]'s.
+pub const CONV_NAMES: [(Option<ConvVariant>, &str); 5] = [
+    (None, "none"),
+    (Some(ConvVariant::Ccsds), "ccsds"),
+    (Some(ConvVariant::CcsdsNonInverted), "ccsds-noninv"),
+    (Some(ConvVariant::NasaDsn), "nasa-dsn"),
+    (Some(ConvVariant::NasaDsnNonInverted), "nasa-dsn-noninv"),
+];
+
+/// The TOML / command-line spelling of a `conv` setting (see [`CONV_NAMES`]).
+pub fn conv_name(conv: Option<ConvVariant>) -> &'static str {
+    CONV_NAMES
+        .iter()
+        .find(|(c, _)| *c == conv)
+        .map_or("none", |(_, n)| n)
 }
 
-impl ConvSetting {
-    /// Every setting, in a fixed order.
-    pub const ALL: [ConvSetting; 5] = [
-        ConvSetting::None,
-        ConvSetting::Ccsds,
-        ConvSetting::CcsdsNonInverted,
-        ConvSetting::NasaDsn,
-        ConvSetting::NasaDsnNonInverted,
-    ];
-
-    /// The TOML / command-line spelling (`"none"`, `"ccsds"`, `"ccsds-noninv"`, `"nasa-dsn"`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ConvSetting::None => "none",
-            ConvSetting::Ccsds => "ccsds",
-            ConvSetting::CcsdsNonInverted => "ccsds-noninv",
-            ConvSetting::NasaDsn => "nasa-dsn",
-            ConvSetting::NasaDsnNonInverted => "nasa-dsn-noninv",
-        }
-    }
-
-    /// `true` unless [`ConvSetting::None`].
-    pub fn is_coded(self) -> bool {
-        self != ConvSetting::None
-    }
+/// Parses a `conv` spelling of [`CONV_NAMES`] (case-insensitive, as the command line
+/// takes it); the error names the accepted values.
+pub fn parse_conv(s: &str) -> std::result::Result<Option<ConvVariant>, String> {
+    CONV_NAMES
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(s.trim()))
+        .map(|(c, _)| *c)
+        .ok_or_else(|| {
+            format!("unknown convolutional code `{s}` (expected one of: none, ccsds, ccsds-noninv, nasa-dsn, nasa-dsn-noninv)")
+        })
 }
 
-impl fmt::Display for ConvSetting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+/// Parses a convolutional code rate, `"1/2"`, `"2/3"`, `"3/4"`, `"5/6"`, `"7/8"`
+/// (punctured per CCSDS 131.0-B §3.5; surrounding spaces ignored); the error names the
+/// accepted values.
+pub fn parse_conv_rate(s: &str) -> std::result::Result<CodeRate, String> {
+    CodeRate::ALL
+        .into_iter()
+        .find(|r| r.to_string() == s.trim())
+        .ok_or_else(|| {
+            format!("unknown code rate `{s}` (expected one of: 1/2, 2/3, 3/4, 5/6, 7/8)")
+        })
+}
+
+/// The TOML spelling of a Reed-Solomon symbol basis: `"dual"` (Berlekamp dual basis,
+/// CCSDS 131.0-B §4) or `"conventional"` (as Meteor-M LRPT uses it).
+pub fn rs_basis_name(basis: RsBasis) -> &'static str {
+    match basis {
+        RsBasis::Dual => "dual",
+        RsBasis::Conventional => "conventional",
     }
 }
 
-impl FromStr for ConvSetting {
-    type Err = String;
-
-    /// Parses the TOML spelling (case-insensitive); the error names the accepted values.
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        ConvSetting::ALL
-            .into_iter()
-            .find(|c| c.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!("unknown convolutional code `{s}` (expected one of: none, ccsds, ccsds-noninv, nasa-dsn, nasa-dsn-noninv)")
-            })
+/// Parses an RS basis as the command line takes it: `dual`, `conventional` or `conv`
+/// (case-insensitive).
+pub fn parse_rs_basis(s: &str) -> std::result::Result<RsBasis, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "dual" => Ok(RsBasis::Dual),
+        "conventional" | "conv" => Ok(RsBasis::Conventional),
+        other => Err(format!("`{other}` is not an RS basis (dual, conventional)")),
     }
-}
-
-/// Convolutional code rate: 1/2 is the mother code, the others are punctured
-/// (CCSDS 131.0-B §3.5).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ConvRate {
-    /// Rate 1/2, no puncturing (TOML `"1/2"`).
-    #[default]
-    #[serde(rename = "1/2")]
-    R1_2,
-    /// Rate 2/3 (TOML `"2/3"`).
-    #[serde(rename = "2/3")]
-    R2_3,
-    /// Rate 3/4 (TOML `"3/4"`).
-    #[serde(rename = "3/4")]
-    R3_4,
-    /// Rate 5/6 (TOML `"5/6"`).
-    #[serde(rename = "5/6")]
-    R5_6,
-    /// Rate 7/8 (TOML `"7/8"`).
-    #[serde(rename = "7/8")]
-    R7_8,
-}
-
-impl ConvRate {
-    /// Every rate, in a fixed order.
-    pub const ALL: [ConvRate; 5] = [
-        ConvRate::R1_2,
-        ConvRate::R2_3,
-        ConvRate::R3_4,
-        ConvRate::R5_6,
-        ConvRate::R7_8,
-    ];
-
-    /// `(k, n)`: `k` information bits give `n` coded bits.
-    pub fn ratio(self) -> (usize, usize) {
-        match self {
-            ConvRate::R1_2 => (1, 2),
-            ConvRate::R2_3 => (2, 3),
-            ConvRate::R3_4 => (3, 4),
-            ConvRate::R5_6 => (5, 6),
-            ConvRate::R7_8 => (7, 8),
-        }
-    }
-
-    /// The TOML spelling (`"1/2"` …).
-    pub fn name(self) -> &'static str {
-        match self {
-            ConvRate::R1_2 => "1/2",
-            ConvRate::R2_3 => "2/3",
-            ConvRate::R3_4 => "3/4",
-            ConvRate::R5_6 => "5/6",
-            ConvRate::R7_8 => "7/8",
-        }
-    }
-}
-
-impl fmt::Display for ConvRate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ConvRate {
-    type Err = String;
-
-    /// Parses `"1/2"`, `"2/3"`, `"3/4"`, `"5/6"`, `"7/8"` (surrounding spaces ignored).
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        ConvRate::ALL
-            .into_iter()
-            .find(|r| r.name() == s.trim())
-            .ok_or_else(|| {
-                format!("unknown code rate `{s}` (expected one of: 1/2, 2/3, 3/4, 5/6, 7/8)")
-            })
-    }
-}
-
-/// Representation of Reed-Solomon symbols on the wire.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RsBasis {
-    /// Berlekamp dual basis, as CCSDS 131.0-B §4 specifies (TOML `"dual"`).
-    #[default]
-    Dual,
-    /// Conventional (polynomial) basis, as used by e.g. Meteor-M LRPT
-    /// (TOML `"conventional"`).
-    Conventional,
 }
 
 /// Reed-Solomon outer code: the CCSDS (255, 255 − 2E) code over GF(256)
@@ -244,8 +151,8 @@ pub enum RsBasis {
 pub struct RsSetting {
     /// Error-correction capability in symbols: 16 for (255, 223), 8 for (255, 239).
     pub e: u8,
-    /// Symbol representation; default dual basis.
-    #[serde(default)]
+    /// Symbol representation (TOML `"dual"` or `"conventional"`); default dual basis.
+    #[serde(default = "default_basis", with = "basis_serde")]
     pub basis: RsBasis,
     /// Interleaving depth I (1..=8; CCSDS permits 1, 2, 3, 4, 5 and 8); default 1.
     #[serde(default = "default_interleave")]
@@ -254,6 +161,10 @@ pub struct RsSetting {
 
 fn default_interleave() -> usize {
     1
+}
+
+fn default_basis() -> RsBasis {
+    RsBasis::Dual
 }
 
 impl RsSetting {
@@ -285,11 +196,13 @@ pub struct Profile {
     pub symbol_rate: Option<f64>,
     /// Root-raised-cosine roll-off factor, in (0, 1].
     pub rolloff: f64,
-    /// Convolutional code convention, or none.
-    pub conv: ConvSetting,
-    /// Convolutional code rate (must be 1/2 when `conv` is none).
-    #[serde(default)]
-    pub conv_rate: ConvRate,
+    /// Convolutional code convention, or none (TOML spellings: [`CONV_NAMES`]).
+    #[serde(with = "conv_serde")]
+    pub conv: Option<ConvVariant>,
+    /// Convolutional code rate (TOML `"1/2"` … `"7/8"`, default `"1/2"`; must be 1/2
+    /// when `conv` is none).
+    #[serde(default = "default_conv_rate", with = "conv_rate_serde")]
+    pub conv_rate: CodeRate,
     /// Transfer frame length in bytes: what the receiver outputs per frame.
     pub frame_length: usize,
     /// 32-bit attached sync marker (TOML: 8 hex digits as a string, e.g. `"1ACFFC1D"`).
@@ -311,6 +224,10 @@ pub struct Profile {
 
 fn default_asm() -> u32 {
     DEFAULT_ASM
+}
+
+fn default_conv_rate() -> CodeRate {
+    CodeRate::R1_2
 }
 
 /// A validation failure: the key concerned and what is wrong with it.
@@ -420,7 +337,7 @@ impl Profile {
                 format!("must be in (0, 1], got {}", self.rolloff),
             )?;
         }
-        if self.conv == ConvSetting::None && self.conv_rate != ConvRate::R1_2 {
+        if self.conv.is_none() && self.conv_rate != CodeRate::R1_2 {
             invalid(
                 "conv_rate",
                 format!(
@@ -555,6 +472,73 @@ mod modulation_serde {
     ) -> std::result::Result<Modulation, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// `conv`: the exact spellings of [`CONV_NAMES`] (TOML is case-sensitive).
+mod conv_serde {
+    use super::*;
+
+    const NAMES: [&str; 5] = [
+        "none",
+        "ccsds",
+        "ccsds-noninv",
+        "nasa-dsn",
+        "nasa-dsn-noninv",
+    ];
+
+    pub fn serialize<S: Serializer>(
+        c: &Option<ConvVariant>,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(conv_name(*c))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Option<ConvVariant>, D::Error> {
+        let s = String::deserialize(d)?;
+        CONV_NAMES
+            .iter()
+            .find(|(_, n)| *n == s)
+            .map(|(c, _)| *c)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&s, &NAMES))
+    }
+}
+
+/// `conv_rate`: `"1/2"` … `"7/8"`.
+mod conv_rate_serde {
+    use super::*;
+
+    const NAMES: [&str; 5] = ["1/2", "2/3", "3/4", "5/6", "7/8"];
+
+    pub fn serialize<S: Serializer>(r: &CodeRate, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&r.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<CodeRate, D::Error> {
+        let s = String::deserialize(d)?;
+        CodeRate::ALL
+            .into_iter()
+            .find(|r| r.to_string() == s)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&s, &NAMES))
+    }
+}
+
+/// `rs.basis`: `"dual"` or `"conventional"`.
+mod basis_serde {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(b: &RsBasis, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(rs_basis_name(*b))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<RsBasis, D::Error> {
+        let s = String::deserialize(d)?;
+        [RsBasis::Dual, RsBasis::Conventional]
+            .into_iter()
+            .find(|b| rs_basis_name(*b) == s)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&s, &["dual", "conventional"]))
     }
 }
 
@@ -748,14 +732,55 @@ mod tests {
     }
 
     #[test]
-    fn conv_and_rate_strings() {
-        for c in ConvSetting::ALL {
-            assert_eq!(c.name().parse::<ConvSetting>().unwrap(), c);
+    fn conv_rate_and_basis_strings() {
+        for (c, name) in CONV_NAMES {
+            assert_eq!(conv_name(c), name);
+            assert_eq!(parse_conv(name).unwrap(), c);
+            assert_eq!(parse_conv(&name.to_uppercase()).unwrap(), c);
         }
-        for r in ConvRate::ALL {
-            assert_eq!(r.name().parse::<ConvRate>().unwrap(), r);
+        for r in CodeRate::ALL {
+            assert_eq!(parse_conv_rate(&format!(" {r} ")).unwrap(), r);
         }
-        assert!("viterbi".parse::<ConvSetting>().is_err());
-        assert!("4/5".parse::<ConvRate>().is_err());
+        for b in [RsBasis::Dual, RsBasis::Conventional] {
+            assert_eq!(parse_rs_basis(rs_basis_name(b)).unwrap(), b);
+        }
+        assert_eq!(parse_rs_basis("CONV").unwrap(), RsBasis::Conventional);
+        assert!(parse_conv("viterbi")
+            .unwrap_err()
+            .contains("nasa-dsn-noninv"));
+        assert!(parse_conv_rate("4/5").unwrap_err().contains("7/8"));
+        assert!(parse_rs_basis("normal").is_err());
+    }
+
+    #[test]
+    fn toml_spellings_of_conv_rate_and_basis() {
+        let mut p = base();
+        for (c, name) in CONV_NAMES {
+            for r in CodeRate::ALL {
+                for b in [RsBasis::Dual, RsBasis::Conventional] {
+                    p.conv = c;
+                    p.conv_rate = if c.is_some() { r } else { CodeRate::R1_2 };
+                    p.rs.as_mut().unwrap().basis = b;
+                    let text = p.to_toml();
+                    assert!(text.contains(&format!("conv = \"{name}\"")), "{text}");
+                    let rate = format!("conv_rate = \"{}\"", p.conv_rate);
+                    assert!(text.contains(&rate), "{text}");
+                    let basis = format!("basis = \"{}\"", rs_basis_name(b));
+                    assert!(text.contains(&basis), "{text}");
+                    assert_eq!(Profile::from_toml_str(&text, "t").unwrap(), p);
+                }
+            }
+        }
+        // TOML spellings are exact: the error lists the accepted ones.
+        let text = base()
+            .to_toml()
+            .replace("conv = \"ccsds\"", "conv = \"CCSDS\"");
+        let msg = Profile::from_toml_str(&text, "t").unwrap_err().to_string();
+        assert!(msg.contains("nasa-dsn-noninv"), "{msg}");
+        let text = base()
+            .to_toml()
+            .replace("basis = \"dual\"", "basis = \"conv\"");
+        let msg = Profile::from_toml_str(&text, "t").unwrap_err().to_string();
+        assert!(msg.contains("conventional"), "{msg}");
     }
 }

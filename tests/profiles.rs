@@ -2,7 +2,7 @@
 //! bad value ending in an error that names the file and the key.
 
 use leomodem::dsp::modem::Modulation;
-use leomodem::profile::{ConvRate, ConvSetting, Profile, RsBasis, RsSetting};
+use leomodem::profile::{CodeRate, ConvVariant, Profile, RsBasis, RsSetting};
 use std::io::Write;
 
 const BPSK: &str = "ccsds-bpsk-r1/2-rs";
@@ -62,7 +62,10 @@ fn builtin_contents() {
     assert_eq!(p.modulation, Modulation::Bpsk);
     assert_eq!(p.symbol_rate, None);
     assert_eq!(p.rolloff, 0.35);
-    assert_eq!((p.conv, p.conv_rate), (ConvSetting::Ccsds, ConvRate::R1_2));
+    assert_eq!(
+        (p.conv, p.conv_rate),
+        (Some(ConvVariant::Ccsds), CodeRate::R1_2)
+    );
     assert_eq!(
         p.rs,
         Some(RsSetting {
@@ -82,7 +85,7 @@ fn builtin_contents() {
     assert_eq!(q.cadu_len(), 4 + 1020);
 
     let u = builtin("ccsds-bpsk-uncoded-rs");
-    assert_eq!(u.conv, ConvSetting::None);
+    assert_eq!(u.conv, None);
     assert_eq!(u.rs.unwrap().interleave, 1);
     assert_eq!(u.cadu_len(), 4 + 255);
 
@@ -90,7 +93,7 @@ fn builtin_contents() {
     assert_eq!(m.modulation, Modulation::Qpsk);
     assert_eq!(m.symbol_rate, Some(72_000.0));
     assert_eq!(m.rolloff, 0.6);
-    assert_eq!(m.conv, ConvSetting::CcsdsNonInverted);
+    assert_eq!(m.conv, Some(ConvVariant::CcsdsNonInverted));
     assert_eq!(
         m.rs,
         Some(RsSetting {
@@ -121,8 +124,8 @@ fn to_toml_round_trips() {
     // Non-default values too.
     let mut p = builtin(BPSK);
     p.symbol_rate = Some(1234.5);
-    p.conv = ConvSetting::NasaDsn;
-    p.conv_rate = ConvRate::R7_8;
+    p.conv = Some(ConvVariant::NasaDsn);
+    p.conv_rate = CodeRate::R7_8;
     p.rs = None;
     p.asm = 0x0347_76C7;
     p.differential = true;
@@ -357,7 +360,7 @@ fn defaults_of_optional_keys() {
     let p = Profile::from_toml_str(text, "minimal.toml").unwrap();
     assert_eq!(p.description, "");
     assert_eq!(p.symbol_rate, None);
-    assert_eq!(p.conv_rate, ConvRate::R1_2);
+    assert_eq!(p.conv_rate, CodeRate::R1_2);
     assert_eq!(p.rs, None);
     assert_eq!(p.asm, 0x1ACF_FC1D);
     assert!(!p.differential && !p.crc);

@@ -2,10 +2,8 @@
 
 use super::{Waveform, WaveformArgs};
 use crate::error::{Error, Result};
-use crate::profile::{ConvRate, ConvSetting, Profile, RsBasis, RsSetting};
+use crate::profile::{self, CodeRate, ConvVariant, Profile, RsBasis, RsSetting};
 use clap::{Args, ValueEnum};
-use leomodem_dsp::fec::conv::{CodeRate, ConvVariant};
-use leomodem_dsp::fec::rs::RsBasis as DspRsBasis;
 use leomodem_dsp::framing::{LinkCoding, RsParams};
 
 /// On or off.
@@ -44,15 +42,15 @@ pub struct CodingArgs {
     pub profile: Option<String>,
     /// Convolutional code convention: ccsds (G1, inverted G2) | ccsds-noninv | nasa-dsn (inverted G2 first, as gr-satellites) | nasa-dsn-noninv | none.
     #[arg(long, value_name = "CONV")]
-    pub conv: Option<ConvSetting>,
+    pub conv: Option<ConvArg>,
     /// Convolutional code rate: 1/2 | 2/3 | 3/4 | 5/6 | 7/8 (punctured per CCSDS 131.0-B).
-    #[arg(long, value_name = "RATE")]
-    pub conv_rate: Option<ConvRate>,
+    #[arg(long, value_name = "RATE", value_parser = profile::parse_conv_rate)]
+    pub conv_rate: Option<CodeRate>,
     /// Reed-Solomon code: 255,223 | 255,239 | none.
     #[arg(long, value_name = "CODE")]
     pub rs: Option<RsChoice>,
     /// Reed-Solomon symbol basis: dual (CCSDS) | conventional.
-    #[arg(long, value_name = "BASIS")]
+    #[arg(long, value_name = "BASIS", value_parser = profile::parse_rs_basis)]
     pub rs_basis: Option<RsBasis>,
     /// Reed-Solomon interleave depth I, 1..8.
     #[arg(long, value_name = "I")]
@@ -74,14 +72,15 @@ pub struct CodingArgs {
     pub asm: Option<String>,
 }
 
-impl std::str::FromStr for RsBasis {
+/// `--conv`: a convolutional code convention or none, spelled as in profiles
+/// ([`profile::CONV_NAMES`], case-insensitive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvArg(pub Option<ConvVariant>);
+
+impl std::str::FromStr for ConvArg {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "dual" => Ok(RsBasis::Dual),
-            "conventional" | "conv" => Ok(RsBasis::Conventional),
-            other => Err(format!("`{other}` is not an RS basis (dual, conventional)")),
-        }
+        profile::parse_conv(s).map(ConvArg)
     }
 }
 
@@ -111,7 +110,7 @@ impl CodingArgs {
             return Ok(None);
         }
         let mut p = Profile::load(self.profile.as_deref().unwrap_or(DEFAULT_PROFILE))?;
-        if let Some(c) = self.conv {
+        if let Some(ConvArg(c)) = self.conv {
             p.conv = c;
         }
         if let Some(r) = self.conv_rate {
@@ -191,28 +190,11 @@ impl CodingArgs {
 
 /// The link coding a profile describes.
 pub fn link_coding(p: &Profile) -> LinkCoding {
-    let rate = match p.conv_rate {
-        ConvRate::R1_2 => CodeRate::R1_2,
-        ConvRate::R2_3 => CodeRate::R2_3,
-        ConvRate::R3_4 => CodeRate::R3_4,
-        ConvRate::R5_6 => CodeRate::R5_6,
-        ConvRate::R7_8 => CodeRate::R7_8,
-    };
-    let conv = match p.conv {
-        ConvSetting::None => None,
-        ConvSetting::Ccsds => Some((ConvVariant::Ccsds, rate)),
-        ConvSetting::CcsdsNonInverted => Some((ConvVariant::CcsdsNonInverted, rate)),
-        ConvSetting::NasaDsn => Some((ConvVariant::NasaDsn, rate)),
-        ConvSetting::NasaDsnNonInverted => Some((ConvVariant::NasaDsnNonInverted, rate)),
-    };
     LinkCoding {
-        conv,
+        conv: p.conv.map(|variant| (variant, p.conv_rate)),
         rs: p.rs.map(|r| RsParams {
             e: r.e as usize,
-            basis: match r.basis {
-                RsBasis::Dual => DspRsBasis::Dual,
-                RsBasis::Conventional => DspRsBasis::Conventional,
-            },
+            basis: r.basis,
             interleave: r.interleave,
         }),
         frame_length: p.frame_length,

@@ -34,11 +34,11 @@ pub fn run(args: ProfilesArgs) -> Result<()> {
             p.modulation.name(),
             format!(
                 "{} {}",
-                p.conv.name(),
-                if p.conv.is_coded() {
-                    p.conv_rate.name()
+                crate::profile::conv_name(p.conv),
+                if p.conv.is_some() {
+                    p.conv_rate.to_string()
                 } else {
-                    ""
+                    String::new()
                 }
             ),
             rs,

@@ -382,7 +382,9 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
     };
     let log = CarrierLog::new();
     let status = Arc::new(Mutex::new(DemodStatus::default()));
-    let mut demod_stage = DemodStage::new(demod, status.clone()).with_carrier_log(log.clone());
+    let mut demod_stage = DemodStage::new(demod, status.clone())
+        .with_carrier_log(log.clone())
+        .with_carrier_tags();
     let plot = args.plot.as_ref().map(|_| {
         Arc::new(Mutex::new(crate::plot::RxPlotCollector::new(
             crate::plot::capture_name(&info.path),
@@ -453,7 +455,7 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
                 info.start_time,
                 info.sample_rate,
             )?
-            .with_carrier_log(log.clone(), pass.is_some());
+            .with_carrier(pass.is_some());
             let counts = sink.counts();
             if let Ok(mut c) = frame_counts.lock() {
                 *c = Some(counts.clone());

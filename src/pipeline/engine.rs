@@ -73,6 +73,7 @@ impl<S: Source> SourceCore<S> {
     /// `fill` with `out` cleared, `first_sample` continuing the previous chunk, no time.
     fn fill(&mut self, out: &mut Chunk<S::Out>) -> Result<bool> {
         out.data.clear();
+        out.tags.clear();
         out.first_sample = self.out.next_first;
         out.time = None;
         out.gap = 0;
@@ -101,6 +102,7 @@ impl<St: Stage> StageCore<St> {
     /// `process` with `out` cleared and the input's `first_sample` and `time`.
     fn process(&mut self, input: &Chunk<St::In>, out: &mut Chunk<St::Out>) {
         self.stage.reclaim(&mut out.data);
+        out.tags.clear();
         out.first_sample = input.first_sample;
         out.time = input.time;
         out.gap = input.gap;
@@ -113,6 +115,7 @@ impl<St: Stage> StageCore<St> {
     /// `flush` with `out` cleared, `first_sample` one past the last item sent, no time.
     fn flush(&mut self, out: &mut Chunk<St::Out>) {
         self.stage.reclaim(&mut out.data);
+        out.tags.clear();
         out.first_sample = self.out.next_first;
         out.time = None;
         out.gap = 0;

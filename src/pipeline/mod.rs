@@ -64,10 +64,12 @@ mod engine;
 mod handover;
 mod helpers;
 mod stats;
+mod tags;
 
 pub use handover::AtomicHandover;
 pub use helpers::{ChunkInfo, FnStage, VecSink, VecSource};
 pub use stats::{PipelineReport, StageKind, StageStats};
+pub use tags::{CarrierPoint, Tag, TagValue};
 
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
@@ -91,6 +93,9 @@ pub struct Chunk<T> {
     pub gap: u64,
     /// The items. Recycled: its capacity survives from chunk to chunk.
     pub data: Vec<T>,
+    /// Measurements at positions in `data`, in index order (see [`Tag`]); cleared by
+    /// the pipeline before a stage or source fills the chunk.
+    pub tags: Vec<Tag>,
 }
 
 impl<T> Chunk<T> {
@@ -102,6 +107,7 @@ impl<T> Chunk<T> {
             time: None,
             gap: 0,
             data: Vec::new(),
+            tags: Vec::new(),
         }
     }
 }

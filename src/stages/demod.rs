@@ -6,7 +6,7 @@
 //! ([`Measurements`]).
 
 use super::doppler::DopplerFeed;
-use crate::pipeline::{AtomicHandover, Chunk, Stage};
+use crate::pipeline::{AtomicHandover, CarrierPoint, Chunk, Stage, Tag, TagValue};
 use crate::time::Timestamp;
 use leomodem_dsp::doppler::DopplerKnot;
 use leomodem_dsp::modem::demod::{DemodBack, DemodFront, FrontItem};
@@ -16,23 +16,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// One point of the carrier log: predicted Doppler and measured carrier at a sample.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct CarrierPoint {
-    /// Input sample index.
-    pub sample: f64,
-    /// Predicted Doppler removed there, Hz (0 without a prediction).
-    pub predicted_hz: f64,
-    /// Measured carrier offset there (prediction plus what the loops track), Hz.
-    pub measured_hz: f64,
-    /// Es/N0 estimate, dB.
-    pub esn0_db: f64,
-    /// Carrier locked.
-    pub locked: bool,
-}
-
-/// Recent carrier measurements, one per demodulated chunk, shared between the
-/// demodulator stage (writer) and the frame sink (reader). Bounded.
+/// Recent carrier measurements, one per measurement point, kept for the end-of-run
+/// report (`rx` prints the first and last with a predicted pass). Bounded. What travels
+/// to the frames goes in-band as [`Tag`]s ([`DemodStage::with_carrier_tags`]).
 #[derive(Clone, Debug, Default)]
 pub struct CarrierLog {
     inner: Arc<Mutex<VecDeque<CarrierPoint>>>,
@@ -190,11 +176,13 @@ fn at_status_steps<K>(
     }
 }
 
-/// What the demodulator records at its measurement points and between them (the
-/// carrier log, the plot collector), shared by [`DemodStage`] and [`DemodBackStage`]
-/// so both record the same things.
+/// What the demodulator records at its measurement points and between them (carrier
+/// tags in the output, the carrier log, the plot collector), shared by [`DemodStage`]
+/// and [`DemodBackStage`] so both record the same things.
 struct Measurements {
     sample_rate: f64,
+    /// Put a carrier [`Tag`] into the output at each measurement point (once acquired).
+    tags: bool,
     log: Option<CarrierLog>,
     plot: Option<Arc<Mutex<crate::plot::RxPlotCollector>>>,
     /// A predicted Doppler is removed (plots show it).
@@ -204,22 +192,33 @@ struct Measurements {
 impl Measurements {
     /// Anything to record (else the demodulator need not stop at measurement points).
     fn wanted(&self) -> bool {
-        self.log.is_some() || self.plot.is_some()
+        self.tags || self.log.is_some() || self.plot.is_some()
     }
 
-    /// A measurement point at stream sample `pos`: the carrier log entry (once
-    /// acquired) and, when plotting, the symbols since the last point, the status and
+    /// A measurement point at stream sample `pos`, after the symbols of `out` (the
+    /// last piece, since the previous point, from `from` on): the carrier tag and log
+    /// entry (once acquired) and, when plotting, that piece's symbols, the status and
     /// the predicted vs measured Doppler (with a pass).
-    fn point(&self, pos: f64, st: &DemodStatus, symbols: &[DemodSymbol]) {
-        if let Some(log) = self.log.as_ref().filter(|_| st.acquired) {
-            log.push(CarrierPoint {
+    fn point(&self, pos: f64, st: &DemodStatus, out: &mut Chunk<DemodSymbol>, from: usize) {
+        if st.acquired {
+            let p = CarrierPoint {
                 sample: pos,
                 predicted_hz: st.doppler_hz,
                 measured_hz: st.doppler_hz + st.cfo_hz,
                 esn0_db: st.esn0_db,
                 locked: st.locked,
-            });
+            };
+            if self.tags {
+                out.tags.push(Tag {
+                    index: out.data.len(),
+                    value: TagValue::Carrier(p),
+                });
+            }
+            if let Some(log) = self.log.as_ref() {
+                log.push(p);
+            }
         }
+        let symbols = &out.data[from..];
         if let Some(Ok(mut plot)) = self.plot.as_ref().map(|p| p.lock()) {
             let t = pos / self.sample_rate;
             plot.add_symbols(symbols);
@@ -266,6 +265,7 @@ impl DemodStage {
             front: StreamFront::new(sample_rate),
             meas: Measurements {
                 sample_rate,
+                tags: false,
                 log: None,
                 plot: None,
                 doppler: false,
@@ -293,9 +293,19 @@ impl DemodStage {
         self
     }
 
-    /// Records predicted and measured carrier after every chunk into `log`.
+    /// Records predicted and measured carrier at every measurement point (every
+    /// [`STATUS_STEP`] input samples) into `log`.
     pub fn with_carrier_log(mut self, log: CarrierLog) -> Self {
         self.meas.log = Some(log);
+        self
+    }
+
+    /// Puts a carrier [`Tag`] ([`TagValue::Carrier`]) into the output at every
+    /// measurement point (every [`STATUS_STEP`] input samples, once acquired), at the
+    /// index of the first symbol after it, so the frame stage reads the carrier from
+    /// the stream (the split form does the same).
+    pub fn with_carrier_tags(mut self) -> Self {
+        self.meas.tags = true;
         self
     }
 
@@ -385,7 +395,7 @@ impl Stage for DemodStage {
                     d.process_symbols(piece, &mut out.data);
                     if at_point {
                         let st = d.status();
-                        meas.point((origin + st.samples) as f64, &st, &out.data[from..]);
+                        meas.point((origin + st.samples) as f64, &st, out, from);
                     } else {
                         meas.symbols(&out.data[from..]);
                     }
@@ -523,7 +533,7 @@ impl Stage for DemodBackStage {
             if self.back.at_mark() {
                 let st = self.back.status();
                 let pos = (self.back.origin() + st.samples) as f64;
-                self.meas.point(pos, &st, &out.data[from..]);
+                self.meas.point(pos, &st, out, from);
             } else if !self.back.ended() {
                 // (The flush tail is not plotted.)
                 self.meas.symbols(&out.data[from..]);

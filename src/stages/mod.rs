@@ -19,10 +19,10 @@ pub mod doppler;
 pub mod symbols;
 pub mod tx;
 
+pub use crate::pipeline::CarrierPoint;
 pub use capture::{CaptureSink, CaptureSource};
 pub use demod::{
-    split_demodulator, CarrierLog, CarrierPoint, DemodBackStage, DemodFrontStage, DemodStage,
-    STATUS_STEP,
+    split_demodulator, CarrierLog, DemodBackStage, DemodFrontStage, DemodStage, STATUS_STEP,
 };
 pub use doppler::{DopplerFeed, DopplerModel, DopplerStage, DOPPLER_KNOT_SECONDS};
 pub use symbols::{RxCounts, RxOutputs, RxSink};
