@@ -29,7 +29,9 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::profile::{ConvSetting, RsBasis};
+use crate::profile::{parse_conv, parse_rs_basis};
+use leomodem_dsp::fec::conv::ConvVariant;
+use leomodem_dsp::fec::rs::RsBasis;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::OnceLock;
@@ -136,21 +138,38 @@ pub struct Transmitter {
     /// CCSDS concatenated: transfer frame length in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame_length: Option<usize>,
-    /// CCSDS concatenated: Reed-Solomon symbol basis.
+    /// CCSDS concatenated: Reed-Solomon symbol basis, as a profile spells it (`dual`,
+    /// `conventional`; see [`Transmitter::rs_basis`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rs_basis: Option<RsBasis>,
+    pub rs_basis: Option<String>,
     /// CCSDS concatenated: Reed-Solomon interleaving depth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rs_interleave: Option<usize>,
-    /// CCSDS concatenated: convolutional code convention.
+    /// CCSDS concatenated: convolutional code convention, as a profile spells it
+    /// (`ccsds`, `nasa-dsn`, …; see [`Transmitter::conv`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conv: Option<ConvSetting>,
+    pub conv: Option<String>,
     /// CCSDS concatenated: differential (NRZ-M) precoding.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub differential: bool,
 }
 
 impl Transmitter {
+    /// CCSDS concatenated: the convolutional code (`None`: uncoded); CCSDS when not given.
+    pub fn conv(&self) -> Option<ConvVariant> {
+        self.conv
+            .as_deref()
+            .map_or(Some(ConvVariant::Ccsds), |c| parse_conv(c).ok().flatten())
+    }
+
+    /// CCSDS concatenated: the Reed-Solomon basis (dual when not given).
+    pub fn rs_basis(&self) -> RsBasis {
+        self.rs_basis
+            .as_deref()
+            .and_then(|b| parse_rs_basis(b).ok())
+            .unwrap_or(RsBasis::Dual)
+    }
+
     /// Where the signal sits in a receiver's audio output (a WAV recording), in Hz, as
     /// gr-satellites tunes by default: PSK on an SSB receiver's audio carrier, 1500 Hz up to
     /// 2400 Bd and 12 kHz above; AFSK at its tone centre; FSK is baseband (`None`).
@@ -205,6 +224,12 @@ impl Transmitter {
                     self.framing
                 ));
             }
+        }
+        if let Some(c) = &self.conv {
+            parse_conv(c).map_err(|e| format!("conv: {e}"))?;
+        }
+        if let Some(b) = &self.rs_basis {
+            parse_rs_basis(b).map_err(|e| format!("rs_basis: {e}"))?;
         }
         if ccsds {
             let i = self.rs_interleave.unwrap_or(1);
@@ -441,7 +466,8 @@ mod tests {
             );
         }
         let t = &find("TRISAT").unwrap().transmitters[0];
-        assert_eq!(t.conv, Some(ConvSetting::NasaDsn));
+        assert_eq!(t.conv(), Some(ConvVariant::NasaDsn));
+        assert_eq!(t.rs_basis(), RsBasis::Dual);
         assert_eq!(t.frame_length, Some(223));
         assert_eq!(t.audio_carrier(), None);
         let p = find("PicSat")
@@ -460,6 +486,13 @@ mod tests {
             (good.replace("\"fsk\"", "\"qam\""), "qam"),
             (good.replace("\"ax25\"", "\"hdlc\""), "hdlc"),
             (good.replace("norad = 1", "norad = 0"), "norad"),
+            (
+                format!(
+                    "{}frame_length = 223\nconv = \"nasa\"\n",
+                    good.replace("\"ax25\"", "\"ccsds-concatenated\"")
+                ),
+                "conv",
+            ),
             (format!("{good}frame_length = 100\n"), "frame_length"),
             (format!("{good}colour = 1\n"), "colour"),
             (
