@@ -107,6 +107,23 @@ impl Framing {
     }
 }
 
+impl std::str::FromStr for Framing {
+    type Err = String;
+
+    /// Parses the catalogue spelling (case-insensitive); the error lists the spellings.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Framing::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "unknown framing `{s}` (expected one of: {})",
+                    Framing::ALL.map(Framing::name).join(", ")
+                )
+            })
+    }
+}
+
 impl fmt::Display for Framing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -337,27 +354,34 @@ impl Satellite {
             .any(|s| s.contains(&t))
     }
 
-    /// The transmitter called `name` (case and punctuation ignored), or an error listing
-    /// the satellite's transmitters.
+    /// The transmitter called `name` (case and punctuation ignored; a part of the name
+    /// that only one transmitter's name contains, e.g. `9k6`, will do), or an error
+    /// listing the satellite's transmitters.
     pub fn transmitter(&self, name: &str) -> Result<&Transmitter> {
         let q = fold(name);
-        self.transmitters
+        let exact = self.transmitters.iter().find(|t| fold(&t.name) == q);
+        let mut partial = self
+            .transmitters
             .iter()
-            .find(|t| fold(&t.name) == q)
-            .ok_or_else(|| {
-                Error::config(
-                    "--transmitter",
-                    format!(
-                        "{} has no transmitter `{name}`; it has: {}",
-                        self.name,
-                        self.transmitters
-                            .iter()
-                            .map(|t| format!("`{}`", t.name))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-            })
+            .filter(|t| fold(&t.name).contains(&q));
+        let unique = match (partial.next(), partial.next()) {
+            (Some(t), None) if !q.is_empty() => Some(t),
+            _ => None,
+        };
+        exact.or(unique).ok_or_else(|| {
+            Error::config(
+                "--transmitter",
+                format!(
+                    "{} has no transmitter `{name}`; it has: {}",
+                    self.name,
+                    self.transmitters
+                        .iter()
+                        .map(|t| format!("`{}`", t.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
     }
 }
 
@@ -475,6 +499,12 @@ mod tests {
             .transmitter("9k6 bpsk downlink")
             .unwrap();
         assert_eq!(p.audio_carrier(), Some(12_000.0));
+        let sat = find("PicSat").unwrap();
+        assert_eq!(sat.transmitter("9k6").unwrap().baud, 9600.0);
+        assert!(
+            sat.transmitter("bpsk").is_err(),
+            "two transmitters contain it"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod pass;
 pub mod plot;
 pub mod profiles;
 pub mod rx;
+pub mod satellite;
 pub mod satellites;
 pub mod sim;
 pub mod tx;
@@ -40,6 +41,8 @@ pub struct Cli {
 }
 
 /// Subcommands.
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Modulate bits (from a file or seeded random) into a shaped PSK IQ capture with SigMF metadata.

@@ -6,6 +6,8 @@ use super::doppler::{start_time, DopplerArgs, OrbitDoppler, PassSpec};
 use super::{
     fmt_hz, option_error, parse_hz, parse_rate, parse_real, print_stats, InputArgs, WaveformArgs,
 };
+use crate::catalogue::Framing;
+use crate::deframe::{BitDetection, DeframeSink, DeframeStage};
 use crate::error::{Error, Result};
 use crate::frames::{FrameCounts, FrameOutputs, FrameSink, FrameStage};
 use crate::io::soapy::{Recording, RxCounters};
@@ -14,6 +16,8 @@ use crate::pipeline::{interrupt_flag, Pipeline, PipelineConfig, PipelineReport, 
 use crate::profile::Profile;
 use crate::stages::{CaptureSource, CarrierLog, DemodStage, DopplerFeed, RxOutputs, RxSink};
 use clap::Args;
+use leomodem_dsp::framing::deframer::DeframerSpec;
+use leomodem_dsp::framing::hdlc::HdlcConfig;
 use leomodem_dsp::framing::{CcsdsDecoder, SyncParams};
 use leomodem_dsp::modem::{DemodConfig, DemodStatus, PskDemodulator};
 use leomodem_dsp::Complex32;
@@ -59,8 +63,44 @@ impl RxInputArgs {
     }
 }
 
+/// Default `--timing-bw`.
+pub const DEFAULT_TIMING_BW: f64 = 0.002;
+
+/// `--framing`: the bit-level framings `rx` runs after BPSK.
+fn parse_framing(s: &str) -> std::result::Result<Framing, String> {
+    match s.parse::<Framing>()? {
+        f @ (Framing::Ax25 | Framing::Ax25G3ruh | Framing::Ao40) => Ok(f),
+        f => Err(format!(
+            "`{f}` is not a bit-level framing: use ax25, ax25-g3ruh or ao40 (CCSDS coding is set by --profile or the coding options)"
+        )),
+    }
+}
+
+/// The deframer and bit detection of a bit-level framing.
+fn deframer_of(f: Framing) -> (DeframerSpec, BitDetection, &'static str) {
+    match f {
+        Framing::Ax25 => (
+            DeframerSpec::Hdlc(HdlcConfig::ax25_nrzi()),
+            BitDetection::Coherent,
+            "ax25",
+        ),
+        Framing::Ax25G3ruh => (
+            DeframerSpec::Hdlc(HdlcConfig::ax25_g3ruh()),
+            BitDetection::Coherent,
+            "ax25",
+        ),
+        _ => (
+            DeframerSpec::Ao40 {
+                sync_threshold: leomodem_dsp::framing::ao40::DEFAULT_SYNC_THRESHOLD,
+            },
+            BitDetection::Differential,
+            "ao40",
+        ),
+    }
+}
+
 /// Arguments of `leomodem rx`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RxArgs {
     /// Input and how to read it.
     #[command(flatten)]
@@ -77,6 +117,15 @@ pub struct RxArgs {
     /// Coding and framing: with a profile or any coding option, rx decodes frames.
     #[command(flatten)]
     pub coding: CodingArgs,
+    /// Receive a satellite of the catalogue (`leomodem satellites`) by name, alias or NORAD id: sets the modulation, symbol rate, framing and, for a receiver's audio recording, where the signal sits.
+    #[arg(long, value_name = "NAME|NORAD", conflicts_with = "profile")]
+    pub satellite: Option<String>,
+    /// With --satellite: the transmitter to receive (default: every one this receiver can take, in turn).
+    #[arg(long, value_name = "NAME", requires = "satellite")]
+    pub transmitter: Option<String>,
+    /// A bit-level framing after BPSK instead of a CCSDS profile: ax25 (HDLC, NRZI), ax25-g3ruh (and the G3RUH scrambler), ao40 (AO-40 FEC, differential detection).
+    #[arg(long, value_name = "FRAMING", conflicts_with = "profile", value_parser = parse_framing)]
+    pub framing: Option<Framing>,
     /// Open-loop Doppler: predicted from a TLE (default: the pass a `leomodem sim`
     /// capture records), removed per sample before acquisition; the loops track the rest.
     #[command(flatten)]
@@ -121,7 +170,7 @@ pub struct RxArgs {
     #[arg(long, default_value_t = 65536, value_name = "SAMPLES")]
     pub acquisition: usize,
     /// Timing loop noise bandwidth, as a fraction of the symbol rate.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0.002, value_name = "BNT", value_parser = parse_real)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_TIMING_BW, value_name = "BNT", value_parser = parse_real)]
     pub timing_bw: f64,
     /// Carrier loop noise bandwidth, as a fraction of the symbol rate.
     #[arg(long, allow_hyphen_values = true, default_value_t = 0.005, value_name = "BNT", value_parser = parse_real)]
@@ -264,13 +313,24 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
         ("--kiss", args.kiss.is_some()),
         ("--udp", args.udp.is_some()),
     ];
-    if let (None, Some((opt, _))) = (&profile, frame_outputs.iter().find(|(_, given)| *given)) {
+    let deframing = args.framing;
+    if deframing.is_some() && profile.is_some() {
+        return Err(Error::config(
+            "--framing",
+            "a bit-level framing replaces the CCSDS coding: give --framing or a profile/coding options, not both",
+        ));
+    }
+    if let (None, None, Some((opt, _))) = (
+        &profile,
+        deframing,
+        frame_outputs.iter().find(|(_, given)| *given),
+    ) {
         return Err(Error::config(
             *opt,
             "frames need a coding: give --profile (see `leomodem profiles`) or coding options",
         ));
     }
-    if profile.is_some() && wants_symbols {
+    if (profile.is_some() || deframing.is_some()) && wants_symbols {
         return Err(Error::config(
             "--symbols/--bits/--bits-text/--llr",
             "these write the demodulator's output and cannot be combined with frame decoding; run once without --profile for them",
@@ -440,8 +500,30 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
             },
         )
     };
-    let (report, symbols, frames) = match &profile {
-        Some(p) => {
+    let (report, symbols, frames) = match (&profile, deframing) {
+        (_, Some(f)) => {
+            let (spec, detection, name) = deframer_of(f);
+            let stage = DeframeStage::new(&spec, detection)?;
+            let sink = DeframeSink::create(
+                &FrameOutputs {
+                    frames: args.frames.clone(),
+                    json: args.json.clone(),
+                    kiss: args.kiss.clone(),
+                    udp: args.udp.clone(),
+                },
+                name,
+                info.start_time,
+                info.sample_rate,
+            )?;
+            let counts = sink.counts();
+            if let Ok(mut c) = frame_counts.lock() {
+                *c = Some(counts.clone());
+            }
+            let report = pipeline.then(stage).run(sink)?;
+            let st = status.lock().map(|s| s.symbols).unwrap_or(0);
+            (report, st, Some(counts))
+        }
+        (Some(p), None) => {
             let coding = link_coding(p);
             let decoder = CcsdsDecoder::new(wf.modulation, coding, SyncParams::default())
                 .map_err(option_error)?;
@@ -464,7 +546,7 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
             let st = status.lock().map(|s| s.symbols).unwrap_or(0);
             (report, st, Some(counts))
         }
-        None => {
+        (None, None) => {
             let outputs = RxOutputs {
                 symbols: args.symbols.clone(),
                 bits: args.bits.clone(),
@@ -533,7 +615,20 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
 
 /// Runs `leomodem rx` and prints the decoder report to stderr.
 pub fn run(args: RxArgs) -> Result<()> {
+    if args.satellite.is_some() {
+        for (t, s) in super::satellite::receive_satellite(&args)? {
+            eprintln!("rx: transmitter `{t}`");
+            report(&args, &s);
+        }
+        return Ok(());
+    }
     let s = receive(&args)?;
+    report(&args, &s);
+    Ok(())
+}
+
+/// Prints the end-of-run report of one receive run (stderr).
+fn report(args: &RxArgs, s: &RxSummary) {
     let st = &s.status;
     eprintln!("rx: {}", args.input.name(&args.device));
     if let Some(d) = &s.device {
@@ -667,5 +762,4 @@ pub fn run(args: RxArgs) -> Result<()> {
         }
     }
     print_stats(args.stats, &s.report);
-    Ok(())
 }

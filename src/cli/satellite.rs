@@ -1,0 +1,167 @@
+//! `rx --satellite NAME [--transmitter T]`: the receiver set up from the catalogue
+//! ([`crate::catalogue`]): modulation, symbol rate, framing, and where the signal sits in
+//! a receiver's audio (a mono WAV).
+//!
+//! Without `--transmitter`, every transmitter of the satellite that this receiver can
+//! take is decoded, one after the other over the same input (a file; a device takes one
+//! transmitter), and the frames of all of them go to the same outputs.
+
+use super::coding::{ConvArg, OnOff};
+use super::rx::{receive, RxArgs, RxSummary, DEFAULT_TIMING_BW};
+use crate::catalogue::{self, Framing, Transmitter, TxModulation};
+use crate::error::{Error, Result};
+use crate::io::CaptureReader;
+use leomodem_dsp::modem::Modulation;
+use std::path::{Path, PathBuf};
+
+/// `--timing-bw` for a receiver's audio recording when none is given.
+pub const AUDIO_TIMING_BW: f64 = 0.01;
+
+/// Why this receiver cannot take `t` yet, or `None` when it can.
+pub fn unsupported(t: &Transmitter) -> Option<String> {
+    match (t.modulation, t.framing) {
+        (TxModulation::Fsk | TxModulation::Afsk, _) => Some(format!(
+            "{} demodulation is not in `rx` yet (the FSK/AFSK demodulators exist as DSP kernels)",
+            t.modulation.name().to_uppercase()
+        )),
+        (_, Framing::LilacSat1) => Some("the LilacSat-1 framing is not implemented yet".into()),
+        _ => None,
+    }
+}
+
+/// Sets `args` up for transmitter `t`: waveform, framing or CCSDS coding, audio carrier
+/// (when the input is real audio and no `--offset` was given).
+pub fn apply(args: &mut RxArgs, t: &Transmitter, real_input: bool) -> Result<()> {
+    if let Some(why) = unsupported(t) {
+        return Err(Error::config(
+            "--satellite",
+            format!("transmitter `{}`: {why}", t.name),
+        ));
+    }
+    args.waveform.modulation = Some(Modulation::Bpsk);
+    args.waveform.symbol_rate = Some(t.baud);
+    if real_input && args.offset.is_none() {
+        args.offset = t.audio_carrier();
+    }
+    // A sound card's sample clock is off by up to a few 0.1% (PicSat's recording: +0.3%),
+    // and amateur downlinks come in short bursts: the timing loop must pull in fast.
+    if real_input && args.timing_bw == DEFAULT_TIMING_BW {
+        args.timing_bw = AUDIO_TIMING_BW;
+    }
+    match t.framing {
+        Framing::Ax25 | Framing::Ax25G3ruh | Framing::Ao40 => args.framing = Some(t.framing),
+        Framing::CcsdsConcatenated => {
+            let c = &mut args.coding;
+            c.profile.get_or_insert_with(|| "ccsds-bpsk-r1/2-rs".into());
+            c.conv = Some(ConvArg(t.conv()));
+            c.rs_basis = Some(t.rs_basis());
+            c.rs_interleave = t.rs_interleave;
+            c.frame_length = t.frame_length;
+            if t.differential {
+                c.differential = Some(OnOff::On);
+            }
+        }
+        Framing::LilacSat1 => unreachable!("refused by unsupported()"),
+    }
+    Ok(())
+}
+
+/// The output file of transmitter run `i` (the first writes the file itself; later ones
+/// a sibling that is appended to it afterwards).
+fn part(path: &Path, i: usize) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(".part{i}"));
+    PathBuf::from(s)
+}
+
+fn append(into: &Path, from: &Path) -> Result<()> {
+    use std::io::Write as _;
+    let data = std::fs::read(from).map_err(|e| Error::io(from, e))?;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(into)
+        .map_err(|e| Error::io(into, e))?;
+    f.write_all(&data).map_err(|e| Error::io(into, e))?;
+    std::fs::remove_file(from).map_err(|e| Error::io(from, e))
+}
+
+/// Runs `rx --satellite`: resolves the satellite and its transmitters, decodes each, and
+/// returns (transmitter name, summary) per run.
+pub fn receive_satellite(args: &RxArgs) -> Result<Vec<(String, RxSummary)>> {
+    let name = args.satellite.as_deref().unwrap_or_default();
+    let sat = catalogue::find(name)?;
+    let real_input = match args.input.file() {
+        Some(f) => {
+            CaptureReader::open(&f.input, &f.open_options()?)?
+                .info()
+                .real
+        }
+        None => false,
+    };
+    let chosen: Vec<&Transmitter> = match &args.transmitter {
+        Some(t) => vec![sat.transmitter(t)?],
+        None => {
+            let ok: Vec<&Transmitter> = sat
+                .transmitters
+                .iter()
+                .filter(|t| unsupported(t).is_none())
+                .collect();
+            if ok.is_empty() {
+                let t = &sat.transmitters[0];
+                return Err(Error::config(
+                    "--satellite",
+                    format!(
+                        "{}: no transmitter this receiver can take (`{}`: {})",
+                        sat.name,
+                        t.name,
+                        unsupported(t).unwrap_or_default()
+                    ),
+                ));
+            }
+            if args.device.is_set() && ok.len() > 1 {
+                return Err(Error::config(
+                    "--transmitter",
+                    format!(
+                        "{} has {} transmitters; with --device give one: {}",
+                        sat.name,
+                        ok.len(),
+                        ok.iter()
+                            .map(|t| format!("`{}`", t.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            ok
+        }
+    };
+    let mut runs = Vec::new();
+    for (i, t) in chosen.iter().enumerate() {
+        let mut a = args.clone();
+        apply(&mut a, t, real_input)?;
+        if i > 0 {
+            for p in [&mut a.frames, &mut a.kiss].into_iter().flatten() {
+                *p = part(p, i);
+            }
+            if let Some(j) = a.json.as_mut().filter(|j| j.as_os_str() != "-") {
+                *j = part(j, i);
+            }
+        }
+        let s = receive(&a)?;
+        if i > 0 {
+            for (main, p) in [
+                (&args.frames, &a.frames),
+                (&args.kiss, &a.kiss),
+                (&args.json, &a.json),
+            ] {
+                if let (Some(m), Some(p)) = (main, p) {
+                    if m != p {
+                        append(m, p)?;
+                    }
+                }
+            }
+        }
+        runs.push((t.name.clone(), s));
+    }
+    Ok(runs)
+}
