@@ -12,7 +12,9 @@
 //!   discriminator ([`QuadratureDemod`]) → the audio chain.
 //! - **IQ, non-coherent** ([`FskDetector::NonCoherent`]): the two tones are correlated
 //!   over one symbol (mix by `∓deviation`, complex boxcar), the metric
-//!   `|z₊|² − |z₋|²` goes through the same clock recovery and level tracker. With
+//!   `|z₊| − |z₋|` goes through the same clock recovery and level tracker (the envelope
+//!   difference rather than the energy difference: the same decisions, and at high SNR
+//!   the exact LLR `ln I₀(2√Es|z₊|/N0) − ln I₀(2√Es|z₋|/N0)` is linear in it). With
 //!   orthogonal tones (`2·deviation` a multiple of the symbol rate, e.g. `h = 1`) this
 //!   is the optimum non-coherent detector, BER `½·exp(−Eb/2N0)` (Proakis, *Digital
 //!   Communications*, 5th ed., §4.5-3). It expects the carrier within about ±10 % of
@@ -325,7 +327,7 @@ impl FskDemodulator {
 pub enum FskDetector {
     /// Channel filter and quadrature discriminator, then the audio chain.
     Discriminator,
-    /// Per-tone correlation over one symbol and `|z₊|² − |z₋|²` (optimum
+    /// Per-tone correlation over one symbol and `|z₊| − |z₋|` (optimum
     /// non-coherent detection for orthogonal tones).
     NonCoherent,
 }
@@ -390,7 +392,7 @@ impl NonCoherent {
         self.sum_b += c64(xb) - c64(tb);
         let za = (self.sum_a + c64(ta) * self.frac) * self.inv_sps;
         let zb = (self.sum_b + c64(tb) * self.frac) * self.inv_sps;
-        (za.norm_sqr() - zb.norm_sqr()) as f32
+        (za.norm() - zb.norm()) as f32
     }
 
     fn reset(&mut self) {
