@@ -63,3 +63,16 @@ pub fn random_chunks(n: usize, max: usize, seed: u64) -> Vec<usize> {
     }
     out
 }
+
+/// Received indices (≥ `skip`) of the bits in error under the alignment `e` (for
+/// failure messages).
+pub fn error_positions(tx: &[u8], llrs: &[f32], e: &Errors, skip: usize) -> Vec<usize> {
+    let h = hard(llrs);
+    (skip..h.len())
+        .filter(|&i| {
+            let j = i as i64 - e.lag;
+            j >= 0 && (j as usize) < tx.len() && (h[i] ^ tx[j as usize] ^ e.inverted as u8) == 1
+        })
+        .take(50)
+        .collect()
+}

@@ -17,6 +17,13 @@ const INTERP_PHASES: usize = 256;
 /// Ring size of the interpolator history (a power of two ≥ `INTERP_TAPS` + margin).
 const RING: usize = 32;
 
+/// Symbols during which the level tracker takes its offset and amplitude from the
+/// mean and the mean deviation.
+const WARM_SYMBOLS: u64 = 16;
+
+/// Symbols during which the clock loop runs at four times its bandwidth (pull-in).
+const ACQ_SYMBOLS: u64 = 64;
+
 /// Largest samples per symbol accepted by the FSK family (a boxcar of this many taps is
 /// kept as history).
 pub const MAX_SPS: f64 = 8192.0;
@@ -117,13 +124,18 @@ pub struct ClockSample {
 /// caller (the level tracker): the error does not depend on the signal's level or
 /// offset. For a triangular eye (rectangular pulse through a boxcar) its slope is
 /// `2/sps` per sample of timing error, which sets the second-order loop's gains for
-/// the requested noise bandwidth. The period is clamped to `sps·(1 ± limit)`.
+/// the requested noise bandwidth (four times that bandwidth for the first 64 symbols,
+/// to pull in). The period is clamped to `sps·(1 ± limit)`.
 #[derive(Clone, Debug)]
 pub struct RealClockRecovery {
     sps: f64,
     period: f64,
     limit: f64,
     gains: LoopGains,
+    /// Gains for the first [`ACQ_SYMBOLS`] symbols (four times the bandwidth).
+    acq_gains: LoopGains,
+    /// Symbols output since `new`/`reset`.
+    symbols: u64,
     table: Box<[f32]>,
     ring: [f32; 2 * RING],
     /// Samples pushed so far (index of the next one).
@@ -156,6 +168,7 @@ impl RealClockRecovery {
             ));
         }
         let gains = LoopGains::second_order(bn_t, 0.707, 2.0 / sps)?;
+        let acq_gains = LoopGains::second_order((4.0 * bn_t).min(0.2), 0.707, 2.0 / sps)?;
         let half = INTERP_TAPS / 2;
         let mut table = vec![0f32; INTERP_PHASES * INTERP_TAPS].into_boxed_slice();
         for p in 0..INTERP_PHASES {
@@ -183,6 +196,8 @@ impl RealClockRecovery {
             period: sps,
             limit,
             gains,
+            acq_gains,
+            symbols: 0,
             table,
             ring: [0.0; 2 * RING],
             count: 0,
@@ -254,14 +269,20 @@ impl RealClockRecovery {
                 if self.have_prev && amp > 0.0 {
                     let a2 = amp * amp;
                     let e = ((self.prev - v) * (self.mid - dc) / a2).clamp(-1.0, 1.0) as f64;
-                    self.period += self.gains.ki * e;
+                    let g = if self.symbols < ACQ_SYMBOLS {
+                        self.acq_gains
+                    } else {
+                        self.gains
+                    };
+                    self.period += g.ki * e;
                     let lo = self.sps * (1.0 - self.limit);
                     let hi = self.sps * (1.0 + self.limit);
                     self.period = self.period.clamp(lo, hi);
-                    self.next += self.gains.kp * e;
+                    self.next += g.kp * e;
                 }
                 self.prev = v;
                 self.have_prev = true;
+                self.symbols += 1;
                 self.last = t;
                 self.at_mid = true;
                 self.next += 0.5 * self.period;
@@ -275,6 +296,7 @@ impl RealClockRecovery {
     /// `INTERP_TAPS/2`, so that the interpolator never reaches before the stream.
     pub fn reset(&mut self) {
         self.period = self.sps;
+        self.symbols = 0;
         self.ring = [0.0; 2 * RING];
         self.count = 0;
         self.next = (INTERP_TAPS / 2) as f64;
@@ -286,30 +308,35 @@ impl RealClockRecovery {
     }
 }
 
-/// Decision-aided level tracker for a binary real signal: the means of the upper and
-/// lower clusters (`hi`, `lo`), hence the offset `dc = (hi + lo)/2` (DC drift of an FM
-/// discriminator, e.g. from Doppler) and the amplitude `A = (hi − lo)/2`, and the
-/// variance `σ²` of the symbols around their cluster.
+/// Decision-aided level tracker for a binary real signal `y = dc + b·A + n`
+/// (`b = ±1`): the offset `dc` (DC drift of an FM discriminator, e.g. from Doppler, or
+/// the tone imbalance of a non-coherent detector), the amplitude `A` and the variance
+/// `σ²` of the noise `n`.
 ///
-/// Averages are plain means over the first symbols and exponential over `window`
-/// symbols afterwards. Beside the clusters, the plain mean `m` of the symbols and their
-/// mean distance `d = E|y − m|` are kept; when the clusters disagree with them
-/// (`|dc − m| > 0.6·d`: a start-up transient or a click seeded a cluster far off, or
-/// the offset jumped by more than the amplitude), both clusters are re-seeded at
-/// `m ± d`. Symbols further than `4A` from the offset (clicks) are clipped before
+/// Each symbol is decided, `b̂ = sign(y − dc)`, and both estimates move towards what
+/// that symbol says of them: `dc ← dc + k·(y − b̂·A − dc)`, `A ← A + k·(b̂·(y − dc) − A)`,
+/// `σ² ← σ² + k·((y − dc − b̂·A)² − σ²)`, with `k = max(1/n, 1/window)` (a plain mean
+/// over the first symbols, exponential over `window` symbols afterwards; over 16
+/// symbols during the first 64, so that what preceded the signal is soon forgotten). Every
+/// symbol updates both, so a run of one bit keeps them right and a wrong offset
+/// (smaller than `A`) is pulled back by either bit.
+///
+/// For the first 16 symbols, and whenever the estimates disagree with the plain mean
+/// `m` of the symbols and their mean distance `d = E|y − m|` (`|dc − m| > 0.6·d`: a
+/// start-up transient or a click left the offset far off, or it jumped by more than
+/// the amplitude), they are set to `dc = m`, `A = d`, which needs both bits but no
+/// decision. Symbols further than `4A` from the offset (clicks) are clipped before
 /// they update anything.
 ///
 /// The log-likelihood ratio of a symbol `y` under a Gaussian model is then
-/// `ln p(y|lo)/p(y|hi) = −2A·(y − dc)/σ²` (positive = lower cluster).
+/// `ln p(y|−1)/p(y|+1) = −2A·(y − dc)/σ²` (positive = lower level).
 #[derive(Clone, Debug)]
 pub struct LevelTracker {
     window: usize,
     alpha: f64,
-    hi: f64,
-    lo: f64,
+    dc: f64,
+    amp: f64,
     var: f64,
-    n_hi: u64,
-    n_lo: u64,
     count: u64,
     mean: f64,
     dev: f64,
@@ -327,65 +354,49 @@ impl LevelTracker {
         Ok(LevelTracker {
             window,
             alpha: 1.0 / window as f64,
-            hi: 0.0,
-            lo: 0.0,
+            dc: 0.0,
+            amp: 0.0,
             var: 0.0,
-            n_hi: 0,
-            n_lo: 0,
             count: 0,
             mean: 0.0,
             dev: 0.0,
         })
     }
 
-    fn both(&self) -> bool {
-        self.n_hi > 0 && self.n_lo > 0
-    }
-
-    /// Offset of the signal (mid-point between the clusters).
+    /// Offset of the signal (mid-point between the two levels).
     #[inline]
     pub fn dc(&self) -> f32 {
-        if self.both() {
-            (0.5 * (self.hi + self.lo)) as f32
-        } else {
-            self.mean as f32
-        }
+        self.dc as f32
     }
 
-    /// Half the distance between the clusters (0 before both are seen).
+    /// Half the distance between the two levels (0 before two symbols are seen).
     #[inline]
     pub fn amplitude(&self) -> f32 {
-        if self.both() {
-            (0.5 * (self.hi - self.lo)).max(0.0) as f32
-        } else {
-            0.0
-        }
+        self.amp.max(0.0) as f32
     }
 
-    /// Variance of the symbols around their cluster.
+    /// Variance of the symbols around their level.
     pub fn variance(&self) -> f32 {
         self.var as f32
     }
 
     /// `A²/σ²`, the symbol SNR at the detector output (linear).
     pub fn snr(&self) -> f64 {
-        let a = self.amplitude() as f64;
         if self.var > 0.0 {
-            a * a / self.var
+            self.amp * self.amp / self.var
         } else {
             0.0
         }
     }
 
-    /// Updates with symbol `y` and returns its LLR (positive = lower cluster).
+    /// Updates with symbol `y` and returns its LLR (positive = lower level).
     #[inline]
     pub fn update(&mut self, y: f32) -> f32 {
         let y = y as f64;
         if !y.is_finite() {
             return 0.0;
         }
-        let dc = self.dc() as f64;
-        let a = self.amplitude() as f64;
+        let (dc, a) = (self.dc, self.amp.max(0.0));
         // LLR with the estimates before this symbol.
         let llr = if self.var > 0.0 && a > 0.0 {
             (-2.0 * a * (y - dc) / self.var.max(1e-9 * a * a)).clamp(-1e4, 1e4)
@@ -398,28 +409,32 @@ impl LevelTracker {
             y
         };
         self.count += 1;
-        let k = (1.0 / self.count as f64).max(self.alpha);
+        // Forgetting: a plain mean at first, then over 16 symbols while pulling in (so
+        // that what came before the signal is soon forgotten), then over `window`.
+        let floor = if self.count <= ACQ_SYMBOLS {
+            self.alpha.max(1.0 / WARM_SYMBOLS as f64)
+        } else {
+            self.alpha
+        };
+        let k = (1.0 / self.count as f64).max(floor);
         self.mean += k * (y - self.mean);
         self.dev += k * ((y - self.mean).abs() - self.dev);
-        let err = if y >= dc {
-            self.n_hi += 1;
-            let k = (1.0 / self.n_hi as f64).max(self.alpha);
-            self.hi += k * (y - self.hi);
-            y - self.hi
-        } else {
-            self.n_lo += 1;
-            let k = (1.0 / self.n_lo as f64).max(self.alpha);
-            self.lo += k * (y - self.lo);
-            y - self.lo
-        };
-        if self.both() {
-            let k = (1.0 / (self.n_hi + self.n_lo) as f64).max(self.alpha);
-            self.var += k * (err * err - self.var);
-            let dc = 0.5 * (self.hi + self.lo);
-            if self.count >= 8 && (dc - self.mean).abs() > 0.6 * self.dev {
-                self.hi = self.mean + self.dev;
-                self.lo = self.mean - self.dev;
-            }
+        if self.count <= WARM_SYMBOLS {
+            // Too few symbols to trust decisions: assume both bits, centred on the mean.
+            let e = (y - self.mean).abs() - self.dev;
+            self.var += k * (e * e - self.var);
+            self.dc = self.mean;
+            self.amp = self.dev;
+            return llr as f32;
+        }
+        let b = if y >= dc { 1.0 } else { -1.0 };
+        let err = y - dc - b * a;
+        self.var += k * (err * err - self.var);
+        self.dc += k * (y - b * a - dc);
+        self.amp += k * (b * (y - dc) - a);
+        if (self.dc - self.mean).abs() > 0.6 * self.dev {
+            self.dc = self.mean;
+            self.amp = self.dev;
         }
         llr as f32
     }

@@ -213,11 +213,22 @@ pub(crate) struct SoftCore {
     levels: LevelTracker,
     invert: bool,
     symbols: u64,
+    /// Input samples before which the filters ahead of the clock still hold their
+    /// initial zeros: symbols centred there get LLR 0 and do not train the levels.
+    warmup: f64,
 }
 
 impl SoftCore {
-    pub(crate) fn new(cfg: &FskConfig, sps: f64, boxcar: bool) -> Result<Self, DspError> {
+    /// `warmup`: samples the filters ahead of this core need to fill (the boxcar's
+    /// own length is added).
+    pub(crate) fn new(
+        cfg: &FskConfig,
+        sps: f64,
+        boxcar: bool,
+        warmup: f64,
+    ) -> Result<Self, DspError> {
         Ok(SoftCore {
+            warmup: warmup + sps,
             boxcar: if boxcar {
                 if !(cfg.filter_symbols.is_finite()
                     && cfg.filter_symbols > 0.0
@@ -249,8 +260,11 @@ impl SoftCore {
         let s = self
             .clock
             .step(y, self.levels.dc(), self.levels.amplitude())?;
-        let llr = self.levels.update(s.value);
         self.symbols += 1;
+        if s.time < self.warmup {
+            return Some(0.0);
+        }
+        let llr = self.levels.update(s.value);
         Some(if self.invert { -llr } else { llr })
     }
 
@@ -290,7 +304,7 @@ impl FskDemodulator {
     /// Validates `cfg` (rates; the deviation is not used) and builds the chain.
     pub fn new(cfg: FskConfig) -> Result<Self, DspError> {
         let sps = cfg.sps()?;
-        let core = SoftCore::new(&cfg, sps, true)?;
+        let core = SoftCore::new(&cfg, sps, true, 0.0)?;
         Ok(FskDemodulator { cfg, core })
     }
 
@@ -427,7 +441,11 @@ impl FskIqDemodulator {
         let cutoff = ((cfg.deviation_hz + 0.75 * cfg.symbol_rate) / cfg.sample_rate).min(0.45);
         let taps = ((6.0 * sps).ceil() as usize | 1).clamp(15, 255);
         let filter = Fir::new(&lowpass_taps(cutoff, taps)?)?;
-        let core = SoftCore::new(&cfg, sps, detector == FskDetector::Discriminator)?;
+        let warmup = match detector {
+            FskDetector::Discriminator => filter.taps().len() as f64,
+            FskDetector::NonCoherent => 0.0,
+        };
+        let core = SoftCore::new(&cfg, sps, detector == FskDetector::Discriminator, warmup)?;
         Ok(FskIqDemodulator {
             disc: QuadratureDemod::new(cfg.sample_rate, cfg.deviation_hz)?,
             nc: NonCoherent::new(cfg.sample_rate, cfg.deviation_hz, sps)?,
@@ -480,6 +498,11 @@ impl FskIqDemodulator {
     /// Current measurements.
     pub fn status(&self) -> FskStatus {
         self.core.status()
+    }
+
+    /// Adds `samples` of filter fill-up ahead of this demodulator (see `SoftCore`).
+    pub(crate) fn add_warmup(&mut self, samples: f64) {
+        self.core.warmup += samples;
     }
 
     /// Back to the state after `new`.
