@@ -40,6 +40,9 @@ pub struct AfskConfig {
     pub detector: FskDetector,
     /// Clock loop noise bandwidth, per symbol (default 0.02).
     pub clock_bandwidth: f64,
+    /// Largest relative clock offset tracked (default 0.02 = ±2 %: audio-tone modems
+    /// are looser than the FSK default of 1 %; AO-27 sends its AFSK about 0.75 % slow).
+    pub clock_limit: f64,
     /// Averaging length of the level tracker, symbols (default 64).
     pub level_window: usize,
 }
@@ -54,6 +57,7 @@ impl AfskConfig {
             space_hz: 2200.0,
             detector: FskDetector::NonCoherent,
             clock_bandwidth: 0.02,
+            clock_limit: 0.02,
             level_window: 64,
         }
     }
@@ -218,6 +222,7 @@ impl AfskDemodulator {
         )?;
         let mut fsk_cfg = FskConfig::new(out_rate, cfg.symbol_rate, cfg.deviation());
         fsk_cfg.clock_bandwidth = cfg.clock_bandwidth;
+        fsk_cfg.clock_limit = cfg.clock_limit;
         fsk_cfg.level_window = cfg.level_window;
         fsk_cfg.invert = cfg.mark_hz < cfg.space_hz;
         let mut fsk = FskIqDemodulator::new(fsk_cfg, cfg.detector)?;

@@ -21,7 +21,8 @@ const RING: usize = 32;
 /// mean and the mean deviation.
 const WARM_SYMBOLS: u64 = 16;
 
-/// Symbols during which the clock loop runs at four times its bandwidth (pull-in).
+/// Symbols during which the clock loop's phase gain is that of four times its
+/// bandwidth (pull-in).
 const ACQ_SYMBOLS: u64 = 64;
 
 /// Largest samples per symbol accepted by the FSK family (a boxcar of this many taps is
@@ -124,15 +125,18 @@ pub struct ClockSample {
 /// caller (the level tracker): the error does not depend on the signal's level or
 /// offset. For a triangular eye (rectangular pulse through a boxcar) its slope is
 /// `2/sps` per sample of timing error, which sets the second-order loop's gains for
-/// the requested noise bandwidth (four times that bandwidth for the first 64 symbols,
-/// to pull in). The period is clamped to `sps·(1 ± limit)`.
+/// the requested noise bandwidth (for the first 64 symbols, the proportional gain of
+/// four times that bandwidth, to pull the phase in; the integral gain stays, so that
+/// the period does not run to its limit on the start-up transient). The period is
+/// clamped to `sps·(1 ± limit)`.
 #[derive(Clone, Debug)]
 pub struct RealClockRecovery {
     sps: f64,
     period: f64,
     limit: f64,
     gains: LoopGains,
-    /// Gains for the first [`ACQ_SYMBOLS`] symbols (four times the bandwidth).
+    /// Gains for the first [`ACQ_SYMBOLS`] symbols (four times the bandwidth; only the
+    /// proportional one is used).
     acq_gains: LoopGains,
     /// Symbols output since `new`/`reset`.
     symbols: u64,
@@ -274,7 +278,7 @@ impl RealClockRecovery {
                     } else {
                         self.gains
                     };
-                    self.period += g.ki * e;
+                    self.period += self.gains.ki * e;
                     let lo = self.sps * (1.0 - self.limit);
                     let hi = self.sps * (1.0 + self.limit);
                     self.period = self.period.clamp(lo, hi);
