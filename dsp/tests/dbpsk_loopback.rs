@@ -103,7 +103,7 @@ fn dbpsk_esn0_db(ber: f64) -> f64 {
 #[test]
 fn ber_is_within_1_db_of_theory() {
     for &(fs, rate) in &[(9_600.0, 1200.0), (48_000.0, 12_000.0)] {
-        for &(esn0, cfo) in &[(6.0, 0.0), (8.0, 0.0), (8.0, 0.05)] {
+        for &(esn0, cfo) in &[(6.0, 0.0), (8.0, 0.0), (8.0, 0.05), (8.0, 0.2)] {
             let cfg = DbpskConfig::new(fs, rate);
             let bits = random_bits(200_000, 4);
             let rx = iq(&cfg, &bits, Some(esn0), cfo * rate, 5 + esn0 as u64);

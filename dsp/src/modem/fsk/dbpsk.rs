@@ -20,7 +20,11 @@
 //!
 //! A residual carrier offset `Δf` turns `d_k` by `θ = 2π·Δf/Rs` every symbol. Since
 //! `d_k² ∝ e^{2jθ}` whatever the bits, `θ̂ = ½·arg E[d_k²]` (averaged over 32 symbols)
-//! measures it (within ±Rs/4), and `d_k·e^{−jθ̂}` is detected instead.
+//! measures it (within ±Rs/4), and `d_k·e^{−jθ̂}` is detected instead. The same
+//! measurement steers the input mixer (AFC, a quarter of the measured offset every 1024
+//! input samples, counted from the start of the stream so that chunking does not
+//! matter, while the measurement is coherent; within ±Rs/2 of `carrier_hz`), so that
+//! the matched filter stays on a drifting carrier.
 //! BER with ideal timing: `½·exp(−Eb/N0)` (Proakis, *Digital Communications*, 5th ed.,
 //! §4.5-2).
 
@@ -173,8 +177,10 @@ impl DbpskModulator {
 struct Differential {
     prev: Complex32,
     have_prev: bool,
-    /// Running `E[d²]`, and how many symbols it holds (for the plain mean at first).
+    /// Running `E[d²]` and `E[|d|²]`, and how many symbols they hold (for the plain
+    /// mean at first).
     d2: Complex64,
+    p2: f64,
     n: u64,
     levels: LevelTracker,
     symbols: u64,
@@ -201,6 +207,7 @@ impl Differential {
         self.n += 1;
         let k = (1.0 / self.n as f64).max(1.0 / ROT_WINDOW);
         self.d2 += (d * d - self.d2) * k;
+        self.p2 += k * (d.norm_sqr() - self.p2);
         // e^{−jθ̂} with θ̂ = ½·arg E[d²]: the square root of E[d²]* on the unit circle
         // with a non-negative real part.
         let m = self.d2.norm();
@@ -225,10 +232,16 @@ impl Differential {
         -self.levels.update(m as f32)
     }
 
+    /// The measured rotation per symbol as a frequency, Hz.
+    fn rotation_hz(&self, symbol_rate: f64) -> f64 {
+        0.5 * self.d2.arg() / (2.0 * std::f64::consts::PI) * symbol_rate
+    }
+
     fn reset(&mut self) {
         self.prev = Complex32::new(0.0, 0.0);
         self.have_prev = false;
         self.d2 = Complex64::new(0.0, 0.0);
+        self.p2 = 0.0;
         self.n = 0;
         self.levels.reset();
         self.symbols = 0;
@@ -240,7 +253,8 @@ impl Differential {
 pub struct DbpskStatus {
     /// Symbols produced so far.
     pub symbols: u64,
-    /// Carrier offset measured from the symbol-to-symbol rotation, Hz.
+    /// Carrier offset from `carrier_hz`: the AFC's correction plus the residual
+    /// symbol-to-symbol rotation, Hz.
     pub carrier_offset_hz: f64,
     /// SNR of the differential detector output, `A²/σ²`, dB.
     pub snr_db: f64,
@@ -252,10 +266,12 @@ pub struct DbpskStatus {
 #[derive(Debug)]
 pub struct DbpskDemodulator {
     cfg: DbpskConfig,
-    nco: Option<Nco>,
+    nco: Nco,
     sync: SymbolSync,
     det: Differential,
     scratch: Vec<Complex32>,
+    /// Input samples consumed (blocks end at multiples of `BLOCK`, where the AFC acts).
+    fed: u64,
 }
 
 impl DbpskDemodulator {
@@ -278,24 +294,21 @@ impl DbpskDemodulator {
             cfg.timing_bandwidth,
             false,
         )?;
-        let nco = if cfg.carrier_hz != 0.0 {
-            Some(Nco::new(cfg.sample_rate, -cfg.carrier_hz)?)
-        } else {
-            None
-        };
         Ok(DbpskDemodulator {
             det: Differential {
                 prev: Complex32::new(0.0, 0.0),
                 have_prev: false,
                 d2: Complex64::new(0.0, 0.0),
+                p2: 0.0,
                 n: 0,
                 levels: LevelTracker::new(cfg.level_window)?,
                 symbols: 0,
             },
+            nco: Nco::new(cfg.sample_rate, -cfg.carrier_hz)?,
             cfg,
-            nco,
             sync,
             scratch: Vec::with_capacity(BLOCK),
+            fed: 0,
         })
     }
 
@@ -304,22 +317,46 @@ impl DbpskDemodulator {
         &self.cfg
     }
 
+    /// Mixes and demodulates `self.scratch` (which ends at or before the next multiple
+    /// of `BLOCK` input samples); at that multiple, the AFC step.
     fn run(&mut self, out: &mut Vec<f32>) {
-        if let Some(n) = self.nco.as_mut() {
-            n.mix_in_place(&mut self.scratch);
-        }
+        self.nco.mix_in_place(&mut self.scratch);
         let det = &mut self.det;
         self.sync
             .process_with(&self.scratch, |y, _| out.push(det.push(y)));
+        self.fed += self.scratch.len() as u64;
+        if self.fed.is_multiple_of(BLOCK as u64) {
+            self.afc();
+        }
+    }
+
+    /// Frequency correction at a block boundary: when the rotation measurement is
+    /// coherent (`|E[d²]| > ½·E[|d|²]`: a signal, not noise), a quarter of the measured
+    /// offset moves into the mixer, which stays within ±Rs/2 of `carrier_hz`.
+    fn afc(&mut self) {
+        if self.det.p2 > 0.0 && self.det.d2.norm() > 0.5 * self.det.p2 {
+            let residual = self.det.rotation_hz(self.cfg.symbol_rate);
+            let lim = 0.5 * self.cfg.symbol_rate;
+            let f = (self.nco.freq() - 0.25 * residual)
+                .clamp(-self.cfg.carrier_hz - lim, -self.cfg.carrier_hz + lim);
+            self.nco.set_freq(f);
+        }
+    }
+
+    /// Next block length: up to the next multiple of `BLOCK` input samples.
+    fn next_len(&self, left: usize) -> usize {
+        left.min(BLOCK - (self.fed % BLOCK as u64) as usize)
     }
 
     /// Demodulates complex samples; appends one LLR per symbol (positive = bit 0) and
     /// returns how many.
     pub fn process(&mut self, input: &[Complex32], out: &mut Vec<f32>) -> usize {
         let start = out.len();
-        for block in input.chunks(BLOCK) {
+        let mut at = 0;
+        while at < input.len() {
+            let n = self.next_len(input.len() - at);
             self.scratch.clear();
-            self.scratch.extend(block.iter().map(|&z| {
+            self.scratch.extend(input[at..at + n].iter().map(|&z| {
                 if z.re.is_finite() && z.im.is_finite() {
                     z
                 } else {
@@ -327,6 +364,7 @@ impl DbpskDemodulator {
                 }
             }));
             self.run(out);
+            at += n;
         }
         out.len() - start
     }
@@ -334,25 +372,28 @@ impl DbpskDemodulator {
     /// Demodulates real audio (the carrier at `carrier_hz`); as [`process`](Self::process).
     pub fn process_audio(&mut self, input: &[f32], out: &mut Vec<f32>) -> usize {
         let start = out.len();
-        for block in input.chunks(BLOCK) {
+        let mut at = 0;
+        while at < input.len() {
+            let n = self.next_len(input.len() - at);
             self.scratch.clear();
             self.scratch.extend(
-                block
+                input[at..at + n]
                     .iter()
                     .map(|&x| Complex32::new(if x.is_finite() { x } else { 0.0 }, 0.0)),
             );
             self.run(out);
+            at += n;
         }
         out.len() - start
     }
 
     /// Current measurements.
     pub fn status(&self) -> DbpskStatus {
-        let theta = 0.5 * self.det.d2.arg();
         let snr = self.det.levels.snr();
         DbpskStatus {
             symbols: self.det.symbols,
-            carrier_offset_hz: theta / (2.0 * std::f64::consts::PI) * self.cfg.symbol_rate,
+            carrier_offset_hz: -self.nco.freq() - self.cfg.carrier_hz
+                + self.det.rotation_hz(self.cfg.symbol_rate),
             snr_db: if snr > 0.0 {
                 10.0 * snr.log10()
             } else {
@@ -364,10 +405,10 @@ impl DbpskDemodulator {
 
     /// Back to the state after `new`.
     pub fn reset(&mut self) {
-        if let Some(n) = self.nco.as_mut() {
-            n.reset();
-        }
+        self.nco = Nco::new(self.cfg.sample_rate, -self.cfg.carrier_hz)
+            .expect("rates validated at construction");
         self.sync.reset();
         self.det.reset();
+        self.fed = 0;
     }
 }
