@@ -339,3 +339,63 @@ fn rejects_bad_parameters() {
     .is_err());
     assert!(FskModulator::new(48_000.0, 9600.0, 3000.0, Some(5.0)).is_err());
 }
+
+#[test]
+fn afc_follows_a_large_drifting_carrier_offset() {
+    // Half the symbol rate off, drifting by 2 % of the symbol rate per second (a
+    // LEO pass's Doppler rate, scaled): far outside what the non-coherent detector
+    // takes without AFC.
+    for &rate in &[9_600.0, 20_000.0] {
+        for det in [FskDetector::NonCoherent, FskDetector::Discriminator] {
+            let mut link = Fsk::new(rate, Some(16.0));
+            link.cfo_hz = 0.5 * rate;
+            let bits = random_bits(40_000, 12);
+            let mut m = FskModulator::new(FS, rate, link.deviation, None).unwrap();
+            let mut tx = Vec::new();
+            m.process_bits(&bits, &mut tx);
+            m.flush(&mut tx);
+            let mut ch = Channel::new(ChannelConfig {
+                sample_rate: FS,
+                symbol_rate: rate,
+                esn0_db: link.esn0_db,
+                cfo_hz: link.cfo_hz,
+                doppler_rate_hz_s: 0.02 * rate,
+                seed: 13,
+                ..Default::default()
+            })
+            .unwrap();
+            let mut rx = Vec::new();
+            ch.process(&tx, &mut rx);
+            let mut d = FskIqDemodulator::new(link.cfg(), det).unwrap();
+            let mut llr = Vec::new();
+            d.process(&rx, &mut llr);
+            // Pull-in over the first 2000 symbols, then error-free.
+            let e = count_errors(&bits, &llr, 2000, 40);
+            let st = d.status();
+            let end_cfo = 0.5 * rate + 0.02 * rate * rx.len() as f64 / FS;
+            assert!(
+                e.bits > 37_000 && e.errors == 0,
+                "{rate} Bd {det:?}: {e:?} at {:?}; {st:?}",
+                error_positions(&bits, &llr, &e, 2000)
+            );
+            assert!(
+                (st.carrier_offset_hz - end_cfo).abs() < 0.03 * rate,
+                "{rate} Bd {det:?}: AFC at {} Hz, carrier at {end_cfo} Hz",
+                st.carrier_offset_hz
+            );
+            // Without AFC the non-coherent detector fails on the same link (the
+            // discriminator's level tracker takes the offset as DC, as long as the signal
+            // stays inside the channel filter).
+            if det == FskDetector::Discriminator {
+                continue;
+            }
+            let mut cfg = link.cfg();
+            cfg.afc = false;
+            let mut d = FskIqDemodulator::new(cfg, det).unwrap();
+            let mut llr = Vec::new();
+            d.process(&rx, &mut llr);
+            let e = count_errors(&bits, &llr, 2000, 40);
+            assert!(e.ber() > 1e-3, "{rate} Bd {det:?} without AFC: {e:?}");
+        }
+    }
+}

@@ -225,6 +225,9 @@ impl AfskDemodulator {
         fsk_cfg.clock_limit = cfg.clock_limit;
         fsk_cfg.level_window = cfg.level_window;
         fsk_cfg.invert = cfg.mark_hz < cfg.space_hz;
+        // The tones are where the audio puts them; an AFC would be pulled towards the
+        // louder one by the de-emphasis tilt.
+        fsk_cfg.afc = false;
         let mut fsk = FskIqDemodulator::new(fsk_cfg, cfg.detector)?;
         fsk.add_warmup(taps.len() as f64 / decim as f64);
         Ok(AfskDemodulator {

@@ -62,6 +62,8 @@ pub struct FskConfig {
     pub filter_symbols: f64,
     /// Swap the tones (bit 1 = lower tone).
     pub invert: bool,
+    /// IQ input: automatic frequency control (default on; see [`FskIqDemodulator`]).
+    pub afc: bool,
 }
 
 impl FskConfig {
@@ -76,6 +78,7 @@ impl FskConfig {
             level_window: 64,
             filter_symbols: 1.0,
             invert: false,
+            afc: true,
         }
     }
 
@@ -137,6 +140,8 @@ pub struct FskStatus {
     pub snr_db: f64,
     /// Tracked clock offset, ppm.
     pub clock_offset_ppm: f64,
+    /// IQ input with AFC: the carrier offset the AFC has removed, Hz (0 otherwise).
+    pub carrier_offset_hz: f64,
 }
 
 /// Quadrature (FM) discriminator: `y[n] = arg(x[n]·x*[n−1]) · fs/(2π·deviation)`, so a
@@ -280,6 +285,7 @@ impl SoftCore {
                 f64::NEG_INFINITY
             },
             clock_offset_ppm: self.clock.clock_offset_ppm(),
+            carrier_offset_hz: 0.0,
         }
     }
 
@@ -361,6 +367,10 @@ struct NonCoherent {
     inv_sps: f64,
     sum_a: Complex64,
     sum_b: Complex64,
+    /// Previous correlator outputs and `Σ z[n]·z*[n−1]` of both (for the AFC).
+    prev_a: Complex64,
+    prev_b: Complex64,
+    rotation: Complex64,
 }
 
 impl NonCoherent {
@@ -381,13 +391,17 @@ impl NonCoherent {
             inv_sps: 1.0 / sps,
             sum_a: Complex64::new(0.0, 0.0),
             sum_b: Complex64::new(0.0, 0.0),
+            prev_a: Complex64::new(0.0, 0.0),
+            prev_b: Complex64::new(0.0, 0.0),
+            rotation: Complex64::new(0.0, 0.0),
         })
     }
 
-    /// Mixes a block (≤ BLOCK samples) into `a` (upper tone at DC) and `b` (lower).
+    /// Mixes a block (≤ BLOCK samples, finite) into `a` (upper tone at DC) and `b`
+    /// (lower).
     fn mix(&mut self, block: &[Complex32]) {
         self.a.clear();
-        self.a.extend(block.iter().map(|&z| finite(z)));
+        self.a.extend_from_slice(block);
         self.b.clear();
         self.b.extend_from_slice(&self.a);
         self.up.mix_in_place(&mut self.a);
@@ -406,6 +420,9 @@ impl NonCoherent {
         self.sum_b += c64(xb) - c64(tb);
         let za = (self.sum_a + c64(ta) * self.frac) * self.inv_sps;
         let zb = (self.sum_b + c64(tb) * self.frac) * self.inv_sps;
+        self.rotation += za * self.prev_a.conj() + zb * self.prev_b.conj();
+        self.prev_a = za;
+        self.prev_b = zb;
         (za.norm() - zb.norm()) as f32
     }
 
@@ -417,10 +434,43 @@ impl NonCoherent {
         self.pos = 0;
         self.sum_a = Complex64::new(0.0, 0.0);
         self.sum_b = Complex64::new(0.0, 0.0);
+        self.prev_a = Complex64::new(0.0, 0.0);
+        self.prev_b = Complex64::new(0.0, 0.0);
+        self.rotation = Complex64::new(0.0, 0.0);
+    }
+}
+
+/// Automatic frequency control of the IQ demodulator: a mixer steered by the
+/// detector's measurement of the residual offset.
+#[derive(Clone, Debug)]
+struct Afc {
+    nco: Nco,
+    /// Largest correction, Hz.
+    limit_hz: f64,
+    sample_rate: f64,
+}
+
+impl Afc {
+    /// At a block boundary: a quarter of the measured residual `f` (Hz) into the mixer.
+    fn update(&mut self, f: f64) {
+        if f.is_finite() {
+            let g = (self.nco.freq() - 0.25 * f).clamp(-self.limit_hz, self.limit_hz);
+            self.nco.set_freq(g);
+        }
     }
 }
 
 /// FSK demodulator for complex IQ (see the module documentation).
+///
+/// With `afc` (the default), a mixer ahead of the detector removes the carrier
+/// offset: at the end of each block of 1024 input samples (counted from the start of
+/// the stream, so that chunking does not matter), a quarter of the residual offset
+/// moves into the mixer, within ±1 symbol rate. The residual is, for the
+/// discriminator, the level tracker's offset times the deviation, used while a signal
+/// is there (detector symbol SNR above 6 dB); for the non-coherent detector, the mean
+/// rotation of the two tone correlators over the block, `arg Σ (z₊[n]·z₊*[n−1] +
+/// z₋[n]·z₋*[n−1])` (the absent tone's correlator is small, and the cross terms turn
+/// at ±2·deviation and average out).
 #[derive(Clone, Debug)]
 pub struct FskIqDemodulator {
     cfg: FskConfig,
@@ -431,6 +481,9 @@ pub struct FskIqDemodulator {
     filtered: Vec<Complex32>,
     disc: QuadratureDemod,
     nc: NonCoherent,
+    afc: Option<Afc>,
+    /// Input samples consumed.
+    fed: u64,
 }
 
 impl FskIqDemodulator {
@@ -455,7 +508,23 @@ impl FskIqDemodulator {
             filter,
             clean: Vec::with_capacity(BLOCK),
             filtered: Vec::with_capacity(BLOCK),
-        })
+            afc: None,
+            fed: 0,
+        }
+        .with_afc())
+    }
+
+    fn with_afc(mut self) -> Self {
+        if self.cfg.afc {
+            self.afc = Some(Afc {
+                nco: Nco::new(self.cfg.sample_rate, 0.0).expect("rate validated"),
+                limit_hz: self.cfg.symbol_rate,
+                sample_rate: self.cfg.sample_rate,
+            });
+        } else {
+            self.afc = None;
+        }
+        self
     }
 
     /// The configuration.
@@ -467,11 +536,17 @@ impl FskIqDemodulator {
     /// returns how many.
     pub fn process(&mut self, input: &[Complex32], out: &mut Vec<f32>) -> usize {
         let start = out.len();
-        for block in input.chunks(BLOCK) {
+        let mut at = 0;
+        while at < input.len() {
+            let n = (input.len() - at).min(BLOCK - (self.fed % BLOCK as u64) as usize);
+            self.clean.clear();
+            self.clean
+                .extend(input[at..at + n].iter().map(|&z| finite(z)));
+            if let Some(afc) = self.afc.as_mut() {
+                afc.nco.mix_in_place(&mut self.clean);
+            }
             match self.detector {
                 FskDetector::Discriminator => {
-                    self.clean.clear();
-                    self.clean.extend(block.iter().map(|&z| finite(z)));
                     self.filtered.clear();
                     self.filter.process(&self.clean, &mut self.filtered);
                     for i in 0..self.filtered.len() {
@@ -482,13 +557,32 @@ impl FskIqDemodulator {
                     }
                 }
                 FskDetector::NonCoherent => {
-                    self.nc.mix(block);
-                    for i in 0..block.len() {
+                    self.nc.mix(&self.clean);
+                    for i in 0..self.clean.len() {
                         let m = self.nc.metric(i);
                         if let Some(l) = self.core.step(m) {
                             out.push(l);
                         }
                     }
+                }
+            }
+            at += n;
+            self.fed += n as u64;
+            if self.fed.is_multiple_of(BLOCK as u64) {
+                let residual = match self.detector {
+                    // Decision-directed: only while the detector sees a signal.
+                    FskDetector::Discriminator if self.core.levels.snr() > 4.0 => {
+                        Some(self.core.levels.dc() as f64 * self.cfg.deviation_hz)
+                    }
+                    FskDetector::Discriminator => None,
+                    // Decision-free (noise alone turns the correlators by 0 on average).
+                    FskDetector::NonCoherent => {
+                        Some(self.nc.rotation.arg() * self.cfg.sample_rate / (2.0 * PI))
+                    }
+                };
+                self.nc.rotation = Complex64::new(0.0, 0.0);
+                if let (Some(f), Some(afc)) = (residual, self.afc.as_mut()) {
+                    afc.update(f);
                 }
             }
         }
@@ -497,7 +591,11 @@ impl FskIqDemodulator {
 
     /// Current measurements.
     pub fn status(&self) -> FskStatus {
-        self.core.status()
+        let mut st = self.core.status();
+        if let Some(afc) = self.afc.as_ref() {
+            st.carrier_offset_hz = -afc.nco.freq();
+        }
+        st
     }
 
     /// Adds `samples` of filter fill-up ahead of this demodulator (see `SoftCore`).
@@ -511,5 +609,9 @@ impl FskIqDemodulator {
         self.filter.reset();
         self.disc.reset();
         self.nc.reset();
+        self.fed = 0;
+        if let Some(afc) = self.afc.as_mut() {
+            afc.nco = Nco::new(afc.sample_rate, 0.0).expect("rate validated");
+        }
     }
 }
