@@ -144,3 +144,19 @@ fn bad_samples_and_silence_give_finite_llrs() {
     assert!(llr.len() > 1900);
     assert!(llr.iter().all(|l| l.is_finite()));
 }
+
+#[test]
+fn modulator_chunking_never_changes_the_output() {
+    let cfg = AfskConfig::bell202(22_050.0);
+    let bits = random_bits(3000, 10);
+    let whole = modulate(&cfg, &bits);
+    let mut m = AfskModulator::new(&cfg).unwrap();
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    for c in random_chunks(bits.len(), 300, 11) {
+        m.process_bits(&bits[at..at + c], &mut pieces);
+        at += c;
+    }
+    m.flush(&mut pieces);
+    assert_eq!(whole, pieces);
+}

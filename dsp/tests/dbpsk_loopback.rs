@@ -172,3 +172,24 @@ fn bad_input_gives_finite_llrs_and_bad_config_an_error() {
     assert!(DbpskDemodulator::new(DbpskConfig::new(2_000.0, 1200.0)).is_err());
     assert!(DbpskModulator::new(&DbpskConfig::new(f64::NAN, 1200.0)).is_err());
 }
+
+#[test]
+fn modulator_chunking_never_changes_the_output() {
+    let mut cfg = DbpskConfig::new(11_025.0, 1200.0);
+    cfg.carrier_hz = 1500.0;
+    let bits = random_bits(3000, 10);
+    let mut m = DbpskModulator::new(&cfg).unwrap();
+    let mut whole = Vec::new();
+    m.process_bits_audio(&bits, &mut whole);
+    m.flush_audio(&mut whole);
+    m.reset();
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    for c in random_chunks(bits.len(), 300, 11) {
+        m.process_bits_audio(&bits[at..at + c], &mut pieces);
+        at += c;
+    }
+    m.flush_audio(&mut pieces);
+    assert_eq!(whole, pieces);
+    assert!(whole.len() as f64 > 3000.0 * 11_025.0 / 1200.0);
+}
