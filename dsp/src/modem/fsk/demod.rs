@@ -17,8 +17,9 @@
 //!   the exact LLR `ln I₀(2√Es|z₊|/N0) − ln I₀(2√Es|z₋|/N0)` is linear in it). With
 //!   orthogonal tones (`2·deviation` a multiple of the symbol rate, e.g. `h = 1`) this
 //!   is the optimum non-coherent detector, BER `½·exp(−Eb/2N0)` (Proakis, *Digital
-//!   Communications*, 5th ed., §4.5-3). It expects the carrier within about ±10 % of
-//!   the symbol rate.
+//!   Communications*, 5th ed., §4.5-3). Without AFC it takes a carrier offset of about
+//!   ±10 % of the symbol rate; with it (the default), ±1 symbol rate.
+//! - Both IQ chains have an AFC mixer ahead of them (see [`FskIqDemodulator`]).
 //!
 //! # Conventions
 //!
@@ -26,7 +27,9 @@
 //!   `invert` swaps them (audio from a receiver whose discriminator has the other
 //!   sign, or a lower-sideband IQ);
 //! - LLR sign: positive = bit 0; the LLR is `−2A·(y − dc)/σ²` with the level
-//!   tracker's amplitude, offset and noise variance, i.e. scaled by the measured noise;
+//!   tracker's amplitude, offset and noise variance, i.e. scaled by the measured noise
+//!   (calibrated for the non-coherent detector; after a discriminator, FM clicks below
+//!   threshold make them over-confident, as the Gaussian model does not know clicks);
 //! - one LLR per symbol, appended to `out`; all state is in the demodulator, so the
 //!   way the input is cut into chunks never changes the output, and `process`
 //!   allocates nothing when `out` has spare capacity (≥ input length / 2).
