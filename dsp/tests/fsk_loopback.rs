@@ -399,3 +399,37 @@ fn afc_follows_a_large_drifting_carrier_offset() {
         }
     }
 }
+
+/// GFSK (BT 0.5) through an FM receiver's audio: h = 1 within 1 dB of the orthogonal
+/// non-coherent curve; h = 0.5 (GMSK-like: not orthogonal, and nearer the FM
+/// threshold in its narrower deviation) within 3 dB at 13 dB.
+#[test]
+fn gfsk_audio_ber_is_within_margin() {
+    for &(rate, h, esn0, margin) in &[
+        (20_000.0, 1.0, 11.0, 1.0),
+        (9_600.0, 1.0, 11.0, 1.0),
+        (9_600.0, 0.5, 13.0, 3.0),
+    ] {
+        let mut link = Fsk::new(rate, Some(esn0));
+        link.deviation = h * rate / 2.0;
+        link.bt = Some(0.5);
+        link.cfo_hz = 0.02 * rate;
+        link.clock_ppm = 40.0;
+        link.seed = 21;
+        let bits = random_bits(150_000, 22);
+        let audio = fm_receiver(&link.iq(&bits), link.deviation, rate);
+        let mut d = FskDemodulator::new(FskConfig::new(FS, rate, 1.0)).unwrap();
+        let mut llr = Vec::new();
+        d.process(&audio, &mut llr);
+        let e = count_errors(&bits, &llr, 300, 40);
+        let loss = esn0 - noncoherent_esn0_db(e.ber().max(1e-9));
+        eprintln!(
+            "GFSK BT 0.5 h {h} {rate} Bd Es/N0 {esn0} dB: BER {:.3e} ({} / {} bits), loss vs orthogonal non-coherent {loss:.2} dB",
+            e.ber(),
+            e.errors,
+            e.bits
+        );
+        assert!(e.errors >= 20, "too few errors to measure: {e:?}");
+        assert!(loss < margin, "h {h} {rate} Bd: loss {loss:.2} dB");
+    }
+}
