@@ -3,6 +3,7 @@
 pub mod ber;
 pub mod constellation;
 pub mod demod;
+pub mod fsk;
 pub mod modulator;
 pub mod symbol;
 
