@@ -16,7 +16,7 @@ use crate::stages::RxCounts;
 use crate::stages::{CaptureSource, CarrierLog, DemodStage, DopplerFeed, RxOutputs, RxSink};
 use clap::Args;
 use leomodem_dsp::framing::{CcsdsDecoder, DecodedFrame, SyncParams};
-use leomodem_dsp::modem::{DemodConfig, DemodStatus, DemodSymbol, PskDemodulator};
+use leomodem_dsp::modem::{DemodConfig, DemodSetting, DemodStatus, DemodSymbol, PskDemodulator};
 use leomodem_dsp::Complex32;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -349,22 +349,17 @@ impl RxPlan {
         cfg.timing_bandwidth = args.timing_bw;
         cfg.carrier_bandwidth = args.carrier_bw;
         cfg.fll_bandwidth = args.fll_bw;
-        let demod = PskDemodulator::new(cfg).map_err(|e| match e {
-            leomodem_dsp::DspError::InvalidParameter { name, reason } => {
-                let opt = match name {
-                    "loop_bandwidth" => "--timing-bw/--carrier-bw",
-                    "fll_bandwidth" => "--fll-bw",
-                    "len" => "--acquisition",
-                    other => {
-                        return option_error(leomodem_dsp::DspError::InvalidParameter {
-                            name: other,
-                            reason,
-                        })
-                    }
-                };
-                Error::config(opt, reason)
-            }
+        // The loop settings first, mapped to the options that set them.
+        cfg.check().map_err(|e| {
+            let opt = match e.setting {
+                DemodSetting::TimingBandwidth | DemodSetting::CarrierBandwidth => {
+                    "--timing-bw/--carrier-bw"
+                }
+                DemodSetting::FllBandwidth => "--fll-bw",
+            };
+            Error::config(opt, e.reason)
         })?;
+        let demod = PskDemodulator::new(cfg).map_err(option_error)?;
         let pass = if args.no_doppler {
             None
         } else {
