@@ -7,7 +7,7 @@
 //! depth 5 (223 · 5 · 8 bits).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use leomodem::cli::bench::noisy_llrs;
+use leomodem::dsp::channel::bpsk_awgn_llrs;
 use leomodem_dsp::fec::conv::{CodeRate, ConvEncoder, ConvVariant};
 use leomodem_dsp::fec::viterbi::ViterbiDecoder;
 use leomodem_dsp::simd::Level;
@@ -41,7 +41,7 @@ fn bench_decode(c: &mut Criterion) {
         let bits = frame_bits(&mut rng);
         let mut coded = Vec::new();
         ConvEncoder::new(ConvVariant::Ccsds, rate).encode(&bits, &mut coded);
-        let llrs = noisy_llrs(&coded, rate.ratio(), 4.0, &mut rng);
+        let llrs = bpsk_awgn_llrs(&coded, rate.ratio(), 4.0, &mut rng);
         // The path chosen at construction (best SIMD level), and the scalar oracle.
         for level in [Level::detect(), Level::Scalar] {
             let mut dec = ViterbiDecoder::new(ConvVariant::Ccsds, rate)

@@ -735,3 +735,32 @@ fn clipped_capture_decodes_nothing_and_says_why() {
         "{e}"
     );
 }
+
+// ---------------------------------------------------------------- demodulator settings
+
+/// Each loop setting out of range is reported against the option that set it (mapped
+/// from the demodulator's setting, not from a kernel's parameter name).
+#[test]
+fn loop_bandwidths_out_of_range_name_their_options() {
+    let d = Dir::new();
+    let f = tx_capture(&d, "loops.sigmf-meta", 1);
+    for (opt, value, needles) in [
+        (
+            "--timing-bw",
+            "0.3",
+            ["--timing-bw", "0.3 is outside (0, 0.25)"],
+        ),
+        (
+            "--carrier-bw",
+            "0",
+            ["--carrier-bw", "0 is outside (0, 0.25)"],
+        ),
+        (
+            "--fll-bw",
+            "0.25",
+            ["--fll-bw", "0.25 is outside [0, 0.25)"],
+        ),
+    ] {
+        fail_with(&["rx", s(&f), "--profile", PROFILE, opt, value], &needles);
+    }
+}

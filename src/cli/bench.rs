@@ -14,6 +14,7 @@ use super::parse_real;
 use crate::error::{Error, Result};
 use crate::pipeline::{Chunk, Pipeline, PipelineConfig, Sink, Source, Stage};
 use clap::Args;
+use leomodem_dsp::channel::bpsk_awgn_llrs;
 use leomodem_dsp::fec::conv::{CodeRate, ConvEncoder, ConvVariant};
 use leomodem_dsp::fec::rs::{RsBasis, RsCode};
 use leomodem_dsp::fec::viterbi::ViterbiDecoder;
@@ -253,22 +254,6 @@ fn psk_signal(m: Modulation, sps: f64, nsym: usize) -> Vec<Complex32> {
     out
 }
 
-/// BPSK/AWGN LLRs (2y/σ²) of `coded` (code rate `rate`) at `ebn0_db`, Gaussian noise by
-/// Box-Muller: the Viterbi benchmarks' input (here and in `benches/viterbi.rs`).
-pub fn noisy_llrs(coded: &[u8], rate: f64, ebn0_db: f64, rng: &mut impl Rng) -> Vec<f32> {
-    let sigma2 = 1.0 / (2.0 * rate * 10f64.powf(ebn0_db / 10.0));
-    coded
-        .iter()
-        .map(|&c| {
-            let u1: f64 = rng.random_range(f64::MIN_POSITIVE..1.0);
-            let u2: f64 = rng.random();
-            let n = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            let y = 1.0 - 2.0 * f64::from(c) + sigma2.sqrt() * n;
-            (2.0 * y / sigma2) as f32
-        })
-        .collect()
-}
-
 /// One registered benchmark.
 struct Entry {
     name: &'static str,
@@ -433,7 +418,7 @@ fn bench_viterbi(a: &BenchArgs) -> Result<Vec<BenchResult>> {
         let bits: Vec<u8> = (0..FRAME_BITS).map(|_| rng.random::<u8>() & 1).collect();
         let mut coded = Vec::new();
         ConvEncoder::new(ConvVariant::Ccsds, rate).encode(&bits, &mut coded);
-        let llrs = noisy_llrs(&coded, rate.ratio(), 4.0, &mut rng);
+        let llrs = bpsk_awgn_llrs(&coded, rate.ratio(), 4.0, &mut rng);
         let mut dec = ViterbiDecoder::new(ConvVariant::Ccsds, rate).map_err(super::option_error)?;
         let mut out = Vec::with_capacity(2 * FRAME_BITS);
         let r = measure(a.seconds, Clock::Thread, || {
@@ -490,7 +475,7 @@ fn bench_rs(a: &BenchArgs) -> Result<Vec<BenchResult>> {
 
 /// BPSK/AWGN LLRs (2y/σ²) of channel bits at `esn0_db` (energy per channel symbol).
 fn channel_llrs(bits: &[u8], esn0_db: f64, rng: &mut impl Rng) -> Vec<f32> {
-    noisy_llrs(bits, 1.0, esn0_db, rng)
+    bpsk_awgn_llrs(bits, 1.0, esn0_db, rng)
 }
 
 fn bench_hdlc(a: &BenchArgs) -> Result<Vec<BenchResult>> {

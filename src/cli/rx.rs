@@ -7,22 +7,23 @@ use super::{
     fmt_hz, option_error, parse_hz, parse_rate, parse_real, print_stats, InputArgs, WaveformArgs,
 };
 use crate::catalogue::Framing;
-use crate::deframe::{BitDetection, DeframeSink, DeframeStage};
+use crate::deframe::{AirFrame, BitDetection, DeframeSink, DeframeStage};
 use crate::error::{Error, Result};
 use crate::frames::{FrameCounts, FrameOutputs, FrameSink, FrameStage};
 use crate::io::soapy::{Recording, RxCounters};
 use crate::io::{CaptureInfo, CaptureMeta, CaptureReader, SampleFormat};
 use crate::pipeline::{interrupt_flag, Pipeline, PipelineConfig, PipelineReport, Source};
 use crate::profile::Profile;
+use crate::stages::RxCounts;
 use crate::stages::{CaptureSource, CarrierLog, DemodStage, DopplerFeed, RxOutputs, RxSink};
 use clap::Args;
 use leomodem_dsp::framing::deframer::DeframerSpec;
 use leomodem_dsp::framing::hdlc::HdlcConfig;
-use leomodem_dsp::framing::{CcsdsDecoder, SyncParams};
-use leomodem_dsp::modem::{DemodConfig, DemodStatus, PskDemodulator};
+use leomodem_dsp::framing::{CcsdsDecoder, DecodedFrame, SyncParams};
+use leomodem_dsp::modem::{DemodConfig, DemodSetting, DemodStatus, DemodSymbol, PskDemodulator};
 use leomodem_dsp::Complex32;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Where `rx` reads samples: a capture file, or a device (`--device`).
@@ -269,180 +270,256 @@ fn device_info(args: &RxArgs) -> Result<CaptureInfo> {
     })
 }
 
-/// Runs the receive chain as the arguments say; returns the summary (also used by tests).
-pub fn receive(args: &RxArgs) -> Result<RxSummary> {
-    let live = args.device.is_set();
-    if !live {
-        args.device.check_unused()?;
-    }
-    if args.device.retune {
-        return Err(Error::config(
-            "--retune",
-            "not available yet: the Doppler is corrected digitally over the whole sampled band",
-        ));
-    }
-    let (reader, mut info) = match args.input.file() {
-        Some(f) => {
-            let r = CaptureReader::open(&f.input, &f.open_options()?)?;
-            let info = r.info().clone();
-            (Some(r), info)
+/// Everything `rx` decided from its arguments before anything runs: the input, the
+/// profile (coding and framing, or none: symbols out), the waveform, the demodulator
+/// (configured and validated), the predicted pass, and how the chain is cut.
+struct RxPlan {
+    /// The capture (None: a device, opened last by [`build_chain`]).
+    reader: Option<CaptureReader>,
+    /// The input's description (a device's start time and frequency are filled in
+    /// when it is opened).
+    info: CaptureInfo,
+    profile: Option<Profile>,
+    /// A bit-level framing after the demodulator instead of the CCSDS decoder.
+    deframing: Option<Framing>,
+    wf: super::Waveform,
+    demod: PskDemodulator,
+    pass: Option<PassSpec>,
+    /// The demodulator runs as two stages on two threads.
+    split: bool,
+    /// Input chunk length, samples.
+    chunk: usize,
+}
+
+impl RxPlan {
+    /// Validates the arguments and sets everything up (the errors name the option).
+    fn from_args(args: &RxArgs) -> Result<RxPlan> {
+        let live = args.device.is_set();
+        if !live {
+            args.device.check_unused()?;
         }
-        None => (None, device_info(args)?),
-    };
-    let wants_symbols = args.symbols.is_some()
-        || args.bits.is_some()
-        || args.bits_text.is_some()
-        || args.llr.is_some();
-    // Coding options first; else the profile leomodem recorded in the capture's metadata.
-    let profile = match args.coding.resolve()? {
-        Some(p) => Some(p),
-        None if !wants_symbols => info
-            .global
-            .get(super::KEY_PROFILE)
-            .and_then(|v| v.as_str())
-            .map(|t| {
-                Profile::from_toml_str(t, &format!("{} (leomodem:profile)", info.path.display()))
-            })
-            .transpose()?,
-        None => None,
-    };
-    let wf = waveform(&args.waveform, profile.as_ref(), Some(&info))?;
-    let frame_outputs = [
-        ("--frames", args.frames.is_some()),
-        ("--json", args.json.is_some()),
-        ("--kiss", args.kiss.is_some()),
-        ("--udp", args.udp.is_some()),
-    ];
-    let deframing = args.framing;
-    if deframing.is_some() && profile.is_some() {
-        return Err(Error::config(
-            "--framing",
-            "a bit-level framing replaces the CCSDS coding: give --framing or a profile/coding options, not both",
-        ));
-    }
-    if let (None, None, Some((opt, _))) = (
-        &profile,
-        deframing,
-        frame_outputs.iter().find(|(_, given)| *given),
-    ) {
-        return Err(Error::config(
-            *opt,
-            "frames need a coding: give --profile (see `leomodem profiles`) or coding options",
-        ));
-    }
-    if (profile.is_some() || deframing.is_some()) && wants_symbols {
-        return Err(Error::config(
-            "--symbols/--bits/--bits-text/--llr",
-            "these write the demodulator's output and cannot be combined with frame decoding; run once without --profile for them",
-        ));
-    }
-    if wf.symbol_rate * 2.0 > info.sample_rate {
-        let source = match (&args.waveform.symbol_rate, &profile) {
-            (None, Some(p)) if p.symbol_rate.is_some() => format!(
-                "symbol_rate of profile {}",
-                args.coding.profile.as_deref().unwrap_or(&p.name)
-            ),
-            _ => "--symbol-rate".to_string(),
-        };
-        return Err(Error::config(
-            source,
-            format!(
-                "{} sym/s needs at least {} samples/s; {} is sampled at {} S/s",
-                wf.symbol_rate,
-                2.0 * wf.symbol_rate,
-                info.path.display(),
-                info.sample_rate
-            ),
-        ));
-    }
-    if args.chunk == 0 {
-        return Err(Error::config("--chunk", "must be at least 1 sample"));
-    }
-    let split = match args.threads {
-        Some(n) => n.get() >= 2,
-        None => std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2),
-    };
-    let mut cfg = DemodConfig::new(wf.modulation, info.sample_rate, wf.symbol_rate, wf.rolloff);
-    cfg.initial_cfo_hz = args.offset.unwrap_or(0.0);
-    cfg.real_input = info.real;
-    cfg.search_span_hz = match (args.search_span, args.offset) {
-        (Some(span), _) => Some(span),
-        (None, Some(_)) => Some(0.5 * wf.symbol_rate),
-        (None, None) => None,
-    };
-    if let Some(off) = args.offset {
-        if off.abs() >= info.sample_rate / 2.0 {
+        if args.device.retune {
             return Err(Error::config(
-                "--offset",
+                "--retune",
+                "not available yet: the Doppler is corrected digitally over the whole sampled band",
+            ));
+        }
+        let (reader, info) = match args.input.file() {
+            Some(f) => {
+                let r = CaptureReader::open(&f.input, &f.open_options()?)?;
+                let info = r.info().clone();
+                (Some(r), info)
+            }
+            None => (None, device_info(args)?),
+        };
+        let wants_symbols = args.symbols.is_some()
+            || args.bits.is_some()
+            || args.bits_text.is_some()
+            || args.llr.is_some();
+        // Coding options first; else the profile leomodem recorded in the capture's metadata.
+        let profile = match args.coding.resolve()? {
+            Some(p) => Some(p),
+            None if !wants_symbols => info
+                .global
+                .get(super::KEY_PROFILE)
+                .and_then(|v| v.as_str())
+                .map(|t| {
+                    Profile::from_toml_str(
+                        t,
+                        &format!("{} (leomodem:profile)", info.path.display()),
+                    )
+                })
+                .transpose()?,
+            None => None,
+        };
+        let wf = waveform(&args.waveform, profile.as_ref(), Some(&info))?;
+        let frame_outputs = [
+            ("--frames", args.frames.is_some()),
+            ("--json", args.json.is_some()),
+            ("--kiss", args.kiss.is_some()),
+            ("--udp", args.udp.is_some()),
+        ];
+        let deframing = args.framing;
+        if deframing.is_some() && profile.is_some() {
+            return Err(Error::config(
+                "--framing",
+                "a bit-level framing replaces the CCSDS coding: give --framing or a profile/coding options, not both",
+            ));
+        }
+        if let (None, None, Some((opt, _))) = (
+            &profile,
+            deframing,
+            frame_outputs.iter().find(|(_, given)| *given),
+        ) {
+            return Err(Error::config(
+                *opt,
+                "frames need a coding: give --profile (see `leomodem profiles`) or coding options",
+            ));
+        }
+        if (profile.is_some() || deframing.is_some()) && wants_symbols {
+            return Err(Error::config(
+                "--symbols/--bits/--bits-text/--llr",
+                "these write the demodulator's output and cannot be combined with frame decoding; run once without --profile for them",
+            ));
+        }
+        if wf.symbol_rate * 2.0 > info.sample_rate {
+            let source = match (&args.waveform.symbol_rate, &profile) {
+                (None, Some(p)) if p.symbol_rate.is_some() => format!(
+                    "symbol_rate of profile {}",
+                    args.coding.profile.as_deref().unwrap_or(&p.name)
+                ),
+                _ => "--symbol-rate".to_string(),
+            };
+            return Err(Error::config(
+                source,
                 format!(
-                    "{off} Hz is outside the captured band (±{} Hz)",
-                    info.sample_rate / 2.0
+                    "{} sym/s needs at least {} samples/s; {} is sampled at {} S/s",
+                    wf.symbol_rate,
+                    2.0 * wf.symbol_rate,
+                    info.path.display(),
+                    info.sample_rate
                 ),
             ));
         }
-    }
-    cfg.acquisition_len = args.acquisition;
-    cfg.timing_bandwidth = args.timing_bw;
-    cfg.carrier_bandwidth = args.carrier_bw;
-    cfg.fll_bandwidth = args.fll_bw;
-    let demod = PskDemodulator::new(cfg).map_err(|e| match e {
-        leomodem_dsp::DspError::InvalidParameter { name, reason } => {
-            let opt = match name {
-                "loop_bandwidth" => "--timing-bw/--carrier-bw",
-                "fll_bandwidth" => "--fll-bw",
-                "len" => "--acquisition",
-                other => {
-                    return option_error(leomodem_dsp::DspError::InvalidParameter {
-                        name: other,
-                        reason,
-                    })
-                }
-            };
-            Error::config(opt, reason)
+        if args.chunk == 0 {
+            return Err(Error::config("--chunk", "must be at least 1 sample"));
         }
-    })?;
-    let pass = if args.no_doppler {
-        None
-    } else {
-        args.doppler.resolve(Some(&info))?
-    };
-    // The source last: a device buffers samples from the moment it is opened.
-    let mut device_counters: Option<RxCounters> = None;
-    let mut clipped = None;
-    // The split front end takes chunks of at most `max_chunk` samples (the output does
-    // not depend on the chunking; a device's chunks are 40 ms, always within it).
-    let chunk = if split {
-        args.chunk.min(demod.split_max_chunk())
-    } else {
-        args.chunk
-    };
-    let (source, nonfinite): (Box<dyn Source<Out = Complex32>>, _) = match reader {
-        Some(r) => {
-            let s = CaptureSource::new(r, chunk);
-            let nf = s.nonfinite_counter();
-            clipped = Some(s.clipped_counter());
-            (Box::new(s), nf)
-        }
-        None => {
-            // The recording decodes with no option: waveform, profile and pass go with it.
-            let mut extra = super::waveform_globals(&wf, profile.as_ref());
-            if let Some(p) = &pass {
-                extra.extend(p.globals());
+        let split = match args.threads {
+            Some(n) => n.get() >= 2,
+            None => std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2),
+        };
+        let mut cfg = DemodConfig::new(wf.modulation, info.sample_rate, wf.symbol_rate, wf.rolloff);
+        cfg.initial_cfo_hz = args.offset.unwrap_or(0.0);
+        cfg.real_input = info.real;
+        cfg.search_span_hz = match (args.search_span, args.offset) {
+            (Some(span), _) => Some(span),
+            (None, Some(_)) => Some(0.5 * wf.symbol_rate),
+            (None, None) => None,
+        };
+        if let Some(off) = args.offset {
+            if off.abs() >= info.sample_rate / 2.0 {
+                return Err(Error::config(
+                    "--offset",
+                    format!(
+                        "{off} Hz is outside the captured band (±{} Hz)",
+                        info.sample_rate / 2.0
+                    ),
+                ));
             }
-            let rec = args.record.as_ref().map(|path| Recording {
-                path: path.clone(),
-                extra_global: extra,
-            });
-            let dev = open_rx_recording(&args.device, info.sample_rate, rec)?;
-            info.start_time = dev.info.start_time;
-            info.center_freq = dev.info.center_freq;
-            device_counters = Some(dev.counters.clone());
-            (dev.source, Default::default())
         }
-    };
+        cfg.acquisition_len = args.acquisition;
+        cfg.timing_bandwidth = args.timing_bw;
+        cfg.carrier_bandwidth = args.carrier_bw;
+        cfg.fll_bandwidth = args.fll_bw;
+        // The loop settings first, mapped to the options that set them.
+        cfg.check().map_err(|e| {
+            let opt = match e.setting {
+                DemodSetting::TimingBandwidth | DemodSetting::CarrierBandwidth => {
+                    "--timing-bw/--carrier-bw"
+                }
+                DemodSetting::FllBandwidth => "--fll-bw",
+            };
+            Error::config(opt, e.reason)
+        })?;
+        let demod = PskDemodulator::new(cfg).map_err(option_error)?;
+        let pass = if args.no_doppler {
+            None
+        } else {
+            args.doppler.resolve(Some(&info))?
+        };
+        // The split front end takes chunks of at most `max_chunk` samples (the output does
+        // not depend on the chunking; a device's chunks are 40 ms, always within it).
+        let chunk = if split {
+            args.chunk.min(demod.split_max_chunk())
+        } else {
+            args.chunk
+        };
+        Ok(RxPlan {
+            reader,
+            info,
+            profile,
+            deframing,
+            wf,
+            demod,
+            pass,
+            split,
+            chunk,
+        })
+    }
+}
+
+/// The counters and shared state of a running receive chain: what the progress line
+/// reads while it runs and the report after it.
+struct RxMonitor {
+    /// Demodulator status after every chunk.
+    status: Arc<Mutex<DemodStatus>>,
+    /// Carrier measurements (for the report's first and last).
+    log: CarrierLog,
+    plot: Option<Arc<Mutex<crate::plot::RxPlotCollector>>>,
+    /// The first error of the Doppler prediction.
+    doppler_error: Option<Arc<Mutex<Option<String>>>>,
+    reacquisitions: Arc<AtomicU64>,
+    nonfinite: Arc<AtomicU64>,
+    clipped: Option<Arc<AtomicU64>>,
+    device: Option<RxCounters>,
+    /// Frame counts (frames mode).
+    frames: Option<Arc<FrameCounts>>,
+    /// Symbol and bit counts (symbols mode).
+    symbols: Option<Arc<RxCounts>>,
+}
+
+impl RxMonitor {
+    /// What the progress line shows now.
+    fn snapshot(&self) -> impl Fn() -> crate::progress::Snapshot + Send + 'static {
+        let (status, frames) = (self.status.clone(), self.frames.clone());
+        let dev = self.device.clone();
+        move || {
+            let st = status.lock().map(|s| *s).unwrap_or_default();
+            crate::progress::Snapshot {
+                samples: st.samples,
+                frames_ok: frames.as_ref().map(|c| c.ok.load(Ordering::Relaxed)),
+                frames_failed: frames.as_ref().map(|c| c.failed.load(Ordering::Relaxed)),
+                locked: Some(st.locked),
+                esn0_db: st.esn0_db.is_finite().then_some(st.esn0_db),
+                cfo_hz: st.acquired.then_some(st.cfo_hz),
+                doppler_predicted_hz: (st.doppler_hz != 0.0).then_some(st.doppler_hz),
+                doppler_measured_hz: (st.doppler_hz != 0.0).then_some(st.doppler_hz + st.cfo_hz),
+                overflows: dev.as_ref().map(|d| d.overflows.load(Ordering::Relaxed)),
+            }
+        }
+    }
+}
+
+/// A receive chain ready to run: source and demodulator, then the frame decoder and
+/// frame outputs (a profile), or the symbol outputs (no profile).
+enum RxChain {
+    /// Frames out.
+    Frames(Pipeline<DecodedFrame>, Box<FrameSink>),
+    /// Symbols, bits, LLRs out.
+    Symbols(Pipeline<DemodSymbol>, Box<RxSink>),
+    /// Frames of a bit-level framing out.
+    Deframed(Pipeline<AirFrame>, Box<DeframeSink>),
+}
+
+impl RxChain {
+    /// Runs the chain to the end of the input (or an interrupt).
+    fn run(self) -> Result<PipelineReport> {
+        match self {
+            RxChain::Frames(p, sink) => p.run(*sink),
+            RxChain::Symbols(p, sink) => p.run(*sink),
+            RxChain::Deframed(p, sink) => p.run(*sink),
+        }
+    }
+}
+
+/// Builds the chain a plan describes (the source last: a device buffers samples from
+/// the moment it is opened), and the monitor of its counters.
+fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, CaptureInfo)> {
+    let info = &mut plan.info;
+    let wf = plan.wf;
     let log = CarrierLog::new();
     let status = Arc::new(Mutex::new(DemodStatus::default()));
-    let mut demod_stage = DemodStage::new(demod, status.clone())
+    let mut demod_stage = DemodStage::new(plan.demod, status.clone())
         .with_carrier_log(log.clone())
         .with_carrier_tags();
     let plot = args.plot.as_ref().map(|_| {
@@ -454,53 +531,65 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
         demod_stage = demod_stage.with_plot(p.clone());
     }
     let mut doppler_error = None;
-    if let Some(p) = &pass {
+    if let Some(p) = &plan.pass {
         let feed = DopplerFeed::new(
             Box::new(OrbitDoppler::received(p.predictor()?)),
-            start_time(&info)?,
+            start_time(info)?,
             info.sample_rate,
         );
         doppler_error = Some(feed.error_slot());
         demod_stage = demod_stage.with_doppler(feed);
     }
     let reacquisitions = demod_stage.reacquisition_counter();
+    let mut device: Option<RxCounters> = None;
+    let mut clipped = None;
+    let (source, nonfinite): (Box<dyn Source<Out = Complex32>>, _) = match plan.reader {
+        Some(r) => {
+            let s = CaptureSource::new(r, plan.chunk);
+            let nf = s.nonfinite_counter();
+            clipped = Some(s.clipped_counter());
+            (Box::new(s), nf)
+        }
+        None => {
+            // The recording decodes with no option: waveform, profile and pass go with it.
+            let mut extra = super::waveform_globals(&wf, plan.profile.as_ref());
+            if let Some(p) = &plan.pass {
+                extra.extend(p.globals());
+            }
+            let rec = args.record.as_ref().map(|path| Recording {
+                path: path.clone(),
+                extra_global: extra,
+            });
+            let dev = open_rx_recording(&args.device, info.sample_rate, rec)?;
+            info.start_time = dev.info.start_time;
+            info.center_freq = dev.info.center_freq;
+            device = Some(dev.counters.clone());
+            (dev.source, Default::default())
+        }
+    };
     let cfg = PipelineConfig {
         stop: interrupt_flag()?,
         ..PipelineConfig::default()
     };
-    let pipeline = if split {
+    let pipeline = if plan.split {
         let (front, back) = demod_stage.split();
         Pipeline::new(source, cfg).then(front).then(back)
     } else {
         Pipeline::new(source, cfg).then(demod_stage)
     };
-    let frame_counts: Arc<Mutex<Option<Arc<FrameCounts>>>> = Arc::new(Mutex::new(None));
-    let progress = {
-        let (status, counts) = (status.clone(), frame_counts.clone());
-        let dev = device_counters.clone();
-        crate::progress::Progress::start(
-            info.num_samples,
-            info.sample_rate,
-            args.quiet,
-            move || {
-                let st = status.lock().map(|s| *s).unwrap_or_default();
-                let c = counts.lock().ok().and_then(|c| c.clone());
-                crate::progress::Snapshot {
-                    samples: st.samples,
-                    frames_ok: c.as_ref().map(|c| c.ok.load(Ordering::Relaxed)),
-                    frames_failed: c.as_ref().map(|c| c.failed.load(Ordering::Relaxed)),
-                    locked: Some(st.locked),
-                    esn0_db: st.esn0_db.is_finite().then_some(st.esn0_db),
-                    cfo_hz: st.acquired.then_some(st.cfo_hz),
-                    doppler_predicted_hz: (st.doppler_hz != 0.0).then_some(st.doppler_hz),
-                    doppler_measured_hz: (st.doppler_hz != 0.0)
-                        .then_some(st.doppler_hz + st.cfo_hz),
-                    overflows: dev.as_ref().map(|d| d.overflows.load(Ordering::Relaxed)),
-                }
-            },
-        )
+    let mut monitor = RxMonitor {
+        status,
+        log,
+        plot,
+        doppler_error,
+        reacquisitions,
+        nonfinite,
+        clipped,
+        device,
+        frames: None,
+        symbols: None,
     };
-    let (report, symbols, frames) = match (&profile, deframing) {
+    let chain = match (&plan.profile, plan.deframing) {
         (_, Some(f)) => {
             let (spec, detection, name) = deframer_of(f);
             let stage = DeframeStage::new(&spec, detection)?;
@@ -515,13 +604,8 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
                 info.start_time,
                 info.sample_rate,
             )?;
-            let counts = sink.counts();
-            if let Ok(mut c) = frame_counts.lock() {
-                *c = Some(counts.clone());
-            }
-            let report = pipeline.then(stage).run(sink)?;
-            let st = status.lock().map(|s| s.symbols).unwrap_or(0);
-            (report, st, Some(counts))
+            monitor.frames = Some(sink.counts());
+            RxChain::Deframed(pipeline.then(stage), Box::new(sink))
         }
         (Some(p), None) => {
             let coding = link_coding(p);
@@ -537,14 +621,9 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
                 info.start_time,
                 info.sample_rate,
             )?
-            .with_carrier(pass.is_some());
-            let counts = sink.counts();
-            if let Ok(mut c) = frame_counts.lock() {
-                *c = Some(counts.clone());
-            }
-            let report = pipeline.then(FrameStage::new(decoder)).run(sink)?;
-            let st = status.lock().map(|s| s.symbols).unwrap_or(0);
-            (report, st, Some(counts))
+            .with_carrier(plan.pass.is_some());
+            monitor.frames = Some(sink.counts());
+            RxChain::Frames(pipeline.then(FrameStage::new(decoder)), Box::new(sink))
         }
         (None, None) => {
             let outputs = RxOutputs {
@@ -563,17 +642,36 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
                 wf.symbol_rate
             ));
             let sink = RxSink::create(wf.modulation, &outputs, &sym_meta)?;
-            let counts = sink.counts();
-            let report = pipeline.run(sink)?;
-            (report, counts.symbols.load(Ordering::Relaxed), None)
+            monitor.symbols = Some(sink.counts());
+            RxChain::Symbols(pipeline, Box::new(sink))
         }
     };
+    Ok((chain, monitor, plan.info))
+}
+
+/// Runs the receive chain as the arguments say; returns the summary (also used by tests).
+pub fn receive(args: &RxArgs) -> Result<RxSummary> {
+    let plan = RxPlan::from_args(args)?;
+    let (pass, sample_rate) = (plan.pass.clone(), plan.info.sample_rate);
+    let (chain, m, info) = build_chain(plan, args)?;
+    let progress = crate::progress::Progress::start(
+        info.num_samples,
+        info.sample_rate,
+        args.quiet,
+        m.snapshot(),
+    );
+    let report = chain.run()?;
     progress.finish();
-    let status = *status
+    let status = *m
+        .status
         .lock()
         .map_err(|_| Error::config("rx", "demodulator status lost"))?;
+    let symbols = match &m.symbols {
+        Some(c) => c.symbols.load(Ordering::Relaxed),
+        None => status.symbols,
+    };
     let mut plots = Vec::new();
-    if let (Some(dir), Some(p)) = (&args.plot, &plot) {
+    if let (Some(dir), Some(p)) = (&args.plot, &m.plot) {
         if let Ok(c) = p.lock() {
             plots = c.write(dir)?;
         }
@@ -587,29 +685,33 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
             plots.extend(crate::plot::capture_plots(&mut r, dir)?);
         }
     }
-    let load = |f: fn(&FrameCounts) -> &std::sync::atomic::AtomicU64| {
-        frames.as_ref().map_or(0, |c| f(c).load(Ordering::Relaxed))
+    let load = |f: fn(&FrameCounts) -> &AtomicU64| {
+        m.frames
+            .as_ref()
+            .map_or(0, |c| f(c).load(Ordering::Relaxed))
     };
     Ok(RxSummary {
         frames_ok: load(|c| &c.ok),
         frames_failed: load(|c| &c.failed),
         rs_corrected: load(|c| &c.rs_corrected),
-        framing: frames.is_some(),
+        framing: m.frames.is_some(),
         counter_gaps: load(|c| &c.counter_gaps),
         frames_missing: load(|c| &c.frames_missing),
         status,
         symbols,
-        sample_rate: info.sample_rate,
+        sample_rate,
         acquisition_len: args.acquisition,
-        nonfinite: nonfinite.load(Ordering::Relaxed),
+        nonfinite: m.nonfinite.load(Ordering::Relaxed),
         report,
         pass,
-        carrier_log: log.snapshot(),
-        doppler_error: doppler_error.and_then(|e| e.lock().ok().and_then(|g| g.clone())),
+        carrier_log: m.log.snapshot(),
+        doppler_error: m
+            .doppler_error
+            .and_then(|e| e.lock().ok().and_then(|g| g.clone())),
         plots,
-        device: device_counters.map(|c| c.snapshot()),
-        reacquisitions: reacquisitions.load(Ordering::Relaxed),
-        clipped: clipped.map_or(0, |c| c.load(Ordering::Relaxed)),
+        device: m.device.map(|c| c.snapshot()),
+        reacquisitions: m.reacquisitions.load(Ordering::Relaxed),
+        clipped: m.clipped.map_or(0, |c| c.load(Ordering::Relaxed)),
     })
 }
 

@@ -1,9 +1,9 @@
 //! The demodulator stages: samples → symbols through [`PskDemodulator`] on one thread
 //! ([`DemodStage`]) or split over two ([`DemodFrontStage`] → [`DemodBackStage`]), with
 //! the same output symbol for symbol. What both forms share lives here once: the
-//! stream origin, re-acquisition after gaps and the Doppler feed ([`StreamFront`]),
-//! the measurement points ([`at_status_steps`]) and what is recorded there
-//! ([`Measurements`]).
+//! stream origin, re-acquisition after gaps and the Doppler feed (`StreamFront`),
+//! the measurement points (`at_status_steps`) and what is recorded there
+//! (`Measurements`).
 
 use super::doppler::DopplerFeed;
 use crate::pipeline::{AtomicHandover, CarrierPoint, Chunk, Stage, Tag, TagValue};

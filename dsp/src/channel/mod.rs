@@ -296,6 +296,25 @@ impl Channel {
     }
 }
 
+/// Soft decisions of coded bits sent as BPSK over AWGN at `ebn0_db`: bit 0 → +1,
+/// bit 1 → −1, `y = x + n` with `n ~ N(0, σ²)`, `σ² = 1 / (2 · R · Eb/N0)` (unit symbol
+/// energy, code rate `rate`, e.g. 0.5), LLR = `2y/σ²` (positive = bit 0, the
+/// convention of [`crate::fec`]). The input of the FEC tests and benchmarks; the same
+/// `rng` state gives the same LLRs.
+pub fn bpsk_awgn_llrs(coded: &[u8], rate: f64, ebn0_db: f64, rng: &mut impl Rng) -> Vec<f32> {
+    let esn0 = 10f64.powf(ebn0_db / 10.0) * rate;
+    let sigma2 = 1.0 / (2.0 * esn0);
+    let sigma = sigma2.sqrt();
+    coded
+        .iter()
+        .map(|&c| {
+            let x = 1.0 - 2.0 * f64::from(c);
+            let n: f64 = rng.sample(StandardNormal);
+            (2.0 * (x + sigma * n) / sigma2) as f32
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1149,10 +1149,10 @@ fn expected_symbols(register: u8) -> (u8, u8) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::channel::bpsk_awgn_llrs;
     use crate::fec::conv::tests::{hex_bits, prbs};
     use crate::fec::conv::ConvEncoder;
     use rand::{Rng, SeedableRng};
-    use rand_distr::StandardNormal;
     use rand_xoshiro::Xoshiro256PlusPlus;
     use std::collections::HashMap;
 
@@ -1212,22 +1212,6 @@ pub(crate) mod tests {
         a.iter().zip(b).filter(|(x, y)| x != y).count()
     }
 
-    /// BPSK over AWGN: bit 0 → +1, bit 1 → −1, y = x + n with n ~ N(0, σ²),
-    /// σ² = 1 / (2 · R · Eb/N0), LLR = 2y/σ² (positive = bit 0).
-    fn awgn_llrs(coded: &[u8], rate: CodeRate, ebn0_db: f64, rng: &mut impl Rng) -> Vec<f32> {
-        let esn0 = 10f64.powf(ebn0_db / 10.0) * rate.ratio();
-        let sigma2 = 1.0 / (2.0 * esn0);
-        let sigma = sigma2.sqrt();
-        coded
-            .iter()
-            .map(|&c| {
-                let x = 1.0 - 2.0 * f64::from(c);
-                let n: f64 = rng.sample(StandardNormal);
-                (2.0 * (x + sigma * n) / sigma2) as f32
-            })
-            .collect()
-    }
-
     /// Bit errors and bits decoded over `nbits` random bits at `ebn0_db`, streamed in
     /// blocks (whole stream: unknown start, no termination, flush at the end).
     fn measure_ber(
@@ -1260,7 +1244,7 @@ pub(crate) mod tests {
             let bits: Vec<u8> = (0..n).map(|_| rng.random::<u8>() & 1).collect();
             coded.clear();
             enc.encode(&bits, &mut coded);
-            let llrs = awgn_llrs(&coded, rate, ebn0_db, &mut rng);
+            let llrs = bpsk_awgn_llrs(&coded, rate.ratio(), ebn0_db, &mut rng);
             dec.process(&llrs, &mut got);
             sent.extend_from_slice(&bits);
             done += n;
@@ -1351,7 +1335,7 @@ pub(crate) mod tests {
         for rate in [CodeRate::R1_2, CodeRate::R3_4, CodeRate::R7_8] {
             let bits: Vec<u8> = (0..70_000).map(|_| rng.random::<u8>() & 1).collect();
             let coded = encode(ConvVariant::Ccsds, rate, &bits);
-            let llrs = awgn_llrs(&coded, rate, 3.0, &mut rng);
+            let llrs = bpsk_awgn_llrs(&coded, rate.ratio(), 3.0, &mut rng);
             let mut dec = ViterbiDecoder::new(ConvVariant::Ccsds, rate).unwrap();
             let whole = decode_all(&mut dec, &llrs, llrs.len());
             for chunk in [1, 7, 1000, 65536] {
@@ -1421,7 +1405,7 @@ pub(crate) mod tests {
         for rate in CodeRate::ALL {
             let bits: Vec<u8> = (0..20_000).map(|_| rng.random::<u8>() & 1).collect();
             let coded = encode(ConvVariant::Ccsds, rate, &bits);
-            let llrs = awgn_llrs(&coded, rate, 6.0, &mut rng);
+            let llrs = bpsk_awgn_llrs(&coded, rate.ratio(), 6.0, &mut rng);
             let n = rate.symbols_per_period();
             let sched = SymbolSchedule::new(ConvVariant::Ccsds, rate);
             // Start in the middle of the stream at every phase of the period.
@@ -1460,7 +1444,7 @@ pub(crate) mod tests {
         let bits = prbs(5000, 31);
         let coded = encode(ConvVariant::NasaDsn, CodeRate::R5_6, &bits);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
-        let llrs = awgn_llrs(&coded, CodeRate::R5_6, 5.0, &mut rng);
+        let llrs = bpsk_awgn_llrs(&coded, CodeRate::R5_6.ratio(), 5.0, &mut rng);
         let mut dec = ViterbiDecoder::new(ConvVariant::NasaDsn, CodeRate::R5_6).unwrap();
         let a = decode_all(&mut dec, &llrs, 333);
         dec.set_puncture_phase(3);
@@ -1507,7 +1491,7 @@ pub(crate) mod tests {
                 let bits: Vec<u8> = (0..6000).map(|_| rng.random::<u8>() & 1).collect();
                 let coded = encode(variant, rate, &bits);
                 let ebn0 = rng.random_range(0.0..5.0);
-                let mut llrs = awgn_llrs(&coded, rate, ebn0, &mut rng);
+                let mut llrs = bpsk_awgn_llrs(&coded, rate.ratio(), ebn0, &mut rng);
                 for _ in 0..20 {
                     let i = rng.random_range(0..llrs.len());
                     llrs[i] = [f32::NAN, f32::INFINITY, -1e30, 40.0, -0.124_999][i % 5];

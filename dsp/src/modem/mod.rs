@@ -9,6 +9,6 @@ pub mod symbol;
 
 pub use ber::{count_bit_errors, BitErrors};
 pub use constellation::{map_bits, Modulation, SoftDemapper};
-pub use demod::{DemodConfig, DemodStatus, PskDemodulator};
+pub use demod::{DemodConfig, DemodConfigError, DemodSetting, DemodStatus, PskDemodulator};
 pub use modulator::PskModulator;
 pub use symbol::DemodSymbol;

@@ -105,7 +105,78 @@ pub struct DemodConfig {
     pub fll_bandwidth: f64,
 }
 
+/// A setting of [`DemodConfig`] that [`DemodConfig::check`] validates, so a caller can
+/// tell the user which of its own options was wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DemodSetting {
+    /// [`DemodConfig::timing_bandwidth`].
+    TimingBandwidth,
+    /// [`DemodConfig::carrier_bandwidth`].
+    CarrierBandwidth,
+    /// [`DemodConfig::fll_bandwidth`].
+    FllBandwidth,
+}
+
+impl DemodSetting {
+    /// The field's name in [`DemodConfig`].
+    pub fn field(self) -> &'static str {
+        match self {
+            DemodSetting::TimingBandwidth => "timing_bandwidth",
+            DemodSetting::CarrierBandwidth => "carrier_bandwidth",
+            DemodSetting::FllBandwidth => "fll_bandwidth",
+        }
+    }
+}
+
+/// A [`DemodConfig`] setting out of range: which one and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DemodConfigError {
+    /// The setting.
+    pub setting: DemodSetting,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl std::fmt::Display for DemodConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid `{}`: {}", self.setting.field(), self.reason)
+    }
+}
+
+impl std::error::Error for DemodConfigError {}
+
+impl From<DemodConfigError> for DspError {
+    fn from(e: DemodConfigError) -> Self {
+        DspError::invalid(e.setting.field(), e.reason)
+    }
+}
+
 impl DemodConfig {
+    /// Checks the loop bandwidths (the ranges the loops accept: timing and carrier
+    /// B_nT in (0, 0.25), FLL in [0, 0.25) per symbol); [`PskDemodulator::new`] runs
+    /// it first, the other settings are checked as the chain is built.
+    pub fn check(&self) -> Result<(), DemodConfigError> {
+        let loop_bw = |setting, b: f64| {
+            if b > 0.0 && b < 0.25 {
+                Ok(())
+            } else {
+                Err(DemodConfigError {
+                    setting,
+                    reason: format!("{b} is outside (0, 0.25) of the update rate"),
+                })
+            }
+        };
+        loop_bw(DemodSetting::TimingBandwidth, self.timing_bandwidth)?;
+        loop_bw(DemodSetting::CarrierBandwidth, self.carrier_bandwidth)?;
+        if !(0.0..0.25).contains(&self.fll_bandwidth) {
+            return Err(DemodConfigError {
+                setting: DemodSetting::FllBandwidth,
+                reason: format!("{} is outside [0, 0.25)", self.fll_bandwidth),
+            });
+        }
+        Ok(())
+    }
+
     /// Defaults: span 12 symbols, acquisition over 65536 samples, timing B_nT 0.002,
     /// carrier B_nT 0.005 (narrow loops: at Es/N0 ≈ −1 dB wider ones cost 0.3 dB of FER
     /// through jitter and cycle slips; the acquisition pre-run makes pull-in unnecessary), FLL assist off (the FFT acquisition leaves well under 1 Hz;
@@ -227,6 +298,7 @@ impl PskDemodulator {
                 ),
             ));
         }
+        cfg.check()?;
         let sps_in = cfg.sample_rate / cfg.symbol_rate;
         let (resampler, sync_rate) = if sps_in > MAX_SYNC_SPS {
             let ratio = WORKING_SPS / sps_in;
