@@ -844,7 +844,9 @@ pub fn ax25(data: &[u8]) {
             };
             let mut enc = HdlcEncoder::new(cfg.clone()).expect("valid config");
             let mut bits = Vec::new();
-            enc.encode_frame(&frame, 3, 1, &mut bits)
+            // 4 preamble flags: at the start of a stream of the other polarity the
+            // receiver's NRZI and G3RUH registers need 18 bits to synchronise.
+            enc.encode_frame(&frame, 4, 1, &mut bits)
                 .expect("length in range");
             let flip = u8::from(mode & 8 != 0);
             let llrs: Vec<f32> = bits

@@ -243,6 +243,9 @@ impl HdlcEncoder {
 
     /// Appends one frame (`frame` without FCS, e.g. an AX.25 frame as in KISS) between
     /// `preamble` and `postamble` flags (at least one each); the FCS is computed here.
+    /// A receiver that starts with this stream needs 18 channel bits to synchronise its
+    /// NRZI and G3RUH registers (when its initial state differs, e.g. an inverted
+    /// channel), so the first frame of a transmission wants `preamble` ≥ 4 flags.
     /// Returns the channel bits appended. Errors when the length is outside
     /// `min_len..=max_len`.
     pub fn encode_frame(
