@@ -366,3 +366,46 @@ fn parsers_and_deframer_take_any_input() {
     dec.process(&junk, &mut out);
     assert!(out.is_empty());
 }
+
+/// A bit error in the closing flag's last bit (seven 1s) or in the opening flag's first
+/// bit (seven 1s before the 0) does not lose the frame (gr-satellites does not lose it
+/// either): the frame ends at the sixth 1 and starts after any run of six or more.
+#[test]
+fn frame_survives_a_damaged_flag_bit() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(20);
+    let frames = random_frames(&mut rng, 3);
+    let mut cfg = HdlcConfig::ax25_nrzi();
+    cfg.nrzi = false; // raw HDLC: channel bit = HDLC bit, so the damage is exact
+    let (bits, starts) = encode(&cfg, &frames);
+    for (k, &s) in starts.iter().enumerate() {
+        // Opening flag at s: flip its first bit (0 → 1; the previous flag ends in 0).
+        let mut b = bits.clone();
+        b[s as usize] ^= 1;
+        let mut llrs = Vec::new();
+        hard_to_llr(&b, &mut llrs);
+        let got: Vec<Vec<u8>> = decode(&cfg, &llrs, &[333])
+            .into_iter()
+            .map(|f| f.data)
+            .collect();
+        assert_eq!(got, frames, "opening flag of frame {k}");
+        // Closing flag: the first flag after the frame; flip its last bit.
+        let mut ones = 0;
+        let mut i = s as usize + 8;
+        let close = loop {
+            ones = if bits[i] == 1 { ones + 1 } else { 0 };
+            if ones == 6 {
+                break i + 1;
+            }
+            i += 1;
+        };
+        let mut b = bits.clone();
+        b[close] ^= 1;
+        let mut llrs = Vec::new();
+        hard_to_llr(&b, &mut llrs);
+        let got = decode(&cfg, &llrs, &[333]);
+        assert!(
+            got.iter().any(|f| f.data == frames[k]),
+            "closing flag of frame {k}"
+        );
+    }
+}

@@ -16,6 +16,10 @@ use leomodem::dsp::fec::conv::{CodeRate, ConvEncoder, ConvVariant};
 use leomodem::dsp::fec::crc::check_fecf;
 use leomodem::dsp::fec::rs::{RsBasis, RsCode};
 use leomodem::dsp::fec::viterbi::ViterbiDecoder;
+use leomodem::dsp::framing::ao40::{self, Ao40Decoder, Ao40Deframer, Ao40Encoder};
+use leomodem::dsp::framing::ax25::{build_ui_frame, Ax25Address, Ax25Frame};
+use leomodem::dsp::framing::hdlc::{HdlcConfig, HdlcDeframer, HdlcEncoder};
+use leomodem::dsp::framing::{kiss, Deframer, Frame};
 use leomodem::dsp::framing::{CaduEncoder, CcsdsDecoder, DecodedFrame, LinkCoding, SyncParams};
 use leomodem::dsp::modem::constellation::{map_bits, Modulation};
 use leomodem::dsp::modem::{DemodConfig, DemodSymbol, PskDemodulator};
@@ -43,6 +47,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("ccsds_decoder", ccsds_decoder),
     ("demod", demod),
     ("catalogue_toml", catalogue_toml),
+    ("ax25", ax25),
+    ("ao40", ao40),
 ];
 
 /// Reads fuzz bytes as parameters; past the end every read gives zeros.
@@ -748,5 +754,185 @@ pub fn catalogue_toml(data: &[u8]) {
             assert!(s.is_named(&s.norad.to_string()));
         }
         Err(e) => assert!(e.to_string().contains("fuzz.toml"), "{e}"),
+// ------------------------------------------------------------------ amateur framings
+
+/// An LLR from a fuzz byte: `i8 / 16`, with 0x80 → NaN, 0x7F → +∞, 0x81 → −∞.
+fn byte_llr(b: u8) -> f32 {
+    match b {
+        0x80 => f32::NAN,
+        0x7F => f32::INFINITY,
+        0x81 => f32::NEG_INFINITY,
+        _ => f32::from(b as i8) / 16.0,
+    }
+}
+
+/// Runs `d` over `llrs` in one call, and (after `reset`) in two cut at `cut`; the frames
+/// must be identical.
+fn chunk_invariant(d: &mut dyn Deframer, llrs: &[f32], cut: usize) -> Vec<Frame> {
+    let mut whole = Vec::new();
+    d.process(llrs, &mut whole);
+    d.flush(&mut whole);
+    d.reset();
+    let mut split = Vec::new();
+    let (a, b) = llrs.split_at(cut.min(llrs.len()));
+    d.process(a, &mut split);
+    d.process(b, &mut split);
+    d.flush(&mut split);
+    assert_eq!(whole, split, "chunking changed the frames");
+    whole
+}
+
+/// AX.25 / HDLC / KISS. Mode 0: arbitrary bytes through [`Ax25Frame::parse`] (parsed ⇒
+/// plausible destination and source callsigns, ≤ 8 digipeaters, info a suffix of the
+/// input) and [`kiss::decode`] (decoded ⇒ re-encoding the data frames decodes to the same
+/// frames). Mode 1: arbitrary LLRs (NaN, ±∞) through the HDLC deframer: chunking-invariant,
+/// every frame parses as AX.25 with a length in the configured range. Mode 2: a UI frame of
+/// fuzz callsigns and info through the HDLC encoder (G3RUH or not, either polarity) and
+/// back: exactly that frame.
+pub fn ax25(data: &[u8]) {
+    let mut inp = Input::new(data);
+    let mode = inp.u8();
+    match mode % 3 {
+        0 => {
+            let b = inp.rest();
+            match Ax25Frame::parse(b) {
+                Ok(p) => {
+                    assert!(p.destination.is_plausible() && p.source.is_plausible());
+                    assert!(p.digipeaters().len() <= 8);
+                    assert!(b.ends_with(p.info));
+                    assert!(p.info.len() + 15 <= b.len());
+                }
+                Err(e) => assert!(!e.to_string().is_empty()),
+            }
+            if let Ok(frames) = kiss::decode(b) {
+                let mut again = Vec::new();
+                for (cmd, f) in &frames {
+                    if *cmd == kiss::CMD_DATA {
+                        kiss::encode_data(f, &mut again);
+                    }
+                }
+                let back = kiss::decode(&again).expect("re-encoded KISS decodes");
+                let data: Vec<_> = frames.into_iter().filter(|(c, _)| *c == 0).collect();
+                assert_eq!(back, data);
+            }
+        }
+        1 => {
+            let mut cfg = if mode & 4 == 0 {
+                HdlcConfig::ax25_g3ruh()
+            } else {
+                HdlcConfig::ax25_nrzi()
+            };
+            cfg.soft_flips = usize::from(inp.u8() % 13);
+            let (lo, hi) = (cfg.min_len, cfg.max_len);
+            let cut = usize::from(inp.u16());
+            let llrs: Vec<f32> = inp.rest().iter().map(|&b| byte_llr(b)).collect();
+            let mut d = HdlcDeframer::new(cfg).expect("valid config");
+            for f in chunk_invariant(&mut d, &llrs, cut) {
+                assert!((lo..=hi).contains(&f.data.len()));
+                assert!(
+                    Ax25Frame::parse(&f.data).is_ok(),
+                    "a frame that is not AX.25"
+                );
+            }
+        }
+        _ => {
+            let cs = |inp: &mut Input| -> String {
+                (0..1 + inp.u8() % 6)
+                    .map(|_| {
+                        char::from(
+                            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[usize::from(inp.u8() % 36)],
+                        )
+                    })
+                    .collect()
+            };
+            let dst = Ax25Address::new(&cs(&mut inp), inp.u8());
+            let src = Ax25Address::new(&cs(&mut inp), inp.u8());
+            let info = inp.take(400);
+            let mut frame = Vec::new();
+            build_ui_frame(&dst, &src, &[], 0xF0, info, &mut frame);
+            let cfg = if mode & 4 == 0 {
+                HdlcConfig::ax25_g3ruh()
+            } else {
+                HdlcConfig::ax25_nrzi()
+            };
+            let mut enc = HdlcEncoder::new(cfg.clone()).expect("valid config");
+            let mut bits = Vec::new();
+            // 4 preamble flags: at the start of a stream of the other polarity the
+            // receiver's NRZI and G3RUH registers need 18 bits to synchronise.
+            enc.encode_frame(&frame, 4, 1, &mut bits)
+                .expect("length in range");
+            let flip = u8::from(mode & 8 != 0);
+            let llrs: Vec<f32> = bits
+                .iter()
+                .map(|&b| if b ^ flip == 0 { 1.0 } else { -1.0 })
+                .collect();
+            let mut d = HdlcDeframer::new(cfg).expect("valid config");
+            let got = chunk_invariant(&mut d, &llrs, usize::from(inp.u16()));
+            assert_eq!(got.len(), 1, "one frame sent");
+            assert_eq!(got[0].data, frame);
+            let p = Ax25Frame::parse(&got[0].data).expect("parses");
+            assert_eq!((p.destination, p.source), (dst, src));
+        }
+    }
+}
+
+/// AO-40 FEC. Mode 0: arbitrary LLRs (NaN, ±∞; cycled to at least one block) through the
+/// deframer at a fuzz sync threshold: chunking-invariant, 256-byte frames, and each
+/// frame's data re-encodes to a block the decoder takes back without corrections from
+/// clean symbols. Mode 1: a block of fuzz data with up to 3 fuzz-placed channel symbol
+/// errors outside the sync column (the code's free distance is 10) and up to 3 sync
+/// errors, after a fuzz-length prefix, in either polarity: exactly that block, at its
+/// position.
+pub fn ao40(data: &[u8]) {
+    let mut inp = Input::new(data);
+    let mode = inp.u8();
+    let cut = usize::from(inp.u16());
+    if mode & 1 == 0 {
+        let thr = u32::from(inp.u8() % 21);
+        let src = inp.rest();
+        if src.is_empty() {
+            return;
+        }
+        let n = src.len().max(ao40::BLOCK_SYMBOLS + 200);
+        let llrs: Vec<f32> = (0..n).map(|i| byte_llr(src[i % src.len()])).collect();
+        let mut d = Ao40Deframer::new(thr).expect("threshold in range");
+        for f in chunk_invariant(&mut d, &llrs, cut) {
+            let block: [u8; ao40::DATA_BYTES] = f.data.as_slice().try_into().expect("256 bytes");
+            let mut bits = Vec::new();
+            Ao40Encoder::new().encode(&block, &mut bits);
+            let clean: Vec<f32> = bits.iter().map(|&b| 1.0 - 2.0 * f32::from(b)).collect();
+            let b = Ao40Decoder::new()
+                .decode(&clean)
+                .expect("a clean block decodes");
+            assert_eq!((b.data, b.corrected), (block, 0));
+        }
+    } else {
+        let src = inp.take(ao40::DATA_BYTES);
+        let block: [u8; ao40::DATA_BYTES] =
+            std::array::from_fn(|i| src.get(i).copied().unwrap_or(i as u8));
+        let prefix = usize::from(inp.u16() % 4096);
+        let mut bits: Vec<u8> = (0..prefix).map(|i| (i as u8 >> 3) & 1).collect();
+        Ao40Encoder::new().encode(&block, &mut bits);
+        for _ in 0..inp.u8() % 4 {
+            let k = usize::from(inp.u16()) % (ao40::BLOCK_SYMBOLS - 1);
+            let k = k + 1 + k / (ao40::COLS - 1); // skip the sync column
+            if k < ao40::BLOCK_SYMBOLS {
+                bits[prefix + k] ^= 1;
+            }
+        }
+        for _ in 0..inp.u8() % 4 {
+            bits[prefix + ao40::COLS * usize::from(inp.u8() % 65)] ^= 1;
+        }
+        let sign = if mode & 2 == 0 { 1.0 } else { -1.0 };
+        let llrs: Vec<f32> = bits
+            .iter()
+            .map(|&b| sign * (1.0 - 2.0 * f32::from(b)))
+            .collect();
+        let mut d = Ao40Deframer::new(ao40::DEFAULT_SYNC_THRESHOLD).expect("valid");
+        let got = chunk_invariant(&mut d, &llrs, cut);
+        assert_eq!(got.len(), 1, "one block sent");
+        assert_eq!(got[0].data, block);
+        assert_eq!(got[0].position, prefix as u64);
+        assert_eq!(got[0].inverted, sign < 0.0);
     }
 }

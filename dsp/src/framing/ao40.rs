@@ -71,7 +71,7 @@ pub const DEFAULT_SYNC_THRESHOLD: u32 = 8;
 const PRIME_STEPS: usize = 12;
 /// Trellis steps of the all-zero path fed after the tail (imposes the zero end state).
 const POST_STEPS: usize = 6;
-/// Mean |q| the Viterbi decoder sees after per-block normalisation (saturation at 127).
+/// Median |q| the Viterbi decoder sees after per-block normalisation (saturation at 127).
 const LLR_TARGET: f32 = 32.0;
 /// An LLR that quantises to the decoder's maximum.
 const STRONG: f32 = 127.0;
@@ -166,6 +166,7 @@ pub struct Ao40Decoder {
     rs: RsCode,
     viterbi: ViterbiDecoder,
     llrs: Vec<f32>,
+    mags: Vec<f32>,
     bits: Vec<u8>,
     block: [u8; CODED_BYTES],
 }
@@ -181,6 +182,7 @@ impl Ao40Decoder {
                 .with_llr_scale(1.0)
                 .expect("scale 1"),
             llrs: Vec::with_capacity(2 * steps),
+            mags: Vec::with_capacity(CODED_SYMBOLS),
             bits: Vec::with_capacity(steps + crate::fec::viterbi::BLOCK),
             block: [0; CODED_BYTES],
         }
@@ -200,11 +202,23 @@ impl Ao40Decoder {
     /// Decodes with coded symbol `j`'s LLR given by `llr(j)`.
     fn decode_with(&mut self, llr: impl Fn(usize) -> f32) -> Option<Ao40Block> {
         let clean = |x: f32| if x.is_finite() { x } else { 0.0 };
-        let sum: f32 = (0..CODED_SYMBOLS).map(|j| clean(llr(j)).abs()).sum();
-        if sum <= 0.0 || !sum.is_finite() {
+        // Scale by the median |LLR| (robust to a few huge values), or by the mean when
+        // more than half are erasures.
+        self.mags.clear();
+        self.mags
+            .extend((0..CODED_SYMBOLS).map(|j| clean(llr(j)).abs()));
+        let (_, &mut median, _) = self
+            .mags
+            .select_nth_unstable_by(CODED_SYMBOLS / 2, f32::total_cmp);
+        let reference = if median > 0.0 {
+            f64::from(median)
+        } else {
+            self.mags.iter().map(|&m| f64::from(m)).sum::<f64>() / CODED_SYMBOLS as f64
+        };
+        if !(reference > 0.0 && reference.is_finite()) {
             return None;
         }
-        let k = LLR_TARGET * CODED_SYMBOLS as f32 / sum;
+        let k = (f64::from(LLR_TARGET) / reference) as f32;
         self.llrs.clear();
         for _ in 0..PRIME_STEPS {
             self.llrs.extend_from_slice(&[STRONG, -STRONG]);

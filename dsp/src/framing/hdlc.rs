@@ -12,7 +12,11 @@
 //! - **HDLC** (ISO/IEC 13239 §4; AX.25 v2.2 §3.1, §3.6, §3.8): the flag `01111110`
 //!   opens and closes a frame (one flag may do both); the transmitter inserts a 0 after
 //!   five consecutive 1s of frame content, the receiver removes it; six 1s and a 0 are a
-//!   flag, seven or more 1s abort the frame. Bytes go LSB first; the 16-bit FCS
+//!   flag, seven or more 1s abort the frame. The receiver ends the frame at the sixth 1
+//!   (so a bit error in the closing flag's last bit does not lose it) and opens one after
+//!   any run of six or more 1s followed by a 0 (so one in the opening flag's first bit
+//!   does not either), as gr-satellites' HDLC deframer does; the FCS judges. Bytes go LSB
+//!   first; the 16-bit FCS
 //!   ([`crate::fec::crc::crc16_x25`]) follows the frame, low byte first.
 //! - **NRZI** (AX.25 v2.2 §3.7 via the physical layer): a 0 is sent as a change of level,
 //!   a 1 as no change. Decoding compares consecutive channel bits, so the polarity of the
@@ -35,12 +39,13 @@
 //! addresses + control byte, the shortest AX.25 frame (v2.2 §3.2), so 17 bytes with the
 //! FCS; `max_len` = 4096 bytes, far above AX.25's default N1 of 256 info bytes and every
 //! satellite frame seen, while bounding the buffers. Why the callsign check: random
-//! bits hold a flag every 256 bits on average, and some segments between flags have a
-//! length that fits; the soft retry multiplies the FCS trials (measured over 10^7 noise
-//! LLRs: ~810 candidates of plausible length and ~7000 retries of up to 21 trials each),
-//! so the 16-bit FCS alone would let a false frame through now and then. Twelve callsign
-//! characters from a set of 37 pass random bytes with a probability near 4·10^-7, so
-//! with both judges false frames are negligible (zero in the 10^7-LLR noise tests,
+//! bits hold a run of six 1s every 128 bits on average, and some segments between them
+//! have a length that fits; the soft retry multiplies the FCS trials (measured over 10^7
+//! noise LLRs: ~3200 candidates of plausible length and ~28000 retries of up to 21
+//! trials each, one FCS pass), so the 16-bit FCS alone would let a false frame through
+//! now and then. Twelve callsign bytes (shifted `A`–`Z`, `0`–`9`, space: 37 of 256
+//! values each) pass random bytes with a probability near 10^-10, so with both judges
+//! false frames are negligible (zero in the 10^7-LLR noise tests,
 //! `dsp/tests/hdlc_ax25.rs`; [`HdlcDeframer::stats`] counts candidates, retries and FCS
 //! passes that the address check rejected).
 //!
@@ -243,6 +248,9 @@ impl HdlcEncoder {
 
     /// Appends one frame (`frame` without FCS, e.g. an AX.25 frame as in KISS) between
     /// `preamble` and `postamble` flags (at least one each); the FCS is computed here.
+    /// A receiver that starts with this stream needs 18 channel bits to synchronise its
+    /// NRZI and G3RUH registers (when its initial state differs, e.g. an inverted
+    /// channel), so the first frame of a transmission wants `preamble` ≥ 4 flags.
     /// Returns the channel bits appended. Errors when the length is outside
     /// `min_len..=max_len`.
     pub fn encode_frame(
@@ -562,20 +570,26 @@ impl Deframer for HdlcDeframer {
             self.pos += 1;
             if b == 1 {
                 self.ones += 1;
-                if self.ones >= 7 {
-                    self.in_frame = false; // abort (seven or more 1s)
+                if self.ones == 6 {
+                    // Six 1s: a flag (when a 0 follows) or an abort (more 1s). The frame
+                    // before ends here either way: its closing flag starts with the 0 at
+                    // n − 6, and a bit error in the flag's last 0 does not lose it.
+                    if self.in_frame {
+                        self.bits.push(1);
+                        self.end_of_frame(n - 6, out);
+                    }
+                    self.in_frame = false;
                     self.bits.clear();
-                } else if self.in_frame {
+                } else if self.ones < 6 && self.in_frame {
                     self.bits.push(1);
                 }
             } else {
                 match self.ones {
                     5 => {} // stuffed zero
-                    6 => {
-                        // Flag: its first bit is at n − 7.
-                        if self.in_frame {
-                            self.end_of_frame(n - 7, out);
-                        }
+                    6.. => {
+                        // A flag (six 1s and a 0; more 1s before the 0 are idle marks or
+                        // a flag whose first 0 was hit by a bit error, accepted as
+                        // gr-satellites does): a frame may start after it.
                         self.in_frame = true;
                         self.start = n + 1;
                         self.bits.clear();
