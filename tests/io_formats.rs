@@ -618,7 +618,7 @@ fn bad_wav_names_the_file_and_the_problem() {
         ),
         (
             wav_bytes(3, 2, 48_000, 16, 32),
-            vec!["bits per sample is not 32"],
+            vec!["16-bit float samples"],
         ),
         (wav_bytes(1, 2, 48_000, 12, 16), vec!["block align 3"]),
         // Mono WAV is read as real audio (see `mono_wav_*` below); only a broken one fails.

@@ -6,7 +6,9 @@
 //! plain `fmt ` chunk or `WAVE_FORMAT_EXTENSIBLE`; in a RIFF file (data up to 4 GiB) or an
 //! RF64 / BW64 one (EBU Tech 3306, ITU-R BS.2088: the real
 //! sizes are 64-bit fields of a `ds64` chunk, the 32-bit ones hold `0xFFFFFFFF`). Integer
-//! samples decode to `n / 2^(bits−1)` (8-bit: `(n − 128) / 128`), float ones as stored
+//! samples decode to `n / 2^(bits−1)` (8-bit: `(n − 128) / 128`; fewer valid bits than the
+//! container, such as 24 in 4 bytes, are left-justified as WAVE_FORMAT_EXTENSIBLE
+//! specifies, so the whole container is read), float ones as stored
 //! (NaN/Inf become 0 and are counted), so full scale is ±1 whatever the depth.
 //!
 //! The sample decoding and the check of the `fmt ` chunk are the `hound` crate's, except for
@@ -237,15 +239,33 @@ fn hound_header(fmt: &[u8], data_len: u32) -> Vec<u8> {
     h
 }
 
-/// The part of the `fmt ` chunk hound is given: the 16 bytes that define plain PCM and
-/// float (hound refuses some sizes and extra bytes that do occur), the 40 defined bytes of
-/// an extensible one.
-fn fmt_for_hound(fmt: &[u8]) -> &[u8] {
-    if u16_at(fmt, 0) == 0xFFFE {
-        &fmt[..fmt.len().min(40)]
+/// The `fmt ` chunk hound is given: the 16 bytes that define plain PCM and float (hound
+/// refuses some sizes and extra bytes that do occur), the 40 defined bytes of an extensible
+/// one; for integer samples the bits (and valid bits) set to the whole container of `bytes`.
+/// Samples with fewer valid bits than their container are left-justified (the unused low
+/// bits are zero: Microsoft, "WAVEFORMATEXTENSIBLE", wValidBitsPerSample), so reading the
+/// whole container as an integer of that size gives their value at full scale ±1; hound
+/// itself would read 24 bits in 4 bytes right-justified.
+fn fmt_for_hound(fmt: &[u8], bytes: u16) -> Vec<u8> {
+    let ext = u16_at(fmt, 0) == 0xFFFE;
+    let mut f = if ext {
+        fmt[..fmt.len().min(40)].to_vec()
     } else {
-        &fmt[..16]
+        fmt[..16].to_vec()
+    };
+    let int = if ext && f.len() >= 26 {
+        u16_at(&f, 24) == 1
+    } else {
+        u16_at(&f, 0) == 1
+    };
+    if int && (1..=4).contains(&bytes) {
+        let bits = (bytes * 8).to_le_bytes();
+        f[14..16].copy_from_slice(&bits);
+        if ext && f.len() >= 20 {
+            f[18..20].copy_from_slice(&bits);
+        }
     }
+    f
 }
 
 /// Parses the header of the WAV file `r` (`file_len` bytes; `path` for messages): the
@@ -390,42 +410,46 @@ pub(crate) fn read_header<R: Read + Seek>(
 
     // hound's verdict on the `fmt ` chunk (sizes, extensible GUID, bits against the block),
     // except for 64-bit float, which hound does not read (WavStream decodes it itself).
-    let header_bits = u16_at(&fmt, 14);
-    let (bits, float) = if tag == 3 && header_bits == 64 {
-        (64, true)
-    } else {
-        let probe = hound_header(fmt_for_hound(&fmt), 0);
-        let spec = hound::WavReader::new(Cursor::new(probe))
-            .map_err(|e| bad(format!("WAV `fmt ` chunk not readable: {e}")))?
-            .spec();
-        (
-            spec.bits_per_sample,
-            spec.sample_format == hound::SampleFormat::Float,
-        )
-    };
-    // Each sample is stored in block align / channels bytes.
+    // Each sample is stored in block align / channels bytes; integer ones may use fewer
+    // bits (the valid bits of an extensible chunk).
     let bytes = align / channels;
-    let ok = if float {
-        matches!((bytes, bits), (4, 32) | (8, 64))
-    } else {
-        matches!(
-            (bytes, bits),
-            (1, 8) | (2, 16) | (3, 24) | (4, 24) | (4, 32)
-        )
+    let header_bits = u16_at(&fmt, 14);
+    let valid_bits = match (extensible && fmt.len() >= 20).then(|| u16_at(&fmt, 18)) {
+        Some(v) if v > 0 => v,
+        _ => header_bits,
     };
-    if !ok {
+    let float = tag == 3;
+    let bits = if float { header_bits } else { valid_bits };
+    if float && !matches!(bits, 32 | 64) {
+        return Err(bad(format!("WAV has {bits}-bit float samples; {READS}")));
+    }
+    if bits != 64 {
+        let probe = hound_header(&fmt_for_hound(&fmt, bytes), 0);
+        hound::WavReader::new(Cursor::new(probe))
+            .map_err(|e| bad(format!("WAV `fmt ` chunk not readable: {e}")))?;
+    }
+    // Plain PCM fills whole bytes (block align = channels × ⌈bits/8⌉); extensible PCM may
+    // leave low bits of its container unused.
+    let expect = bits.div_ceil(8);
+    let depth_ok = if float {
+        matches!(bits, 32 | 64)
+    } else {
+        (8..=32).contains(&bits)
+    };
+    if !depth_ok {
         let kind = if float { "float" } else { "integer" };
-        let expect = u32::from(bits).div_ceil(8);
-        let reason = if u32::from(bytes) != expect {
-            format!(
-                "broken WAV header: block align {align}, expected {} for {channels} × \
-                 {bits}-bit",
-                u32::from(channels) * expect
-            )
-        } else {
-            format!("WAV has {bits}-bit {kind} samples in {bytes}-byte containers; {READS}")
-        };
-        return Err(bad(reason));
+        return Err(bad(format!("WAV has {bits}-bit {kind} samples; {READS}")));
+    }
+    let fits = if extensible && !float {
+        (expect..=4).contains(&bytes)
+    } else {
+        bytes == expect
+    };
+    if !fits {
+        return Err(bad(format!(
+            "broken WAV header: block align {align}, expected {} for {channels} × {bits}-bit",
+            channels * expect
+        )));
     }
 
     let frame = u64::from(channels) * u64::from(bytes);
@@ -605,7 +629,8 @@ impl WavStream {
         let scale = if details.float {
             1.0
         } else {
-            1.0 / (1u64 << (details.bits - 1)) as f32
+            // The whole container: valid bits are left-justified in it.
+            1.0 / (1u64 << (8 * details.container_bytes - 1)) as f32
         };
         let frame = details.frame_bytes();
         let mut s = WavStream {
@@ -645,7 +670,8 @@ impl WavStream {
         let seg = if self.details.bits == 64 {
             Segment::F64(file.take(bytes))
         } else {
-            let head = hound_header(fmt_for_hound(&self.fmt), bytes as u32);
+            let fmt = fmt_for_hound(&self.fmt, self.details.container_bytes);
+            let head = hound_header(&fmt, bytes as u32);
             Segment::Hound(
                 hound::WavReader::new(Cursor::new(head).chain(file.take(bytes)))
                     .map_err(|e| Error::format(&self.path, format!("WAV not readable: {e}")))?,
@@ -721,7 +747,11 @@ impl WavStream {
             if let Err(e) = r {
                 let left = self.seg_left + self.after_seg;
                 let reason = match e {
-                    hound::Error::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    // hound reports a short read as `Other`, "Failed to read enough bytes."
+                    hound::Error::IoError(e)
+                        if e.kind() == std::io::ErrorKind::UnexpectedEof
+                            || e.to_string().contains("read enough bytes") =>
+                    {
                         format!(
                             "file ended after {} samples, {left} short of its length at open \
                              (truncated while reading?)",
@@ -1060,7 +1090,8 @@ mod tests {
             (with(22, 0), "0 channels"),
             (with(22, 1), "block align 4, expected 2"),
             (with(22, 3), "3 channels"),
-            (with(34, 12), "bits per sample is not a multiple of 8"),
+            (with(34, 40), "40-bit integer samples"),
+            (with(34, 24), "block align 4, expected 6"),
             (with(40, 3), "not a whole number"),
             (good[..44].to_vec(), "no samples"),
         ];
