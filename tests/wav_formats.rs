@@ -678,3 +678,178 @@ fn malformed_headers_are_named() {
         }
     }
 }
+
+mod common;
+use common::{ok, run, s, Dir};
+
+/// `rx --json -` on `input`: the frames' `ok` and `hex`, and stderr.
+fn rx_frames(input: &Path) -> (Vec<(bool, String)>, String) {
+    let args = [
+        "rx",
+        s(input),
+        "--profile",
+        "ccsds-bpsk-r1/2-rs",
+        "--symbol-rate",
+        "9600",
+        "--json",
+        "-",
+    ];
+    let out = run(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    let frames = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let hex = v["hex"].as_str()?.to_string();
+            Some((v["ok"] == true, hex))
+        })
+        .collect();
+    (frames, stderr)
+}
+
+/// Issue 15 acceptance: the project's own tx signal (through the channel simulator: Es/N0
+/// 10 dB, 700 Hz off), saved as each kind of WAV an SDR program writes, decodes with `rx`
+/// to the same frames as the cf32 capture it was made from.
+#[test]
+fn rx_decodes_every_wav_kind_to_the_frames_of_the_cf32() {
+    let d = Dir::new();
+    let tx = d.p("t.sigmf-meta");
+    let ch = d.p("ch.cf32");
+    ok(&[
+        "tx",
+        s(&tx),
+        "--profile",
+        "ccsds-bpsk-r1/2-rs",
+        "--frame-count",
+        "20",
+        "--symbol-rate",
+        "9600",
+        "--sample-rate",
+        "96k",
+    ]);
+    ok(&[
+        "sim",
+        s(&tx),
+        s(&ch),
+        "--esn0",
+        "10",
+        "--cfo",
+        "700",
+        "--phase",
+        "30",
+    ]);
+    let (want, e) = rx_frames(&ch);
+    assert_eq!(want.len(), 20, "cf32: {e}");
+    assert!(want.iter().all(|f| f.0), "cf32: {e}");
+
+    let mut r = CaptureReader::open(&ch, &OpenOptions::default()).unwrap();
+    let mut x = Vec::new();
+    while r.read(&mut x, 1 << 16).unwrap() > 0 {}
+    // Integer kinds: peak at 0.9 of full scale.
+    let peak = x
+        .iter()
+        .map(|c| c.re.abs().max(c.im.abs()))
+        .fold(0.0, f32::max);
+    let g = 0.9 / peak;
+    let ints = |bits: u32| -> Vec<i32> {
+        let full = (1i64 << (bits - 1)) as f32;
+        x.iter()
+            .flat_map(|c| [c.re, c.im])
+            .map(|v| (v * g * full).round() as i32)
+            .collect()
+    };
+    let f32_bytes: Vec<u8> = x
+        .iter()
+        .flat_map(|c| [c.re, c.im])
+        .flat_map(f32::to_le_bytes)
+        .collect();
+    let f64_bytes: Vec<u8> = x
+        .iter()
+        .flat_map(|c| [c.re, c.im])
+        .flat_map(|v| f64::from(v).to_le_bytes())
+        .collect();
+    let fmt_at = |enc, ext| chunk(b"fmt ", &fmt(enc, ext, 2, 96_000));
+    let mut kinds: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "f32-plain",
+            riff(&[fmt_at(Enc::F32, false), chunk(b"data", &f32_bytes)]),
+        ),
+        (
+            "f64-plain",
+            riff(&[fmt_at(Enc::F64, false), chunk(b"data", &f64_bytes)]),
+        ),
+        (
+            "f32-rf64-auxi",
+            rf64(
+                b"RF64",
+                &[
+                    fmt_at(Enc::F32, true),
+                    chunk(b"auxi", &auxi(START, 437_000_000)),
+                ],
+                &f32_bytes,
+                &[],
+            ),
+        ),
+        (
+            "s24-plain",
+            riff(&[
+                fmt_at(Enc::I24, false),
+                chunk(
+                    b"data",
+                    &ints(24)
+                        .iter()
+                        .flat_map(|v| v.to_le_bytes()[..3].to_vec())
+                        .collect::<Vec<u8>>(),
+                ),
+            ]),
+        ),
+    ];
+    // hound-written: 8/16-bit plain, 24/32-bit and float extensible.
+    for (name, bits, float) in [
+        ("u8-hound", 8, false),
+        ("s16-hound", 16, false),
+        ("s24-hound", 24, false),
+        ("s32-hound", 32, false),
+        ("f32-hound", 32, true),
+    ] {
+        let p = d.p(&format!("{name}.wav"));
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 96_000,
+            bits_per_sample: bits,
+            sample_format: if float {
+                hound::SampleFormat::Float
+            } else {
+                hound::SampleFormat::Int
+            },
+        };
+        let mut w = hound::WavWriter::create(&p, spec).unwrap();
+        if float {
+            x.iter()
+                .flat_map(|c| [c.re, c.im])
+                .for_each(|v| w.write_sample(v).unwrap());
+        } else {
+            ints(u32::from(bits))
+                .into_iter()
+                .for_each(|v| w.write_sample(v).unwrap());
+        }
+        w.finalize().unwrap();
+        kinds.push((name, std::fs::read(&p).unwrap()));
+    }
+    for (name, bytes) in kinds {
+        let p = d.write(&format!("{name}.wav"), bytes);
+        let (got, e) = rx_frames(&p);
+        assert_eq!(got.len(), 20, "{name}: {e}");
+        assert_eq!(got, want, "{name}: frames differ from the cf32's\n{e}");
+    }
+    // `info` names the WAV kind and takes frequency and time from `auxi`.
+    let i = ok(&["info", s(&d.p("f32-rf64-auxi.wav"))]);
+    for want in [
+        "wav (32-bit float, 2 channels, RF64, WAVE_FORMAT_EXTENSIBLE, auxi)",
+        "437.000000 MHz",
+        START_ISO,
+    ] {
+        assert!(i.contains(want), "info lacks {want}: {i}");
+    }
+}

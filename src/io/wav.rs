@@ -142,6 +142,31 @@ impl WavDetails {
     }
 }
 
+impl WavDetails {
+    /// One line for reports: `32-bit float, 2 channels, RF64, WAVE_FORMAT_EXTENSIBLE, auxi`.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{}, {} channel{}",
+            self.encoding(),
+            self.channels,
+            if self.channels == 1 { "" } else { "s" }
+        );
+        if self.left_equals_right {
+            s.push_str(" (L = R: audio)");
+        }
+        if self.container != WavContainer::Riff {
+            s.push_str(&format!(", {}", self.container));
+        }
+        if self.extensible {
+            s.push_str(", WAVE_FORMAT_EXTENSIBLE");
+        }
+        if self.auxi.is_some() {
+            s.push_str(", auxi");
+        }
+        s
+    }
+}
+
 /// Whether `path` names a WAV file by its extension (`.wav`, any case).
 pub(crate) fn is_wav_name(path: &Path) -> bool {
     path.extension()
