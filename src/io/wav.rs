@@ -11,13 +11,11 @@
 //! specifies, so the whole container is read), float ones as stored
 //! (NaN/Inf become 0 and are counted), so full scale is ±1 whatever the depth.
 //!
-//! The sample decoding and the check of the `fmt ` chunk are the `hound` crate's, except for
-//! 64-bit float, which hound does not read and [`WavStream`] decodes itself. hound reads
-//! neither RF64 nor the chunks SDR programs add, so this module walks the chunks itself
-//! ([`read_header`]): it finds `fmt `, `ds64`, `auxi` and `data`, then hands hound a
-//! canonical header made of the file's own `fmt ` chunk followed by the data, streamed in
-//! segments of at most 4 GiB (hound's limit) so a file of any size is read through one
-//! buffer. A `data` size of `0xFFFFFFFF` or `0` (a header that was never patched), one that
+//! The `fmt ` chunk is checked by the `hound` crate (sizes, extensible sub-format GUID),
+//! except for 64-bit float, which hound does not know. hound reads neither RF64 nor the
+//! chunks SDR programs add, and its per-sample reader is slow, so this module walks the
+//! chunks itself ([`read_header`]: `fmt `, `ds64`, `auxi`, `data`) and [`WavStream`] decodes
+//! whole frames from one reusable buffer, so a file of any size streams. A `data` size of `0xFFFFFFFF` or `0` (a header that was never patched), one that
 //! runs past the end of the file (truncated) or, in a RIFF file over 4 GiB, one that wrapped
 //! modulo 2³² (GNU Radio's WAV sink) means "the whole frames up to the end of the file",
 //! with a note. Sony Wave64 is recognised and refused with a clear message.
@@ -41,14 +39,11 @@ use crate::error::{Error, Result};
 use crate::time::Timestamp;
 use num_complex::Complex32;
 use std::fs::File;
-use std::io::{BufReader, Chain, Cursor, Read, Seek, SeekFrom, Take};
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// Frames compared at open to tell audio saved as stereo (L = R) from IQ.
 pub const LR_PROBE_FRAMES: u64 = 1 << 18;
-
-/// The largest data segment handed to hound at once: whole frames, under its 4 GiB limit.
-const SEGMENT_MAX_BYTES: u64 = u32::MAX as u64;
 
 /// The RIFF container kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,7 +243,7 @@ fn parse_auxi(b: &[u8]) -> Option<WavAuxi> {
 }
 
 /// A canonical RIFF header around the `fmt ` chunk body `fmt`, announcing `data_len`
-/// bytes of data: what hound is given in front of each data segment.
+/// bytes of data: what hound is given to check the `fmt ` chunk.
 fn hound_header(fmt: &[u8], data_len: u32) -> Vec<u8> {
     let pad = fmt.len() & 1;
     let body = 4 + 8 + fmt.len() + pad + 8;
@@ -264,13 +259,13 @@ fn hound_header(fmt: &[u8], data_len: u32) -> Vec<u8> {
     h
 }
 
-/// The `fmt ` chunk hound is given: the 16 bytes that define plain PCM and float (hound
-/// refuses some sizes and extra bytes that do occur), the 40 defined bytes of an extensible
-/// one; for integer samples the bits (and valid bits) set to the whole container of `bytes`.
-/// Samples with fewer valid bits than their container are left-justified (the unused low
-/// bits are zero: Microsoft, "WAVEFORMATEXTENSIBLE", wValidBitsPerSample), so reading the
-/// whole container as an integer of that size gives their value at full scale ±1; hound
-/// itself would read 24 bits in 4 bytes right-justified.
+/// The `fmt ` chunk hound is given to check: the 16 bytes that define plain PCM and float
+/// (hound refuses some sizes and extra bytes that do occur), the 40 defined bytes of an
+/// extensible one; for integer samples the bits (and valid bits) set to the whole
+/// container of `bytes`, since hound refuses depths such as 12 or 20 bits that [`WavStream`]
+/// reads as the container's integer: samples with fewer valid bits than their container
+/// are left-justified, the unused low bits zero (Microsoft, "WAVEFORMATEXTENSIBLE",
+/// wValidBitsPerSample).
 fn fmt_for_hound(fmt: &[u8], bytes: u16) -> Vec<u8> {
     let ext = u16_at(fmt, 0) == 0xFFFE;
     let mut f = if ext {
@@ -295,13 +290,12 @@ fn fmt_for_hound(fmt: &[u8], bytes: u16) -> Vec<u8> {
 
 /// Parses the header of the WAV file `r` (`file_len` bytes; `path` for messages): the
 /// chunks up to `data`, the `fmt ` chunk checked by hound. Returns the details (with
-/// `real` set for 1 channel; L = R is looked for by [`WavStream::open`]) and the `fmt `
-/// chunk body.
+/// `real` set for 1 channel; L = R is looked for by [`WavStream::open`]).
 pub(crate) fn read_header<R: Read + Seek>(
     r: &mut R,
     file_len: u64,
     path: &Path,
-) -> Result<(WavDetails, Vec<u8>)> {
+) -> Result<WavDetails> {
     let bad = |reason: String| Error::format(path, reason);
     let io = |e| Error::io(path, e);
     if file_len == 0 {
@@ -529,25 +523,22 @@ pub(crate) fn read_header<R: Read + Seek>(
     if data_bytes == 0 {
         return Err(bad("WAV holds no samples (empty data chunk)".into()));
     }
-    Ok((
-        WavDetails {
-            container,
-            format_tag: u16_at(&fmt, 0),
-            extensible,
-            float,
-            bits,
-            container_bytes: bytes,
-            channels,
-            sample_rate: rate,
-            data_offset,
-            frames: data_bytes / frame,
-            auxi,
-            left_equals_right: false,
-            real: channels == 1,
-            notes,
-        },
-        fmt,
-    ))
+    Ok(WavDetails {
+        container,
+        format_tag: u16_at(&fmt, 0),
+        extensible,
+        float,
+        bits,
+        container_bytes: bytes,
+        channels,
+        sample_rate: rate,
+        data_offset,
+        frames: data_bytes / frame,
+        auxi,
+        left_equals_right: false,
+        real: channels == 1,
+        notes,
+    })
 }
 
 /// Whether the first frames (at most `LR_PROBE_FRAMES`) of a 2-channel file have identical
@@ -577,38 +568,24 @@ fn channels_identical<R: Read + Seek>(r: &mut R, d: &WavDetails, path: &Path) ->
     Ok(nonzero)
 }
 
-/// What hound reads for one segment: a canonical header, then the data.
-type HoundSegment = hound::WavReader<Chain<Cursor<Vec<u8>>, Take<BufReader<File>>>>;
+/// Bytes read from the file at once (whole frames of it are decoded).
+const BUF_BYTES: usize = 1 << 16;
 
-/// One data segment of at most 4 GiB.
-enum Segment {
-    /// Decoded by hound.
-    Hound(HoundSegment),
-    /// 64-bit float, which hound does not read: the data, decoded here.
-    F64(Take<BufReader<File>>),
-}
-
-/// Bytes of 64-bit float data decoded at once (a multiple of any frame size, 8 or 16).
-const F64_BUF_BYTES: usize = 1 << 16;
-
-/// Streams the samples of a WAV file as `Complex32`, through hound (64-bit float: decoded
-/// here), one data segment of at most 4 GiB at a time.
+/// Streams the samples of a WAV file as `Complex32` through one reusable buffer: whole
+/// frames are read and decoded in bulk. (Through hound's per-sample reader, `leomodem
+/// info` on 16 M samples of 16-bit IQ took 1.47 s against 0.60 s for the same cf32; decoded
+/// here it takes 0.56 s.)
 pub(crate) struct WavStream {
     path: PathBuf,
     details: WavDetails,
-    fmt: Vec<u8>,
-    /// The current segment; `None` only after an I/O failure while changing segments.
-    seg: Option<Segment>,
-    /// Frames of the current segment not yet read.
-    seg_left: u64,
-    /// Frames after the current segment.
-    after_seg: u64,
-    seg_max_bytes: u64,
+    file: BufReader<File>,
+    buf: Vec<u8>,
+    /// Frames not yet read.
+    left: u64,
+    /// Integer samples: 1 / 2^(container bits − 1).
     scale: f32,
     nonfinite: u64,
     frames_read: u64,
-    /// Bytes of 64-bit float data (empty for the other encodings).
-    f64_buf: Vec<u8>,
 }
 
 impl WavStream {
@@ -616,18 +593,9 @@ impl WavStream {
     /// file as real audio (its left channel), `Some(false)` as IQ, `None` decides by
     /// comparing the channels. Notes (see [`WavDetails::notes`]) are also logged as warnings.
     pub(crate) fn open(path: &Path, file_len: u64, real: Option<bool>) -> Result<Self> {
-        Self::open_with_segments(path, file_len, real, SEGMENT_MAX_BYTES)
-    }
-
-    fn open_with_segments(
-        path: &Path,
-        file_len: u64,
-        real: Option<bool>,
-        seg_max_bytes: u64,
-    ) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut file = BufReader::with_capacity(1 << 16, file);
-        let (mut details, fmt) = read_header(&mut file, file_len, path)?;
+        let mut file = BufReader::with_capacity(BUF_BYTES, file);
+        let mut details = read_header(&mut file, file_len, path)?;
         if details.channels == 2 {
             details.real = match real {
                 Some(r) => r,
@@ -657,25 +625,16 @@ impl WavStream {
             // The whole container: valid bits are left-justified in it.
             1.0 / (1u64 << (8 * details.container_bytes - 1)) as f32
         };
-        let frame = details.frame_bytes();
-        let mut s = WavStream {
+        Ok(WavStream {
             path: path.to_path_buf(),
-            fmt,
-            seg: None,
-            seg_left: 0,
-            after_seg: details.frames,
-            seg_max_bytes: (seg_max_bytes - seg_max_bytes % frame).max(frame),
+            file,
+            buf: vec![0; BUF_BYTES],
+            left: details.frames,
             details,
             scale,
             nonfinite: 0,
             frames_read: 0,
-            f64_buf: Vec::new(),
-        };
-        if s.details.bits == 64 {
-            s.f64_buf = vec![0; F64_BUF_BYTES];
-        }
-        s.arm(file)?;
-        Ok(s)
+        })
     }
 
     /// What the header says and how the file is read.
@@ -688,200 +647,110 @@ impl WavStream {
         self.nonfinite
     }
 
-    /// Starts the next segment at the current position of `file`.
-    fn arm(&mut self, file: BufReader<File>) -> Result<()> {
-        let frame = self.details.frame_bytes();
-        let bytes = (self.after_seg * frame).min(self.seg_max_bytes);
-        let seg = if self.details.bits == 64 {
-            Segment::F64(file.take(bytes))
-        } else {
-            let fmt = fmt_for_hound(&self.fmt, self.details.container_bytes);
-            let head = hound_header(&fmt, bytes as u32);
-            Segment::Hound(
-                hound::WavReader::new(Cursor::new(head).chain(file.take(bytes)))
-                    .map_err(|e| Error::format(&self.path, format!("WAV not readable: {e}")))?,
-            )
-        };
-        self.seg_left = bytes / frame;
-        self.after_seg -= self.seg_left;
-        self.seg = Some(seg);
-        Ok(())
-    }
-
-    fn take_file(&mut self) -> Result<BufReader<File>> {
-        match self.seg.take() {
-            Some(Segment::Hound(seg)) => Ok(seg.into_inner().into_inner().1.into_inner()),
-            Some(Segment::F64(data)) => Ok(data.into_inner()),
-            None => Err(Error::format(
-                &self.path,
-                "WAV reader unusable after an earlier error",
-            )),
-        }
-    }
-
-    /// Appends up to `max` samples to `out`; returns how many (0 at the end).
+    /// Appends up to `max` samples to `out`; returns how many (0 at the end). Allocates
+    /// nothing when `out` has room for them.
     pub(crate) fn read(&mut self, out: &mut Vec<Complex32>, max: usize) -> Result<usize> {
+        let frame = self.details.frame_bytes() as usize;
+        let per_fill = self.buf.len() / frame;
+        let n = (max as u64).min(self.left) as usize;
+        out.reserve(n);
         let mut done = 0usize;
-        while done < max {
-            if self.seg_left == 0 {
-                if self.after_seg == 0 {
-                    break;
-                }
-                let file = self.take_file()?;
-                self.arm(file)?;
-            }
-            let n = ((max - done) as u64).min(self.seg_left) as usize;
-            let Some(seg) = self.seg.as_mut() else {
+        while done < n {
+            let want = (n - done).min(per_fill) * frame;
+            let got = read_up_to(&mut self.file, &mut self.buf[..want])
+                .map_err(|e| Error::io(&self.path, e))?;
+            let frames = got / frame;
+            self.decode(frames, out);
+            done += frames;
+            self.left -= frames as u64;
+            self.frames_read += frames as u64;
+            if got < want {
                 return Err(Error::format(
                     &self.path,
-                    "WAV reader unusable after an earlier error",
+                    format!(
+                        "file ended after {} samples, {} short of its length at open \
+                         (truncated while reading?)",
+                        self.frames_read, self.left
+                    ),
                 ));
-            };
-            let two = self.details.channels == 2;
-            let real = self.details.real;
-            let before = out.len();
-            let r = match (seg, self.details.float) {
-                (Segment::F64(data), _) => {
-                    let frame = self.details.frame_bytes() as usize;
-                    let (r, bad) = pull_f64(data, &mut self.f64_buf, frame, n, real, out);
-                    self.nonfinite += bad;
-                    r.map_err(hound::Error::IoError)
-                }
-                (Segment::Hound(seg), true) => {
-                    let mut bad = 0u64;
-                    let r = pull(seg.samples::<f32>(), n, two, real, out, |v| {
-                        if v.is_finite() {
-                            v
-                        } else {
-                            bad += 1;
-                            0.0
-                        }
-                    });
-                    self.nonfinite += bad;
-                    r
-                }
-                (Segment::Hound(seg), false) => {
-                    let k = self.scale;
-                    pull(seg.samples::<i32>(), n, two, real, out, |v| v as f32 * k)
-                }
-            };
-            let got = (out.len() - before) as u64;
-            self.frames_read += got;
-            self.seg_left -= got;
-            done += got as usize;
-            if let Err(e) = r {
-                let left = self.seg_left + self.after_seg;
-                let reason = match e {
-                    // hound reports a short read as `Other`, "Failed to read enough bytes."
-                    hound::Error::IoError(e)
-                        if e.kind() == std::io::ErrorKind::UnexpectedEof
-                            || e.to_string().contains("read enough bytes") =>
-                    {
-                        format!(
-                            "file ended after {} samples, {left} short of its length at open \
-                             (truncated while reading?)",
-                            self.frames_read
-                        )
-                    }
-                    e => format!("WAV read failed after {} samples: {e}", self.frames_read),
-                };
-                return Err(Error::format(&self.path, reason));
             }
         }
         Ok(done)
     }
 
+    /// Decodes the first `frames` frames of the buffer into `out`.
+    fn decode(&mut self, frames: usize, out: &mut Vec<Complex32>) {
+        let d = &self.details;
+        let bytes = &self.buf[..frames * d.frame_bytes() as usize];
+        let (two, real, k) = (d.channels == 2, d.real, self.scale);
+        let bad = match (d.float, d.container_bytes) {
+            (false, 1) => frames_of(bytes, two, real, out, |b: [u8; 1]| {
+                (i32::from(b[0]) - 128) as f32 * k
+            }),
+            (false, 2) => frames_of(bytes, two, real, out, |b: [u8; 2]| {
+                f32::from(i16::from_le_bytes(b)) * k
+            }),
+            (false, 3) => frames_of(bytes, two, real, out, |b: [u8; 3]| {
+                (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 * k
+            }),
+            (false, _) => frames_of(bytes, two, real, out, |b: [u8; 4]| {
+                i32::from_le_bytes(b) as f32 * k
+            }),
+            (true, 4) => frames_of(bytes, two, real, out, f32::from_le_bytes),
+            (true, _) => frames_of(bytes, two, real, out, |b: [u8; 8]| {
+                f64::from_le_bytes(b) as f32
+            }),
+        };
+        self.nonfinite += bad;
+    }
+
     /// Goes back to the first sample.
     pub(crate) fn rewind(&mut self) -> Result<()> {
-        let mut file = self.take_file()?;
-        file.seek(SeekFrom::Start(self.details.data_offset))
+        self.file
+            .seek(SeekFrom::Start(self.details.data_offset))
             .map_err(|e| Error::io(&self.path, e))?;
-        self.after_seg = self.details.frames;
+        self.left = self.details.frames;
         self.frames_read = 0;
         self.nonfinite = 0;
-        self.arm(file)
+        Ok(())
     }
 }
 
-/// Reads `n` frames from `it` (one value per channel) into `out`, converted by `conv`:
-/// `(L, R)` for IQ, `(L, 0)` for real audio. Stops at the first error.
-fn pull<S, I>(
-    mut it: I,
-    n: usize,
+/// Decodes whole frames of `B`-byte samples from `bytes` into `out` with `conv`: `(L, R)`
+/// for IQ, `(L, 0)` for real audio or 1 channel. Non-finite values become 0; returns how
+/// many there were.
+fn frames_of<const B: usize>(
+    bytes: &[u8],
     two: bool,
     real: bool,
     out: &mut Vec<Complex32>,
-    mut conv: impl FnMut(S) -> f32,
-) -> std::result::Result<(), hound::Error>
-where
-    I: Iterator<Item = hound::Result<S>>,
-{
-    let eof = || {
-        hound::Error::IoError(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "end of data",
-        ))
-    };
-    out.reserve(n);
-    for _ in 0..n {
-        let a = conv(it.next().unwrap_or_else(|| Err(eof()))?);
-        let b = if two {
-            conv(it.next().unwrap_or_else(|| Err(eof()))?)
-        } else {
-            0.0
-        };
-        out.push(Complex32::new(a, if real { 0.0 } else { b }));
-    }
-    Ok(())
-}
-
-/// Reads `n` frames of 64-bit float samples (`frame` bytes: 8 or 16) from `data` through
-/// `buf` into `out`: `(L, R)`, or `(L, 0)` when `real`. NaN/Inf become 0; returns how many
-/// and the first I/O error (`UnexpectedEof` if the data ends early; the whole frames read
-/// before it are kept).
-fn pull_f64<R: Read>(
-    data: &mut R,
-    buf: &mut [u8],
-    frame: usize,
-    n: usize,
-    real: bool,
-    out: &mut Vec<Complex32>,
-) -> (std::io::Result<()>, u64) {
+    conv: impl Fn([u8; B]) -> f32,
+) -> u64 {
     let mut bad = 0u64;
-    let conv = |b: &[u8], bad: &mut u64| {
-        let v = f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32;
-        if v.is_finite() {
+    let mut val = |b: &[u8]| {
+        let mut a = [0u8; B];
+        a.copy_from_slice(b);
+        let v = conv(a);
+        let ok = v.is_finite();
+        bad += u64::from(!ok);
+        if ok {
             v
         } else {
-            *bad += 1;
             0.0
         }
     };
-    out.reserve(n);
-    let per_fill = buf.len() / frame;
-    let mut left = n;
-    while left > 0 {
-        let want = left.min(per_fill) * frame;
-        let got = match read_up_to(data, &mut buf[..want]) {
-            Ok(g) => g,
-            Err(e) => return (Err(e), bad),
-        };
-        for f in buf[..got - got % frame].chunks_exact(frame) {
-            let a = conv(&f[..8], &mut bad);
-            let b = if frame == 16 {
-                conv(&f[8..16], &mut bad)
-            } else {
-                0.0
-            };
-            out.push(Complex32::new(a, if real { 0.0 } else { b }));
+    if two {
+        for f in bytes.chunks_exact(2 * B) {
+            let i = val(&f[..B]);
+            let q = val(&f[B..]);
+            out.push(Complex32::new(i, if real { 0.0 } else { q }));
         }
-        if got < want {
-            let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "end of data");
-            return (Err(eof), bad);
+    } else {
+        for f in bytes.chunks_exact(B) {
+            out.push(Complex32::new(val(f), 0.0));
         }
-        left -= got / frame;
     }
-    (Ok(()), bad)
+    bad
 }
 
 /// A canonical 44-byte header for `channels` (1 or 2) of 16-bit PCM at `sample_rate` with
@@ -920,7 +789,6 @@ mod tests {
             bytes.len() as u64,
             Path::new("t.wav"),
         )
-        .map(|(d, _)| d)
     }
 
     /// A `fmt ` chunk body: plain (16 bytes) or extensible (40) with the given sub-format tag.
@@ -1064,32 +932,33 @@ mod tests {
     }
 
     #[test]
-    fn segments_split_a_long_data_chunk_without_changing_samples() {
+    fn buffer_refills_never_change_the_samples() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("s.wav");
-        let vals: Vec<i16> = (0..1001).map(|k| (k * 37 % 65536 - 32768) as i16).collect();
-        let mut data = Vec::new();
-        for v in &vals {
-            data.extend_from_slice(&v.to_le_bytes());
-        }
+        // 24-bit stereo: 6-byte frames, which do not divide the buffer.
+        let n = 3 * BUF_BYTES / 6 + 7;
+        let vals: Vec<i32> = (0..2 * n as i32)
+            .map(|k| (k * 7919 % (1 << 24)) - (1 << 23))
+            .collect();
+        let data: Vec<u8> = vals
+            .iter()
+            .flat_map(|v| v.to_le_bytes()[..3].to_vec())
+            .collect();
         let f = riff(&[
-            chunk(b"fmt ", &fmt(1, false, 1, 1000, 16, 2)),
+            chunk(b"fmt ", &fmt(1, false, 2, 1000, 24, 3)),
             chunk(b"data", &data),
         ]);
         std::fs::write(&path, &f).unwrap();
         let want: Vec<Complex32> = vals
-            .iter()
-            .map(|&v| Complex32::new(f32::from(v) / 32768.0, 0.0))
+            .chunks_exact(2)
+            .map(|v| Complex32::new(v[0] as f32 / 8_388_608.0, v[1] as f32 / 8_388_608.0))
             .collect();
-        for seg in [2, 6, 128, 1 << 20] {
-            let mut s = WavStream::open_with_segments(&path, f.len() as u64, None, seg).unwrap();
+        let mut s = WavStream::open(&path, f.len() as u64, None).unwrap();
+        for max in [1, 77, BUF_BYTES / 6, BUF_BYTES / 6 + 1, 1 << 20] {
             let mut got = Vec::new();
-            for _ in 0..2 {
-                got.clear();
-                while s.read(&mut got, 77).unwrap() > 0 {}
-                assert_eq!(got, want, "segments of {seg} bytes");
-                s.rewind().unwrap();
-            }
+            while s.read(&mut got, max).unwrap() > 0 {}
+            assert_eq!(got, want, "reads of {max}");
+            s.rewind().unwrap();
         }
     }
 
