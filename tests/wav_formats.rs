@@ -853,3 +853,81 @@ fn rx_decodes_every_wav_kind_to_the_frames_of_the_cf32() {
         assert!(i.contains(want), "info lacks {want}: {i}");
     }
 }
+
+/// A receiver's audio saved as stereo (L = R, 24-bit as some programs save it): the
+/// project's BPSK 9600 Bd at an 11.5 kHz audio carrier in 48 kHz audio is recognised as
+/// real audio and decodes every frame, as the mono file it was made from does.
+#[test]
+fn rx_reads_stereo_audio_with_identical_channels_as_real_audio() {
+    let d = Dir::new();
+    let tx = d.p("a.sigmf-meta");
+    let mono = d.p("mono.wav");
+    ok(&[
+        "tx",
+        s(&tx),
+        "--profile",
+        "ccsds-bpsk-r1/2-rs",
+        "--frame-count",
+        "12",
+        "--symbol-rate",
+        "9600",
+        "--sample-rate",
+        "48k",
+    ]);
+    ok(&[
+        "sim",
+        s(&tx),
+        s(&mono),
+        "--cfo",
+        "11.5k",
+        "--esn0",
+        "10",
+        "--output-format",
+        "wav-mono",
+    ]);
+    let mut r = hound::WavReader::open(&mono).unwrap();
+    assert_eq!(r.spec().channels, 1);
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48_000,
+        bits_per_sample: 24,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let stereo = d.p("stereo.wav");
+    let mut w = hound::WavWriter::create(&stereo, spec).unwrap();
+    for v in r.samples::<i16>() {
+        let v = i32::from(v.unwrap()) << 8;
+        w.write_sample(v).unwrap();
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+    let rx = |p: &Path| {
+        let out = run(&[
+            "rx",
+            s(p),
+            "--profile",
+            "ccsds-bpsk-r1/2-rs",
+            "--symbol-rate",
+            "9600",
+            "--audio-carrier",
+            "11.5k",
+            "--json",
+            "-",
+        ]);
+        let e = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{e}");
+        let hex: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["ok"] == true).then(|| v["hex"].as_str().unwrap().to_string())
+            })
+            .collect();
+        (hex, e)
+    };
+    let (want, e) = rx(&mono);
+    assert_eq!(want.len(), 12, "mono: {e}");
+    let (got, e) = rx(&stereo);
+    assert!(e.contains("identical") && e.contains("real audio"), "{e}");
+    assert_eq!(got, want, "stereo L = R: {e}");
+}
