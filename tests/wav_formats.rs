@@ -428,6 +428,30 @@ fn rf64_over_4_gib_takes_its_size_from_ds64() {
     let mut out = Vec::new();
     assert_eq!(r.read(&mut out, 1000).unwrap(), 1000);
     assert!(out.iter().all(|s| *s == Complex32::new(0.0, 0.0)));
+
+    // A plain RIFF file over 4 GiB whose 32-bit data size wrapped (GNU Radio's WAV sink):
+    // read to the end, with a note.
+    let p = dir.path().join("wrapped.wav");
+    let extra = 8 * 1000;
+    let mut head = riff(&[
+        chunk(b"fmt ", &fmt(Enc::F32, false, 2, 10_000_000)),
+        chunk(b"data", &[]),
+    ]);
+    let hl = head.len();
+    head[hl - 4..].copy_from_slice(&(extra as u32).to_le_bytes());
+    std::fs::write(&p, &head).unwrap();
+    let data_len = (1u64 << 32) + extra;
+    let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+    f.set_len(hl as u64 + data_len).unwrap();
+    drop(f);
+    let r = CaptureReader::open(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(r.info().num_samples, Some(data_len / 8));
+    let w = r.wav().unwrap();
+    assert!(
+        w.notes.iter().any(|n| n.contains("wrapped")),
+        "{:?}",
+        w.notes
+    );
 }
 
 #[test]
