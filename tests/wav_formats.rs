@@ -647,6 +647,10 @@ fn malformed_headers_are_named() {
     f24[14..16].copy_from_slice(&24u16.to_le_bytes());
     let mut valid_over = fmt(Enc::I24, true, 2, 8000);
     valid_over[18..20].copy_from_slice(&32u16.to_le_bytes());
+    let mut cb_size = fmt(Enc::I24, true, 2, 8000);
+    cb_size[16..18].copy_from_slice(&10u16.to_le_bytes());
+    let mut odd_guid = fmt(Enc::I16, true, 2, 8000);
+    odd_guid[39] ^= 0xFF; // PCM's tag, but not the KSDATAFORMAT GUID
     let mut rf_no_ds64 = riff(&[chunk(b"fmt ", &good_fmt)]);
     rf_no_ds64[0..4].copy_from_slice(b"RF64");
     rf_no_ds64.extend_from_slice(b"data\xff\xff\xff\xff");
@@ -661,6 +665,11 @@ fn malformed_headers_are_named() {
         (with_fmt(f16), &["16-bit float"]),
         (with_fmt(f24), &["24-bit float"]),
         (with_fmt(valid_over), &["block align 6, expected 8"]),
+        (
+            with_fmt(cb_size),
+            &["`fmt ` chunk not readable", "EXTENSIBLE size"],
+        ),
+        (with_fmt(odd_guid), &["`fmt ` chunk not readable"]),
         (
             with_fmt(good_fmt[..14].to_vec()),
             &["`fmt ` chunk of 14 bytes"],

@@ -427,8 +427,6 @@ pub(crate) fn read_header<R: Read + Seek>(
         )));
     }
 
-    // hound's verdict on the `fmt ` chunk (sizes, extensible GUID, bits against the block),
-    // except for 64-bit float, which hound does not read (WavStream decodes it itself).
     // Each sample is stored in block align / channels bytes; integer ones may use fewer
     // bits (the valid bits of an extensible chunk).
     let bytes = align / channels;
@@ -441,11 +439,6 @@ pub(crate) fn read_header<R: Read + Seek>(
     let bits = if float { header_bits } else { valid_bits };
     if float && !matches!(bits, 32 | 64) {
         return Err(bad(format!("WAV has {bits}-bit float samples; {READS}")));
-    }
-    if bits != 64 {
-        let probe = hound_header(&fmt_for_hound(&fmt, bytes), 0);
-        hound::WavReader::new(Cursor::new(probe))
-            .map_err(|e| bad(format!("WAV `fmt ` chunk not readable: {e}")))?;
     }
     // Plain PCM fills whole bytes (block align = channels × ⌈bits/8⌉); extensible PCM may
     // leave low bits of its container unused.
@@ -469,6 +462,13 @@ pub(crate) fn read_header<R: Read + Seek>(
             "broken WAV header: block align {align}, expected {} for {channels} × {bits}-bit",
             channels * expect
         )));
+    }
+    // hound's verdict on the rest of the `fmt ` chunk (its size, cbSize, the extensible
+    // sub-format GUID), except for 64-bit float, which hound does not know.
+    if bits != 64 {
+        let probe = hound_header(&fmt_for_hound(&fmt, bytes), 0);
+        hound::WavReader::new(Cursor::new(probe))
+            .map_err(|e| bad(format!("WAV `fmt ` chunk not readable: {e}")))?;
     }
 
     let frame = u64::from(channels) * u64::from(bytes);
