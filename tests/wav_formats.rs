@@ -964,3 +964,64 @@ fn rx_reads_stereo_audio_with_identical_channels_as_real_audio() {
     assert!(e.contains("identical") && e.contains("real audio"), "{e}");
     assert_eq!(got, want, "stereo L = R: {e}");
 }
+
+/// Random corruption of header bytes (sizes, tags, counts, GUIDs, ds64): every file either
+/// opens and reads to its end or gives an error naming it; nothing panics.
+#[test]
+fn corrupted_headers_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(Enc::I24, 2, 40, 8);
+    let files = [
+        rf64(
+            b"RF64",
+            &[
+                chunk(b"fmt ", &fmt(Enc::I24, true, 2, 1000)),
+                chunk(b"auxi", &auxi(START, 7)),
+            ],
+            &d.bytes,
+            &[],
+        ),
+        riff(&[
+            chunk(b"fmt ", &fmt(Enc::F64, false, 2, 1000)),
+            chunk(b"data", &d.bytes),
+        ]),
+    ];
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+    let p = dir.path().join("fuzz.wav");
+    let (mut opened, mut refused) = (0, 0);
+    for k in 0..800 {
+        let mut f = files[k % 2].clone();
+        let header = f.len() - d.bytes.len();
+        for _ in 0..rng.random_range(1..4) {
+            let i = rng.random_range(0..header);
+            f[i] = match rng.random_range(0..3) {
+                0 => rng.random(),
+                1 => 0,
+                _ => 0xFF,
+            };
+        }
+        std::fs::write(&p, &f).unwrap();
+        match CaptureReader::open(&p, &OpenOptions::default()) {
+            Ok(mut r) => {
+                let mut out = Vec::new();
+                loop {
+                    match r.read(&mut out, 17) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e) => panic!("{k}: read of an opened file failed: {e}"),
+                    }
+                }
+                opened += 1;
+            }
+            Err(e) => {
+                assert!(e.to_string().contains("fuzz.wav"), "{k}: {e}");
+                refused += 1;
+            }
+        }
+    }
+    // Both outcomes occur (the corruption reaches fields that matter and ones that do not).
+    assert!(
+        opened > 100 && refused > 100,
+        "{opened} opened, {refused} refused"
+    );
+}
