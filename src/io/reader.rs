@@ -267,9 +267,10 @@ impl std::fmt::Debug for CaptureReader {
 impl CaptureReader {
     /// Opens the capture `path` names: a `.sigmf-meta`, a `.sigmf-data` (its meta beside
     /// it), a SigMF stem (`foo.sigmf` or `foo` when `foo.sigmf-meta` exists), a `.wav`
-    /// (any encoding [`super::wav`] reads: 2 channels are IQ; 1 channel, or 2 identical
-    /// ones, a real signal read as `x + 0i` with [`CaptureInfo::real`] set and format
-    /// [`SampleFormat::WavMono`]; an `auxi` chunk gives sample 0's time and frequency), or a raw
+    /// (8- to 32-bit integer PCM or 32/64-bit float, plain or extensible, RIFF or RF64: see
+    /// [`WavDetails`]; 2 channels are IQ; 1 channel, or 2 identical ones, a real signal read
+    /// as `x + 0i` with [`CaptureInfo::real`] set and format [`SampleFormat::WavMono`]; an
+    /// `auxi` chunk gives sample 0's time and frequency), or a raw
     /// file (`.cf32 .cfile .cs16 .cu8 .cs8`, or `.raw`/`.iq`/other with `opts.format`). A raw file with a leomodem sidecar meta (`foo.sigmf-meta` or
     /// `foo.cf32.sigmf-meta` whose `core:dataset` is the file's name) is read as SigMF.
     ///
