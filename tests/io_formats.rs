@@ -613,13 +613,14 @@ fn bad_wav_names_the_file_and_the_problem() {
             vec!["broken WAV header"],
         ),
         (
-            wav_bytes(3, 2, 48_000, 32, 32),
-            vec!["IEEE float", "not PCM 16-bit"],
+            wav_bytes(6, 2, 48_000, 8, 16),
+            vec!["A-law (format tag 6)", "leomodem reads"],
         ),
         (
-            wav_bytes(1, 2, 48_000, 8, 16),
-            vec!["8-bit", "not PCM 16-bit"],
+            wav_bytes(3, 2, 48_000, 16, 32),
+            vec!["16-bit float samples"],
         ),
+        (wav_bytes(1, 2, 48_000, 12, 16), vec!["block align 3"]),
         // Mono WAV is read as real audio (see `mono_wav_*` below); only a broken one fails.
         (
             wav_bytes(1, 1, 48_000, 16, 3),

@@ -754,6 +754,9 @@ pub fn catalogue_toml(data: &[u8]) {
             assert!(s.is_named(&s.norad.to_string()));
         }
         Err(e) => assert!(e.to_string().contains("fuzz.toml"), "{e}"),
+    }
+}
+
 // ------------------------------------------------------------------ amateur framings
 
 /// An LLR from a fuzz byte: `i8 / 16`, with 0x80 → NaN, 0x7F → +∞, 0x81 → −∞.

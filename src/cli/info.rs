@@ -28,6 +28,8 @@ pub struct CaptureReport {
     pub path: String,
     /// Sample format.
     pub format: String,
+    /// For a WAV file: its encoding, channels and container (`24-bit PCM, 2 channels, RF64`).
+    pub wav: Option<String>,
     /// Sample rate, S/s.
     pub sample_rate: f64,
     /// Centre frequency, Hz, if known.
@@ -81,6 +83,7 @@ pub fn analyse(args: &InfoArgs) -> Result<CaptureReport> {
     Ok(CaptureReport {
         path: info.path.display().to_string(),
         format: info.format.to_string(),
+        wav: reader.wav().map(|w| w.summary()),
         sample_rate: info.sample_rate,
         center_freq: info.center_freq,
         start_time: info.start_time.map(|t| t.to_iso8601()),
@@ -103,7 +106,10 @@ pub fn run(args: InfoArgs) -> Result<()> {
         return Ok(());
     }
     println!("file           {}", r.path);
-    println!("format         {}", r.format);
+    match &r.wav {
+        Some(w) => println!("format         {} ({w})", r.format),
+        None => println!("format         {}", r.format),
+    }
     println!("sample rate    {} S/s", r.sample_rate);
     if let Some(c) = r.center_freq {
         println!("centre         {}", fmt_hz(c));

@@ -12,6 +12,10 @@
 //! | wav      | 4     | `n / 32768` (after header)        | (`ci16_le` payload)   |
 //! | wav-mono | 2     | `n / 32768 + 0i` (after header)   | (`ri16_le` payload)   |
 //!
+//! The wav rows are what leomodem writes; reading takes any WAV the `io::wav` module reads
+//! (8-bit unsigned to 32-bit integer PCM, 32/64-bit float, RF64), each scaled to full
+//! scale ±1, and reports [`SampleFormat::Wav`] or [`SampleFormat::WavMono`] by its channels.
+//!
 //! wav-mono is the one real format: a 1-channel 16-bit PCM WAV, such as a receiver's
 //! SSB/FM audio with the carrier at an audio frequency. It decodes to samples with a zero
 //! imaginary part, and encoding keeps only the real part.
@@ -40,9 +44,11 @@ pub enum SampleFormat {
     Cu8,
     /// Complex `i8`, I then Q, value `n / 128` (HackRF; SigMF `ci8`).
     Cs8,
-    /// RIFF WAV, 2 channels of 16-bit PCM: I left, Q right, value `n / 32768`.
+    /// RIFF WAV, 2 channels: I left, Q right. Written as 16-bit PCM (value `n / 32768`);
+    /// read in any encoding `io::wav` knows.
     Wav,
-    /// RIFF WAV, 1 channel of 16-bit PCM: a real signal (audio), value `n / 32768 + 0i`.
+    /// RIFF WAV, 1 channel (or 2 identical ones): a real signal (audio), value `x + 0i`.
+    /// Written as 16-bit PCM (value `n / 32768 + 0i`); read in any encoding `io::wav` knows.
     ///
     /// Writing keeps only the real part of each sample and drops the imaginary part, so
     /// the caller must give a real signal: for example `√2 · Re(x(t)·e^{j2πf_c t})`, a

@@ -35,4 +35,5 @@ pub use format::SampleFormat;
 pub(crate) use reader::read_up_to;
 pub use reader::{CaptureInfo, CaptureReader, CaptureSegment, OpenOptions};
 pub use sigmf::SIGMF_VERSION;
+pub use wav::{WavAuxi, WavContainer, WavDetails};
 pub use writer::{CaptureMeta, CaptureWriter};

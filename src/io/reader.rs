@@ -2,7 +2,7 @@
 
 use super::format::SampleFormat;
 use super::sigmf::{self, append_to_name, with_suffix_replaced, SigmfMeta};
-use super::wav;
+use super::wav::{self, WavDetails};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 use num_complex::Complex32;
@@ -202,13 +202,11 @@ fn resolve(path: &Path, opts: &OpenOptions) -> Result<Source> {
             return Err(Error::io(path, e));
         }
     }
-    if SampleFormat::from_extension(path) != Some(SampleFormat::Wav) {
-        if let Some(meta) = find_sidecar(path) {
-            return Ok(Source::Sigmf {
-                meta: Box::new(meta),
-                data: path.to_path_buf(),
-            });
-        }
+    if let Some(meta) = find_sidecar(path) {
+        return Ok(Source::Sigmf {
+            meta: Box::new(meta),
+            data: path.to_path_buf(),
+        });
     }
     Ok(Source::Raw {
         data: path.to_path_buf(),
@@ -253,6 +251,8 @@ pub struct CaptureReader {
     buf: Vec<u8>,
     samples_read: u64,
     nonfinite: u64,
+    /// WAV files are decoded by their own stream (any depth, RF64, L = R audio).
+    wav: Option<wav::WavStream>,
 }
 
 impl std::fmt::Debug for CaptureReader {
@@ -267,13 +267,16 @@ impl std::fmt::Debug for CaptureReader {
 impl CaptureReader {
     /// Opens the capture `path` names: a `.sigmf-meta`, a `.sigmf-data` (its meta beside
     /// it), a SigMF stem (`foo.sigmf` or `foo` when `foo.sigmf-meta` exists), a `.wav`
-    /// (16-bit PCM: 2 channels are IQ; 1 channel is a real signal, read as `n/32768 + 0i`
-    /// with [`CaptureInfo::real`] set and format [`SampleFormat::WavMono`]), or a raw
+    /// (8- to 32-bit integer PCM or 32/64-bit float, plain or extensible, RIFF or RF64: see
+    /// [`WavDetails`]; 2 channels are IQ; 1 channel, or 2 identical ones, a real signal read
+    /// as `x + 0i` with [`CaptureInfo::real`] set and format [`SampleFormat::WavMono`]; an
+    /// `auxi` chunk gives sample 0's time and frequency), or a raw
     /// file (`.cf32 .cfile .cs16 .cu8 .cs8`, or `.raw`/`.iq`/other with `opts.format`). A raw file with a leomodem sidecar meta (`foo.sigmf-meta` or
     /// `foo.cf32.sigmf-meta` whose `core:dataset` is the file's name) is read as SigMF.
     ///
     /// Format: `opts.format`, else the SigMF datatype, else the extension; for a WAV
-    /// (`wav` or `wav-mono`) the header's channel count then decides which. Sample rate:
+    /// (`wav` or `wav-mono`) the header's channel count then decides which (`wav` given
+    /// explicitly reads 2 identical channels as IQ too). Sample rate:
     /// `opts.sample_rate`, else SigMF or WAV header. Every error names the file and what
     /// was wrong: missing or unparsable metadata, unsupported datatype or WAV layout, no
     /// sample rate, empty file, or a byte count that is not a whole number of samples.
@@ -286,6 +289,8 @@ impl CaptureReader {
 
         let format = match (opts.format, &meta) {
             (Some(f), _) => f,
+            // A SigMF meta describing a WAV file (a non-conforming dataset): its header rules.
+            (None, Some(_)) if wav::is_wav_name(&data_path) => SampleFormat::Wav,
             (None, Some(m)) => m.format()?,
             (None, None) => SampleFormat::from_extension(&data_path).ok_or_else(|| {
                 Error::format(
@@ -359,6 +364,7 @@ impl CaptureReader {
         let mut file = BufReader::with_capacity(1 << 16, file);
 
         let mut format = format;
+        let mut wav_stream = None;
         let (data_offset, num_samples, sample_rate) = if format.is_wav() {
             if !md.is_file() {
                 return Err(Error::format(
@@ -366,7 +372,11 @@ impl CaptureReader {
                     "WAV input must be a regular file (its header is read by seeking)",
                 ));
             }
-            let w = wav::read_header(&mut file, md.len(), &data_path)?;
+            // The header decides; an explicit `--format wav` keeps 2 identical channels IQ.
+            let force_real = (opts.format == Some(SampleFormat::Wav)).then_some(false);
+            let stream = wav::WavStream::open(&data_path, md.len(), force_real)?;
+            let w = stream.details().clone();
+            wav_stream = Some(stream);
             let rate = match meta_rate {
                 Some(r) => r,
                 None => check_rate(w.sample_rate as f64, |reason| {
@@ -376,13 +386,12 @@ impl CaptureReader {
                     )
                 })?,
             };
-            // The header decides between IQ and real audio, whichever WAV format was named.
-            format = if w.channels == 1 {
+            format = if w.real {
                 SampleFormat::WavMono
             } else {
                 SampleFormat::Wav
             };
-            (w.data_offset, Some(w.num_samples), rate)
+            (w.data_offset, Some(w.frames), rate)
         } else {
             let offset = meta.as_ref().map(|m| m.header_bytes).unwrap_or(0);
             let bps = format.bytes_per_sample() as u64;
@@ -425,6 +434,22 @@ impl CaptureReader {
             .as_ref()
             .map(|m| m.segments.clone())
             .unwrap_or_default();
+        // A WAV `auxi` chunk fills in what no SigMF meta gave: sample 0's time and frequency.
+        if let Some(a) = wav_stream.as_ref().and_then(|w| w.details().auxi.as_ref()) {
+            if segments.first().is_none_or(|s| s.sample_start != 0) {
+                segments.insert(
+                    0,
+                    CaptureSegment {
+                        sample_start: 0,
+                        frequency: None,
+                        datetime: None,
+                    },
+                );
+            }
+            let s0 = &mut segments[0];
+            s0.frequency = s0.frequency.or(a.center_freq);
+            s0.datetime = s0.datetime.or(a.start_time);
+        }
         if let Some(f) = opts.center_freq {
             segments.iter_mut().for_each(|s| s.frequency = Some(f));
         }
@@ -462,15 +487,35 @@ impl CaptureReader {
             info,
             file,
             data_offset,
-            buf: vec![0; BUF_BYTES],
+            buf: if wav_stream.is_some() {
+                Vec::new()
+            } else {
+                vec![0; BUF_BYTES]
+            },
             samples_read: 0,
             nonfinite: 0,
+            wav: wav_stream,
         })
     }
 
     /// What is known about the capture.
     pub fn info(&self) -> &CaptureInfo {
         &self.info
+    }
+
+    /// Whether the samples are stored as integers, so that a decoded |I| or |Q| near 1 is
+    /// the converter's full scale (clipping): false for cf32 and float WAV.
+    pub fn integer_samples(&self) -> bool {
+        match &self.wav {
+            Some(w) => !w.details().float,
+            None => self.info.format != SampleFormat::Cf32,
+        }
+    }
+
+    /// What the header of a WAV capture says (encoding, container, `auxi` facts, notes);
+    /// `None` for other formats.
+    pub fn wav(&self) -> Option<&WavDetails> {
+        self.wav.as_ref().map(|w| w.details())
     }
 
     /// Appends up to `max` samples to `out` and returns how many; 0 means the end of the
@@ -480,6 +525,12 @@ impl CaptureReader {
     /// ([`nonfinite_count`](CaptureReader::nonfinite_count)). A file that ends early
     /// (shrunk while reading) or, for a pipe, ends inside a sample is an error.
     pub fn read(&mut self, out: &mut Vec<Complex32>, max: usize) -> Result<usize> {
+        if let Some(w) = self.wav.as_mut() {
+            let n = w.read(out, max)?;
+            self.samples_read += n as u64;
+            self.nonfinite = w.nonfinite_count();
+            return Ok(n);
+        }
         let bps = self.info.format.bytes_per_sample();
         let per_fill = self.buf.len() / bps;
         let mut done = 0usize;
@@ -541,6 +592,12 @@ impl CaptureReader {
     /// Goes back to sample 0 and resets the counters (for two-pass tools). Fails for
     /// inputs that cannot seek, such as pipes.
     pub fn rewind(&mut self) -> Result<()> {
+        if let Some(w) = self.wav.as_mut() {
+            w.rewind()?;
+            self.samples_read = 0;
+            self.nonfinite = 0;
+            return Ok(());
+        }
         self.file
             .seek(SeekFrom::Start(self.data_offset))
             .map_err(|e| Error::io(&self.info.data_path, e))?;

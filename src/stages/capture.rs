@@ -33,7 +33,7 @@ impl CaptureSource {
             name,
             nonfinite: Arc::new(AtomicU64::new(0)),
             clipped: Arc::new(AtomicU64::new(0)),
-            integer: !matches!(reader.info().format, SampleFormat::Cf32),
+            integer: reader.integer_samples(),
             reader,
         }
     }
