@@ -1,0 +1,157 @@
+//! Inter-frame layered min-sum iterations on AVX-512BW (64 frames) and AVX2 (32 frames):
+//! the arithmetic of [`super::decoder`], one frame per byte lane.
+
+use std::arch::x86_64::*;
+
+/// One iteration over all rows for 64 lanes. `l`: `n × 64` bytes; `m1`, `m2`: per row the
+/// two output magnitudes (`checks × 64` bytes); `sgn`, `ism`: per edge the lane masks of
+/// the message sign and of "this edge held the row minimum"; `tmp`: `max_row_weight × 64`
+/// bytes; `lsign`: `max_row_weight` words. Lanes outside `active` are not written in `l`.
+/// Returns the lanes that had an unsatisfied row or a sign change.
+///
+/// # Safety
+/// The CPU must support AVX-512F/BW; the buffers must have the sizes above for the rows
+/// `row_start`/`cols` describe.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn iterate_avx512(
+    row_start: &[u32],
+    cols: &[u32],
+    l: *mut u8,
+    m1: *mut u8,
+    m2: *mut u8,
+    sgn: &mut [u64],
+    ism: &mut [u64],
+    tmp: *mut u8,
+    lsign: &mut [u64],
+    offset: u8,
+    clip: u8,
+    active: u64,
+) -> u64 {
+    let zero = _mm512_setzero_si512();
+    let off = _mm512_set1_epi8(offset as i8);
+    let clp = _mm512_set1_epi8(clip as i8);
+    let ones = _mm512_set1_epi8(-1);
+    let mut bad = 0u64;
+    let rows = row_start.len() - 1;
+    for row in 0..rows {
+        let (s, e) = (row_start[row] as usize, row_start[row + 1] as usize);
+        let cols = cols.get_unchecked(s..e);
+        let p1 = m1.add(row * 64) as *mut __m512i;
+        let p2 = m2.add(row * 64) as *mut __m512i;
+        let o1 = _mm512_load_si512(p1 as *const _);
+        let o2 = _mm512_load_si512(p2 as *const _);
+        let mut min1 = ones;
+        let mut min2 = ones;
+        let mut par = zero;
+        let mut synd = 0u64;
+        for (j, &v) in cols.iter().enumerate() {
+            let pl = l.add(v as usize * 64) as *const __m512i;
+            let lv = _mm512_load_si512(pl as *const _);
+            let ls = _mm512_movepi8_mask(lv);
+            *lsign.get_unchecked_mut(j) = ls;
+            synd ^= ls;
+            let mag = _mm512_mask_blend_epi8(*ism.get_unchecked(s + j), o1, o2);
+            let rold = _mm512_mask_sub_epi8(mag, *sgn.get_unchecked(s + j), zero, mag);
+            let t = _mm512_subs_epi8(lv, rold);
+            _mm512_store_si512(tmp.add(j * 64) as *mut _, t);
+            let a = _mm512_abs_epi8(t);
+            min2 = _mm512_min_epu8(min2, _mm512_max_epu8(min1, a));
+            min1 = _mm512_min_epu8(min1, a);
+            par = _mm512_xor_si512(par, t);
+        }
+        bad |= synd;
+        let n1 = _mm512_min_epu8(_mm512_subs_epu8(min1, off), clp);
+        let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
+        _mm512_store_si512(p1 as *mut _, n1);
+        _mm512_store_si512(p2 as *mut _, n2);
+        let pm = _mm512_movepi8_mask(par);
+        for (j, &v) in cols.iter().enumerate() {
+            let t = _mm512_load_si512(tmp.add(j * 64) as *const _);
+            let a = _mm512_abs_epi8(t);
+            let im = _mm512_cmpeq_epi8_mask(a, min1);
+            let sg = _mm512_movepi8_mask(t) ^ pm;
+            *ism.get_unchecked_mut(s + j) = im;
+            *sgn.get_unchecked_mut(s + j) = sg;
+            let mag = _mm512_mask_blend_epi8(im, n1, n2);
+            let r = _mm512_mask_sub_epi8(mag, sg, zero, mag);
+            let ln = _mm512_adds_epi8(t, r);
+            bad |= _mm512_movepi8_mask(ln) ^ *lsign.get_unchecked(j);
+            _mm512_mask_storeu_epi8(l.add(v as usize * 64) as *mut _, active, ln);
+        }
+    }
+    bad
+}
+
+/// One iteration over all rows for 32 lanes, with one message byte per edge and lane
+/// in `r` (`edges × 32` bytes); otherwise as [`iterate_avx512`].
+///
+/// # Safety
+/// The CPU must support AVX2; `l` holds `n × 32` bytes, `r` `edges × 32`, `tmp`
+/// `max_row_weight × 32`, all 32-byte aligned.
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn iterate_avx2(
+    row_start: &[u32],
+    cols: &[u32],
+    l: *mut u8,
+    r: *mut u8,
+    tmp: *mut u8,
+    offset: u8,
+    clip: u8,
+    active: u32,
+) -> u32 {
+    let off = _mm256_set1_epi8(offset as i8);
+    let clp = _mm256_set1_epi8(clip as i8);
+    let ones = _mm256_set1_epi8(-1);
+    let one = _mm256_set1_epi8(1);
+    // Lane mask as bytes: 0xFF where active.
+    let bits = _mm256_setr_epi8(
+        1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128,
+        1, 2, 4, 8, 16, 32, 64, -128,
+    );
+    let bytesel = _mm256_setr_epi8(
+        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3,
+        3, 3,
+    );
+    let am = _mm256_shuffle_epi8(_mm256_set1_epi32(active as i32), bytesel);
+    let act = _mm256_cmpeq_epi8(_mm256_and_si256(am, bits), bits);
+    let mut bad = 0u32;
+    let rows = row_start.len() - 1;
+    for row in 0..rows {
+        let (s, e) = (row_start[row] as usize, row_start[row + 1] as usize);
+        let cols = cols.get_unchecked(s..e);
+        let mut min1 = ones;
+        let mut min2 = ones;
+        let mut par = _mm256_setzero_si256();
+        let mut synd = _mm256_setzero_si256();
+        for (j, &v) in cols.iter().enumerate() {
+            let lv = _mm256_load_si256(l.add(v as usize * 32) as *const _);
+            synd = _mm256_xor_si256(synd, lv);
+            let rold = _mm256_load_si256(r.add((s + j) * 32) as *const _);
+            let t = _mm256_subs_epi8(lv, rold);
+            _mm256_store_si256(tmp.add(j * 32) as *mut _, t);
+            let a = _mm256_abs_epi8(t);
+            min2 = _mm256_min_epu8(min2, _mm256_max_epu8(min1, a));
+            min1 = _mm256_min_epu8(min1, a);
+            par = _mm256_xor_si256(par, t);
+        }
+        bad |= _mm256_movemask_epi8(synd) as u32;
+        let n1 = _mm256_min_epu8(_mm256_subs_epu8(min1, off), clp);
+        let n2 = _mm256_min_epu8(_mm256_subs_epu8(min2, off), clp);
+        for (j, &v) in cols.iter().enumerate() {
+            let t = _mm256_load_si256(tmp.add(j * 32) as *const _);
+            let a = _mm256_abs_epi8(t);
+            let eq = _mm256_cmpeq_epi8(a, min1);
+            let mag = _mm256_blendv_epi8(n1, n2, eq);
+            let rn = _mm256_sign_epi8(mag, _mm256_or_si256(_mm256_xor_si256(t, par), one));
+            _mm256_store_si256(r.add((s + j) * 32) as *mut _, rn);
+            let ln = _mm256_adds_epi8(t, rn);
+            let pl = l.add(v as usize * 32) as *mut __m256i;
+            let old = _mm256_load_si256(pl as *const _);
+            bad |= _mm256_movemask_epi8(_mm256_xor_si256(ln, old)) as u32;
+            _mm256_store_si256(pl, _mm256_blendv_epi8(old, ln, act));
+        }
+    }
+    bad
+}

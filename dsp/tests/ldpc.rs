@@ -1,0 +1,234 @@
+//! DVB-S2 FEC: the BCH + LDPC encoders against GNU Radio gr-dtv FECFRAMEs, encoder/decoder
+//! loopback over BPSK + AWGN, SIMD paths against the scalar path, the integer decoder
+//! against the float BP oracle, and FER measurements (the long sweep is an ignored test,
+//! run with `cargo test -p leomodem-dsp --release --test ldpc -- --ignored --nocapture`).
+
+use leomodem_dsp::fec::bch::BchCode;
+use leomodem_dsp::fec::ldpc::{
+    bp, pack_bits, unpack_bits, DecodeStatus, DecoderConfig, Dvbs2Rate, FrameSize, LdpcCode,
+    LdpcDecoder,
+};
+use leomodem_dsp::simd::Level;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// `frames` random codewords: (info bits, packed info, LLRs of BPSK over AWGN at `ebn0_db`).
+fn noisy_frames(
+    code: &LdpcCode,
+    frames: usize,
+    ebn0_db: f64,
+    seed: u64,
+) -> (Vec<Vec<u8>>, Vec<u8>, Vec<f32>) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let rate = code.k() as f64 / code.tx_len() as f64;
+    let sigma2 = 1.0 / (2.0 * rate * 10f64.powf(ebn0_db / 10.0));
+    let sigma = sigma2.sqrt();
+    let mut infos = Vec::new();
+    let mut packed = vec![0u8; frames * code.k().div_ceil(8)];
+    let mut llrs = Vec::with_capacity(frames * code.tx_len());
+    let mut cw = vec![0u8; code.n()];
+    let ib = code.k().div_ceil(8);
+    for f in 0..frames {
+        let info: Vec<u8> = (0..code.k()).map(|_| rng.random::<u8>() & 1).collect();
+        code.encode(&info, &mut cw);
+        for &c in &cw[..code.tx_len()] {
+            let nz: f64 = rng.sample(StandardNormal);
+            let y = 1.0 - 2.0 * f64::from(c) + sigma * nz;
+            llrs.push((2.0 * y / sigma2) as f32);
+        }
+        pack_bits(&info, &mut packed[f * ib..(f + 1) * ib]);
+        infos.push(info);
+    }
+    (infos, packed, llrs)
+}
+
+fn decode_all(dec: &mut LdpcDecoder, llrs: &[f32], frames: usize) -> (Vec<u8>, Vec<DecodeStatus>) {
+    let mut info = vec![0u8; frames * dec.info_bytes()];
+    let mut st = vec![DecodeStatus::default(); frames];
+    dec.decode_batch(llrs, &mut info, &mut st);
+    (info, st)
+}
+
+/// FECFRAMEs from gr-dtv's `dvb_bch_bb` + `dvb_ldpc_bb` (tests/vectors/gen_dvbs2_gr_dtv.py):
+/// for every code of Tables 5a/5b, BCH-encoding the frame's message and LDPC-encoding the
+/// result gives the same FECFRAME bit for bit.
+#[test]
+fn fecframes_equal_gr_dtv() {
+    const VECTORS: &str = include_str!("../../tests/vectors/dvbs2_gr_dtv.txt");
+    let mut seen = 0;
+    for line in VECTORS.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let size = match f[0] {
+            "normal" => FrameSize::Normal,
+            "short" => FrameSize::Short,
+            s => panic!("bad size {s}"),
+        };
+        let rate = Dvbs2Rate::parse(f[1]).unwrap();
+        let want: Vec<u8> = (0..f[2].len() / 2)
+            .map(|i| u8::from_str_radix(&f[2][2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        let bch = BchCode::dvbs2(size, rate).unwrap();
+        let ldpc = LdpcCode::dvbs2(size, rate).unwrap();
+        assert_eq!(want.len() * 8, ldpc.n());
+        let mut bchfec = vec![0u8; bch.n() / 8];
+        bch.encode(&want[..bch.k() / 8], &mut bchfec);
+        let mut info = vec![0u8; ldpc.k()];
+        unpack_bits(&bchfec, &mut info);
+        let mut cw = vec![0u8; ldpc.n()];
+        ldpc.encode(&info, &mut cw);
+        assert!(ldpc.is_codeword(&cw));
+        let mut got = vec![0u8; ldpc.n() / 8];
+        pack_bits(&cw, &mut got);
+        assert_eq!(got, want, "{}", ldpc.name());
+        seen += 1;
+    }
+    assert_eq!(seen, 21, "11 normal + 10 short codes");
+}
+
+#[test]
+fn noiseless_frames_decode_in_one_iteration_on_every_path() {
+    let code = LdpcCode::dvbs2(FrameSize::Short, Dvbs2Rate::R2_3).unwrap();
+    let (_, packed, llrs) = noisy_frames(&code, 5, 300.0, 1);
+    for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
+        let mut dec = LdpcDecoder::with_simd(&code, DecoderConfig::default(), level).unwrap();
+        let (info, st) = decode_all(&mut dec, &llrs, 5);
+        assert_eq!(info, packed, "{level}");
+        assert!(
+            st.iter().all(|s| s.ok && s.iterations == 1),
+            "{level}: {st:?}"
+        );
+    }
+}
+
+/// Every SIMD path gives the scalar path's bits and iteration counts, frame by frame,
+/// including frames that fail and a partial last group.
+#[test]
+fn simd_paths_are_bit_identical_to_scalar() {
+    for (size, rate, ebn0, frames) in [
+        (FrameSize::Short, Dvbs2Rate::R1_2, 0.6, 70),
+        (FrameSize::Short, Dvbs2Rate::R1_2, 1.4, 70),
+        (FrameSize::Short, Dvbs2Rate::R8_9, 3.3, 40),
+        (FrameSize::Normal, Dvbs2Rate::R8_9, 3.7, 20),
+    ] {
+        let code = LdpcCode::dvbs2(size, rate).unwrap();
+        let (_, _, llrs) = noisy_frames(&code, frames, ebn0, 7);
+        let mut scalar =
+            LdpcDecoder::with_simd(&code, DecoderConfig::default(), Level::Scalar).unwrap();
+        let (want, want_st) = decode_all(&mut scalar, &llrs, frames);
+        let failures = want_st.iter().filter(|s| !s.ok).count();
+        for level in [Level::Avx2, Level::Avx512] {
+            // On a CPU without `level` this compares the best level it has.
+            let mut dec = LdpcDecoder::with_simd(&code, DecoderConfig::default(), level).unwrap();
+            let (got, st) = decode_all(&mut dec, &llrs, frames);
+            assert_eq!(st, want_st, "{} {level} at {ebn0} dB", code.name());
+            assert_eq!(got, want, "{} {level} at {ebn0} dB", code.name());
+        }
+        eprintln!(
+            "{} at {ebn0} dB: {failures}/{frames} frames failed",
+            code.name()
+        );
+    }
+}
+
+/// Garbage LLRs (NaN, infinities, huge values) never panic and are never reported as
+/// decoded; a frame of +∞ (every bit surely 0) decodes to the all-zero word on every path.
+#[test]
+fn arbitrary_llrs_do_not_panic() {
+    let code = LdpcCode::dvbs2(FrameSize::Short, Dvbs2Rate::R3_5).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    let garbage = 3;
+    let mut llrs: Vec<f32> = (0..garbage * code.tx_len())
+        .map(|i| match i % 7 {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            _ => rng.random_range(-1e6f32..1e6),
+        })
+        .collect();
+    llrs.extend(std::iter::repeat_n(f32::INFINITY, code.tx_len()));
+    for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
+        let mut dec = LdpcDecoder::with_simd(&code, DecoderConfig::default(), level).unwrap();
+        let (info, st) = decode_all(&mut dec, &llrs, garbage + 1);
+        assert!(st[..garbage].iter().all(|s| !s.ok), "{level}: {st:?}");
+        assert!(st[garbage].ok && st[garbage].iterations == 1, "{level}");
+        assert!(info[garbage * dec.info_bytes()..].iter().all(|&b| b == 0));
+    }
+}
+
+/// At an Eb/N0 where both decode nearly everything, the float BP oracle and the int8
+/// min-sum decoder return the transmitted information.
+#[test]
+fn min_sum_agrees_with_bp_oracle() {
+    let code = LdpcCode::dvbs2(FrameSize::Short, Dvbs2Rate::R1_2).unwrap();
+    let frames = 6;
+    let (infos, packed, llrs) = noisy_frames(&code, frames, 2.0, 11);
+    let mut dec = LdpcDecoder::with_simd(&code, DecoderConfig::default(), Level::Scalar).unwrap();
+    let (got, st) = decode_all(&mut dec, &llrs, frames);
+    assert!(st.iter().all(|s| s.ok));
+    assert_eq!(got, packed);
+    for (f, info) in infos.iter().enumerate() {
+        let (hard, ok, _) = bp::decode_bp(&code, &llrs[f * code.n()..(f + 1) * code.n()], 50);
+        assert!(ok);
+        assert_eq!(&hard[..code.k()], &info[..]);
+    }
+}
+
+/// FER of the int8 decoder (default settings, 25 iterations): prints frames, errors and
+/// average iterations. Run explicitly; the numbers go in the report.
+#[test]
+#[ignore]
+fn fer_points() {
+    let frames: usize = std::env::var("FER_FRAMES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2048);
+    let points: Vec<(FrameSize, Dvbs2Rate, f64)> = match std::env::var("FER_POINTS") {
+        Ok(s) => s
+            .split(',')
+            .map(|p| {
+                let v: Vec<&str> = p.split(':').collect();
+                let size = if v[0] == "short" {
+                    FrameSize::Short
+                } else {
+                    FrameSize::Normal
+                };
+                (size, Dvbs2Rate::parse(v[1]).unwrap(), v[2].parse().unwrap())
+            })
+            .collect(),
+        Err(_) => vec![
+            (FrameSize::Normal, Dvbs2Rate::R1_2, 1.1),
+            (FrameSize::Normal, Dvbs2Rate::R1_2, 1.2),
+            (FrameSize::Normal, Dvbs2Rate::R8_9, 3.7),
+            (FrameSize::Normal, Dvbs2Rate::R8_9, 3.8),
+        ],
+    };
+    for (size, rate, ebn0) in points {
+        let code = LdpcCode::dvbs2(size, rate).unwrap();
+        let mut dec = LdpcDecoder::new(&code, DecoderConfig::default()).unwrap();
+        let chunk = 256;
+        let (mut errors, mut done, mut iters) = (0usize, 0usize, 0u64);
+        let mut seed = 1000;
+        while done < frames {
+            let nf = chunk.min(frames - done);
+            let (_, packed, llrs) = noisy_frames(&code, nf, ebn0, seed);
+            seed += 1;
+            let (got, st) = decode_all(&mut dec, &llrs, nf);
+            let ib = dec.info_bytes();
+            for f in 0..nf {
+                iters += u64::from(st[f].iterations);
+                if got[f * ib..(f + 1) * ib] != packed[f * ib..(f + 1) * ib] {
+                    errors += 1;
+                }
+            }
+            done += nf;
+        }
+        println!(
+            "FER {} Eb/N0 {ebn0:.2} dB: {errors}/{frames} frame errors (FER {:.2e}), avg iterations {:.2} [{}]",
+            code.name(),
+            errors as f64 / frames as f64,
+            iters as f64 / frames as f64,
+            dec.level()
+        );
+    }
+}
