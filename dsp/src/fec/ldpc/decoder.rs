@@ -5,8 +5,8 @@
 //! Channel LLRs (positive = bit 0) are quantised to `q = clamp(round_half_even(s · LLR),
 //! −127, 127)` with `s` = [`DecoderConfig::llr_scale`]; NaN becomes 0 and punctured bits
 //! enter as 0. The decoder keeps one posterior `L_v` (i8) per bit and one check-to-bit
-//! message `R_e` (i8) per edge, all zero at the start. Rows of H are processed in order
-//! (layered schedule); for row `r` with bits `v_1 … v_d`:
+//! message `R_e` (i8) per edge, all zero at the start. In [`Schedule::RowSerial`] the rows
+//! of H are processed in order (layered schedule); for row `r` with bits `v_1 … v_d`:
 //!
 //! 1. `t_e = sat(L_v − R_e)` (saturating to [−128, 127]), `a_e = |t_e|` as u8 (so
 //!    |−128| = 128); `min1`, `min2` = the smallest and second smallest `a_e` (u8);
@@ -23,9 +23,16 @@
 //! After `max_iterations` the syndrome is computed on the hard decisions;
 //! [`DecodeStatus::ok`] is true only for a zero syndrome.
 //!
-//! # SIMD (inter-frame)
+//! [`Schedule::QuasiCyclic`] (the default for DVB-S2) runs the same arithmetic on 60
+//! rows at once; its order is defined in [`super::qc`].
 //!
-//! The AVX-512 path decodes 64 frames at once (one per byte lane of a 512-bit vector),
+//! # SIMD
+//!
+//! Quasi-cyclic schedule (intra-frame): one frame at a time, 60 rows per AVX-512 vector
+//! (needs VBMI for the lane rotations), bit-identical to its scalar path (tested); the
+//! working set of one frame stays in L2.
+//!
+//! Row-serial schedule (inter-frame): the AVX-512 path decodes 64 frames at once (one per byte lane of a 512-bit vector),
 //! the AVX2 path 32; both run the arithmetic above lane by lane and freeze a lane's `L`
 //! once that frame has stopped, so each frame's output and iteration count are
 //! bit-identical to the scalar path (tested). The AVX-512 path stores each row's two
@@ -48,16 +55,35 @@ pub struct DecoderConfig {
     pub offset: u8,
     /// Largest check-to-bit magnitude (≤ 127), in quantisation steps.
     pub clip: u8,
+    /// Order in which checks are processed.
+    pub schedule: Schedule,
+}
+
+/// Layered schedule. The two give slightly different (equally good) results; each is
+/// bit-identical across SIMD levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Schedule {
+    /// The quasi-cyclic schedule of [`super::qc`] for codes that have the structure
+    /// (DVB-S2): one frame at a time, 60 checks per vector (AVX-512 with VBMI: Ice Lake,
+    /// Zen 4 and later; scalar elsewhere). Codes without the structure use
+    /// [`Schedule::RowSerial`].
+    #[default]
+    QuasiCyclic,
+    /// Rows of H one after another: the scalar path, or 64 (AVX-512) / 32 (AVX2) frames at
+    /// once in [`LdpcDecoder::decode_batch`] (inter-frame). The faster choice on CPUs
+    /// without AVX-512 VBMI.
+    RowSerial,
 }
 
 impl Default for DecoderConfig {
-    /// 25 iterations, `s = 2` (step 0.5), offset 1 (0.5), clip 63 (31.5).
+    /// 25 iterations, `s = 2` (step 0.5), offset 1 (0.5), clip 63 (31.5), quasi-cyclic.
     fn default() -> Self {
         DecoderConfig {
             max_iterations: 25,
             llr_scale: 2.0,
             offset: 1,
             clip: 63,
+            schedule: Schedule::QuasiCyclic,
         }
     }
 }
@@ -83,7 +109,11 @@ fn blocks(bytes: usize) -> Vec<Blk> {
 /// Quantises one LLR (see the module docs).
 #[inline]
 pub(super) fn quantise(x: f32, scale: f32) -> i8 {
-    (x * scale).round_ties_even().clamp(-127.0, 127.0) as i8
+    // Round half to even by adding and removing 1.5 · 2^23 (exact for |y| ≤ 127; no libm
+    // call on the x86-64 baseline, which lacks `roundss`). NaN stays NaN and casts to 0.
+    const MAGIC: f32 = 12_582_912.0;
+    let y = (x * scale).clamp(-127.0, 127.0);
+    ((y + MAGIC) - MAGIC) as i8
 }
 
 /// Buffers of the inter-frame SIMD paths.
@@ -115,6 +145,14 @@ pub struct LdpcDecoder {
     tmp: Vec<i8>,
     hard: Vec<u8>,
     batch: Batch,
+    // quasi-cyclic (intra-frame) path: `L`, `R` and row scratch in the layout of `super::qc`
+    qc_l: Vec<Blk>,
+    qc_r: Vec<Blk>,
+    qc_tmp: Vec<Blk>,
+    /// The AVX-512 quasi-cyclic kernel may run (AVX-512 level and VBMI present).
+    qc_vbmi: bool,
+    /// Decoding on the quasi-cyclic schedule.
+    use_qc: bool,
 }
 
 impl LdpcDecoder {
@@ -135,7 +173,9 @@ impl LdpcDecoder {
             return Err(DspError::invalid("clip", "must be in 1..=127"));
         }
         let level = Level::clamp(level);
+        let use_qc = cfg.schedule == Schedule::QuasiCyclic && code.qc.is_some();
         let lanes = match level {
+            _ if use_qc => 1,
             Level::Avx512 => 64,
             Level::Avx2 => 32,
             Level::Scalar => 1,
@@ -169,6 +209,7 @@ impl LdpcDecoder {
                 lsign: vec![0; d],
             }
         };
+        let qc = code.qc.as_ref().filter(|_| use_qc);
         Ok(LdpcDecoder {
             code: code.clone(),
             cfg,
@@ -179,6 +220,11 @@ impl LdpcDecoder {
             tmp: vec![0; d],
             hard: vec![0; n],
             batch,
+            qc_l: qc.map_or(Vec::new(), |q| blocks(q.l_len())),
+            qc_r: qc.map_or(Vec::new(), |q| blocks(q.r_len())),
+            qc_tmp: qc.map_or(Vec::new(), |q| blocks(q.max_deg * 64)),
+            use_qc,
+            qc_vbmi: level == Level::Avx512 && has_vbmi(),
         })
     }
 
@@ -207,9 +253,11 @@ impl LdpcDecoder {
         self.code.k().div_ceil(8)
     }
 
-    /// Decodes one frame on the scalar path: `llrs` are the [`LdpcCode::tx_len`]
-    /// transmitted LLRs, `info` receives the `k` information bits packed MSB first
-    /// ([`LdpcDecoder::info_bytes`] bytes).
+    /// Decodes one frame: `llrs` are the [`LdpcCode::tx_len`] transmitted LLRs, `info`
+    /// receives the `k` information bits packed MSB first ([`LdpcDecoder::info_bytes`]
+    /// bytes). The quasi-cyclic schedule uses the SIMD level here; the row-serial one runs
+    /// its scalar path (use [`LdpcDecoder::decode_batch`] for its inter-frame SIMD).
+    /// Allocates nothing.
     ///
     /// # Panics
     /// On wrong slice lengths.
@@ -217,6 +265,9 @@ impl LdpcDecoder {
         let code = &self.code;
         assert_eq!(llrs.len(), code.tx_len(), "llrs length");
         assert_eq!(info.len(), code.k().div_ceil(8), "info length");
+        if self.use_qc {
+            return self.decode_qc(llrs, info);
+        }
         let s = self.cfg.llr_scale;
         for (q, &x) in self.l.iter_mut().zip(llrs) {
             *q = quantise(x, s);
@@ -284,6 +335,99 @@ impl LdpcDecoder {
             );
             f0 += nf;
         }
+    }
+
+    /// One frame on the quasi-cyclic schedule (see [`super::qc`]).
+    fn decode_qc(&mut self, llrs: &[f32], info: &mut [u8]) -> DecodeStatus {
+        use super::qc::{QcLayout, STRIDE, SUBS, Z};
+        let code = &self.code;
+        let lay = code.qc.as_ref().expect("qc layout");
+        let (k, n, q) = (code.k(), code.n(), lay.q);
+        let s = self.cfg.llr_scale;
+        let l8 = bytes_mut(&mut self.qc_l, lay.l_len());
+        // SAFETY: i8 and u8 have the same layout.
+        let l: &mut [i8] =
+            unsafe { std::slice::from_raw_parts_mut(l8.as_mut_ptr().cast::<i8>(), l8.len()) };
+        for (g, chunk) in llrs[..k].chunks_exact(Z).enumerate() {
+            // Element 6 λ + u at byte 64 u + λ (see `super::qc`).
+            for (u, row) in l[g * STRIDE..(g + 1) * STRIDE]
+                .chunks_exact_mut(64)
+                .enumerate()
+            {
+                for (d, &x) in row.iter_mut().zip(chunk[u..].iter().step_by(SUBS)) {
+                    *d = quantise(x, s);
+                }
+            }
+        }
+        for (j, chunk) in llrs[k..n].chunks_exact(q).enumerate() {
+            for (i, &x) in chunk.iter().enumerate() {
+                l[QcLayout::elem((lay.info_groups + i) * STRIDE, j)] = quantise(x, s);
+            }
+        }
+        bytes_mut(&mut self.qc_r, lay.r_len()).fill(0);
+        let mut status = DecodeStatus {
+            ok: false,
+            iterations: self.cfg.max_iterations,
+        };
+        for it in 1..=self.cfg.max_iterations {
+            let done = match self.level {
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx512 if self.qc_vbmi => {
+                    // SAFETY: AVX-512 was checked at construction; the buffers were sized
+                    // for this layout (`blocks` is 64-byte aligned).
+                    unsafe {
+                        super::x86::iterate_qc_avx512(
+                            lay,
+                            self.qc_l.as_mut_ptr().cast(),
+                            self.qc_r.as_mut_ptr().cast(),
+                            self.qc_tmp.as_mut_ptr().cast(),
+                            self.cfg.offset,
+                            self.cfg.clip,
+                        )
+                    }
+                }
+                _ => {
+                    let cast = |v: &mut Vec<Blk>, len: usize| {
+                        let b = bytes_mut(v, len);
+                        // SAFETY: i8 and u8 have the same layout.
+                        unsafe { std::slice::from_raw_parts_mut(b.as_mut_ptr().cast::<i8>(), len) }
+                    };
+                    super::qc::iterate_scalar(
+                        lay,
+                        cast(&mut self.qc_l, lay.l_len()),
+                        cast(&mut self.qc_r, lay.r_len()),
+                        cast(&mut self.qc_tmp, lay.max_deg * 64),
+                        self.cfg.offset,
+                        self.cfg.clip,
+                    )
+                }
+            };
+            if done {
+                status = DecodeStatus {
+                    ok: true,
+                    iterations: it,
+                };
+                break;
+            }
+        }
+        let l = bytes_mut(&mut self.qc_l, lay.l_len());
+        for (g, chunk) in self.hard[..k].chunks_exact_mut(Z).enumerate() {
+            for (u, row) in l[g * STRIDE..(g + 1) * STRIDE].chunks_exact(64).enumerate() {
+                for (h, &x) in chunk[u..].iter_mut().step_by(SUBS).zip(row) {
+                    *h = x >> 7;
+                }
+            }
+        }
+        if !status.ok {
+            for (j, chunk) in self.hard[k..n].chunks_exact_mut(q).enumerate() {
+                for (i, h) in chunk.iter_mut().enumerate() {
+                    *h = l[QcLayout::elem((lay.info_groups + i) * STRIDE, j)] >> 7;
+                }
+            }
+            status.ok = code.syndrome_weight(&self.hard) == 0;
+        }
+        super::pack_bits(&self.hard[..k], info);
+        status
     }
 
     /// One SIMD pass over up to `lanes` frames.
@@ -382,6 +526,19 @@ impl LdpcDecoder {
             };
         }
         extract_info(l, w, k, nf, info, ib);
+    }
+}
+
+/// AVX-512 VBMI (`vpermb`), which the quasi-cyclic kernel needs on top of
+/// [`Level::Avx512`] (Ice Lake, Zen 4 and later; not Skylake-SP).
+fn has_vbmi() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx512vbmi")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 

@@ -190,13 +190,15 @@ impl LdpcCode {
             }
             r.push((k + j) as u32);
         }
-        LdpcCode::from_rows(
+        let mut code = LdpcCode::from_rows(
             format!("dvbs2-{}-{}", size.name(), rate.name()),
             n,
             k,
             n,
             &rows,
             Encoder::Ira { table, q },
-        )
+        )?;
+        code.qc = Some(super::qc::QcLayout::dvbs2(table, q, k));
+        Ok(code)
     }
 }

@@ -23,12 +23,13 @@
 mod decoder;
 mod dvbs2;
 mod dvbs2_tables;
+mod qc;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 pub mod bp;
 
-pub use decoder::{DecodeStatus, DecoderConfig, LdpcDecoder};
+pub use decoder::{DecodeStatus, DecoderConfig, LdpcDecoder, Schedule};
 pub use dvbs2::{Dvbs2Rate, FrameSize};
 
 use crate::DspError;
@@ -55,6 +56,8 @@ pub struct LdpcCode {
     row_start: Vec<u32>,
     cols: Vec<u32>,
     encoder: Encoder,
+    /// Quasi-cyclic structure (DVB-S2), for the intra-frame decoder.
+    qc: Option<qc::QcLayout>,
 }
 
 impl LdpcCode {
@@ -91,6 +94,7 @@ impl LdpcCode {
             row_start,
             cols,
             encoder,
+            qc: None,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Inter-frame layered min-sum iterations on AVX-512BW (64 frames) and AVX2 (32 frames):
 //! the arithmetic of [`super::decoder`], one frame per byte lane.
 
+use super::qc::{QcLayout, STRIDE, SUB, SUBS};
 use std::arch::x86_64::*;
 
 /// One iteration over all rows for 64 lanes. `l`: `n × 64` bytes; `m1`, `m2`: per row the
@@ -154,4 +155,101 @@ pub(super) unsafe fn iterate_avx2(
         }
     }
     bad
+}
+
+/// Lane-rotation indices for `vpermb`: `ROT_FWD[a]` moves lane `λ − a` (mod 60) to lane
+/// `λ`, `ROT_BWD[a]` back; lanes 60–63 stay.
+static ROT: std::sync::OnceLock<Box<[[u8; 64]; 120]>> = std::sync::OnceLock::new();
+
+fn rot_tables() -> &'static [[u8; 64]; 120] {
+    ROT.get_or_init(|| {
+        let mut t = Box::new([[0u8; 64]; 120]);
+        for a in 0..SUB {
+            for lane in 0..64 {
+                let (f, b) = if lane < SUB {
+                    ((lane + SUB - a) % SUB, (lane + a) % SUB)
+                } else {
+                    (lane, lane)
+                };
+                t[a][lane] = f as u8;
+                t[SUB + a][lane] = b as u8;
+            }
+        }
+        t
+    })
+}
+
+/// One iteration of the quasi-cyclic schedule ([`super::qc`]) for one frame, 60 rows per
+/// vector; bit-identical to [`super::qc::iterate_scalar`]. Returns true when the frame may
+/// stop.
+///
+/// # Safety
+/// The CPU must support AVX-512F/BW/VBMI; `l` holds [`QcLayout::l_len`] bytes, `r`
+/// [`QcLayout::r_len`] bytes, `tmp` `max_deg × 64` bytes, all 64-byte aligned.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+pub(super) unsafe fn iterate_qc_avx512(
+    lay: &QcLayout,
+    l: *mut u8,
+    r: *mut u8,
+    tmp: *mut u8,
+    offset: u8,
+    clip: u8,
+) -> bool {
+    let rot = rot_tables();
+    let off = _mm512_set1_epi8(offset as i8);
+    let clp = _mm512_set1_epi8(clip as i8);
+    let ones = _mm512_set1_epi8(-1);
+    let zero = _mm512_setzero_si512();
+    const VALID: u64 = (1u64 << SUB) - 1;
+    let mut bad = 0u64;
+    for layer in 0..lay.q {
+        let c0 = *lay.layer_start.get_unchecked(layer) as usize;
+        let c1 = *lay.layer_start.get_unchecked(layer + 1) as usize;
+        let circs = lay.circs.get_unchecked(c0..c1);
+        for u in 0..SUBS {
+            let mut min1 = ones;
+            let mut min2 = ones;
+            let mut par = zero;
+            let mut synd = 0u64;
+            for (ci, c) in circs.iter().enumerate() {
+                let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
+                let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+                let raw = _mm512_load_si512(l.add(so as usize) as *const _);
+                let lv = _mm512_permutexvar_epi8(idx, raw);
+                synd ^= _mm512_movepi8_mask(lv) & present;
+                let rold = _mm512_load_si512(r.add((c0 + ci) * STRIDE + u * 64) as *const _);
+                let t = _mm512_maskz_mov_epi8(present, _mm512_subs_epi8(lv, rold));
+                _mm512_store_si512(tmp.add(ci * 64) as *mut _, t);
+                let a = _mm512_mask_blend_epi8(present, ones, _mm512_abs_epi8(t));
+                min2 = _mm512_min_epu8(min2, _mm512_max_epu8(min1, a));
+                min1 = _mm512_min_epu8(min1, a);
+                par = _mm512_xor_si512(par, t);
+            }
+            bad |= synd;
+            let n1 = _mm512_min_epu8(_mm512_subs_epu8(min1, off), clp);
+            let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
+            for (ci, c) in circs.iter().enumerate() {
+                let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
+                let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+                let t = _mm512_load_si512(tmp.add(ci * 64) as *const _);
+                let im = _mm512_cmpeq_epi8_mask(_mm512_abs_epi8(t), min1);
+                let mag = _mm512_mask_blend_epi8(im, n1, n2);
+                let sg = _mm512_movepi8_mask(_mm512_xor_si512(t, par));
+                let rn = _mm512_mask_sub_epi8(mag, sg, zero, mag);
+                let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
+                let rold = _mm512_load_si512(pr as *const _);
+                _mm512_store_si512(pr, rn);
+                let pl = l.add(so as usize) as *mut __m512i;
+                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+                let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
+                let ln = _mm512_mask_adds_epi8(lv, present, _mm512_subs_epi8(lv, rold), rn);
+                bad |= _mm512_movepi8_mask(_mm512_xor_si512(ln, lv)) & present;
+                let back =
+                    _mm512_loadu_si512(rot.get_unchecked(SUB + ra as usize).as_ptr() as *const _);
+                _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
+            }
+        }
+    }
+    bad == 0
 }
