@@ -229,13 +229,17 @@ fn fer_short_half_rate() {
 /// FER of the int8 decoder (default settings, 25 iterations): prints frames, errors,
 /// average iterations and the decoder's wall-clock throughput. Run explicitly; the
 /// numbers go in the report. `FER_FRAMES=n`, `FER_POINTS=normal:1/2:1.1,short:1/2:1.3`.
-/// CPU time of this thread (Linux `/proc/thread-self/schedstat`), so that throughput is
-/// measured per core even on a shared machine; 0 where unavailable.
+/// CPU time of this thread (`CLOCK_THREAD_CPUTIME_ID`), so that throughput is measured
+/// per core even on a shared machine.
 fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split(' ').next()?.parse::<f64>().ok())
-        .map_or(0.0, |ns| ns * 1e-9)
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to fill.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
@@ -307,5 +311,57 @@ fn fer_points() {
             dec.level(),
             (frames * code.k()) as f64 / secs / 1e6
         );
+    }
+}
+
+/// BCH decode throughput (information Mbit/s per CPU-second) on clean codewords and with
+/// `t` errors per frame, and that the corrupted frames are repaired. Run explicitly
+/// (`BCH_CODES=normal:1/2,normal:8/9,short:1/2`); the numbers go in the report.
+#[test]
+#[ignore]
+fn bch_speed() {
+    let codes = std::env::var("BCH_CODES").unwrap_or("normal:1/2,normal:8/9,short:1/2".into());
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+    for c in codes.split(',') {
+        let v: Vec<&str> = c.split(':').collect();
+        let size = if v[0] == "short" {
+            FrameSize::Short
+        } else {
+            FrameSize::Normal
+        };
+        let bch = BchCode::dvbs2(size, Dvbs2Rate::parse(v[1]).unwrap()).unwrap();
+        let frames = 200;
+        let mut cws = Vec::new();
+        for _ in 0..frames {
+            let msg: Vec<u8> = (0..bch.k() / 8).map(|_| rng.random()).collect();
+            let mut cw = vec![0u8; bch.n() / 8];
+            bch.encode(&msg, &mut cw);
+            cws.push(cw);
+        }
+        for errors in [0, bch.t()] {
+            let mut rx = cws.clone();
+            for f in rx.iter_mut() {
+                let mut pos = std::collections::BTreeSet::new();
+                while pos.len() < errors {
+                    pos.insert(rng.random_range(0..bch.n()));
+                }
+                for p in pos {
+                    f[p / 8] ^= 0x80 >> (p % 8);
+                }
+            }
+            let t0 = cpu_seconds();
+            for f in rx.iter_mut() {
+                assert!(bch.decode(f).ok);
+            }
+            let secs = cpu_seconds() - t0;
+            assert_eq!(rx, cws);
+            println!(
+                "BCH {c} (n={}, t={}), {errors} errors/frame: {:.1} µs/frame, {:.0} info Mbit/s per CPU-second",
+                bch.n(),
+                bch.t(),
+                secs / frames as f64 * 1e6,
+                (frames * bch.k()) as f64 / secs / 1e6
+            );
+        }
     }
 }
