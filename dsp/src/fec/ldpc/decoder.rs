@@ -24,7 +24,8 @@
 //! [`DecodeStatus::ok`] is true only for a zero syndrome.
 //!
 //! [`Schedule::QuasiCyclic`] (the default for DVB-S2) runs the same arithmetic on 60
-//! rows at once; its order is defined in [`super::qc`].
+//! rows at once; its order and stopping rule (a syndrome check after an iteration in
+//! which every row read a satisfied parity) are defined in [`super::qc`].
 //!
 //! # SIMD
 //!
@@ -373,8 +374,8 @@ impl LdpcDecoder {
             let done = match self.level {
                 #[cfg(target_arch = "x86_64")]
                 Level::Avx512 if self.qc_vbmi => {
-                    // SAFETY: AVX-512 was checked at construction; the buffers were sized
-                    // for this layout (`blocks` is 64-byte aligned).
+                    // SAFETY: AVX-512 and VBMI were checked at construction; the buffers
+                    // were sized for this layout (`blocks` is 64-byte aligned).
                     unsafe {
                         super::x86::iterate_qc_avx512(
                             lay,
@@ -383,7 +384,7 @@ impl LdpcDecoder {
                             self.qc_tmp.as_mut_ptr().cast(),
                             self.cfg.offset,
                             self.cfg.clip,
-                        )
+                        ) && super::x86::qc_syndrome_ok_avx512(lay, self.qc_l.as_ptr().cast())
                     }
                 }
                 _ => {
@@ -399,7 +400,7 @@ impl LdpcDecoder {
                         cast(&mut self.qc_tmp, lay.max_deg * 64),
                         self.cfg.offset,
                         self.cfg.clip,
-                    )
+                    ) && super::qc::syndrome_ok_scalar(lay, cast(&mut self.qc_l, lay.l_len()))
                 }
             };
             if done {

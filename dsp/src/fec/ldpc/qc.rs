@@ -19,9 +19,9 @@
 //! circulant in table order (parity circulants last), each row's new message `R'_e` is
 //! applied as `L_v ← sat(sat(L_v − R_e) + R'_e)` on the current `L_v`. A bit that two
 //! circulants of one layer share (some tables have them) thus gets both updates, in that
-//! order; for every other bit this is the row-serial update `sat(t_e + R'_e)`. Stopping is
-//! as in [`super::decoder`]: an iteration in which every row read a satisfied parity and
-//! no `L_v` changed sign.
+//! order; for every other bit this is the row-serial update `sat(t_e + R'_e)`. Stopping:
+//! after an iteration in which every row read a satisfied parity, the syndrome of the
+//! hard decisions (bit 1 iff `L_v < 0`) is computed; decoding stops when it is zero.
 //!
 //! # Layout
 //!
@@ -44,6 +44,9 @@ pub(super) const SUB: usize = 60;
 /// Sub-layers per layer.
 pub(super) const SUBS: usize = Z / SUB;
 
+/// Largest number of circulants in a layer (the row weight; ≤ 30 for DVB-S2).
+pub(super) const MAX_DEG: usize = 64;
+
 /// One circulant of a layer.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Circ {
@@ -53,6 +56,10 @@ pub(super) struct Circ {
     pub shift: u16,
     /// Row 0 has no edge here (the parity chain's start).
     pub skip0: bool,
+    /// `skip0`, or an earlier circulant of the layer reads the same group: the write-back
+    /// must re-read `L` (see the schedule). Otherwise `L` is unchanged since the rows read
+    /// it and `sat(sat(L − R) + R') = sat(t + R')`.
+    pub reread: bool,
 }
 
 /// The quasi-cyclic description of a DVB-S2 code.
@@ -87,6 +94,7 @@ impl QcLayout {
                     base: (g * STRIDE) as u32,
                     shift: j0 as u16,
                     skip0: false,
+                    reread: false,
                 });
             }
             off += len as usize;
@@ -98,25 +106,34 @@ impl QcLayout {
                     base: pbase(i - 1),
                     shift: 0,
                     skip0: false,
+                    reread: false,
                 }
             } else {
                 Circ {
                     base: pbase(q - 1),
                     shift: 1,
                     skip0: true,
+                    reread: true,
                 }
             });
             layer.push(Circ {
                 base: pbase(i),
                 shift: 0,
                 skip0: false,
+                reread: false,
             });
+            for c in 1..layer.len() {
+                if layer[..c].iter().any(|e| e.base == layer[c].base) {
+                    layer[c].reread = true;
+                }
+            }
         }
         let mut layer_start = vec![0u32];
         let mut circs = Vec::new();
         let mut max_deg = 0;
         for layer in per_layer {
             max_deg = max_deg.max(layer.len());
+            assert!(layer.len() <= MAX_DEG, "layer degree");
             circs.extend(layer);
             layer_start.push(circs.len() as u32);
         }
@@ -159,7 +176,8 @@ impl QcLayout {
     }
 }
 
-/// One iteration of the schedule above on the scalar path; true when the frame may stop.
+/// One iteration of the schedule above on the scalar path; true when every row read a
+/// satisfied parity (the caller then checks the syndrome, see the module docs).
 /// `l`: [`QcLayout::l_len`] bytes, `r`: [`QcLayout::r_len`], `tmp`: `max_deg × 64`.
 pub(super) fn iterate_scalar(
     lay: &QcLayout,
@@ -216,14 +234,31 @@ pub(super) fn iterate_scalar(
                     let rn = if par[lane] ^ (t < 0) { -mag } else { mag };
                     let v = QcLayout::elem(c.base as usize, (j + Z - c.shift as usize) % Z);
                     let re = &mut r[(c0 + ci) * STRIDE + u * 64 + lane];
-                    let old = l[v];
-                    let new = old.saturating_sub(*re).saturating_add(rn);
+                    l[v] = l[v].saturating_sub(*re).saturating_add(rn);
                     *re = rn;
-                    bad |= (old < 0) != (new < 0);
-                    l[v] = new;
                 }
             }
         }
     }
     !bad
+}
+
+/// Whether the hard decisions of `l` satisfy every check.
+pub(super) fn syndrome_ok_scalar(lay: &QcLayout, l: &[i8]) -> bool {
+    for layer in 0..lay.q {
+        let circs =
+            &lay.circs[lay.layer_start[layer] as usize..lay.layer_start[layer + 1] as usize];
+        for j in 0..Z {
+            let mut p = false;
+            for c in circs {
+                if !(c.skip0 && j == 0) {
+                    p ^= l[QcLayout::elem(c.base as usize, (j + Z - c.shift as usize) % Z)] < 0;
+                }
+            }
+            if p {
+                return false;
+            }
+        }
+    }
+    true
 }

@@ -181,7 +181,8 @@ fn rot_tables() -> &'static [[u8; 64]; 120] {
 
 /// One iteration of the quasi-cyclic schedule ([`super::qc`]) for one frame, 60 rows per
 /// vector; bit-identical to [`super::qc::iterate_scalar`]. Returns true when the frame may
-/// stop.
+/// stop. Returns whether
+/// every row read a satisfied parity (the caller then checks the syndrome).
 ///
 /// # Safety
 /// The CPU must support AVX-512F/BW/VBMI; `l` holds [`QcLayout::l_len`] bytes, `r`
@@ -201,7 +202,7 @@ pub(super) unsafe fn iterate_qc_avx512(
     let ones = _mm512_set1_epi8(-1);
     let zero = _mm512_setzero_si512();
     const VALID: u64 = (1u64 << SUB) - 1;
-    let mut bad = 0u64;
+    let mut badv = zero;
     for layer in 0..lay.q {
         let c0 = *lay.layer_start.get_unchecked(layer) as usize;
         let c1 = *lay.layer_start.get_unchecked(layer + 1) as usize;
@@ -210,14 +211,19 @@ pub(super) unsafe fn iterate_qc_avx512(
             let mut min1 = ones;
             let mut min2 = ones;
             let mut par = zero;
-            let mut synd = 0u64;
+            let mut synd = zero;
+
             for (ci, c) in circs.iter().enumerate() {
                 let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
                 let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
                 let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
                 let raw = _mm512_load_si512(l.add(so as usize) as *const _);
                 let lv = _mm512_permutexvar_epi8(idx, raw);
-                synd ^= _mm512_movepi8_mask(lv) & present;
+                synd = if c.skip0 {
+                    _mm512_xor_si512(synd, _mm512_maskz_mov_epi8(present, lv))
+                } else {
+                    _mm512_xor_si512(synd, lv)
+                };
                 let rold = _mm512_load_si512(r.add((c0 + ci) * STRIDE + u * 64) as *const _);
                 let t = _mm512_maskz_mov_epi8(present, _mm512_subs_epi8(lv, rold));
                 _mm512_store_si512(tmp.add(ci * 64) as *mut _, t);
@@ -226,7 +232,7 @@ pub(super) unsafe fn iterate_qc_avx512(
                 min1 = _mm512_min_epu8(min1, a);
                 par = _mm512_xor_si512(par, t);
             }
-            bad |= synd;
+            badv = _mm512_or_si512(badv, synd);
             let n1 = _mm512_min_epu8(_mm512_subs_epu8(min1, off), clp);
             let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
             for (ci, c) in circs.iter().enumerate() {
@@ -238,18 +244,56 @@ pub(super) unsafe fn iterate_qc_avx512(
                 let sg = _mm512_movepi8_mask(_mm512_xor_si512(t, par));
                 let rn = _mm512_mask_sub_epi8(mag, sg, zero, mag);
                 let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
-                let rold = _mm512_load_si512(pr as *const _);
-                _mm512_store_si512(pr, rn);
                 let pl = l.add(so as usize) as *mut __m512i;
-                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
-                let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
-                let ln = _mm512_mask_adds_epi8(lv, present, _mm512_subs_epi8(lv, rold), rn);
-                bad |= _mm512_movepi8_mask(_mm512_xor_si512(ln, lv)) & present;
+                let ln = if c.reread {
+                    let rold = _mm512_load_si512(pr as *const _);
+                    let idx =
+                        _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+                    let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
+                    _mm512_mask_adds_epi8(lv, present, _mm512_subs_epi8(lv, rold), rn)
+                } else {
+                    // Lanes 60–63 (padding) take garbage here; no row reads them.
+                    _mm512_adds_epi8(t, rn)
+                };
+                _mm512_store_si512(pr, rn);
                 let back =
                     _mm512_loadu_si512(rot.get_unchecked(SUB + ra as usize).as_ptr() as *const _);
                 _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
             }
         }
     }
-    bad == 0
+    _mm512_movepi8_mask(badv) & VALID == 0
+}
+
+/// Whether the hard decisions of `l` (quasi-cyclic layout) satisfy every check; equal to
+/// [`super::qc::syndrome_ok_scalar`].
+///
+/// # Safety
+/// As [`iterate_qc_avx512`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+pub(super) unsafe fn qc_syndrome_ok_avx512(lay: &QcLayout, l: *const u8) -> bool {
+    let rot = rot_tables();
+    const VALID: u64 = (1u64 << SUB) - 1;
+    let mut bad = 0u64;
+    for layer in 0..lay.q {
+        let c0 = *lay.layer_start.get_unchecked(layer) as usize;
+        let c1 = *lay.layer_start.get_unchecked(layer + 1) as usize;
+        for u in 0..SUBS {
+            let mut synd = _mm512_setzero_si512();
+            for ci in c0..c1 {
+                let c = lay.circs.get_unchecked(ci);
+                let (so, ra) = *lay.src.get_unchecked(ci * SUBS + u);
+                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+                let lv =
+                    _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(so as usize) as *const _));
+                let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
+                synd = _mm512_xor_si512(synd, _mm512_maskz_mov_epi8(present, lv));
+            }
+            bad |= _mm512_movepi8_mask(synd) & VALID;
+        }
+        if bad != 0 {
+            return false;
+        }
+    }
+    true
 }
