@@ -64,10 +64,14 @@ pub struct DecoderConfig {
 /// bit-identical across SIMD levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Schedule {
-    /// The quasi-cyclic schedule of [`super::qc`] for codes that have the structure
-    /// (DVB-S2): one frame at a time, 60 checks per vector (AVX-512 with VBMI: Ice Lake,
-    /// Zen 4 and later; scalar elsewhere). Codes without the structure use
-    /// [`Schedule::RowSerial`].
+    /// For codes with the DVB-S2 quasi-cyclic structure (EN 302 307-1 §5.3.2.1: each
+    /// address-table entry is a 360 × 360 circulant): the checks in `q` layers of 360
+    /// (check `q j + i` in layer `i`), each layer in 6 sub-layers of the 60 rows
+    /// `j ≡ u (mod 6)` that read their bits together and then write back circulant after
+    /// circulant; decoding stops at a zero syndrome checked after an iteration in which
+    /// every row was satisfied. One frame at a time, 60 checks per vector (AVX-512 with
+    /// VBMI: Ice Lake, Zen 4 and later; scalar elsewhere). Codes without the structure
+    /// use [`Schedule::RowSerial`].
     #[default]
     QuasiCyclic,
     /// Rows of H one after another: the scalar path, or 64 (AVX-512) / 32 (AVX2) frames at
