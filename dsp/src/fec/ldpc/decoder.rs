@@ -215,6 +215,12 @@ impl LdpcDecoder {
             }
         };
         let qc = code.qc.as_ref().filter(|_| use_qc);
+        let qc_vbmi = qc.is_some() && level == Level::Avx512 && has_vbmi();
+        #[cfg(target_arch = "x86_64")]
+        if qc_vbmi {
+            // Built once per process, here rather than in the first `decode`.
+            super::x86::rot_tables();
+        }
         Ok(LdpcDecoder {
             code: code.clone(),
             cfg,
@@ -229,7 +235,7 @@ impl LdpcDecoder {
             qc_r: qc.map_or(Vec::new(), |q| blocks(q.r_len())),
             qc_tmp: qc.map_or(Vec::new(), |q| blocks(q.max_deg * 64)),
             use_qc,
-            qc_vbmi: level == Level::Avx512 && has_vbmi(),
+            qc_vbmi,
         })
     }
 

@@ -161,7 +161,7 @@ pub(super) unsafe fn iterate_avx2(
 /// `λ`, `ROT_BWD[a]` back; lanes 60–63 stay.
 static ROT: std::sync::OnceLock<Box<[[u8; 64]; 120]>> = std::sync::OnceLock::new();
 
-fn rot_tables() -> &'static [[u8; 64]; 120] {
+pub(super) fn rot_tables() -> &'static [[u8; 64]; 120] {
     ROT.get_or_init(|| {
         let mut t = Box::new([[0u8; 64]; 120]);
         for a in 0..SUB {
