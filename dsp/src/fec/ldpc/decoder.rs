@@ -359,20 +359,46 @@ impl LdpcDecoder {
         // SAFETY: i8 and u8 have the same layout.
         let l: &mut [i8] =
             unsafe { std::slice::from_raw_parts_mut(l8.as_mut_ptr().cast::<i8>(), l8.len()) };
-        for (g, chunk) in llrs[..k].chunks_exact(Z).enumerate() {
-            // Element 6 λ + u at byte 64 u + λ (see `super::qc`).
-            for (u, row) in l[g * STRIDE..(g + 1) * STRIDE]
-                .chunks_exact_mut(64)
-                .enumerate()
-            {
-                for (d, &x) in row.iter_mut().zip(chunk[u..].iter().step_by(SUBS)) {
-                    *d = quantise(x, s);
+        #[cfg(target_arch = "x86_64")]
+        let vector = self.qc_vbmi;
+        #[cfg(not(target_arch = "x86_64"))]
+        let vector = false;
+        if vector {
+            #[cfg(target_arch = "x86_64")]
+            for g in 0..lay.info_groups + q {
+                let (src, stride) = if g < lay.info_groups {
+                    (&llrs[g * Z..(g + 1) * Z], 1)
+                } else {
+                    (&llrs[k + g - lay.info_groups..], q)
+                };
+                debug_assert!(src.len() > (Z - 1) * stride);
+                // SAFETY: AVX-512 checked at construction; `src` holds the group's 360
+                // LLRs at `stride`, `l` 384 bytes per group.
+                unsafe {
+                    super::x86::quantise_group_avx512(
+                        src.as_ptr(),
+                        stride,
+                        l.as_mut_ptr().add(g * STRIDE).cast(),
+                        s,
+                    );
                 }
             }
-        }
-        for (j, chunk) in llrs[k..n].chunks_exact(q).enumerate() {
-            for (i, &x) in chunk.iter().enumerate() {
-                l[QcLayout::elem((lay.info_groups + i) * STRIDE, j)] = quantise(x, s);
+        } else {
+            for (g, chunk) in llrs[..k].chunks_exact(Z).enumerate() {
+                // Element 6 λ + u at byte 64 u + λ (see `super::qc`).
+                for (u, row) in l[g * STRIDE..(g + 1) * STRIDE]
+                    .chunks_exact_mut(64)
+                    .enumerate()
+                {
+                    for (d, &x) in row.iter_mut().zip(chunk[u..].iter().step_by(SUBS)) {
+                        *d = quantise(x, s);
+                    }
+                }
+            }
+            for (j, chunk) in llrs[k..n].chunks_exact(q).enumerate() {
+                for (i, &x) in chunk.iter().enumerate() {
+                    l[QcLayout::elem((lay.info_groups + i) * STRIDE, j)] = quantise(x, s);
+                }
             }
         }
         bytes_mut(&mut self.qc_r, lay.r_len()).fill(0);
@@ -666,6 +692,62 @@ mod tests {
         for r in 0..8 {
             for c in 0..8 {
                 assert_eq!((x >> (8 * r + c)) & 1, (y >> (8 * c + r)) & 1);
+            }
+        }
+    }
+
+    /// The AVX-512 group quantiser equals [`quantise`] on ties, NaN, infinities, huge and
+    /// tiny values, and places element `e` at `64 (e mod 6) + e / 6`.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_quantiser_equals_scalar() {
+        if Level::available() < Level::Avx512 {
+            eprintln!("no AVX-512 on this CPU: nothing to compare");
+            return;
+        }
+        let special = [
+            0.25f32,
+            0.75,
+            -0.25,
+            -0.75,
+            1.25,
+            -1.25,
+            63.25,
+            63.75,
+            -63.75,
+            64.0,
+            1e30,
+            -1e30,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            0.0,
+            -0.0,
+            1e-30,
+            3.1,
+            -7.7,
+        ];
+        for stride in [1usize, 7] {
+            let src: Vec<f32> = (0..360 * stride)
+                .map(|i| special[i % special.len()] * if i % 3 == 0 { 1.0 } else { 0.37 })
+                .collect();
+            let mut dst = [0u8; 384];
+            // SAFETY: AVX-512 present (checked above); sizes as documented.
+            unsafe {
+                super::super::x86::quantise_group_avx512(
+                    src.as_ptr(),
+                    stride,
+                    dst.as_mut_ptr(),
+                    2.0,
+                )
+            };
+            for e in 0..360 {
+                assert_eq!(
+                    dst[64 * (e % 6) + e / 6] as i8,
+                    quantise(src[e * stride], 2.0),
+                    "element {e} = {}",
+                    src[e * stride]
+                );
             }
         }
     }

@@ -297,3 +297,39 @@ pub(super) unsafe fn qc_syndrome_ok_avx512(lay: &QcLayout, l: *const u8) -> bool
     }
     true
 }
+
+/// Quantises one 360-bit group into the quasi-cyclic layout: element `e` (LLR at
+/// `src[e · stride]`) to byte `64 (e mod 6) + e / 6` of `dst`, as
+/// [`super::decoder::quantise`] does (round half to even under the default MXCSR, NaN → 0;
+/// the padding bytes 60–63 of each row get 0).
+///
+/// # Safety
+/// The CPU must support AVX-512F/BW; `src` holds `359 · stride + 1` floats and `dst` 384
+/// bytes.
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) unsafe fn quantise_group_avx512(
+    src: *const f32,
+    stride: usize,
+    dst: *mut u8,
+    scale: f32,
+) {
+    let sc = _mm512_set1_ps(scale);
+    let lo = _mm512_set1_ps(-127.0);
+    let hi = _mm512_set1_ps(127.0);
+    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let step = _mm512_set1_epi32((SUBS * stride) as i32);
+    for u in 0..SUBS {
+        for c in 0..4 {
+            // Row lane λ = 16 c + lane holds element 6 λ + u.
+            let first = _mm512_set1_epi32(((SUBS * 16 * c + u) * stride) as i32);
+            let idx = _mm512_add_epi32(first, _mm512_mullo_epi32(lanes, step));
+            let m: u16 = if c == 3 { 0x0FFF } else { 0xFFFF };
+            let x = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), m, idx, src);
+            // max/min with the bound first keep a NaN (and it converts to 0x8000_0000,
+            // whose low byte is 0).
+            let y = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_mul_ps(x, sc)));
+            let q = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(y));
+            _mm_storeu_si128(dst.add(u * 64 + 16 * c) as *mut _, q);
+        }
+    }
+}
