@@ -335,16 +335,30 @@ impl BchCode {
             };
         }
         let fail = BchStatus::default();
-        // Syndromes S_j = s(α^j): s's coefficients MSB first (x^(p−1) … x^0), Horner.
+        // Syndromes S_j = s(α^j) = Σ α^(j d) over the set coefficients x^d of s (held MSB
+        // first: bit i is x^(p−1−i)); odd j directly, S_2j = S_j² (binary code).
         let t2 = 2 * self.t;
+        let order = (1usize << self.m) - 1;
         let mut syn = [0u16; MAX_2T + 1];
-        for (j, sj) in syn.iter_mut().enumerate().take(t2 + 1).skip(1) {
-            let mut acc = 0u16;
-            for i in 0..self.p {
-                acc = self.mul_exp(acc, j);
-                acc ^= (s[i / 64] >> (63 - i % 64) & 1) as u16;
+        for (w, &word) in s.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let i = 64 * w + bits.leading_zeros() as usize;
+                bits &= !(1u64 << (63 - bits.leading_zeros()));
+                let d = self.p - 1 - i;
+                // exponent j d for j = 1, 3, 5 …: start at d, step 2 d (all < 2 order).
+                let mut e = d;
+                for j in (1..=t2).step_by(2) {
+                    syn[j] ^= self.exp[e];
+                    e += 2 * d;
+                    if e >= order {
+                        e -= order;
+                    }
+                }
             }
-            *sj = acc;
+        }
+        for j in (2..=t2).step_by(2) {
+            syn[j] = self.mul(syn[j / 2], syn[j / 2]);
         }
         // Berlekamp–Massey.
         let mut c = [0u16; MAX_2T + 2];
@@ -551,16 +565,6 @@ impl BchCode {
             0
         } else {
             self.exp[self.log[a as usize] as usize + self.log[b as usize] as usize]
-        }
-    }
-
-    /// `a · α^j`.
-    #[inline]
-    fn mul_exp(&self, a: u16, j: usize) -> u16 {
-        if a == 0 {
-            0
-        } else {
-            self.exp[self.log[a as usize] as usize + j]
         }
     }
 
