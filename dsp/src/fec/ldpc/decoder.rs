@@ -1,0 +1,763 @@
+//! Layered offset min-sum LDPC decoder on 8-bit saturating messages.
+//!
+//! # Arithmetic (identical on every path)
+//!
+//! Channel LLRs (positive = bit 0) are quantised to `q = clamp(round_half_even(s · LLR),
+//! −127, 127)` with `s` = [`DecoderConfig::llr_scale`]; NaN becomes 0 and punctured bits
+//! enter as 0. The decoder keeps one posterior `L_v` (i8) per bit and one check-to-bit
+//! message `R_e` (i8) per edge, all zero at the start. In [`Schedule::RowSerial`] the rows
+//! of H are processed in order (layered schedule); for row `r` with bits `v_1 … v_d`:
+//!
+//! 1. `t_e = sat(L_v − R_e)` (saturating to [−128, 127]), `a_e = |t_e|` as u8 (so
+//!    |−128| = 128); `min1`, `min2` = the smallest and second smallest `a_e` (u8);
+//!    `P` = XOR of the signs of the `t_e`.
+//! 2. `R_e ← ±min(sat(m − offset), clip)` with `m = min2` if `a_e = min1` else `min1`, and
+//!    sign negative iff `P ⊕ sign(t_e)`; then `L_v ← sat(t_e + R_e)`.
+//!
+//! # Stopping
+//!
+//! During an iteration the decoder also checks each row's parity on the `L_v` it reads
+//! and whether any `L_v` changes sign. An iteration with every row satisfied and no sign
+//! change leaves a zero syndrome on the hard decisions (none changed while the rows were
+//! checked), so decoding stops there. Hard decision: bit 1 iff `L_v < 0`.
+//! After `max_iterations` the syndrome is computed on the hard decisions;
+//! [`DecodeStatus::ok`] is true only for a zero syndrome.
+//!
+//! [`Schedule::QuasiCyclic`] (the default for DVB-S2) runs the same arithmetic on 60
+//! rows at once; its order and stopping rule (a syndrome check after an iteration in
+//! which every row read a satisfied parity) are defined in [`super::qc`].
+//!
+//! # SIMD
+//!
+//! Quasi-cyclic schedule (intra-frame): one frame at a time, 60 rows per AVX-512 vector
+//! (needs VBMI for the lane rotations), bit-identical to its scalar path (tested); the
+//! working set of one frame stays in L2.
+//!
+//! Row-serial schedule (inter-frame): the AVX-512 path decodes 64 frames at once (one per byte lane of a 512-bit vector),
+//! the AVX2 path 32; both run the arithmetic above lane by lane and freeze a lane's `L`
+//! once that frame has stopped, so each frame's output and iteration count are
+//! bit-identical to the scalar path (tested). The AVX-512 path stores each row's two
+//! output magnitudes per lane and, per edge, two 64-bit masks (sign, "is the minimum")
+//! instead of a byte per edge and lane: a quarter of the memory traffic of the messages.
+//! The path is chosen at construction with [`Level::detect`] (`LEOMODEM_SIMD`).
+
+use super::LdpcCode;
+use crate::simd::Level;
+use crate::DspError;
+
+/// Decoder settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecoderConfig {
+    /// Iteration budget (≥ 1).
+    pub max_iterations: u32,
+    /// LLR quantisation scale `s` (quantisation step `1/s`).
+    pub llr_scale: f32,
+    /// Offset subtracted from check-to-bit magnitudes, in quantisation steps.
+    pub offset: u8,
+    /// Largest check-to-bit magnitude (≤ 127), in quantisation steps.
+    pub clip: u8,
+    /// Order in which checks are processed.
+    pub schedule: Schedule,
+}
+
+/// Layered schedule. The two give slightly different (equally good) results; each is
+/// bit-identical across SIMD levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Schedule {
+    /// For codes with the DVB-S2 quasi-cyclic structure (EN 302 307-1 §5.3.2.1: each
+    /// address-table entry is a 360 × 360 circulant): the checks in `q` layers of 360
+    /// (check `q j + i` in layer `i`), each layer in 6 sub-layers of the 60 rows
+    /// `j ≡ u (mod 6)` that read their bits together and then write back circulant after
+    /// circulant; decoding stops at a zero syndrome checked after an iteration in which
+    /// every row was satisfied. One frame at a time, 60 checks per vector (AVX-512 with
+    /// VBMI: Ice Lake, Zen 4 and later; scalar elsewhere). Codes without the structure
+    /// use [`Schedule::RowSerial`].
+    #[default]
+    QuasiCyclic,
+    /// Rows of H one after another: the scalar path, or 64 (AVX-512) / 32 (AVX2) frames at
+    /// once in [`LdpcDecoder::decode_batch`] (inter-frame). The faster choice on CPUs
+    /// without AVX-512 VBMI.
+    RowSerial,
+}
+
+impl Default for DecoderConfig {
+    /// 25 iterations, `s = 2` (step 0.5), offset 1 (0.5), clip 63 (31.5), quasi-cyclic.
+    fn default() -> Self {
+        DecoderConfig {
+            max_iterations: 25,
+            llr_scale: 2.0,
+            offset: 1,
+            clip: 63,
+            schedule: Schedule::QuasiCyclic,
+        }
+    }
+}
+
+/// Outcome of decoding one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DecodeStatus {
+    /// The hard decisions satisfy every parity check.
+    pub ok: bool,
+    /// Iterations run (the budget when the decoder did not stop early).
+    pub iterations: u32,
+}
+
+/// 64 bytes, 64-byte aligned: the unit of the SIMD buffers.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+pub(super) struct Blk(pub [u8; 64]);
+
+fn blocks(bytes: usize) -> Vec<Blk> {
+    vec![Blk([0; 64]); bytes.div_ceil(64)]
+}
+
+/// Quantises one LLR (see the module docs).
+#[inline]
+pub(super) fn quantise(x: f32, scale: f32) -> i8 {
+    // Round half to even by adding and removing 1.5 · 2^23 (exact for |y| ≤ 127; no libm
+    // call on the x86-64 baseline, which lacks `roundss`). NaN stays NaN and casts to 0.
+    const MAGIC: f32 = 12_582_912.0;
+    let y = (x * scale).clamp(-127.0, 127.0);
+    ((y + MAGIC) - MAGIC) as i8
+}
+
+/// Buffers of the inter-frame SIMD paths.
+struct Batch {
+    /// `L`, `n × lanes` bytes (bit-major: the lanes of bit `v` are contiguous).
+    l: Vec<Blk>,
+    /// AVX-512: per row, the two output magnitudes per lane (`checks × 64` each).
+    m1: Vec<Blk>,
+    m2: Vec<Blk>,
+    /// AVX-512: per edge, sign and is-minimum lane masks.
+    sgn: Vec<u64>,
+    ism: Vec<u64>,
+    /// AVX2: `R`, `edges × 32` bytes.
+    r: Vec<Blk>,
+    /// Row scratch: `t` per edge of a row, and the sign masks of the `L` read.
+    tmp: Vec<Blk>,
+    lsign: Vec<u64>,
+}
+
+/// Layered offset min-sum decoder for one [`LdpcCode`] (see the module docs).
+pub struct LdpcDecoder {
+    code: LdpcCode,
+    cfg: DecoderConfig,
+    level: Level,
+    lanes: usize,
+    // scalar path
+    l: Vec<i8>,
+    r: Vec<i8>,
+    tmp: Vec<i8>,
+    hard: Vec<u8>,
+    batch: Batch,
+    // quasi-cyclic (intra-frame) path: `L`, `R` and row scratch in the layout of `super::qc`
+    qc_l: Vec<Blk>,
+    qc_r: Vec<Blk>,
+    qc_tmp: Vec<Blk>,
+    /// The AVX-512 quasi-cyclic kernel may run (AVX-512 level and VBMI present).
+    qc_vbmi: bool,
+    /// Decoding on the quasi-cyclic schedule.
+    use_qc: bool,
+}
+
+impl LdpcDecoder {
+    /// A decoder on the SIMD level [`Level::detect`] picks.
+    pub fn new(code: &LdpcCode, cfg: DecoderConfig) -> Result<Self, DspError> {
+        Self::with_simd(code, cfg, Level::detect())
+    }
+
+    /// A decoder on `level` (clamped to what the CPU supports, see [`Level::clamp`]).
+    pub fn with_simd(code: &LdpcCode, cfg: DecoderConfig, level: Level) -> Result<Self, DspError> {
+        if cfg.max_iterations == 0 || cfg.max_iterations > 10_000 {
+            return Err(DspError::invalid("max_iterations", "must be in 1..=10000"));
+        }
+        if !(cfg.llr_scale.is_finite() && cfg.llr_scale > 0.0) {
+            return Err(DspError::invalid("llr_scale", "must be finite and > 0"));
+        }
+        if cfg.clip == 0 || cfg.clip > 127 {
+            return Err(DspError::invalid("clip", "must be in 1..=127"));
+        }
+        let level = Level::clamp(level);
+        let use_qc = cfg.schedule == Schedule::QuasiCyclic && code.qc.is_some();
+        let lanes = match level {
+            _ if use_qc => 1,
+            Level::Avx512 => 64,
+            Level::Avx2 => 32,
+            Level::Scalar => 1,
+        };
+        let (n, m, e, d) = (code.n(), code.checks(), code.edges(), code.max_row_weight());
+        let batch = if lanes == 1 {
+            Batch {
+                l: Vec::new(),
+                m1: Vec::new(),
+                m2: Vec::new(),
+                sgn: Vec::new(),
+                ism: Vec::new(),
+                r: Vec::new(),
+                tmp: Vec::new(),
+                lsign: Vec::new(),
+            }
+        } else {
+            let avx512 = lanes == 64;
+            Batch {
+                l: blocks(n * lanes),
+                m1: if avx512 { blocks(m * 64) } else { Vec::new() },
+                m2: if avx512 { blocks(m * 64) } else { Vec::new() },
+                sgn: if avx512 { vec![0; e] } else { Vec::new() },
+                ism: if avx512 { vec![0; e] } else { Vec::new() },
+                r: if avx512 {
+                    Vec::new()
+                } else {
+                    blocks(e * lanes)
+                },
+                tmp: blocks(d * lanes),
+                lsign: vec![0; d],
+            }
+        };
+        let qc = code.qc.as_ref().filter(|_| use_qc);
+        let qc_vbmi = qc.is_some() && level == Level::Avx512 && has_vbmi();
+        #[cfg(target_arch = "x86_64")]
+        if qc_vbmi {
+            // Built once per process, here rather than in the first `decode`.
+            super::x86::rot_tables();
+        }
+        Ok(LdpcDecoder {
+            code: code.clone(),
+            cfg,
+            level,
+            lanes,
+            l: vec![0; n],
+            r: vec![0; e],
+            tmp: vec![0; d],
+            hard: vec![0; n],
+            batch,
+            qc_l: qc.map_or(Vec::new(), |q| blocks(q.l_len())),
+            qc_r: qc.map_or(Vec::new(), |q| blocks(q.r_len())),
+            qc_tmp: qc.map_or(Vec::new(), |q| blocks(q.max_deg * 64)),
+            use_qc,
+            qc_vbmi,
+        })
+    }
+
+    /// The SIMD level in use.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// Frames decoded together by [`LdpcDecoder::decode_batch`] (64, 32 or 1).
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    /// The code.
+    pub fn code(&self) -> &LdpcCode {
+        &self.code
+    }
+
+    /// The settings.
+    pub fn config(&self) -> DecoderConfig {
+        self.cfg
+    }
+
+    /// Bytes of packed information bits per frame: `ceil(k / 8)`.
+    pub fn info_bytes(&self) -> usize {
+        self.code.k().div_ceil(8)
+    }
+
+    /// Decodes one frame: `llrs` are the [`LdpcCode::tx_len`] transmitted LLRs, `info`
+    /// receives the `k` information bits packed MSB first ([`LdpcDecoder::info_bytes`]
+    /// bytes). The quasi-cyclic schedule uses the SIMD level here; the row-serial one runs
+    /// its scalar path (use [`LdpcDecoder::decode_batch`] for its inter-frame SIMD).
+    /// Allocates nothing.
+    ///
+    /// # Panics
+    /// On wrong slice lengths.
+    pub fn decode(&mut self, llrs: &[f32], info: &mut [u8]) -> DecodeStatus {
+        let code = &self.code;
+        assert_eq!(llrs.len(), code.tx_len(), "llrs length");
+        assert_eq!(info.len(), code.k().div_ceil(8), "info length");
+        if self.use_qc {
+            return self.decode_qc(llrs, info);
+        }
+        let s = self.cfg.llr_scale;
+        for (q, &x) in self.l.iter_mut().zip(llrs) {
+            *q = quantise(x, s);
+        }
+        self.l[code.tx_len()..].fill(0);
+        self.r.fill(0);
+        let mut status = DecodeStatus {
+            ok: false,
+            iterations: self.cfg.max_iterations,
+        };
+        for it in 1..=self.cfg.max_iterations {
+            if iterate_scalar(
+                code,
+                &mut self.l,
+                &mut self.r,
+                &mut self.tmp,
+                self.cfg.offset,
+                self.cfg.clip,
+            ) {
+                status = DecodeStatus {
+                    ok: true,
+                    iterations: it,
+                };
+                break;
+            }
+        }
+        for (h, &x) in self.hard.iter_mut().zip(&self.l) {
+            *h = u8::from(x < 0);
+        }
+        if !status.ok {
+            status.ok = code.syndrome_weight(&self.hard) == 0;
+        }
+        super::pack_bits(&self.hard[..code.k()], info);
+        status
+    }
+
+    /// Decodes `status.len()` frames: `llrs` holds them one after another
+    /// ([`LdpcCode::tx_len`] each), `info` receives their packed information bits one
+    /// frame after another ([`LdpcDecoder::info_bytes`] each). Runs [`Self::lanes`] frames
+    /// per pass; every frame's output equals what [`LdpcDecoder::decode`] gives for it.
+    /// Allocates nothing.
+    ///
+    /// # Panics
+    /// On wrong slice lengths.
+    pub fn decode_batch(&mut self, llrs: &[f32], info: &mut [u8], status: &mut [DecodeStatus]) {
+        let frames = status.len();
+        let (tx, ib) = (self.code.tx_len(), self.info_bytes());
+        assert_eq!(llrs.len(), frames * tx, "llrs length");
+        assert_eq!(info.len(), frames * ib, "info length");
+        if self.lanes == 1 {
+            for f in 0..frames {
+                status[f] =
+                    self.decode(&llrs[f * tx..(f + 1) * tx], &mut info[f * ib..(f + 1) * ib]);
+            }
+            return;
+        }
+        let w = self.lanes;
+        let mut f0 = 0;
+        while f0 < frames {
+            let nf = (frames - f0).min(w);
+            self.decode_group(
+                &llrs[f0 * tx..(f0 + nf) * tx],
+                &mut info[f0 * ib..(f0 + nf) * ib],
+                &mut status[f0..f0 + nf],
+            );
+            f0 += nf;
+        }
+    }
+
+    /// One frame on the quasi-cyclic schedule (see [`super::qc`]).
+    fn decode_qc(&mut self, llrs: &[f32], info: &mut [u8]) -> DecodeStatus {
+        use super::qc::{QcLayout, STRIDE, SUBS, Z};
+        let code = &self.code;
+        let lay = code.qc.as_ref().expect("qc layout");
+        let (k, n, q) = (code.k(), code.n(), lay.q);
+        let s = self.cfg.llr_scale;
+        let l8 = bytes_mut(&mut self.qc_l, lay.l_len());
+        // SAFETY: i8 and u8 have the same layout.
+        let l: &mut [i8] =
+            unsafe { std::slice::from_raw_parts_mut(l8.as_mut_ptr().cast::<i8>(), l8.len()) };
+        #[cfg(target_arch = "x86_64")]
+        let vector = self.qc_vbmi;
+        #[cfg(not(target_arch = "x86_64"))]
+        let vector = false;
+        if vector {
+            #[cfg(target_arch = "x86_64")]
+            for g in 0..lay.info_groups + q {
+                let (src, stride) = if g < lay.info_groups {
+                    (&llrs[g * Z..(g + 1) * Z], 1)
+                } else {
+                    (&llrs[k + g - lay.info_groups..], q)
+                };
+                debug_assert!(src.len() > (Z - 1) * stride);
+                // SAFETY: AVX-512 checked at construction; `src` holds the group's 360
+                // LLRs at `stride`, `l` 384 bytes per group.
+                unsafe {
+                    super::x86::quantise_group_avx512(
+                        src.as_ptr(),
+                        stride,
+                        l.as_mut_ptr().add(g * STRIDE).cast(),
+                        s,
+                    );
+                }
+            }
+        } else {
+            for (g, chunk) in llrs[..k].chunks_exact(Z).enumerate() {
+                // Element 6 λ + u at byte 64 u + λ (see `super::qc`).
+                for (u, row) in l[g * STRIDE..(g + 1) * STRIDE]
+                    .chunks_exact_mut(64)
+                    .enumerate()
+                {
+                    for (d, &x) in row.iter_mut().zip(chunk[u..].iter().step_by(SUBS)) {
+                        *d = quantise(x, s);
+                    }
+                }
+            }
+            for (j, chunk) in llrs[k..n].chunks_exact(q).enumerate() {
+                for (i, &x) in chunk.iter().enumerate() {
+                    l[QcLayout::elem((lay.info_groups + i) * STRIDE, j)] = quantise(x, s);
+                }
+            }
+        }
+        bytes_mut(&mut self.qc_r, lay.r_len()).fill(0);
+        let mut status = DecodeStatus {
+            ok: false,
+            iterations: self.cfg.max_iterations,
+        };
+        for it in 1..=self.cfg.max_iterations {
+            let done = match self.level {
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx512 if self.qc_vbmi => {
+                    // SAFETY: AVX-512 and VBMI were checked at construction; the buffers
+                    // were sized for this layout (`blocks` is 64-byte aligned).
+                    unsafe {
+                        super::x86::iterate_qc_avx512(
+                            lay,
+                            self.qc_l.as_mut_ptr().cast(),
+                            self.qc_r.as_mut_ptr().cast(),
+                            self.qc_tmp.as_mut_ptr().cast(),
+                            self.cfg.offset,
+                            self.cfg.clip,
+                        ) && super::x86::qc_syndrome_ok_avx512(lay, self.qc_l.as_ptr().cast())
+                    }
+                }
+                _ => {
+                    let cast = |v: &mut Vec<Blk>, len: usize| {
+                        let b = bytes_mut(v, len);
+                        // SAFETY: i8 and u8 have the same layout.
+                        unsafe { std::slice::from_raw_parts_mut(b.as_mut_ptr().cast::<i8>(), len) }
+                    };
+                    super::qc::iterate_scalar(
+                        lay,
+                        cast(&mut self.qc_l, lay.l_len()),
+                        cast(&mut self.qc_r, lay.r_len()),
+                        cast(&mut self.qc_tmp, lay.max_deg * 64),
+                        self.cfg.offset,
+                        self.cfg.clip,
+                    ) && super::qc::syndrome_ok_scalar(lay, cast(&mut self.qc_l, lay.l_len()))
+                }
+            };
+            if done {
+                status = DecodeStatus {
+                    ok: true,
+                    iterations: it,
+                };
+                break;
+            }
+        }
+        let l = bytes_mut(&mut self.qc_l, lay.l_len());
+        for (g, chunk) in self.hard[..k].chunks_exact_mut(Z).enumerate() {
+            for (u, row) in l[g * STRIDE..(g + 1) * STRIDE].chunks_exact(64).enumerate() {
+                for (h, &x) in chunk[u..].iter_mut().step_by(SUBS).zip(row) {
+                    *h = x >> 7;
+                }
+            }
+        }
+        if !status.ok {
+            for (j, chunk) in self.hard[k..n].chunks_exact_mut(q).enumerate() {
+                for (i, h) in chunk.iter_mut().enumerate() {
+                    *h = l[QcLayout::elem((lay.info_groups + i) * STRIDE, j)] >> 7;
+                }
+            }
+            status.ok = code.syndrome_weight(&self.hard) == 0;
+        }
+        super::pack_bits(&self.hard[..k], info);
+        status
+    }
+
+    /// One SIMD pass over up to `lanes` frames.
+    fn decode_group(&mut self, llrs: &[f32], info: &mut [u8], status: &mut [DecodeStatus]) {
+        let w = self.lanes;
+        let nf = status.len();
+        let code = &self.code;
+        let (n, k, tx) = (code.n(), code.k(), code.tx_len());
+        let s = self.cfg.llr_scale;
+        let ib = self.info_bytes();
+        let b = &mut self.batch;
+        let l = bytes_mut(&mut b.l, n * w);
+        // Transpose-quantise: lane f of bit v at l[v * w + f]; idle lanes hold the all-zero
+        // codeword at full confidence (they stop after one iteration).
+        for (f, frame) in llrs.chunks_exact(tx).enumerate() {
+            for (v, &x) in frame.iter().enumerate() {
+                l[v * w + f] = quantise(x, s) as u8;
+            }
+            for v in tx..n {
+                l[v * w + f] = 0;
+            }
+        }
+        for f in nf..w {
+            for v in 0..n {
+                l[v * w + f] = 127;
+            }
+        }
+        let mut active: u64 = if w == 64 { u64::MAX } else { (1u64 << w) - 1 };
+        let mut iters = [self.cfg.max_iterations; 64];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if w == 64 {
+                bytes_mut(&mut b.m1, code.checks() * 64).fill(0);
+                bytes_mut(&mut b.m2, code.checks() * 64).fill(0);
+                b.sgn.fill(0);
+                b.ism.fill(0);
+            } else {
+                bytes_mut(&mut b.r, code.edges() * w).fill(0);
+            }
+            for it in 1..=self.cfg.max_iterations {
+                // SAFETY: the level was checked against the CPU at construction and the
+                // buffers were sized for this code and lane count.
+                let bad = unsafe {
+                    if w == 64 {
+                        super::x86::iterate_avx512(
+                            &code.row_start,
+                            &code.cols,
+                            b.l.as_mut_ptr().cast(),
+                            b.m1.as_mut_ptr().cast(),
+                            b.m2.as_mut_ptr().cast(),
+                            &mut b.sgn,
+                            &mut b.ism,
+                            b.tmp.as_mut_ptr().cast(),
+                            &mut b.lsign,
+                            self.cfg.offset,
+                            self.cfg.clip,
+                            active,
+                        )
+                    } else {
+                        super::x86::iterate_avx2(
+                            &code.row_start,
+                            &code.cols,
+                            b.l.as_mut_ptr().cast(),
+                            b.r.as_mut_ptr().cast(),
+                            b.tmp.as_mut_ptr().cast(),
+                            self.cfg.offset,
+                            self.cfg.clip,
+                            active as u32,
+                        ) as u64
+                    }
+                };
+                let done = active & !bad;
+                let mut d = done;
+                while d != 0 {
+                    iters[d.trailing_zeros() as usize] = it;
+                    d &= d - 1;
+                }
+                active &= bad;
+                if active == 0 {
+                    break;
+                }
+            }
+        }
+        let l = bytes_mut(&mut b.l, n * w);
+        for f in 0..nf {
+            let converged = iters[f] < self.cfg.max_iterations || active >> f & 1 == 0;
+            let ok = converged || {
+                for (v, h) in self.hard.iter_mut().enumerate() {
+                    *h = u8::from((l[v * w + f] as i8) < 0);
+                }
+                code.syndrome_weight(&self.hard) == 0
+            };
+            status[f] = DecodeStatus {
+                ok,
+                iterations: iters[f],
+            };
+        }
+        extract_info(l, w, k, nf, info, ib);
+    }
+}
+
+/// AVX-512 VBMI (`vpermb`), which the quasi-cyclic kernel needs on top of
+/// [`Level::Avx512`] (Ice Lake, Zen 4 and later; not Skylake-SP).
+fn has_vbmi() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx512vbmi")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+fn bytes_mut(v: &mut [Blk], len: usize) -> &mut [u8] {
+    // SAFETY: Blk is 64 plain bytes; the buffer holds at least `len` bytes.
+    let all = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), v.len() * 64) };
+    &mut all[..len]
+}
+
+/// Transposes an 8×8 bit matrix held in a u64 (bit `8r + c` ↔ bit `8c + r`).
+#[inline]
+pub(super) fn transpose8(mut x: u64) -> u64 {
+    let t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA;
+    x ^= t ^ (t << 7);
+    let t = (x ^ (x >> 14)) & 0x0000_CCCC_0000_CCCC;
+    x ^= t ^ (t << 14);
+    let t = (x ^ (x >> 28)) & 0x0000_0000_F0F0_F0F0;
+    x ^= t ^ (t << 28);
+    x
+}
+
+/// Packs the hard decisions of lanes `0..nf` (bits `0..k`) into `info`, MSB first.
+fn extract_info(l: &[u8], w: usize, k: usize, nf: usize, info: &mut [u8], ib: usize) {
+    let mut masks = [0u64; 8];
+    for byte in 0..ib {
+        for (j, m) in masks.iter_mut().enumerate() {
+            let v = byte * 8 + j;
+            *m = if v < k {
+                sign_mask(&l[v * w..(v + 1) * w])
+            } else {
+                0
+            };
+        }
+        for g in 0..w.div_ceil(8) {
+            // Row 7 − j holds bit j of the byte (so the transpose lands it MSB first).
+            let mut x = 0u64;
+            for (j, m) in masks.iter().enumerate() {
+                x |= ((m >> (8 * g)) & 0xFF) << (8 * (7 - j));
+            }
+            let y = transpose8(x);
+            for c in 0..8 {
+                let f = g * 8 + c;
+                if f < nf {
+                    info[f * ib + byte] = (y >> (8 * c)) as u8;
+                }
+            }
+        }
+    }
+}
+
+/// Sign bits of up to 64 bytes as a lane mask.
+#[inline]
+fn sign_mask(lanes: &[u8]) -> u64 {
+    let mut m = 0u64;
+    for (i, &x) in lanes.iter().enumerate() {
+        m |= u64::from(x >> 7) << i;
+    }
+    m
+}
+
+/// One layered iteration on one frame; true when every row was satisfied on the `L` it
+/// read and no `L` changed sign (see the module docs).
+pub(super) fn iterate_scalar(
+    code: &LdpcCode,
+    l: &mut [i8],
+    r: &mut [i8],
+    tmp: &mut [i8],
+    offset: u8,
+    clip: u8,
+) -> bool {
+    let mut bad = false;
+    for row in 0..code.checks() {
+        let (s, e) = (
+            code.row_start[row] as usize,
+            code.row_start[row + 1] as usize,
+        );
+        let cols = &code.cols[s..e];
+        let rr = &mut r[s..e];
+        let (mut min1, mut min2, mut par, mut synd) = (u8::MAX, u8::MAX, false, false);
+        for ((&v, &re), t) in cols.iter().zip(rr.iter()).zip(tmp.iter_mut()) {
+            let lv = l[v as usize];
+            synd ^= lv < 0;
+            let x = lv.saturating_sub(re);
+            *t = x;
+            let a = x.unsigned_abs();
+            min2 = min2.min(min1.max(a));
+            min1 = min1.min(a);
+            par ^= x < 0;
+        }
+        bad |= synd;
+        let n1 = min1.saturating_sub(offset).min(clip) as i8;
+        let n2 = min2.saturating_sub(offset).min(clip) as i8;
+        for ((&v, re), &t) in cols.iter().zip(rr.iter_mut()).zip(tmp.iter()) {
+            let mag = if t.unsigned_abs() == min1 { n2 } else { n1 };
+            let rn = if par ^ (t < 0) { -mag } else { mag };
+            *re = rn;
+            let old = l[v as usize];
+            let new = t.saturating_add(rn);
+            bad |= (old < 0) != (new < 0);
+            l[v as usize] = new;
+        }
+    }
+    !bad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose8_matches_naive() {
+        let x = 0x0123_4567_89AB_CDEFu64;
+        let y = transpose8(x);
+        for r in 0..8 {
+            for c in 0..8 {
+                assert_eq!((x >> (8 * r + c)) & 1, (y >> (8 * c + r)) & 1);
+            }
+        }
+    }
+
+    /// The AVX-512 group quantiser equals [`quantise`] on ties, NaN, infinities, huge and
+    /// tiny values, and places element `e` at `64 (e mod 6) + e / 6`.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_quantiser_equals_scalar() {
+        if Level::available() < Level::Avx512 {
+            eprintln!("no AVX-512 on this CPU: nothing to compare");
+            return;
+        }
+        let special = [
+            0.25f32,
+            0.75,
+            -0.25,
+            -0.75,
+            1.25,
+            -1.25,
+            63.25,
+            63.75,
+            -63.75,
+            64.0,
+            1e30,
+            -1e30,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            0.0,
+            -0.0,
+            1e-30,
+            3.1,
+            -7.7,
+        ];
+        for stride in [1usize, 7] {
+            let src: Vec<f32> = (0..360 * stride)
+                .map(|i| special[i % special.len()] * if i % 3 == 0 { 1.0 } else { 0.37 })
+                .collect();
+            let mut dst = [0u8; 384];
+            // SAFETY: AVX-512 present (checked above); sizes as documented.
+            unsafe {
+                super::super::x86::quantise_group_avx512(
+                    src.as_ptr(),
+                    stride,
+                    dst.as_mut_ptr(),
+                    2.0,
+                )
+            };
+            for e in 0..360 {
+                assert_eq!(
+                    dst[64 * (e % 6) + e / 6] as i8,
+                    quantise(src[e * stride], 2.0),
+                    "element {e} = {}",
+                    src[e * stride]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn quantise_rounds_and_saturates() {
+        assert_eq!(quantise(0.25, 2.0), 0);
+        assert_eq!(quantise(0.75, 2.0), 2);
+        assert_eq!(quantise(-1e9, 2.0), -127);
+        assert_eq!(quantise(f32::NAN, 2.0), 0);
+        assert_eq!(quantise(f32::INFINITY, 2.0), 127);
+    }
+}

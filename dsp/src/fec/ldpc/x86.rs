@@ -1,0 +1,335 @@
+//! Inter-frame layered min-sum iterations on AVX-512BW (64 frames) and AVX2 (32 frames):
+//! the arithmetic of [`super::decoder`], one frame per byte lane.
+
+use super::qc::{QcLayout, STRIDE, SUB, SUBS};
+use std::arch::x86_64::*;
+
+/// One iteration over all rows for 64 lanes. `l`: `n × 64` bytes; `m1`, `m2`: per row the
+/// two output magnitudes (`checks × 64` bytes); `sgn`, `ism`: per edge the lane masks of
+/// the message sign and of "this edge held the row minimum"; `tmp`: `max_row_weight × 64`
+/// bytes; `lsign`: `max_row_weight` words. Lanes outside `active` are not written in `l`.
+/// Returns the lanes that had an unsatisfied row or a sign change.
+///
+/// # Safety
+/// The CPU must support AVX-512F/BW; the buffers must have the sizes above for the rows
+/// `row_start`/`cols` describe.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn iterate_avx512(
+    row_start: &[u32],
+    cols: &[u32],
+    l: *mut u8,
+    m1: *mut u8,
+    m2: *mut u8,
+    sgn: &mut [u64],
+    ism: &mut [u64],
+    tmp: *mut u8,
+    lsign: &mut [u64],
+    offset: u8,
+    clip: u8,
+    active: u64,
+) -> u64 {
+    let zero = _mm512_setzero_si512();
+    let off = _mm512_set1_epi8(offset as i8);
+    let clp = _mm512_set1_epi8(clip as i8);
+    let ones = _mm512_set1_epi8(-1);
+    let mut bad = 0u64;
+    let rows = row_start.len() - 1;
+    for row in 0..rows {
+        let (s, e) = (row_start[row] as usize, row_start[row + 1] as usize);
+        let cols = cols.get_unchecked(s..e);
+        let p1 = m1.add(row * 64) as *mut __m512i;
+        let p2 = m2.add(row * 64) as *mut __m512i;
+        let o1 = _mm512_load_si512(p1 as *const _);
+        let o2 = _mm512_load_si512(p2 as *const _);
+        let mut min1 = ones;
+        let mut min2 = ones;
+        let mut par = zero;
+        let mut synd = 0u64;
+        for (j, &v) in cols.iter().enumerate() {
+            let pl = l.add(v as usize * 64) as *const __m512i;
+            let lv = _mm512_load_si512(pl as *const _);
+            let ls = _mm512_movepi8_mask(lv);
+            *lsign.get_unchecked_mut(j) = ls;
+            synd ^= ls;
+            let mag = _mm512_mask_blend_epi8(*ism.get_unchecked(s + j), o1, o2);
+            let rold = _mm512_mask_sub_epi8(mag, *sgn.get_unchecked(s + j), zero, mag);
+            let t = _mm512_subs_epi8(lv, rold);
+            _mm512_store_si512(tmp.add(j * 64) as *mut _, t);
+            let a = _mm512_abs_epi8(t);
+            min2 = _mm512_min_epu8(min2, _mm512_max_epu8(min1, a));
+            min1 = _mm512_min_epu8(min1, a);
+            par = _mm512_xor_si512(par, t);
+        }
+        bad |= synd;
+        let n1 = _mm512_min_epu8(_mm512_subs_epu8(min1, off), clp);
+        let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
+        _mm512_store_si512(p1 as *mut _, n1);
+        _mm512_store_si512(p2 as *mut _, n2);
+        let pm = _mm512_movepi8_mask(par);
+        for (j, &v) in cols.iter().enumerate() {
+            let t = _mm512_load_si512(tmp.add(j * 64) as *const _);
+            let a = _mm512_abs_epi8(t);
+            let im = _mm512_cmpeq_epi8_mask(a, min1);
+            let sg = _mm512_movepi8_mask(t) ^ pm;
+            *ism.get_unchecked_mut(s + j) = im;
+            *sgn.get_unchecked_mut(s + j) = sg;
+            let mag = _mm512_mask_blend_epi8(im, n1, n2);
+            let r = _mm512_mask_sub_epi8(mag, sg, zero, mag);
+            let ln = _mm512_adds_epi8(t, r);
+            bad |= _mm512_movepi8_mask(ln) ^ *lsign.get_unchecked(j);
+            _mm512_mask_storeu_epi8(l.add(v as usize * 64) as *mut _, active, ln);
+        }
+    }
+    bad
+}
+
+/// One iteration over all rows for 32 lanes, with one message byte per edge and lane
+/// in `r` (`edges × 32` bytes); otherwise as [`iterate_avx512`].
+///
+/// # Safety
+/// The CPU must support AVX2; `l` holds `n × 32` bytes, `r` `edges × 32`, `tmp`
+/// `max_row_weight × 32`, all 32-byte aligned.
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn iterate_avx2(
+    row_start: &[u32],
+    cols: &[u32],
+    l: *mut u8,
+    r: *mut u8,
+    tmp: *mut u8,
+    offset: u8,
+    clip: u8,
+    active: u32,
+) -> u32 {
+    let off = _mm256_set1_epi8(offset as i8);
+    let clp = _mm256_set1_epi8(clip as i8);
+    let ones = _mm256_set1_epi8(-1);
+    let one = _mm256_set1_epi8(1);
+    // Lane mask as bytes: 0xFF where active.
+    let bits = _mm256_setr_epi8(
+        1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128,
+        1, 2, 4, 8, 16, 32, 64, -128,
+    );
+    let bytesel = _mm256_setr_epi8(
+        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3,
+        3, 3,
+    );
+    let am = _mm256_shuffle_epi8(_mm256_set1_epi32(active as i32), bytesel);
+    let act = _mm256_cmpeq_epi8(_mm256_and_si256(am, bits), bits);
+    let mut bad = 0u32;
+    let rows = row_start.len() - 1;
+    for row in 0..rows {
+        let (s, e) = (row_start[row] as usize, row_start[row + 1] as usize);
+        let cols = cols.get_unchecked(s..e);
+        let mut min1 = ones;
+        let mut min2 = ones;
+        let mut par = _mm256_setzero_si256();
+        let mut synd = _mm256_setzero_si256();
+        for (j, &v) in cols.iter().enumerate() {
+            let lv = _mm256_load_si256(l.add(v as usize * 32) as *const _);
+            synd = _mm256_xor_si256(synd, lv);
+            let rold = _mm256_load_si256(r.add((s + j) * 32) as *const _);
+            let t = _mm256_subs_epi8(lv, rold);
+            _mm256_store_si256(tmp.add(j * 32) as *mut _, t);
+            let a = _mm256_abs_epi8(t);
+            min2 = _mm256_min_epu8(min2, _mm256_max_epu8(min1, a));
+            min1 = _mm256_min_epu8(min1, a);
+            par = _mm256_xor_si256(par, t);
+        }
+        bad |= _mm256_movemask_epi8(synd) as u32;
+        let n1 = _mm256_min_epu8(_mm256_subs_epu8(min1, off), clp);
+        let n2 = _mm256_min_epu8(_mm256_subs_epu8(min2, off), clp);
+        for (j, &v) in cols.iter().enumerate() {
+            let t = _mm256_load_si256(tmp.add(j * 32) as *const _);
+            let a = _mm256_abs_epi8(t);
+            let eq = _mm256_cmpeq_epi8(a, min1);
+            let mag = _mm256_blendv_epi8(n1, n2, eq);
+            let rn = _mm256_sign_epi8(mag, _mm256_or_si256(_mm256_xor_si256(t, par), one));
+            _mm256_store_si256(r.add((s + j) * 32) as *mut _, rn);
+            let ln = _mm256_adds_epi8(t, rn);
+            let pl = l.add(v as usize * 32) as *mut __m256i;
+            let old = _mm256_load_si256(pl as *const _);
+            bad |= _mm256_movemask_epi8(_mm256_xor_si256(ln, old)) as u32;
+            _mm256_store_si256(pl, _mm256_blendv_epi8(old, ln, act));
+        }
+    }
+    bad
+}
+
+/// Lane-rotation indices for `vpermb`: `ROT_FWD[a]` moves lane `λ − a` (mod 60) to lane
+/// `λ`, `ROT_BWD[a]` back; lanes 60–63 stay.
+static ROT: std::sync::OnceLock<Box<[[u8; 64]; 120]>> = std::sync::OnceLock::new();
+
+pub(super) fn rot_tables() -> &'static [[u8; 64]; 120] {
+    ROT.get_or_init(|| {
+        let mut t = Box::new([[0u8; 64]; 120]);
+        for a in 0..SUB {
+            for lane in 0..64 {
+                let (f, b) = if lane < SUB {
+                    ((lane + SUB - a) % SUB, (lane + a) % SUB)
+                } else {
+                    (lane, lane)
+                };
+                t[a][lane] = f as u8;
+                t[SUB + a][lane] = b as u8;
+            }
+        }
+        t
+    })
+}
+
+/// One iteration of the quasi-cyclic schedule ([`super::qc`]) for one frame, 60 rows per
+/// vector; bit-identical to [`super::qc::iterate_scalar`]. Returns true when the frame may
+/// stop. Returns whether
+/// every row read a satisfied parity (the caller then checks the syndrome).
+///
+/// # Safety
+/// The CPU must support AVX-512F/BW/VBMI; `l` holds [`QcLayout::l_len`] bytes, `r`
+/// [`QcLayout::r_len`] bytes, `tmp` `max_deg × 64` bytes, all 64-byte aligned.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+pub(super) unsafe fn iterate_qc_avx512(
+    lay: &QcLayout,
+    l: *mut u8,
+    r: *mut u8,
+    tmp: *mut u8,
+    offset: u8,
+    clip: u8,
+) -> bool {
+    let rot = rot_tables();
+    let off = _mm512_set1_epi8(offset as i8);
+    let clp = _mm512_set1_epi8(clip as i8);
+    let ones = _mm512_set1_epi8(-1);
+    let zero = _mm512_setzero_si512();
+    const VALID: u64 = (1u64 << SUB) - 1;
+    let mut badv = zero;
+    for layer in 0..lay.q {
+        let c0 = *lay.layer_start.get_unchecked(layer) as usize;
+        let c1 = *lay.layer_start.get_unchecked(layer + 1) as usize;
+        let circs = lay.circs.get_unchecked(c0..c1);
+        for u in 0..SUBS {
+            let mut min1 = ones;
+            let mut min2 = ones;
+            let mut par = zero;
+            let mut synd = zero;
+
+            for (ci, c) in circs.iter().enumerate() {
+                let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
+                let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+                let raw = _mm512_load_si512(l.add(so as usize) as *const _);
+                let lv = _mm512_permutexvar_epi8(idx, raw);
+                synd = if c.skip0 {
+                    _mm512_xor_si512(synd, _mm512_maskz_mov_epi8(present, lv))
+                } else {
+                    _mm512_xor_si512(synd, lv)
+                };
+                let rold = _mm512_load_si512(r.add((c0 + ci) * STRIDE + u * 64) as *const _);
+                let t = _mm512_maskz_mov_epi8(present, _mm512_subs_epi8(lv, rold));
+                _mm512_store_si512(tmp.add(ci * 64) as *mut _, t);
+                let a = _mm512_mask_blend_epi8(present, ones, _mm512_abs_epi8(t));
+                min2 = _mm512_min_epu8(min2, _mm512_max_epu8(min1, a));
+                min1 = _mm512_min_epu8(min1, a);
+                par = _mm512_xor_si512(par, t);
+            }
+            badv = _mm512_or_si512(badv, synd);
+            let n1 = _mm512_min_epu8(_mm512_subs_epu8(min1, off), clp);
+            let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
+            for (ci, c) in circs.iter().enumerate() {
+                let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
+                let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+                let t = _mm512_load_si512(tmp.add(ci * 64) as *const _);
+                let im = _mm512_cmpeq_epi8_mask(_mm512_abs_epi8(t), min1);
+                let mag = _mm512_mask_blend_epi8(im, n1, n2);
+                let sg = _mm512_movepi8_mask(_mm512_xor_si512(t, par));
+                let rn = _mm512_mask_sub_epi8(mag, sg, zero, mag);
+                let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
+                let pl = l.add(so as usize) as *mut __m512i;
+                let ln = if c.reread {
+                    let rold = _mm512_load_si512(pr as *const _);
+                    let idx =
+                        _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+                    let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
+                    _mm512_mask_adds_epi8(lv, present, _mm512_subs_epi8(lv, rold), rn)
+                } else {
+                    // Lanes 60–63 (padding) take garbage here; no row reads them.
+                    _mm512_adds_epi8(t, rn)
+                };
+                _mm512_store_si512(pr, rn);
+                let back =
+                    _mm512_loadu_si512(rot.get_unchecked(SUB + ra as usize).as_ptr() as *const _);
+                _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
+            }
+        }
+    }
+    _mm512_movepi8_mask(badv) & VALID == 0
+}
+
+/// Whether the hard decisions of `l` (quasi-cyclic layout) satisfy every check; equal to
+/// [`super::qc::syndrome_ok_scalar`].
+///
+/// # Safety
+/// As [`iterate_qc_avx512`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+pub(super) unsafe fn qc_syndrome_ok_avx512(lay: &QcLayout, l: *const u8) -> bool {
+    let rot = rot_tables();
+    const VALID: u64 = (1u64 << SUB) - 1;
+    let mut bad = 0u64;
+    for layer in 0..lay.q {
+        let c0 = *lay.layer_start.get_unchecked(layer) as usize;
+        let c1 = *lay.layer_start.get_unchecked(layer + 1) as usize;
+        for u in 0..SUBS {
+            let mut synd = _mm512_setzero_si512();
+            for ci in c0..c1 {
+                let c = lay.circs.get_unchecked(ci);
+                let (so, ra) = *lay.src.get_unchecked(ci * SUBS + u);
+                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+                let lv =
+                    _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(so as usize) as *const _));
+                let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
+                synd = _mm512_xor_si512(synd, _mm512_maskz_mov_epi8(present, lv));
+            }
+            bad |= _mm512_movepi8_mask(synd) & VALID;
+        }
+        if bad != 0 {
+            return false;
+        }
+    }
+    true
+}
+
+/// Quantises one 360-bit group into the quasi-cyclic layout: element `e` (LLR at
+/// `src[e · stride]`) to byte `64 (e mod 6) + e / 6` of `dst`, as
+/// [`super::decoder::quantise`] does (round half to even under the default MXCSR, NaN → 0;
+/// the padding bytes 60–63 of each row get 0).
+///
+/// # Safety
+/// The CPU must support AVX-512F/BW; `src` holds `359 · stride + 1` floats and `dst` 384
+/// bytes.
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) unsafe fn quantise_group_avx512(
+    src: *const f32,
+    stride: usize,
+    dst: *mut u8,
+    scale: f32,
+) {
+    let sc = _mm512_set1_ps(scale);
+    let lo = _mm512_set1_ps(-127.0);
+    let hi = _mm512_set1_ps(127.0);
+    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let step = _mm512_set1_epi32((SUBS * stride) as i32);
+    for u in 0..SUBS {
+        for c in 0..4 {
+            // Row lane λ = 16 c + lane holds element 6 λ + u.
+            let first = _mm512_set1_epi32(((SUBS * 16 * c + u) * stride) as i32);
+            let idx = _mm512_add_epi32(first, _mm512_mullo_epi32(lanes, step));
+            let m: u16 = if c == 3 { 0x0FFF } else { 0xFFFF };
+            let x = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), m, idx, src);
+            // max/min with the bound first keep a NaN (and it converts to 0x8000_0000,
+            // whose low byte is 0).
+            let y = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_mul_ps(x, sc)));
+            let q = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(y));
+            _mm_storeu_si128(dst.add(u * 64 + 16 * c) as *mut _, q);
+        }
+    }
+}
