@@ -28,20 +28,30 @@
 //!    symbol) with a narrow frequency search; `κ < track_threshold` is a miss, the previous PLS
 //!    is assumed and the frame is still delivered (flagged); after `max_misses` consecutive
 //!    misses the synchroniser searches again from there.
-//! 5. **Carrier per frame**: the header gives frequency and phase; with pilots, each pilot block
-//!    gives a phase anchor, their successive phase differences a frequency correction, and the
-//!    payload phase is interpolated linearly between anchors. Without pilots the payload is
-//!    derotated with the header's estimate only (a decision-directed loop should follow).
+//! 5. **Carrier per frame**: the header gives the phase (at its centre) and, on the first frame,
+//!    the frequency; afterwards the tracked frequency is used, which each frame refines. With
+//!    pilots, each pilot block gives a phase anchor, their successive phase differences a
+//!    frequency correction, and the payload phase is interpolated linearly between anchors.
+//!    Without pilots a second-order decision-directed phase-locked loop (on the frame's own
+//!    constellation, noise bandwidth `dd_bandwidth` per symbol) follows the payload from the
+//!    header's phase; its frequency integrator at the end of the frame updates the tracked
+//!    frequency (so a Doppler ramp is followed frame by frame). QPSK and 8PSK frames first
+//!    measure their own residual frequency from the 4th/8th power of their symbols (when that is
+//!    above its noise, about 2 dB Es/N0 for QPSK). At low Es/N0 the pilot blocks' spacing leaves
+//!    the frequency ambiguous by multiples of 1/1476 cycles/symbol; the phase of the next
+//!    header, predicted from the previous pilot frame, picks the right multiple, so the carrier
+//!    is right from the second frame on.
 //!
 //! All decisions are made at stream positions, so the way the input is cut into chunks never
 //! changes the output.
 
 use super::modcod::{
-    Pls, MAX_PLFRAME_LEN, PILOT_BLOCK_LEN, PLHEADER_LEN, SLOTS_PER_PILOT, SLOT_LEN,
+    Dvbs2Modulation, Pls, MAX_PLFRAME_LEN, PILOT_BLOCK_LEN, PLHEADER_LEN, SLOTS_PER_PILOT, SLOT_LEN,
 };
 use super::pl::{
     pilot_symbol, plheader_symbols, rotate, PlScrambler, PlscDecision, PlscDecoder, SOF_LEN,
 };
+use crate::modem::apsk::Dvbs2Constellation;
 use crate::{Complex32, DspError};
 use std::f64::consts::PI;
 
@@ -64,6 +74,9 @@ pub struct PlSyncConfig {
     pub acquire_span: f64,
     /// Half-width (cycles/symbol) of the frequency search around the tracked frequency.
     pub track_span: f64,
+    /// Loop noise bandwidth `B_n·T` of the decision-directed carrier loop used on frames
+    /// without pilots (0 < b ≤ 0.05).
+    pub dd_bandwidth: f64,
 }
 
 impl Default for PlSyncConfig {
@@ -77,6 +90,7 @@ impl Default for PlSyncConfig {
             max_misses: 3,
             acquire_span: 0.12,
             track_span: 0.003,
+            dd_bandwidth: 0.002,
         }
     }
 }
@@ -125,6 +139,8 @@ pub struct PlSyncStats {
     pub frames: u64,
     /// Dummy frames among them.
     pub dummy_frames: u64,
+    /// Times the pilot-spacing frequency ambiguity was resolved from the next header's phase.
+    pub alias_corrections: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -181,6 +197,12 @@ pub struct PlFrameSync {
     tentatives: Vec<Tentative>,
     pending: Option<Pending>,
     freq_track: f64,
+    /// True once a frame's pilots or decision-directed loop has measured `freq_track`.
+    freq_refined: bool,
+    constellations: Vec<Dvbs2Constellation>,
+    nda: Vec<Complex32>,
+    /// The last frame with at least two pilot blocks: (start, end, frequency, header phase).
+    last_pilot: Option<(u64, u64, f64, f64)>,
     header: [Complex32; PLHEADER_LEN],
     stats: PlSyncStats,
 }
@@ -203,6 +225,12 @@ impl PlFrameSync {
                     format!("must be in (0, 1), got {v}"),
                 ));
             }
+        }
+        if !(cfg.dd_bandwidth > 0.0 && cfg.dd_bandwidth <= 0.05) {
+            return Err(DspError::invalid(
+                "dd_bandwidth",
+                format!("must be in (0, 0.05] per symbol, got {}", cfg.dd_bandwidth),
+            ));
         }
         for (name, v) in [
             ("acquire_span", cfg.acquire_span),
@@ -244,6 +272,12 @@ impl PlFrameSync {
             tentatives: Vec::with_capacity(MAX_TENTATIVES),
             pending: None,
             freq_track: 0.0,
+            freq_refined: false,
+            constellations: super::modcod::Modcod::all()
+                .map(Dvbs2Constellation::for_modcod)
+                .collect(),
+            nda: Vec::with_capacity(MAX_PLFRAME_LEN),
+            last_pilot: None,
             header: [Complex32::new(0.0, 0.0); PLHEADER_LEN],
             stats: PlSyncStats::default(),
         }
@@ -270,6 +304,8 @@ impl PlFrameSync {
         self.tentatives.clear();
         self.pending = None;
         self.freq_track = 0.0;
+        self.freq_refined = false;
+        self.last_pilot = None;
         self.stats = PlSyncStats::default();
     }
 
@@ -497,17 +533,16 @@ impl PlFrameSync {
 
     /// Best header fit at positions q−1, q, q+1 around the given frequency.
     fn fit_around(&mut self, q: u64, freq: f64, span: f64) -> (u64, Fit) {
-        let mut best: Option<(u64, Fit)> = None;
-        for pos in [q, q - 1, q + 1] {
-            if pos < self.base {
-                continue;
-            }
+        // The callers keep q − 1 … q + 91 in the buffer; clamp anyway.
+        let q = q.max(self.base + 1);
+        let mut best = (q, self.fit_header(self.idx(q), freq, span));
+        for pos in [q - 1, q + 1] {
             let f = self.fit_header(self.idx(pos), freq, span);
-            if best.as_ref().is_none_or(|b| f.kappa > b.1.kappa) {
-                best = Some((pos, f));
+            if f.kappa > best.1.kappa {
+                best = (pos, f);
             }
         }
-        best.expect("q is in the buffer")
+        best
     }
 
     fn confirm(
@@ -525,6 +560,8 @@ impl PlFrameSync {
         let i = self.idx(t.start);
         let first = self.fit_header(i, fit.freq, self.cfg.track_span);
         self.freq_track = fit.freq;
+        self.last_pilot = None;
+        self.freq_refined = false;
         self.stats.locks += 1;
         self.tentatives.clear();
         let p = Pending {
@@ -546,7 +583,10 @@ impl PlFrameSync {
         let hit = fit.kappa >= self.cfg.track_threshold && fit.dec.pls.is_some();
         if hit {
             let pls = fit.dec.pls.expect("checked");
-            self.freq_track += 0.5 * (fit.freq - self.freq_track);
+            if !self.freq_refined {
+                // Only headers so far: average their (noisy) frequency estimates.
+                self.freq_track += 0.5 * (fit.freq - self.freq_track);
+            }
             self.pending = Some(Pending {
                 start: pos,
                 pls,
@@ -647,6 +687,79 @@ impl PlFrameSync {
         }
     }
 
+    /// Non-data-aided residual frequency (cycles/symbol) of the frame at buffer index `i0`,
+    /// `len` symbols long, derotated by `freq`, from the `power`-th power of its symbols after
+    /// the header (M-PSK with M = `power`; the pilots are on the same grid): the phase of the
+    /// lag-8 autocorrelation of `z^M/|z|^(M−1)` (range ±1/(16M)) chooses among the ambiguous
+    /// lag-64 values (precision). Allocates nothing.
+    fn nda_freq(&mut self, i0: usize, len: usize, freq: f64, power: u32) -> f64 {
+        self.nda.clear();
+        let w = -2.0 * PI * freq;
+        for k in PLHEADER_LEN..len {
+            let a = w * (k as f64 - 45.0);
+            let z = self.buf[i0 + k] * Complex32::new(a.cos() as f32, a.sin() as f32);
+            let r = z.norm();
+            let u = if r > 0.0 {
+                let mut v = z / r;
+                for _ in 1..power.trailing_zeros() + 1 {
+                    v = v * v;
+                }
+                v * r
+            } else {
+                Complex32::new(0.0, 0.0)
+            };
+            self.nda.push(u);
+        }
+        let lagged = |d: usize| -> Complex32 {
+            self.nda[d..]
+                .iter()
+                .zip(&self.nda)
+                .map(|(a, b)| a * b.conj())
+                .sum()
+        };
+        let m = f64::from(power);
+        let r8 = lagged(8);
+        // Coherence of the lag-8 product against its noise floor (1/√N): below ~5 the M-th
+        // power is too noisy (QPSK below about 2 dB Es/N0) and the frame keeps `freq`.
+        let energy: f32 = self.nda.iter().map(|u| u.norm_sqr()).sum();
+        if energy <= 0.0 || r8.norm() / energy * (self.nda.len() as f32).sqrt() < 5.0 {
+            return 0.0;
+        }
+        let coarse = f64::from(r8.arg()) / (2.0 * PI * m * 8.0);
+        let fine = f64::from(lagged(64).arg()) / (2.0 * PI * m * 64.0);
+        let period = 1.0 / (m * 64.0);
+        fine + ((coarse - fine) / period).round() * period
+    }
+
+    /// With the previous frame's pilot-derived frequency `f` (ambiguous by multiples of
+    /// `1/1476`), the phase of this frame's header is predicted for each multiple; when exactly
+    /// one fits, the tracked frequency moves by that multiple.
+    fn resolve_pilot_alias(&mut self, p: &Pending) {
+        let Some((start, end, f, phase)) = self.last_pilot.take() else {
+            return;
+        };
+        if p.start != end || p.flywheel {
+            return;
+        }
+        let spacing = (SLOTS_PER_PILOT * SLOT_LEN + PILOT_BLOCK_LEN) as f64;
+        let dist = (p.start - start) as f64;
+        let measured = f64::from(p.fit.dec.phase);
+        let mut errs = [(0f64, 0i32); 9];
+        for (e, n) in errs.iter_mut().zip(-4..=4) {
+            let predicted = phase + 2.0 * PI * (f + f64::from(n) / spacing) * dist;
+            let mut d = measured - predicted;
+            d -= 2.0 * PI * (d / (2.0 * PI)).round();
+            *e = (d.abs(), n);
+        }
+        errs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (best, n) = errs[0];
+        if n != 0 && best < 0.5 && errs[1].0 > best + 0.3 {
+            self.freq_track = f + f64::from(n) / spacing;
+            self.freq_refined = true;
+            self.stats.alias_corrections += 1;
+        }
+    }
+
     fn emit(&mut self, p: &Pending, frames: &mut Vec<PlFrameInfo>, payload: &mut Vec<Complex32>) {
         let n90 = PLHEADER_LEN as f32;
         let amp = (p.fit.dec.correlation / n90).max(1e-30);
@@ -672,7 +785,29 @@ impl PlFrameSync {
             return;
         }
         let i0 = self.idx(p.start);
-        let w = 2.0 * PI * p.fit.freq;
+        self.resolve_pilot_alias(p);
+        // The header's phase is measured at its centre, so any close frequency may go with it;
+        // the tracked one is better than a single header's once pilots or the loop refined it.
+        let f_track = if self.freq_refined && !p.flywheel {
+            self.freq_track
+        } else {
+            p.fit.freq
+        };
+        // QPSK and 8PSK frames (and their pilots, on the same grid) measure their own residual
+        // frequency, non-data-aided, before the pilots or the loop: that resolves the pilot
+        // spacing's ambiguity at low Es/N0 and follows a Doppler ramp.
+        let power = match p.pls.modcod.map(|m| m.modulation()) {
+            Some(Dvbs2Modulation::Qpsk) => 4,
+            Some(Dvbs2Modulation::Psk8) => 8,
+            _ => 0,
+        };
+        let f_use = if power > 0 {
+            f_track + self.nda_freq(i0, p.pls.plframe_len(), f_track, power)
+        } else {
+            f_track
+        };
+        info.freq = f_use;
+        let w = 2.0 * PI * f_use;
         let phi0 = f64::from(p.fit.dec.phase);
         // Symbol k (from the SOF) before carrier correction: y·e^{-j(w(k−45) + φ0)}/A,
         // descrambled. Pilot blocks give phase anchors.
@@ -714,14 +849,38 @@ impl PlFrameSync {
                 anchors[n_anchor] = (c, predicted + d);
                 n_anchor += 1;
             }
-            self.freq_track += 0.5 * dfreq;
+            if blocks >= 2 {
+                // Least-squares slope through all anchors (header and pilot blocks): the
+                // residual frequency, several times more precise than the mean of neighbours.
+                let a = &anchors[..n_anchor];
+                let n = a.len() as f64;
+                let (mx, my) = a
+                    .iter()
+                    .fold((0.0, 0.0), |(x, y), &(c, p)| (x + c / n, y + p / n));
+                let (sxy, sxx) = a.iter().fold((0.0, 0.0), |(sxy, sxx), &(c, p)| {
+                    (sxy + (c - mx) * (p - my), sxx + (c - mx) * (c - mx))
+                });
+                dfreq = sxy / sxx / (2.0 * PI);
+            }
             info.freq += dfreq;
+            self.last_pilot = (blocks >= 2).then_some((
+                p.start,
+                p.start + p.pls.plframe_len() as u64,
+                f_use + dfreq,
+                phi0,
+            ));
+        } else {
+            self.last_pilot = None;
         }
         let anchors = &anchors[..n_anchor];
+        // After the last pilot block the phase is extrapolated with the frequency at that block:
+        // the derivative of a least-squares parabola through the anchors (a Doppler ramp makes
+        // it differ from the frame's mean frequency).
+        let end_slope = end_slope(anchors).unwrap_or(2.0 * PI * dfreq);
         let phase_at = |k: f64| -> f64 {
             let (lc, lp) = anchors[anchors.len() - 1];
             if k >= lc {
-                return lp + 2.0 * PI * dfreq * (k - lc);
+                return lp + end_slope * (k - lc);
             }
             let j = anchors.partition_point(|a| a.0 <= k);
             let (c0, p0) = anchors[j - 1];
@@ -729,18 +888,92 @@ impl PlFrameSync {
             p0 + (p1 - p0) * (k - c0) / (c1 - c0)
         };
         let mut k = PLHEADER_LEN;
-        for s in 0..slots {
-            for _ in 0..SLOT_LEN {
-                payload.push(corr(&self.buf, k, phase_at(k as f64)));
+        if blocks > 0 {
+            for s in 0..slots {
+                for _ in 0..SLOT_LEN {
+                    payload.push(corr(&self.buf, k, phase_at(k as f64)));
+                    k += 1;
+                }
+                if (s + 1) % SLOTS_PER_PILOT == 0 && s + 1 < slots {
+                    k += PILOT_BLOCK_LEN;
+                }
+            }
+        } else {
+            // Decision-directed second-order PLL (no pilot blocks in this frame).
+            let m = p.pls.modcod.map_or(1, |m| m.value());
+            let cons = &self.constellations[usize::from(m) - 1];
+            let (alpha, beta) = loop_gains(self.cfg.dd_bandwidth);
+            let (mut theta, mut nu) = (0f64, 0f64);
+            for _ in 0..slots * SLOT_LEN {
+                let z = corr(&self.buf, k, theta);
+                payload.push(z);
+                let d = cons.points()[usize::from(cons.hard_label(z))];
+                let e = f64::from((z * d.conj()).im / d.norm_sqr().max(1e-6));
+                let e = e.clamp(-1.0, 1.0);
+                nu += beta * e;
+                theta += nu + alpha * e;
                 k += 1;
             }
-            if p.pls.pilots && (s + 1) % SLOTS_PER_PILOT == 0 && s + 1 < slots {
-                k += PILOT_BLOCK_LEN;
-            }
+            dfreq = nu / (2.0 * PI);
+            info.freq += dfreq;
         }
+        // The tracked frequency becomes this frame's (the header-only estimate is far noisier).
+        self.freq_track = f_use + dfreq;
+        self.freq_refined = true;
         info.payload_len = payload.len() - info.payload_offset;
         frames.push(info);
     }
+}
+
+/// Slope (rad/symbol) at the last anchor of the least-squares parabola through `anchors`
+/// (position, phase); `None` with fewer than four anchors.
+fn end_slope(anchors: &[(f64, f64)]) -> Option<f64> {
+    if anchors.len() < 4 {
+        return None;
+    }
+    let n = anchors.len() as f64;
+    let mx = anchors.iter().map(|a| a.0).sum::<f64>() / n;
+    let scale = anchors.iter().map(|a| (a.0 - mx).abs()).fold(1.0, f64::max);
+    // Normal equations of p = a + b·x + c·x², x = (pos − mx)/scale.
+    let mut m = [[0f64; 3]; 3];
+    let mut v = [0f64; 3];
+    for &(c, p) in anchors {
+        let x = (c - mx) / scale;
+        let pw = [1.0, x, x * x];
+        for i in 0..3 {
+            v[i] += pw[i] * p;
+            for j in 0..3 {
+                m[i][j] += pw[i] * pw[j];
+            }
+        }
+    }
+    let det = |m: &[[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let d = det(&m);
+    if d.abs() < 1e-12 {
+        return None;
+    }
+    let solve = |col: usize| {
+        let mut mc = m;
+        for (row, val) in mc.iter_mut().zip(v) {
+            row[col] = val;
+        }
+        det(&mc) / d
+    };
+    let (b, c2) = (solve(1), solve(2));
+    let xl = (anchors[anchors.len() - 1].0 - mx) / scale;
+    Some((b + 2.0 * c2 * xl) / scale)
+}
+
+/// Gains `(α, β)` of a second-order loop with noise bandwidth `bn` (per symbol), damping 1/√2:
+/// `θ += ν + α·e`, `ν += β·e`.
+fn loop_gains(bn: f64) -> (f64, f64) {
+    let zeta = std::f64::consts::FRAC_1_SQRT_2;
+    let wn = 2.0 * bn / (zeta + 0.25 / zeta);
+    (2.0 * zeta * wn, wn * wn)
 }
 
 #[cfg(test)]
