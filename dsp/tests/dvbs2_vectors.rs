@@ -171,7 +171,7 @@ fn bbframes_and_bb_scrambler_match_gr_dtv() {
         let mut next_packet = 0;
         for (f, want) in c.v["frames"].as_array().unwrap().iter().enumerate() {
             while framer.queued() < k_bch / 8 {
-                assert_eq!(framer.push(&ts_packet(next_packet)), 188);
+                assert_eq!(framer.push(&ts_packet(next_packet)).unwrap(), 188);
                 next_packet += 1;
             }
             let mut bb = Vec::new();

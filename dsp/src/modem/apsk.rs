@@ -442,6 +442,79 @@ mod tests {
         assert_eq!(llr, vec![0.0; 5]);
     }
 
+    fn awgn(rng: &mut Xoshiro256PlusPlus, s: &[Complex32], noise_var: f32) -> Vec<Complex32> {
+        use rand_distr::StandardNormal;
+        let sd = (noise_var / 2.0).sqrt();
+        s.iter()
+            .map(|&x| {
+                x + Complex32::new(
+                    rng.sample::<f32, _>(StandardNormal),
+                    rng.sample::<f32, _>(StandardNormal),
+                ) * sd
+            })
+            .collect()
+    }
+
+    /// Map → AWGN at Es/N0 25 dB → demap gives back every bit of every MODCOD (the smallest
+    /// distance, 32APSK 9/10's, is 0.26 at unit energy: 7.3 noise standard deviations).
+    #[test]
+    fn map_noise_demap_at_high_snr() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let nv = 10f32.powf(-2.5);
+        for c in all() {
+            let bits: Vec<u8> = (0..c.bits_per_symbol() * 20_000)
+                .map(|_| rng.random_range(0..2))
+                .collect();
+            let mut syms = Vec::new();
+            c.map_bits(&bits, &mut syms);
+            let y = awgn(&mut rng, &syms, nv);
+            let mut llr = Vec::new();
+            assert_eq!(c.demap(&y, nv, &mut llr), bits.len());
+            let errors = llr
+                .iter()
+                .zip(&bits)
+                .filter(|(&l, &b)| u8::from(l < 0.0) != b)
+                .count();
+            assert_eq!(errors, 0, "{:?}", c.modulation());
+        }
+    }
+
+    /// QPSK hard decisions from the LLRs against theory: BER = Q(√(Es/N0)) (Gray, per rail),
+    /// at Es/N0 4 dB (BER 0.0234) over 400 000 bits, within 5 %; and the LLRs are
+    /// calibrated: the mean LLR of a bit sent as 0 is 4·a²/σ² = 2·Es/N0.
+    #[test]
+    fn qpsk_ber_and_llr_scale_match_theory() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(10);
+        let c = Dvbs2Constellation::for_modcod(Modcod::new(4).unwrap());
+        let esn0 = 10f64.powf(0.4);
+        let nv = (1.0 / esn0) as f32;
+        let bits: Vec<u8> = (0..400_000).map(|_| rng.random_range(0..2)).collect();
+        let mut syms = Vec::new();
+        c.map_bits(&bits, &mut syms);
+        let y = awgn(&mut rng, &syms, nv);
+        let mut llr = Vec::new();
+        c.demap(&y, nv, &mut llr);
+        let errors = llr
+            .iter()
+            .zip(&bits)
+            .filter(|(&l, &b)| u8::from(l < 0.0) != b)
+            .count();
+        let ber = errors as f64 / bits.len() as f64;
+        let want = crate::modem::ber::q_function(esn0.sqrt());
+        assert!((ber / want - 1.0).abs() < 0.05, "BER {ber} vs {want}");
+        let mean0: f64 = llr
+            .iter()
+            .zip(&bits)
+            .filter(|(_, &b)| b == 0)
+            .map(|(&l, _)| f64::from(l))
+            .sum::<f64>()
+            / bits.iter().filter(|&&b| b == 0).count() as f64;
+        assert!(
+            (mean0 / (2.0 * esn0) - 1.0).abs() < 0.02,
+            "mean LLR {mean0}"
+        );
+    }
+
     #[test]
     fn pi2_bpsk_header_symbols() {
         let a = std::f32::consts::FRAC_1_SQRT_2;

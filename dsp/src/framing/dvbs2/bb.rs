@@ -164,6 +164,8 @@ pub enum BbHeaderError {
     Crc,
     /// DFL larger than the BBFRAME's data field.
     DflTooLong,
+    /// Not the stream type asked for (e.g. a TS frame given to the GSE path).
+    WrongStreamType,
 }
 
 impl std::fmt::Display for BbHeaderError {
@@ -172,6 +174,7 @@ impl std::fmt::Display for BbHeaderError {
             BbHeaderError::Truncated => "BBFRAME shorter than its 10-byte BBHEADER",
             BbHeaderError::Crc => "BBHEADER CRC-8 mismatch",
             BbHeaderError::DflTooLong => "BBHEADER DFL longer than the BBFRAME",
+            BbHeaderError::WrongStreamType => "BBFRAME of another stream type (TS/GS field)",
         })
     }
 }
@@ -321,6 +324,8 @@ pub struct TsBbFramer {
     capacity: usize,
     count: usize,
     crc: u8,
+    /// Offset within its packet of the next byte `push` takes.
+    in_pos: usize,
 }
 
 impl TsBbFramer {
@@ -337,15 +342,34 @@ impl TsBbFramer {
             capacity,
             count: 0,
             crc: 0,
+            in_pos: 0,
         })
     }
 
-    /// Queues TS bytes (whole packets, each starting with 0x47); returns how many bytes were
-    /// taken (fewer when the buffer is full; the caller offers the rest later).
-    pub fn push(&mut self, ts: &[u8]) -> usize {
+    /// Queues TS bytes (packets of 188 bytes starting with 0x47; a packet may be split across
+    /// calls); returns how many bytes were taken (fewer when the buffer is full; the caller
+    /// offers the rest later).
+    ///
+    /// Errors: a packet that does not start with the sync byte 0x47 (nothing is queued then).
+    pub fn push(&mut self, ts: &[u8]) -> Result<usize, DspError> {
         let n = ts.len().min(self.capacity - self.queue.len());
+        let first = (TS_PACKET_LEN - self.in_pos) % TS_PACKET_LEN;
+        if let Some(bad) = (first..n)
+            .step_by(TS_PACKET_LEN)
+            .find(|&i| ts[i] != TS_SYNC)
+        {
+            return Err(DspError::invalid(
+                "ts",
+                format!(
+                    "transport stream out of sync: byte {bad} of this block starts a packet but is \
+                     0x{:02X}, not 0x47",
+                    ts[bad]
+                ),
+            ));
+        }
         self.queue.extend(&ts[..n]);
-        n
+        self.in_pos = (self.in_pos + n) % TS_PACKET_LEN;
+        Ok(n)
     }
 
     /// Bytes queued.
@@ -412,6 +436,17 @@ pub fn generic_bbframe(header: &BbHeader, data: &[u8], k_bch: usize, out: &mut V
     out.extend_from_slice(&data[..n]);
     out.extend(std::iter::repeat_n(0u8, field - n));
     n
+}
+
+/// Receive side of a generic continuous stream (GSE, §5.1.6 with TS/GS = 01): checks the
+/// BBHEADER of a descrambled BBFRAME and returns it with its DATA FIELD (`DFL/8` bytes, the GSE
+/// packets).
+pub fn generic_data_field(bbframe: &[u8]) -> Result<(BbHeader, &[u8]), BbHeaderError> {
+    let h = BbHeader::parse(bbframe)?;
+    if h.stream_type != StreamType::GenericContinuous {
+        return Err(BbHeaderError::WrongStreamType);
+    }
+    Ok((h, h.data_field(bbframe)))
 }
 
 /// Counters of a [`TsBbDeframer`].
@@ -608,7 +643,7 @@ mod tests {
             while tx.queued() < 2000 {
                 let p = ts_packet(i);
                 sent.extend_from_slice(&p);
-                assert_eq!(tx.push(&p), 188);
+                assert_eq!(tx.push(&p).unwrap(), 188);
                 i += 1;
             }
             let mut frame = Vec::new();
@@ -643,7 +678,7 @@ mod tests {
         for i in 0..300 {
             all.extend_from_slice(&ts_packet(i));
         }
-        tx.push(&all);
+        tx.push(&all).unwrap();
         let mut got = Vec::new();
         for f in 0..10 {
             let mut frame = Vec::new();
@@ -661,7 +696,7 @@ mod tests {
         // Without telling the deframer, SYNCD catches the gap.
         let mut rx2 = TsBbDeframer::new();
         let mut tx2 = TsBbFramer::new(BbHeader::transport(RollOff::R035), 400).unwrap();
-        tx2.push(&all);
+        tx2.push(&all).unwrap();
         let mut got2 = Vec::new();
         for f in 0..10 {
             let mut frame = Vec::new();
@@ -676,6 +711,43 @@ mod tests {
     }
 
     #[test]
+    fn ts_out_of_sync_is_an_error() {
+        let mut tx = TsBbFramer::new(BbHeader::transport(RollOff::R035), 4).unwrap();
+        let p = ts_packet(0);
+        assert_eq!(tx.push(&p[..100]).unwrap(), 100);
+        assert_eq!(tx.push(&p[100..]).unwrap(), 88);
+        let mut bad = ts_packet(1);
+        bad[0] = 0x48;
+        assert!(tx.push(&bad).is_err());
+        assert_eq!(tx.queued(), 188);
+        let mut two = [ts_packet(2), ts_packet(3)].concat();
+        two[188] = 0;
+        assert!(tx.push(&two).is_err());
+        assert_eq!(tx.push(&ts_packet(4)).unwrap(), 188);
+    }
+
+    /// Any bytes: parse never panics, and accepts only headers whose CRC-8 matches.
+    #[test]
+    fn header_parse_of_random_bytes() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);
+        let mut ok = 0;
+        for _ in 0..20_000 {
+            let len = rng.random_range(0..40);
+            let b: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+            if let Ok(h) = BbHeader::parse(&b) {
+                ok += 1;
+                assert_eq!(crc8(&b[..9]), b[9]);
+                assert!(h.data_field(&b).len() * 8 <= usize::from(h.dfl));
+                let mut rx = TsBbDeframer::new();
+                rx.process(&b, &mut Vec::new());
+            }
+        }
+        // About 1/256 of the long-enough blocks pass the CRC, fewer the DFL check.
+        assert!(ok < 100, "{ok}");
+    }
+
+    #[test]
     fn generic_stream_frame() {
         let h = BbHeader::generic_continuous(RollOff::R025);
         let mut out = Vec::new();
@@ -687,5 +759,26 @@ mod tests {
         let mut rx = TsBbDeframer::new();
         assert_eq!(rx.process(&out, &mut Vec::new()), 0);
         assert_eq!(rx.stats().not_ts, 1);
+        // Through the BB scrambler and back, to the GSE path.
+        let s = BbScrambler::new();
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+        let mut frame = Vec::new();
+        assert_eq!(generic_bbframe(&h, &data, 7032, &mut frame), 869);
+        s.apply(&mut frame);
+        assert!(generic_data_field(&frame).is_err());
+        s.apply(&mut frame);
+        let (hh, field) = generic_data_field(&frame).unwrap();
+        assert_eq!((hh.dfl, hh.upl, hh.sync), (869 * 8, 0, 0));
+        assert_eq!(field, &data[..869]);
+        let mut ts = Vec::new();
+        let mut tsf = TsBbFramer::new(BbHeader::transport(RollOff::R035), 40).unwrap();
+        for i in 0..40 {
+            tsf.push(&ts_packet(i)).unwrap();
+        }
+        tsf.frame(7032, &mut ts);
+        assert_eq!(
+            generic_data_field(&ts).unwrap_err(),
+            BbHeaderError::WrongStreamType
+        );
     }
 }

@@ -18,7 +18,10 @@ pub mod modcod;
 pub mod pl;
 pub mod sync;
 
-pub use bb::{BbHeader, BbScrambler, RollOff, StreamType, TsBbDeframer, TsBbFramer};
+pub use bb::{
+    generic_bbframe, generic_data_field, BbHeader, BbScrambler, RollOff, StreamType, TsBbDeframer,
+    TsBbFramer,
+};
 pub use interleaver::BitInterleaver;
 pub use modcod::{CodeRate, Dvbs2Modulation, FrameSize, Modcod, Pls};
 pub use pl::{PlFramer, PlScrambler, PlscDecoder};
