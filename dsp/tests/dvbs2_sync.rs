@@ -278,6 +278,33 @@ fn frequency_ramp_is_followed() {
     assert_eq!((st.locks, st.losses), (1, 0));
 }
 
+/// The per-frame noise estimate (for the demapper): within 10 % of the channel's on frames with
+/// pilots (header + 22 pilot blocks), within 40 % on short frames without (header only).
+#[test]
+fn noise_estimate_per_frame() {
+    for esn0_db in [0.0, 6.0, 12.0] {
+        let truth = 10f32.powf(-esn0_db as f32 / 10.0);
+        let plan = [
+            pls(4, false, true),
+            pls(4, false, true),
+            pls(4, true, false),
+            pls(4, false, true),
+            pls(13, true, false),
+            pls(4, false, true),
+        ];
+        let (x, _) = transmit(&plan, 0, 3001, 1);
+        let y = channel(&x, esn0_db, 0.05, 0.0, 0.3, 9);
+        let (frames, _, _) = receive(&y, 0, &[50000]);
+        assert_eq!(frames.len(), plan.len());
+        for f in &frames {
+            let r = f.noise_var / truth;
+            eprintln!("Es/N0 {esn0_db} dB: {} noise_var ratio {r:.3}", f.pls);
+            let tol = if f.pls.pilots { 0.1 } else { 0.4 };
+            assert!((r - 1.0).abs() < tol, "{}: {r}", f.pls);
+        }
+    }
+}
+
 /// The way the input is cut into chunks never changes the output.
 #[test]
 fn chunking_does_not_change_output() {

@@ -112,7 +112,7 @@ pub struct PlFrameInfo {
     pub phase: f64,
     /// Received amplitude of the header (the payload is divided by it).
     pub amplitude: f32,
-    /// Es/N0 (dB) measured on the header.
+    /// Es/N0 (dB) measured on the header and, when the frame has them, the pilot blocks.
     pub es_n0_db: f32,
     /// Complex noise variance of the normalised payload symbols (for the demapper).
     pub noise_var: f32,
@@ -889,9 +889,30 @@ impl PlFrameSync {
         };
         let mut k = PLHEADER_LEN;
         if blocks > 0 {
+            // Amplitude and noise from the pilot symbols, carrier removed, pooled with the
+            // header's estimates (weights: symbol counts); the header's amplitude alone is off by
+            // ~7 % at 0 dB, which would scale the LLRs of APSK wrongly.
+            let (mut sum_re, mut sum_abs2) = (0f64, 0f64);
+            for j in 0..blocks {
+                let b = block_start(j);
+                for kk in b..b + PILOT_BLOCK_LEN {
+                    let z = corr(&self.buf, kk, phase_at(kk as f64));
+                    sum_re += f64::from((z * pilot_symbol().conj()).re);
+                    sum_abs2 += f64::from(z.norm_sqr());
+                }
+            }
+            let np = (blocks * PILOT_BLOCK_LEN) as f64;
+            let nh = PLHEADER_LEN as f64;
+            let g = ((nh + sum_re) / (nh + np)).max(1e-3);
+            let err = sum_abs2 / (g * g) - 2.0 * sum_re / g + np;
+            let nv = (f64::from(info.noise_var) / (g * g) * nh + err) / (nh + np);
+            info.noise_var = (nv as f32).max(1e-6);
+            info.es_n0_db = -10.0 * info.noise_var.log10();
+            info.amplitude *= g as f32;
+            let inv_g = (1.0 / g) as f32;
             for s in 0..slots {
                 for _ in 0..SLOT_LEN {
-                    payload.push(corr(&self.buf, k, phase_at(k as f64)));
+                    payload.push(corr(&self.buf, k, phase_at(k as f64)) * inv_g);
                     k += 1;
                 }
                 if (s + 1) % SLOTS_PER_PILOT == 0 && s + 1 < slots {
