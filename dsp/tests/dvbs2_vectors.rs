@@ -293,3 +293,132 @@ fn pl_frames_match_gr_dtv() {
         assert_eq!(dec.decode(&hdr).pls, Some(c.pls), "{}", c.name);
     }
 }
+
+/// Receive chain on gr-dtv's own codewords: each case's PL frame (shown above to equal
+/// gr-dtv's), three times in a row, through the channel simulator (+3 % of the symbol rate,
+/// phase 1 rad, AWGN) → [`PlFrameSync`] → max-log demapper with the frame's noise estimate →
+/// de-interleaver → hard decisions: at Es/N0 30 dB every bit of every frame is gr-dtv's
+/// codeword bit. At the MODCOD's quasi-error-free Es/N0 (EN 302 307-1 Table 13) the raw bit
+/// error rate of frames 3 to 5 is within 10 % of a genie's (same noise level, no carrier
+/// offset, ideal descrambling, the true noise variance) for the cases with pilots and for
+/// 16APSK 3/4 without (decision-directed loop at 10.2 dB). QPSK 1/4 (−2.35 dB) and 8PSK 3/5
+/// (5.5 dB) without pilots are printed only: at those Es/N0 the decision-directed loop does not
+/// hold yet (8PSK needs about 8 dB; work left, see the status file).
+#[test]
+fn receive_chain_recovers_gr_dtv_codewords() {
+    let all = vectors();
+    for c in cases(&all) {
+        let cw = unpack_bits(&b64decode(c.v["codeword0_b64"].as_str().unwrap()));
+        let gold = c.v["gold_code"].as_u64().unwrap() as u32;
+        let (frames, _) = receive_codewords(&c, 3, 30.0, false);
+        assert_eq!(frames.len(), 3, "{}", c.name);
+        for (start, bits) in &frames {
+            let errors = bits.iter().zip(&cw).filter(|(a, b)| a != b).count();
+            assert_eq!(errors, 0, "{} frame at {start}", c.name);
+        }
+        let qef = qef_esn0_db(c.pls.modcod.unwrap());
+        let (frames, _) = receive_codewords(&c, 5, qef, false);
+        let (genie, _) = receive_codewords(&c, 5, qef, true);
+        assert_eq!(frames.len(), 5, "{}", c.name);
+        let ber = |f: &[(u64, Vec<u8>)]| {
+            let e: usize = f[2..]
+                .iter()
+                .map(|(_, b)| b.iter().zip(&cw).filter(|(a, b)| a != b).count())
+                .sum();
+            e as f64 / (3 * cw.len()) as f64
+        };
+        let (ours, theirs) = (ber(&frames), ber(&genie));
+        eprintln!(
+            "{} (gold {gold}) at QEF Es/N0 {qef} dB: raw BER {ours:.5}, genie {theirs:.5}",
+            c.name
+        );
+        if c.pls.pilots || c.name == "16apsk_3_4_short_nopilots" {
+            assert!(
+                ours <= 1.1 * theirs + 1e-4,
+                "{}: {ours} vs {theirs}",
+                c.name
+            );
+        }
+    }
+}
+
+/// Ideal Es/N0 (dB) for quasi-error-free operation, normal frames, AWGN (Table 13).
+fn qef_esn0_db(m: Modcod) -> f64 {
+    [
+        -2.35, -1.24, -0.30, 1.00, 2.23, 3.10, 4.03, 4.68, 5.18, 6.20, 6.42, 5.50, 6.62, 7.91,
+        9.35, 10.69, 10.98, 8.97, 10.21, 11.03, 11.61, 12.89, 13.13, 12.73, 13.64, 14.28, 15.69,
+        16.05,
+    ][usize::from(m.value()) - 1]
+}
+
+/// `n` copies of a case's PL frame through the channel and the receiver (or the genie), to
+/// hard-decided codeword bits per frame: (start, bits).
+fn receive_codewords(c: &Case, n: usize, esn0_db: f64, genie: bool) -> (Vec<(u64, Vec<u8>)>, ()) {
+    use leomodem_dsp::channel::{Channel, ChannelConfig};
+    use leomodem_dsp::framing::dvbs2::{PlFrameSync, PlScrambler, PlSyncConfig};
+    let labels = labels_of(c);
+    let mut xfec = Vec::new();
+    c.constellation.map_labels(&labels, &mut xfec);
+    let gold = c.v["gold_code"].as_u64().unwrap() as u32;
+    let mut framer = PlFramer::new(gold).unwrap();
+    let lead = 500;
+    let mut tx = vec![Complex32::new(0.0, 0.0); lead];
+    for _ in 0..n {
+        framer.frame(&c.pls, &xfec, &mut tx).unwrap();
+    }
+    let mut ch = Channel::new(ChannelConfig {
+        esn0_db: Some(esn0_db),
+        cfo_hz: if genie { 0.0 } else { 0.03 },
+        phase_rad: if genie { 0.0 } else { 1.0 },
+        seed: 4,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut rx = Vec::new();
+    ch.process(&tx, &mut rx);
+    let il = BitInterleaver::for_pls(&c.pls).unwrap();
+    let to_bits = |sym: &[Complex32], nv: f32| {
+        let mut llr = Vec::new();
+        c.constellation.demap(sym, nv, &mut llr);
+        let mut deint = vec![0f32; llr.len()];
+        il.deinterleave(&llr, &mut deint).unwrap();
+        deint
+            .iter()
+            .map(|&l| u8::from(l < 0.0))
+            .collect::<Vec<u8>>()
+    };
+    let mut out = Vec::new();
+    if genie {
+        let scr = PlScrambler::new(gold).unwrap();
+        let len = c.pls.plframe_len();
+        let nv = 10f32.powf(-esn0_db as f32 / 10.0);
+        for f in 0..n {
+            let start = lead + f * len;
+            let mut v = rx[start + 90..start + len].to_vec();
+            scr.descramble(&mut v);
+            let mut sym = Vec::new();
+            if c.pls.pilots {
+                for block in v.chunks(90 * 16 + 36) {
+                    sym.extend_from_slice(&block[..block.len().min(90 * 16)]);
+                }
+            } else {
+                sym = v;
+            }
+            out.push((start as u64, to_bits(&sym, nv)));
+        }
+    } else {
+        let mut sync = PlFrameSync::new(PlSyncConfig {
+            gold_code: gold,
+            ..Default::default()
+        })
+        .unwrap();
+        let (mut frames, mut payload) = (Vec::new(), Vec::new());
+        sync.process(&rx, &mut frames, &mut payload);
+        for f in &frames {
+            assert_eq!(f.pls, c.pls, "{}", c.name);
+            let sym = &payload[f.payload_offset..f.payload_offset + f.payload_len];
+            out.push((f.start, to_bits(sym, f.noise_var)));
+        }
+    }
+    (out, ())
+}
