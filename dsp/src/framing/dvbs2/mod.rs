@@ -24,5 +24,5 @@ pub use bb::{
 };
 pub use interleaver::BitInterleaver;
 pub use modcod::{CodeRate, Dvbs2Modulation, FrameSize, Modcod, Pls};
-pub use pl::{PlFramer, PlScrambler, PlscDecoder};
-pub use sync::{PlFrameInfo, PlFrameSync, PlSyncConfig};
+pub use pl::{PlFramer, PlScrambler, PlscDecision, PlscDecoder};
+pub use sync::{PlFrameInfo, PlFrameSync, PlSyncConfig, PlSyncStats};
