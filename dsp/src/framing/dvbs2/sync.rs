@@ -704,9 +704,16 @@ impl PlFrameSync {
     fn nda_freq(&mut self, i0: usize, len: usize, freq: f64, power: u32) -> f64 {
         self.nda.clear();
         let w = -2.0 * PI * freq;
+        // Derotation by a phasor recurrence, seeded exactly every 90 symbols.
+        let step = Complex32::new(w.cos() as f32, w.sin() as f32);
+        let mut rot = Complex32::new(1.0, 0.0);
         for k in PLHEADER_LEN..len {
-            let a = w * (k as f64 - 45.0);
-            let z = self.buf[i0 + k] * Complex32::new(a.cos() as f32, a.sin() as f32);
+            if (k - PLHEADER_LEN).is_multiple_of(SLOT_LEN) {
+                let a = w * (k as f64 - 45.0);
+                rot = Complex32::new(a.cos() as f32, a.sin() as f32);
+            }
+            let z = self.buf[i0 + k] * rot;
+            rot *= step;
             let r = z.norm();
             let u = if r > 0.0 {
                 let mut v = z / r;
@@ -919,9 +926,19 @@ impl PlFrameSync {
             info.es_n0_db = -10.0 * info.noise_var.log10();
             info.amplitude *= g as f32;
             let inv_g = (1.0 / g) as f32;
+            // Within a slot the correction angle is linear (anchors lie in the header and the
+            // pilot blocks), so a phasor recurrence seeded exactly at each slot start does it.
+            let angle = |k: usize| w * (k as f64 - 45.0) + phi0 + phase_at(k as f64);
+            let scale = inv_g / amp;
             for s in 0..slots {
+                let a0 = angle(k);
+                let da = angle(k + 1) - a0;
+                let mut rot = Complex32::new((-a0).cos() as f32, (-a0).sin() as f32) * scale;
+                let step = Complex32::new(da.cos() as f32, -da.sin() as f32);
                 for _ in 0..SLOT_LEN {
-                    payload.push(corr(&self.buf, k, phase_at(k as f64)) * inv_g);
+                    let z = self.buf[i0 + k] * rot;
+                    payload.push(rotate(z, (4 - seq[k - PLHEADER_LEN]) & 3));
+                    rot *= step;
                     k += 1;
                 }
                 if (s + 1) % SLOTS_PER_PILOT == 0 && s + 1 < slots {
