@@ -951,15 +951,25 @@ impl PlFrameSync {
             let cons = &self.constellations[usize::from(m) - 1];
             let (alpha, beta) = loop_gains(self.cfg.dd_bandwidth);
             let (mut theta, mut nu) = (0f64, 0f64);
-            for _ in 0..slots * SLOT_LEN {
-                let z = corr(&self.buf, k, theta);
-                payload.push(z);
-                let d = cons.points()[usize::from(cons.hard_label(z))];
-                let e = f64::from((z * d.conj()).im / d.norm_sqr().max(1e-6));
-                let e = e.clamp(-1.0, 1.0);
-                nu += beta * e;
-                theta += nu + alpha * e;
-                k += 1;
+            let base_step = Complex32::new(w.cos() as f32, -w.sin() as f32);
+            for _ in 0..slots {
+                // Exact phasor at each slot start; within the slot the carrier advances by `w`
+                // and the loop's small increments (cos ≈ 1 − x²/2, sin ≈ x; |x| < 0.02).
+                let a0 = w * (k as f64 - 45.0) + phi0 + theta;
+                let mut rot = Complex32::new((-a0).cos() as f32, (-a0).sin() as f32) / amp;
+                for _ in 0..SLOT_LEN {
+                    let z = rotate(self.buf[i0 + k] * rot, (4 - seq[k - PLHEADER_LEN]) & 3);
+                    payload.push(z);
+                    let d = cons.points()[usize::from(cons.hard_label(z))];
+                    let e = f64::from((z * d.conj()).im / d.norm_sqr().max(1e-6));
+                    let e = e.clamp(-1.0, 1.0);
+                    nu += beta * e;
+                    let dth = nu + alpha * e;
+                    theta += dth;
+                    let x = dth as f32;
+                    rot *= base_step * Complex32::new(1.0 - 0.5 * x * x, -x);
+                    k += 1;
+                }
             }
             dfreq = nu / (2.0 * PI);
             info.freq += dfreq;
