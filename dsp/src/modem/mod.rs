@@ -1,5 +1,6 @@
 //! Constellations, mapping, soft demapping (LLR), modulator and demodulator chains.
 
+pub mod apsk;
 pub mod ber;
 pub mod constellation;
 pub mod demod;

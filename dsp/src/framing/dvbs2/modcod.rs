@@ -1,0 +1,434 @@
+//! MODCODs, frame sizes and the frame geometry of DVB-S2 (ETSI EN 302 307-1).
+//!
+//! - MODCOD numbering: §5.5.2.2, Table 12 (1 = QPSK 1/4 … 28 = 32APSK 9/10, 0 = dummy PL frame).
+//! - BCH/LDPC block sizes: §5.3.1, Table 5a (normal FECFRAME, 64 800 bits) and Table 5b (short
+//!   FECFRAME, 16 200 bits; rate 9/10 is not defined for short frames).
+//! - PL frame geometry: §5.5.1–§5.5.3: one 90-symbol PLHEADER, `S = n_ldpc / (90·η)` slots of 90
+//!   symbols, and with pilots one 36-symbol pilot block after every 16 slots except after the last.
+
+use std::fmt;
+
+/// LDPC code rate of a DVB-S2 MODCOD (the nominal rate: short frames' effective rates differ,
+/// see [`Pls::k_ldpc`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodeRate {
+    /// 1/4
+    R1_4,
+    /// 1/3
+    R1_3,
+    /// 2/5
+    R2_5,
+    /// 1/2
+    R1_2,
+    /// 3/5
+    R3_5,
+    /// 2/3
+    R2_3,
+    /// 3/4
+    R3_4,
+    /// 4/5
+    R4_5,
+    /// 5/6
+    R5_6,
+    /// 8/9
+    R8_9,
+    /// 9/10 (normal frames only)
+    R9_10,
+}
+
+impl CodeRate {
+    /// Every rate, in Table 12 order.
+    pub const ALL: [CodeRate; 11] = [
+        CodeRate::R1_4,
+        CodeRate::R1_3,
+        CodeRate::R2_5,
+        CodeRate::R1_2,
+        CodeRate::R3_5,
+        CodeRate::R2_3,
+        CodeRate::R3_4,
+        CodeRate::R4_5,
+        CodeRate::R5_6,
+        CodeRate::R8_9,
+        CodeRate::R9_10,
+    ];
+
+    fn index(self) -> usize {
+        CodeRate::ALL.iter().position(|&r| r == self).unwrap_or(0)
+    }
+
+    /// The rate as text, `"1/2"`.
+    pub fn name(self) -> &'static str {
+        [
+            "1/4", "1/3", "2/5", "1/2", "3/5", "2/3", "3/4", "4/5", "5/6", "8/9", "9/10",
+        ][self.index()]
+    }
+}
+
+impl fmt::Display for CodeRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The constellation of a DVB-S2 MODCOD (§5.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dvbs2Modulation {
+    /// QPSK, 2 bits per symbol (§5.4.1).
+    Qpsk,
+    /// 8PSK, 3 bits per symbol (§5.4.2).
+    Psk8,
+    /// 16APSK (4 + 12), 4 bits per symbol (§5.4.3).
+    Apsk16,
+    /// 32APSK (4 + 12 + 16), 5 bits per symbol (§5.4.4).
+    Apsk32,
+}
+
+impl Dvbs2Modulation {
+    /// Bits per symbol η.
+    pub fn bits_per_symbol(self) -> usize {
+        match self {
+            Dvbs2Modulation::Qpsk => 2,
+            Dvbs2Modulation::Psk8 => 3,
+            Dvbs2Modulation::Apsk16 => 4,
+            Dvbs2Modulation::Apsk32 => 5,
+        }
+    }
+
+    /// Lower-case name (`"qpsk"`, `"8psk"`, `"16apsk"`, `"32apsk"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dvbs2Modulation::Qpsk => "qpsk",
+            Dvbs2Modulation::Psk8 => "8psk",
+            Dvbs2Modulation::Apsk16 => "16apsk",
+            Dvbs2Modulation::Apsk32 => "32apsk",
+        }
+    }
+}
+
+impl fmt::Display for Dvbs2Modulation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A DVB-S2 MODCOD, 1..=28 (§5.5.2.2, Table 12). MODCOD 0 (dummy PL frame) and the reserved
+/// values 29..=31 are not `Modcod`s; see [`Pls`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Modcod(u8);
+
+impl Modcod {
+    /// The MODCOD with this number, `None` outside 1..=28.
+    pub fn new(value: u8) -> Option<Modcod> {
+        (1..=28).contains(&value).then_some(Modcod(value))
+    }
+
+    /// The MODCOD of a constellation and rate, `None` for a pair DVB-S2 does not define.
+    pub fn from_parts(modulation: Dvbs2Modulation, rate: CodeRate) -> Option<Modcod> {
+        (1..=28)
+            .map(Modcod)
+            .find(|m| m.modulation() == modulation && m.rate() == rate)
+    }
+
+    /// All 28 MODCODs.
+    pub fn all() -> impl Iterator<Item = Modcod> {
+        (1..=28).map(Modcod)
+    }
+
+    /// Its number in the PLS code (1..=28).
+    pub fn value(self) -> u8 {
+        self.0
+    }
+
+    /// Its constellation.
+    pub fn modulation(self) -> Dvbs2Modulation {
+        match self.0 {
+            1..=11 => Dvbs2Modulation::Qpsk,
+            12..=17 => Dvbs2Modulation::Psk8,
+            18..=23 => Dvbs2Modulation::Apsk16,
+            _ => Dvbs2Modulation::Apsk32,
+        }
+    }
+
+    /// Its LDPC code rate.
+    pub fn rate(self) -> CodeRate {
+        use CodeRate::*;
+        match self.0 {
+            1..=11 => CodeRate::ALL[usize::from(self.0 - 1)],
+            12 => R3_5,
+            13 => R2_3,
+            14 => R3_4,
+            15 => R5_6,
+            16 => R8_9,
+            17 => R9_10,
+            18 => R2_3,
+            19 => R3_4,
+            20 => R4_5,
+            21 => R5_6,
+            22 => R8_9,
+            23 => R9_10,
+            24 => R3_4,
+            25 => R4_5,
+            26 => R5_6,
+            27 => R8_9,
+            _ => R9_10,
+        }
+    }
+}
+
+impl fmt::Display for Modcod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.modulation(), self.rate())
+    }
+}
+
+/// FECFRAME size (§5.3): normal 64 800 bits or short 16 200 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameSize {
+    /// 64 800-bit FECFRAME.
+    Normal,
+    /// 16 200-bit FECFRAME.
+    Short,
+}
+
+impl FrameSize {
+    /// LDPC codeword length `n_ldpc`.
+    pub fn n_ldpc(self) -> usize {
+        match self {
+            FrameSize::Normal => 64_800,
+            FrameSize::Short => 16_200,
+        }
+    }
+}
+
+/// Normal-frame (k_bch, k_ldpc) per rate, Table 5a.
+const NORMAL_K: [(usize, usize); 11] = [
+    (16_008, 16_200),
+    (21_408, 21_600),
+    (25_728, 25_920),
+    (32_208, 32_400),
+    (38_688, 38_880),
+    (43_040, 43_200),
+    (48_408, 48_600),
+    (51_648, 51_840),
+    (53_840, 54_000),
+    (57_472, 57_600),
+    (58_192, 58_320),
+];
+
+/// Short-frame (k_bch, k_ldpc) per rate, Table 5b (no 9/10).
+const SHORT_K: [(usize, usize); 10] = [
+    (3_072, 3_240),
+    (5_232, 5_400),
+    (6_312, 6_480),
+    (7_032, 7_200),
+    (9_552, 9_720),
+    (10_632, 10_800),
+    (11_712, 11_880),
+    (12_432, 12_600),
+    (13_152, 13_320),
+    (14_232, 14_400),
+];
+
+/// Length of the PLHEADER in symbols (§5.5.2): 26 SOF + 64 PLSC.
+pub const PLHEADER_LEN: usize = 90;
+/// Symbols per slot (§5.5.1).
+pub const SLOT_LEN: usize = 90;
+/// Symbols per pilot block (§5.5.3).
+pub const PILOT_BLOCK_LEN: usize = 36;
+/// Slots between two pilot blocks (§5.5.3).
+pub const SLOTS_PER_PILOT: usize = 16;
+/// Slots of a dummy PL frame (§5.5.1).
+pub const DUMMY_SLOTS: usize = 36;
+/// Longest PL frame (QPSK, normal, pilots): 90 + 360·90 + 22·36 symbols.
+pub const MAX_PLFRAME_LEN: usize = 33_282;
+
+/// The physical-layer signalling of one PL frame (§5.5.2.2): MODCOD and TYPE (frame size,
+/// pilots), as carried by the PLSC. `modcod == None` is a dummy PL frame (MODCOD 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pls {
+    /// The MODCOD; `None` for a dummy PL frame.
+    pub modcod: Option<Modcod>,
+    /// Frame size (TYPE MSB: 1 = short).
+    pub frame_size: FrameSize,
+    /// Pilot blocks present (TYPE LSB).
+    pub pilots: bool,
+}
+
+impl Pls {
+    /// A data frame's PLS; `None` when the MODCOD/frame-size pair is not defined
+    /// (rate 9/10 with short frames).
+    pub fn new(modcod: Modcod, frame_size: FrameSize, pilots: bool) -> Option<Pls> {
+        let p = Pls {
+            modcod: Some(modcod),
+            frame_size,
+            pilots,
+        };
+        p.is_valid().then_some(p)
+    }
+
+    /// The PLS of a dummy PL frame (MODCOD 0, normal size, no pilots).
+    pub fn dummy() -> Pls {
+        Pls {
+            modcod: None,
+            frame_size: FrameSize::Normal,
+            pilots: false,
+        }
+    }
+
+    /// True for a dummy PL frame.
+    pub fn is_dummy(&self) -> bool {
+        self.modcod.is_none()
+    }
+
+    /// The 7-bit PLS code (§5.5.2.2): MODCOD (5 bits) then TYPE (frame size, pilots), MSB first.
+    pub fn code(&self) -> u8 {
+        let m = self.modcod.map_or(0, |m| m.value());
+        (m << 2) | (u8::from(self.frame_size == FrameSize::Short) << 1) | u8::from(self.pilots)
+    }
+
+    /// The PLS of a 7-bit code; `None` for the reserved MODCODs 29..=31 and for undefined
+    /// MODCOD/frame-size pairs. Any TYPE is accepted for MODCOD 0 (dummy frames).
+    pub fn from_code(code: u8) -> Option<Pls> {
+        let m = (code >> 2) & 31;
+        let frame_size = if code & 2 != 0 {
+            FrameSize::Short
+        } else {
+            FrameSize::Normal
+        };
+        let pilots = code & 1 != 0;
+        if m == 0 {
+            return Some(Pls {
+                modcod: None,
+                frame_size,
+                pilots,
+            });
+        }
+        Pls::new(Modcod::new(m)?, frame_size, pilots)
+    }
+
+    fn is_valid(&self) -> bool {
+        match self.modcod {
+            None => true,
+            Some(m) => !(self.frame_size == FrameSize::Short && m.rate() == CodeRate::R9_10),
+        }
+    }
+
+    /// `(k_bch, k_ldpc)`: BCH information bits (the BBFRAME length) and LDPC information bits;
+    /// `(0, 0)` for dummy frames.
+    pub fn k_bch_ldpc(&self) -> (usize, usize) {
+        match self.modcod {
+            None => (0, 0),
+            Some(m) => {
+                let i = m.rate().index();
+                match self.frame_size {
+                    FrameSize::Normal => NORMAL_K[i],
+                    FrameSize::Short => SHORT_K[i.min(9)],
+                }
+            }
+        }
+    }
+
+    /// BBFRAME length in bits (`k_bch`), 0 for dummy frames.
+    pub fn k_bch(&self) -> usize {
+        self.k_bch_ldpc().0
+    }
+
+    /// LDPC information length in bits (`k_ldpc`), 0 for dummy frames.
+    pub fn k_ldpc(&self) -> usize {
+        self.k_bch_ldpc().1
+    }
+
+    /// FECFRAME length in bits (`n_ldpc`), 0 for dummy frames.
+    pub fn n_ldpc(&self) -> usize {
+        if self.is_dummy() {
+            0
+        } else {
+            self.frame_size.n_ldpc()
+        }
+    }
+
+    /// Number of 90-symbol slots `S` (36 for a dummy frame).
+    pub fn slots(&self) -> usize {
+        match self.modcod {
+            None => DUMMY_SLOTS,
+            Some(m) => self.frame_size.n_ldpc() / (SLOT_LEN * m.modulation().bits_per_symbol()),
+        }
+    }
+
+    /// Number of pilot blocks (0 without pilots and for dummy frames).
+    pub fn pilot_blocks(&self) -> usize {
+        if self.pilots && !self.is_dummy() {
+            (self.slots() - 1) / SLOTS_PER_PILOT
+        } else {
+            0
+        }
+    }
+
+    /// Data symbols of the frame (the XFECFRAME), `90·S`.
+    pub fn payload_symbols(&self) -> usize {
+        self.slots() * SLOT_LEN
+    }
+
+    /// Whole PL frame length in symbols: header, slots and pilot blocks.
+    pub fn plframe_len(&self) -> usize {
+        PLHEADER_LEN + self.payload_symbols() + self.pilot_blocks() * PILOT_BLOCK_LEN
+    }
+}
+
+impl fmt::Display for Pls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.modcod {
+            None => f.write_str("dummy"),
+            Some(m) => write!(
+                f,
+                "{m} {} {}",
+                match self.frame_size {
+                    FrameSize::Normal => "normal",
+                    FrameSize::Short => "short",
+                },
+                if self.pilots { "pilots" } else { "no-pilots" }
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_12_numbering() {
+        assert_eq!(Modcod::new(1).unwrap().to_string(), "qpsk 1/4");
+        assert_eq!(Modcod::new(11).unwrap().to_string(), "qpsk 9/10");
+        assert_eq!(Modcod::new(12).unwrap().to_string(), "8psk 3/5");
+        assert_eq!(Modcod::new(18).unwrap().to_string(), "16apsk 2/3");
+        assert_eq!(Modcod::new(28).unwrap().to_string(), "32apsk 9/10");
+        assert!(Modcod::new(0).is_none() && Modcod::new(29).is_none());
+        for m in Modcod::all() {
+            assert_eq!(Modcod::from_parts(m.modulation(), m.rate()), Some(m));
+        }
+    }
+
+    #[test]
+    fn geometry() {
+        let m = Modcod::new(4).unwrap();
+        let p = Pls::new(m, FrameSize::Normal, true).unwrap();
+        assert_eq!(
+            (p.slots(), p.pilot_blocks(), p.plframe_len()),
+            (360, 22, MAX_PLFRAME_LEN)
+        );
+        let p = Pls::new(Modcod::new(25).unwrap(), FrameSize::Short, true).unwrap();
+        assert_eq!(
+            (p.slots(), p.pilot_blocks(), p.plframe_len()),
+            (36, 2, 3402)
+        );
+        assert_eq!(Pls::dummy().plframe_len(), 90 + 36 * 90);
+        assert!(Pls::new(Modcod::new(11).unwrap(), FrameSize::Short, false).is_none());
+        for code in 0..128u8 {
+            if let Some(p) = Pls::from_code(code) {
+                assert_eq!(p.code(), code);
+                assert!(p.plframe_len() <= MAX_PLFRAME_LEN);
+            }
+        }
+    }
+}
