@@ -1,4 +1,4 @@
-//! Synchronisation: AGC, coarse CFO search, FLL, symbol timing, carrier phase, Es/N0, lock.
+//! Synchronisation: DC/IQ correction, AGC, coarse CFO search, FLL, symbol timing, carrier phase, Es/N0, lock.
 //!
 //! The kernels here are combined into a receiver by [`crate::modem::demod::PskDemodulator`];
 //! each is usable and tested on its own.
@@ -6,6 +6,7 @@
 pub mod agc;
 pub mod carrier;
 pub mod cfo;
+pub mod dciq;
 pub mod lock;
 pub mod loop_filter;
 pub mod snr;
@@ -14,6 +15,7 @@ pub mod timing;
 pub use agc::Agc;
 pub use carrier::CarrierLoop;
 pub use cfo::{CfoEstimate, CoarseCfoSearch};
+pub use dciq::{ConstellationBalancer, DcIqCorrector};
 pub use lock::LockDetector;
 pub use loop_filter::LoopGains;
 pub use snr::EsN0Estimator;
