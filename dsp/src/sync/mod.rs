@@ -1,8 +1,9 @@
-//! Synchronisation: DC/IQ correction, AGC, coarse CFO search, FLL, symbol timing, carrier phase, Es/N0, lock.
+//! Synchronisation: acquisition state machine, DC/IQ correction, AGC, coarse CFO search, FLL, symbol timing, carrier phase, Es/N0, lock.
 //!
 //! The kernels here are combined into a receiver by [`crate::modem::demod::PskDemodulator`];
 //! each is usable and tested on its own.
 
+pub mod acquisition;
 pub mod agc;
 pub mod carrier;
 pub mod cfo;
@@ -12,6 +13,10 @@ pub mod loop_filter;
 pub mod snr;
 pub mod timing;
 
+pub use acquisition::{
+    AcqConfig, AcqDirective, AcqEvent, AcqReason, AcqState, AcqStats, Acquisition, CarrierSearch,
+    TrackReport,
+};
 pub use agc::Agc;
 pub use carrier::CarrierLoop;
 pub use cfo::{CfoEstimate, CoarseCfoSearch};
