@@ -4,6 +4,7 @@
 //! detector) through noise, fades and frequency jumps.
 
 use leomodem_dsp::channel::{Channel, ChannelConfig};
+use leomodem_dsp::filter::ToneNotch;
 use leomodem_dsp::modem::{Modulation, PskModulator};
 use leomodem_dsp::nco::Nco;
 use leomodem_dsp::sync::acquisition::{AcqDirective, RejectCause};
@@ -23,6 +24,15 @@ const ROLLOFF: f64 = 0.35;
 /// Where the signal is on: `(start_s, end_s, carrier_hz)`.
 type Segment = (f64, f64, f64);
 
+/// Sample and symbol rates of a link.
+#[derive(Clone, Copy)]
+struct Rates {
+    fs: f64,
+    rs: f64,
+}
+
+const AUDIO: Rates = Rates { fs: FS, rs: RS };
+
 /// `total_s` of stream: the modulated signal (unit power) inside `segments` at their
 /// carriers, nothing outside, AWGN at `esn0_db` over everything (the channel simulator's
 /// convention), plus a tone at `spur` = (Hz, power over the noise power in the symbol
@@ -35,25 +45,42 @@ fn stream(
     spur: Option<(f64, f64)>,
     seed: u64,
 ) -> Vec<Complex32> {
-    let n = (total_s * FS) as usize;
+    stream_at(AUDIO, m, segments, 0.0, total_s, esn0_db, spur, seed)
+}
+
+/// As [`stream`], at `rates`, the carriers drifting at `drift_hz_s`.
+#[allow(clippy::too_many_arguments)]
+fn stream_at(
+    rates: Rates,
+    m: Modulation,
+    segments: &[Segment],
+    drift_hz_s: f64,
+    total_s: f64,
+    esn0_db: f64,
+    spur: Option<(f64, f64)>,
+    seed: u64,
+) -> Vec<Complex32> {
+    let Rates { fs, rs } = rates;
+    let n = (total_s * fs) as usize;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let bits: Vec<u8> = (0..(n as f64 / FS * RS * 2.0) as usize + 64)
+    let bits: Vec<u8> = (0..(n as f64 / fs * rs * 2.0) as usize + 64)
         .map(|_| rng.random_range(0..2u8))
         .collect();
-    let mut md = PskModulator::new(m, RS, FS, ROLLOFF).unwrap();
+    let mut md = PskModulator::new(m, rs, fs, ROLLOFF).unwrap();
     let mut tx = Vec::with_capacity(n + 1024);
     md.process_bits(&bits, &mut tx);
     tx.truncate(n);
     let mut x = vec![Complex32::new(0.0, 0.0); n];
     for (i, &(a, b, f)) in segments.iter().enumerate() {
-        let (a, b) = ((a * FS) as usize, ((b * FS) as usize).min(n));
+        let (a, b) = ((a * fs) as usize, ((b * fs) as usize).min(n));
         if a >= b {
             continue;
         }
         let mut ch = Channel::new(ChannelConfig {
-            sample_rate: FS,
-            symbol_rate: RS,
+            sample_rate: fs,
+            symbol_rate: rs,
             cfo_hz: f,
+            doppler_rate_hz_s: drift_hz_s,
             phase_rad: 0.3 + i as f64,
             ..Default::default()
         })
@@ -63,8 +90,8 @@ fn stream(
         x[a..b].copy_from_slice(&out);
     }
     let mut noise = Channel::new(ChannelConfig {
-        sample_rate: FS,
-        symbol_rate: RS,
+        sample_rate: fs,
+        symbol_rate: rs,
         esn0_db: Some(esn0_db),
         seed: seed ^ 0x5eed,
         ..Default::default()
@@ -74,9 +101,9 @@ fn stream(
     let mut y = Vec::with_capacity(n);
     noise.process(&x, &mut y);
     if let Some((f, db)) = spur {
-        let amp = (sigma2 * RS / FS * 10f64.powf(db / 10.0)).sqrt();
+        let amp = (sigma2 * rs / fs * 10f64.powf(db / 10.0)).sqrt();
         for (i, v) in y.iter_mut().enumerate() {
-            let ph = 2.0 * std::f64::consts::PI * f * i as f64 / FS;
+            let ph = 2.0 * std::f64::consts::PI * f * i as f64 / fs;
             *v += Complex32::new((amp * ph.cos()) as f32, (amp * ph.sin()) as f32);
         }
     }
@@ -178,15 +205,20 @@ fn a_tone_candidate_is_rejected_and_the_next_line_taken() {
 /// quarter of the loop's frequency moved into the NCO at each decision.
 struct Receiver {
     acq: Acquisition,
+    /// Tones found by the acquisition, notched before everything (when on).
+    notch: Option<ToneNotch>,
     nco: Nco,
     sync: SymbolSync,
     agc: Agc,
     carrier: CarrierLoop,
     lock: LockDetector,
     m: Modulation,
+    rs: f64,
     work: Vec<Complex32>,
     events: Vec<AcqEvent>,
     symbols_locked: u64,
+    /// Oscillator ramp of the last directive, Hz/s.
+    rate_hz_s: f64,
 }
 
 impl Receiver {
@@ -195,28 +227,40 @@ impl Receiver {
         let order = m.phase_ambiguity();
         let p0 = m.points()[0];
         let bw = cfg.wide;
+        let (fs, rs) = (cfg.sample_rate, cfg.symbol_rate);
         Receiver {
             acq: Acquisition::new(cfg).unwrap(),
-            nco: Nco::new(FS, 0.0).unwrap(),
-            sync: SymbolSync::new(FS, RS, ROLLOFF, 12, 0.005, false).unwrap(),
+            notch: Some(ToneNotch::new(fs, 20.0, 16).unwrap()),
+            nco: Nco::new(fs, 0.0).unwrap(),
+            sync: SymbolSync::new(fs, rs, ROLLOFF, 12, bw.timing_bn_t, false).unwrap(),
             agc: Agc::new(1.0 / 256.0, 1.0).unwrap(),
             carrier: CarrierLoop::new(order, p0, bw.carrier_bn_t, bw.fll_bn_t).unwrap(),
             lock: LockDetector::new(order, p0, 256).unwrap(),
             m,
+            rs,
             work: Vec::with_capacity(4096),
             events: Vec::new(),
             symbols_locked: 0,
+            rate_hz_s: 0.0,
         }
     }
 
     fn report(&self) -> TrackReport {
         TrackReport {
             lock_metric: self.lock.metric(),
-            freq_hz: -self.nco.freq() + self.carrier.frequency() * RS / (2.0 * PI),
+            freq_hz: -self.nco.freq() + self.carrier.frequency() * self.rs / (2.0 * PI),
         }
     }
 
     fn apply(&mut self, d: &AcqDirective) {
+        if let (true, Some(n)) = (d.searched, self.notch.as_mut()) {
+            let mut f = [0.0; 16];
+            let tones = self.acq.last_tones();
+            for (a, t) in f.iter_mut().zip(tones) {
+                *a = t.freq_hz;
+            }
+            n.set_tones(&f[..tones.len().min(16)]);
+        }
         if let Some(r) = d.retune {
             self.nco.set_freq(-r.freq_hz);
             let order = self.m.phase_ambiguity();
@@ -228,9 +272,11 @@ impl Receiver {
         self.carrier
             .set_bandwidths(d.loops.carrier_bn_t, d.loops.fll_bn_t)
             .unwrap();
+        self.sync.set_bandwidth(d.loops.timing_bn_t).unwrap();
         self.nco.set_freq_rate(-d.rate_hz_s);
+        self.rate_hz_s = d.rate_hz_s;
         let h = self.carrier.take_frequency(0.25);
-        self.nco.adjust_freq(-h * RS / (2.0 * PI));
+        self.nco.adjust_freq(-h * self.rs / (2.0 * PI));
     }
 
     fn process(&mut self, mut input: &[Complex32]) {
@@ -239,7 +285,11 @@ impl Receiver {
             let (now, rest) = input.split_at(k);
             input = rest;
             self.work.clear();
-            self.nco.mix(now, &mut self.work);
+            self.work.extend_from_slice(now);
+            if let Some(n) = self.notch.as_mut() {
+                n.process_in_place(&mut self.work);
+            }
+            self.nco.mix_in_place(&mut self.work);
             let Receiver {
                 sync,
                 agc,
@@ -270,6 +320,10 @@ impl Receiver {
 
 fn secs(sample: u64) -> f64 {
     sample as f64 / FS
+}
+
+fn secs_at(r: Rates, sample: u64) -> f64 {
+    sample as f64 / r.fs
 }
 
 fn run(cfg: AcqConfig, x: &[Complex32], chunks: &[usize]) -> Receiver {
@@ -389,5 +443,115 @@ fn noise_with_a_tone_never_locks() {
         assert!(st.searches > 40, "{st:?}");
         assert!(st.tones_rejected >= st.searches, "{st:?}");
         assert_eq!(st.acquisitions, 0);
+    }
+}
+
+/// As the BY70-1 recording of issue 15: real (mono audio) input at 48 kHz, BPSK
+/// 9600 Bd on an 11.5 kHz audio carrier appearing 2.2 s into the stream, a strong tone
+/// at 16.45 kHz throughout, Es/N0 3 dB: the tone is rejected, the carrier locked within
+/// 0.5 s of the signal's start.
+#[test]
+fn audio_signal_after_noise_beside_a_tone() {
+    let x: Vec<Complex32> = stream(
+        Modulation::Bpsk,
+        &[(2.2, 5.0, 11_500.0)],
+        5.0,
+        3.0,
+        Some((16_450.0, 30.0)),
+        41,
+    )
+    .iter()
+    .map(|v| Complex32::new(v.re, 0.0))
+    .collect();
+    let mut cfg = acq_config(Modulation::Bpsk);
+    cfg.real_input = true;
+    let rx = run(cfg, &x, &[4800]);
+    let txt = show(&rx.events);
+    eprintln!("audio: {txt}\n  {:?}", rx.stats());
+    assert!(rx.events.iter().all(|e| secs(e.sample) >= 2.2), "{txt}");
+    let lock = rx
+        .events
+        .iter()
+        .find(|e| e.to == AcqState::Locked)
+        .unwrap_or_else(|| panic!("never locked: {txt}"));
+    assert!(secs(lock.sample) <= 2.7, "{txt}");
+    assert!((lock.freq_hz - 11_500.0).abs() < 5.0, "{txt}");
+    assert_eq!(rx.events.last().unwrap().to, AcqState::Locked, "{txt}");
+    assert!(rx.stats().tones_rejected > 0);
+}
+
+/// `center_hz ± span_hz` restricts the search: a carrier outside it is not found, the
+/// same carrier inside it is.
+#[test]
+fn the_span_restricts_the_search() {
+    let x = stream(Modulation::Bpsk, &[(0.0, 1.0, 1500.0)], 0.5, 6.0, None, 3);
+    let mut cfg = acq_config(Modulation::Bpsk);
+    cfg.center_hz = 9000.0;
+    cfg.span_hz = Some(2000.0);
+    let mut s = CarrierSearch::new(&cfg).unwrap();
+    assert_eq!(s.search(&x[..cfg.fft_len]), None, "{:?}", s.rejected());
+    cfg.center_hz = 2000.0;
+    let mut s = CarrierSearch::new(&cfg).unwrap();
+    let c = s.search(&x[..cfg.fft_len]).expect("inside the span");
+    assert!((c.freq_hz - 1500.0).abs() < 3.0, "{c:?}");
+}
+
+/// Drifting carriers stay locked from acquisition to the end, and the FLL's drift
+/// estimate (the oscillator ramp) converges to the drift: an audio recording's 60 Hz/s
+/// (BPSK 9600 Bd at 48 kHz) and a Ku-band pass's 5 kHz/s (QPSK 250 kBd at 1 MS/s).
+#[test]
+fn drifting_carriers_are_tracked_and_their_drift_measured() {
+    let cases = [
+        (AUDIO, Modulation::Bpsk, 1000.0, 60.0, 8.0),
+        (
+            Rates {
+                fs: 1.0e6,
+                rs: 250e3,
+            },
+            Modulation::Qpsk,
+            20e3,
+            5000.0,
+            3.0,
+        ),
+    ];
+    for (r, m, f0, drift, total) in cases {
+        let x = stream_at(r, m, &[(0.5, total, f0)], drift, total, 6.0, None, 51);
+        let cfg = AcqConfig::new(m, r.fs, r.rs, ROLLOFF);
+        let rx = run(cfg, &x, &[10_000]);
+        let txt: Vec<String> = rx
+            .events
+            .iter()
+            .map(|e| {
+                format!(
+                    "{:.3} s {}→{} {:.1} Hz",
+                    secs_at(r, e.sample),
+                    e.from.name(),
+                    e.to.name(),
+                    e.freq_hz
+                )
+            })
+            .collect();
+        eprintln!("{m:?} drift {drift} Hz/s: {txt:?} rate {:.1}", rx.rate_hz_s);
+        let states: Vec<AcqState> = rx.events.iter().map(|e| e.to).collect();
+        assert_eq!(
+            states,
+            vec![AcqState::PullIn, AcqState::Locked],
+            "{m:?}: {txt:?}"
+        );
+        let lock = &rx.events[1];
+        // The carrier at the lock decision (the channel's NCO starts at the stream's
+        // first signal sample).
+        let t = secs_at(r, lock.sample) - 0.5;
+        let truth = f0 + drift * t;
+        assert!(
+            (lock.freq_hz - truth).abs() < 0.002 * r.rs,
+            "{m:?}: lock at {} Hz, carrier {truth} Hz",
+            lock.freq_hz
+        );
+        assert!(
+            (rx.rate_hz_s - drift).abs() < 0.1 * drift,
+            "{m:?}: drift estimate {} Hz/s, true {drift}",
+            rx.rate_hz_s
+        );
     }
 }

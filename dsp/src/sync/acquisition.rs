@@ -43,8 +43,8 @@
 //! ```text
 //!            candidate confirmed                 lock metric ≥ on (averaged)
 //!  Search ─────────────────────────► PullIn ─────────────────────────────────► Locked
-//!    ▲  ▲   (retune, wide loops)       │ no lock by the pull-in timeout           │
-//!    │  └──────────────────────────────┘ (candidate held off for a while)         │
+//!    ▲  ▲   (retune, wide loops)       │ no lock by the pull-in timeout, or the   │
+//!    │  └──────────────────────────────┘ loops ran off (candidate held off)        │
 //!    │                                                    metric < off for a while │
 //!    │ nothing for lost_timeout      candidate elsewhere                or a gap   ▼
 //!    └──────────────────────────── Lost ◄───────────────────────────────────────────
@@ -125,6 +125,10 @@ pub enum AcqReason {
     LockReached,
     /// Pull-in did not reach lock within the pull-in timeout.
     PullInTimeout,
+    /// During pull-in the loops ran away from the candidate (further than
+    /// [`AcqConfig::max_pull_hz`]): captured by something else (a tone in the matched
+    /// filter's band, a false lock).
+    RunOff,
     /// The averaged lock metric fell below `lock_off` while locked.
     LockLost,
     /// The input had a gap (samples lost).
@@ -139,13 +143,14 @@ pub enum AcqReason {
 }
 
 impl AcqReason {
-    /// Short name (`candidate`, `lock`, `pull-in-timeout`, `lock-lost`, `gap`,
+    /// Short name (`candidate`, `lock`, `pull-in-timeout`, `run-off`, `lock-lost`, `gap`,
     /// `recovered`, `gave-up`).
     pub fn name(&self) -> &'static str {
         match self {
             AcqReason::Candidate { .. } => "candidate",
             AcqReason::LockReached => "lock",
             AcqReason::PullInTimeout => "pull-in-timeout",
+            AcqReason::RunOff => "run-off",
             AcqReason::LockLost => "lock-lost",
             AcqReason::Gap { .. } => "gap",
             AcqReason::Recovered => "recovered",
@@ -178,6 +183,8 @@ pub struct LoopBandwidths {
     pub carrier_bn_t: f64,
     /// FLL-assist bandwidth `B·T` (0 = off).
     pub fll_bn_t: f64,
+    /// Timing loop noise bandwidth `B_n·T` ([`crate::sync::SymbolSync::set_bandwidth`]).
+    pub timing_bn_t: f64,
 }
 
 /// A tone found (and notched out) by the search.
@@ -263,6 +270,10 @@ pub struct AcqConfig {
     pub lost_timeout_s: f64,
     /// A candidate that failed to pull in is not tried again within this time, s.
     pub holdoff_s: f64,
+    /// Farthest the tracked frequency may move from the candidate during pull-in, Hz
+    /// (the search is good to a fraction of a bin; further means the loops were
+    /// captured by something else).
+    pub max_pull_hz: f64,
     /// Loops during pull-in.
     pub wide: LoopBandwidths,
     /// Loops while locked.
@@ -285,9 +296,11 @@ impl AcqConfig {
     /// samples, lock thresholds for the modulation's metric at Es/N0 ≈ 3 dB (BPSK
     /// on 0.15 / off 0.08, QPSK 0.08 / 0.04, 8PSK 0.04 / 0.02), lock confirmed over
     /// 1000 symbols (at least 50 ms), lost after 1500 symbols (at least 0.1 s) below,
-    /// pull-in timeout 3000 symbols (at least 0.3 s), lost → search after 5 s, wide
-    /// loops B_nT 0.01 (BPSK) or 0.0075 (M ≥ 4: wider ones slip at 3 dB) and narrow
-    /// 0.005, no FLL assist (the FFT leaves a fraction of a bin), FLL on the tracked frequency 1 Hz, drift up to 10 kHz/s, symbol-rate
+    /// pull-in timeout 3000 symbols (at least 0.3 s), pull-in run-off at 1 % of the
+    /// symbol rate, failed candidates held off 0.5 s, lost → search after 5 s, wide
+    /// carrier loops B_nT 0.01 (BPSK) or 0.0075 (M ≥ 4: wider ones slip at 3 dB) and
+    /// narrow 0.005, timing loops wide 0.01 (the timing converges in ~100 symbols
+    /// instead of ~500) and narrow 0.002, no FLL assist (the FFT leaves a fraction of a bin), FLL on the tracked frequency 1 Hz, drift up to 10 kHz/s, symbol-rate
     /// check on, tones notched.
     pub fn new(modulation: Modulation, sample_rate: f64, symbol_rate: f64, rolloff: f64) -> Self {
         let sps = if symbol_rate > 0.0 {
@@ -329,13 +342,16 @@ impl AcqConfig {
             pull_in_timeout_s: t(3000.0, 0.3),
             lost_timeout_s: 5.0,
             holdoff_s: 0.5,
+            max_pull_hz: 0.01 * symbol_rate,
             wide: LoopBandwidths {
                 carrier_bn_t: wide,
                 fll_bn_t: 0.0,
+                timing_bn_t: 0.01,
             },
             narrow: LoopBandwidths {
                 carrier_bn_t: 0.005,
                 fll_bn_t: 0.0,
+                timing_bn_t: 0.002,
             },
             fll_bandwidth_hz: 1.0,
             max_rate_hz_s: 10_000.0,
@@ -435,6 +451,12 @@ impl AcqConfig {
         }
         if !(self.holdoff_s.is_finite() && self.holdoff_s >= 0.0) {
             return Err(DspError::invalid("holdoff_s", "must be ≥ 0"));
+        }
+        if !(self.max_pull_hz.is_finite() && self.max_pull_hz > 0.0) {
+            return Err(DspError::invalid(
+                "max_pull_hz",
+                format!("{} Hz must be > 0", self.max_pull_hz),
+            ));
         }
         for (name, b) in [("wide", self.wide), ("narrow", self.narrow)] {
             if !(b.carrier_bn_t > 0.0 && b.carrier_bn_t < 0.25 && (0.0..0.25).contains(&b.fll_bn_t))
@@ -1125,6 +1147,9 @@ pub struct AcqDirective {
     pub rate_hz_s: f64,
     /// Loop bandwidths for the state.
     pub loops: LoopBandwidths,
+    /// A search ran at this decision: [`Acquisition::last_tones`] is new (a caller
+    /// notching tones, [`crate::filter::ToneNotch`], updates its notches).
+    pub searched: bool,
 }
 
 /// Counters for a report.
@@ -1213,6 +1238,8 @@ pub struct Acquisition {
     confirm_n: usize,
     lost_n: usize,
     fll: FreqTracker,
+    /// The candidate being pulled in, Hz.
+    candidate_hz: f64,
     /// (frequency, until sample) of candidates that failed to pull in.
     holdoff: Vec<(f64, u64)>,
     holdoff_freqs: Vec<f64>,
@@ -1257,6 +1284,7 @@ impl Acquisition {
             confirm_n,
             lost_n,
             fll,
+            candidate_hz: f64::NAN,
             holdoff: Vec::with_capacity(8),
             holdoff_freqs: Vec::with_capacity(8),
             events: Vec::with_capacity(64),
@@ -1462,6 +1490,7 @@ impl Acquisition {
             },
         );
         self.fll.reset(c.freq_hz, 0.0);
+        self.candidate_hz = c.freq_hz;
         self.metrics_len = 0;
         Retune {
             sample: self.pos,
@@ -1476,6 +1505,7 @@ impl Acquisition {
     /// is due it changes nothing and returns the current directive.
     pub fn decide(&mut self, report: TrackReport) -> AcqDirective {
         let mut retune = None;
+        let before = self.stats.searches;
         if self.due {
             self.due = false;
             self.decide_now(report, &mut retune);
@@ -1488,6 +1518,7 @@ impl Acquisition {
                 _ => self.fll.rate_hz_s(),
             },
             loops: self.loops(),
+            searched: self.stats.searches != before,
         }
     }
 
@@ -1518,17 +1549,24 @@ impl Acquisition {
             AcqState::PullIn => {
                 self.fll.update(report.freq_hz);
                 let m = self.mean_metric(self.confirm_n);
-                if m >= self.cfg.lock_on {
+                let run_off = report.freq_hz.is_finite()
+                    && (report.freq_hz - self.candidate_hz).abs() > self.cfg.max_pull_hz;
+                let timeout = (self.pos - self.entered) as f64 >= self.cfg.pull_in_timeout_s * fs;
+                if m >= self.cfg.lock_on && !run_off {
                     let f = self.fll.freq;
                     self.transition(AcqState::Locked, f, AcqReason::LockReached);
-                } else if (self.pos - self.entered) as f64 >= self.cfg.pull_in_timeout_s * fs {
-                    let f = self.fll.freq;
+                } else if run_off || timeout {
                     let until = self.pos + (self.cfg.holdoff_s * fs) as u64;
                     if self.holdoff.len() == self.holdoff.capacity() {
                         self.holdoff.remove(0);
                     }
-                    self.holdoff.push((f, until));
-                    self.transition(AcqState::Search, f, AcqReason::PullInTimeout);
+                    self.holdoff.push((self.candidate_hz, until));
+                    let (f, reason) = if run_off {
+                        (report.freq_hz, AcqReason::RunOff)
+                    } else {
+                        (self.fll.freq, AcqReason::PullInTimeout)
+                    };
+                    self.transition(AcqState::Search, f, reason);
                 }
             }
             AcqState::Locked => {
