@@ -10,7 +10,7 @@ use leomodem_dsp::nco::Nco;
 use leomodem_dsp::sync::acquisition::{AcqDirective, RejectCause};
 use leomodem_dsp::sync::{
     AcqConfig, AcqEvent, AcqState, AcqStats, Acquisition, Agc, CarrierLoop, CarrierSearch,
-    LockDetector, SymbolSync, TrackReport,
+    LineLockMeter, LockDetector, SymbolSync, TrackReport,
 };
 use leomodem_dsp::Complex32;
 use rand::{Rng, SeedableRng};
@@ -212,6 +212,9 @@ struct Receiver {
     agc: Agc,
     carrier: CarrierLoop,
     lock: LockDetector,
+    /// Report the front-end metric (before the carrier loop) and the oscillator's
+    /// frequency only, as a split demodulator's front end would.
+    front: Option<LineLockMeter>,
     m: Modulation,
     rs: f64,
     work: Vec<Complex32>,
@@ -236,6 +239,7 @@ impl Receiver {
             agc: Agc::new(1.0 / 256.0, 1.0).unwrap(),
             carrier: CarrierLoop::new(order, p0, bw.carrier_bn_t, bw.fll_bn_t).unwrap(),
             lock: LockDetector::new(order, p0, 256).unwrap(),
+            front: None,
             m,
             rs,
             work: Vec::with_capacity(4096),
@@ -246,6 +250,12 @@ impl Receiver {
     }
 
     fn report(&self) -> TrackReport {
+        if let Some(f) = self.front.as_ref() {
+            return TrackReport {
+                lock_metric: f.metric(),
+                freq_hz: -self.nco.freq(),
+            };
+        }
         TrackReport {
             lock_metric: self.lock.metric(),
             freq_hz: -self.nco.freq() + self.carrier.frequency() * self.rs / (2.0 * PI),
@@ -268,6 +278,9 @@ impl Receiver {
             self.carrier =
                 CarrierLoop::new(order, p0, d.loops.carrier_bn_t, d.loops.fll_bn_t).unwrap();
             self.lock.reset();
+            if let Some(f) = self.front.as_mut() {
+                f.reset();
+            }
         }
         self.carrier
             .set_bandwidths(d.loops.carrier_bn_t, d.loops.fll_bn_t)
@@ -297,11 +310,16 @@ impl Receiver {
                 lock,
                 acq,
                 symbols_locked,
+                front,
                 ..
             } = self;
             let locked = acq.state() == AcqState::Locked;
             sync.process_with(&self.work, |y, _| {
-                let z = carrier.step(agc.step(y));
+                let y = agc.step(y);
+                if let Some(f) = front.as_mut() {
+                    f.update(y);
+                }
+                let z = carrier.step(y);
                 lock.update(&[z]);
                 *symbols_locked += locked as u64;
             });
@@ -327,7 +345,14 @@ fn secs_at(r: Rates, sample: u64) -> f64 {
 }
 
 fn run(cfg: AcqConfig, x: &[Complex32], chunks: &[usize]) -> Receiver {
+    run_with(cfg, x, chunks, false)
+}
+
+fn run_with(cfg: AcqConfig, x: &[Complex32], chunks: &[usize], front: bool) -> Receiver {
     let mut rx = Receiver::new(cfg);
+    if front {
+        rx.front = Some(LineLockMeter::new(rx.m.phase_ambiguity(), 1024).unwrap());
+    }
     let mut rest = x;
     let mut i = 0;
     while !rest.is_empty() {
@@ -362,6 +387,18 @@ fn show(ev: &[AcqEvent]) -> String {
 /// new frequency; the same events for any chunking.
 #[test]
 fn finds_loses_and_finds_again_over_a_stream() {
+    fade_and_jump(false);
+}
+
+/// As [`finds_loses_and_finds_again_over_a_stream`], the decisions taken on what a
+/// split demodulator's front end knows: the non-coherent metric of the symbols before
+/// the carrier loop ([`LineLockMeter`]) and the oscillator's frequency.
+#[test]
+fn front_end_metric_drives_the_same_machine() {
+    fade_and_jump(true);
+}
+
+fn fade_and_jump(front: bool) {
     for (m, seed) in [(Modulation::Bpsk, 21u64), (Modulation::Qpsk, 22)] {
         let x = stream(
             m,
@@ -372,10 +409,10 @@ fn finds_loses_and_finds_again_over_a_stream() {
             seed,
         );
         let cfg = acq_config(m);
-        let rx = run(cfg.clone(), &x, &[x.len()]);
+        let rx = run_with(cfg.clone(), &x, &[x.len()], front);
         let ev = &rx.events;
         let txt = show(ev);
-        eprintln!("{m:?}: {txt}\n  {:?}", rx.stats());
+        eprintln!("{m:?} front {front}: {txt}\n  {:?}", rx.stats());
         assert!(
             ev.iter().all(|e| secs(e.sample) >= 3.0),
             "{m:?} early: {txt}"
@@ -425,7 +462,7 @@ fn finds_loses_and_finds_again_over_a_stream() {
 
         // Chunk invariance: the same events for other chunkings.
         for chunks in [vec![1000usize], vec![1, 517, 4096, 33, 20_000]] {
-            let other = run(cfg.clone(), &x, &chunks);
+            let other = run_with(cfg.clone(), &x, &chunks, front);
             assert_eq!(&other.events, ev, "{m:?} chunks {chunks:?}");
             assert_eq!(other.stats(), st);
         }

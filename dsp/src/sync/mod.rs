@@ -15,7 +15,7 @@ pub mod timing;
 
 pub use acquisition::{
     AcqConfig, AcqDirective, AcqEvent, AcqReason, AcqState, AcqStats, Acquisition, CarrierSearch,
-    TrackReport,
+    LineLockMeter, TrackReport,
 };
 pub use agc::Agc;
 pub use carrier::CarrierLoop;
