@@ -291,13 +291,14 @@ pub struct AcqConfig {
 }
 
 impl AcqConfig {
-    /// Defaults: search block about 2048 symbols (1024 to 65536 samples), a search
+    /// Defaults: search block about 2048 symbols (1024 to 65536 samples, at most
+    /// 0.75 s), a search
     /// every quarter block or 0.1 s (whichever is longer), decisions every 512
     /// samples, lock thresholds for the modulation's metric at Es/N0 ≈ 3 dB (BPSK
     /// on 0.15 / off 0.08, QPSK 0.08 / 0.04, 8PSK 0.04 / 0.02), lock confirmed over
-    /// 1000 symbols (at least 50 ms), lost after 1500 symbols (at least 0.1 s) below,
+    /// 500 symbols for BPSK, 1000 for M ≥ 4 (at least 50 ms), lost after 1500 symbols (at least 0.1 s) below,
     /// pull-in timeout 3000 symbols (at least 0.3 s), pull-in run-off at 1 % of the
-    /// symbol rate, failed candidates held off 0.5 s, lost → search after 5 s, wide
+    /// symbol rate (at least 30 Hz), failed candidates held off 0.5 s, lost → search after 5 s, wide
     /// carrier loops B_nT 0.01 (BPSK) or 0.0075 (M ≥ 4: wider ones slip at 3 dB) and
     /// narrow 0.005, timing loops wide 0.01 (the timing converges in ~100 symbols
     /// instead of ~500) and narrow 0.002, no FLL assist (the FFT leaves a fraction of a bin), FLL on the tracked frequency 1 Hz, drift up to 10 kHz/s, symbol-rate
@@ -308,20 +309,24 @@ impl AcqConfig {
         } else {
             1.0
         };
-        let fft_len = if sps.is_finite() && sps > 0.0 {
+        let mut fft_len = if sps.is_finite() && sps > 0.0 {
             ((2048.0 * sps).ceil() as usize)
                 .clamp(1024, 1 << 16)
                 .next_power_of_two()
         } else {
             1 << 14
         };
+        // At most 0.75 s: a long block finds weak signals, but late, and smears drift.
+        while fft_len > 1024 && fft_len as f64 > 0.75 * sample_rate {
+            fft_len /= 2;
+        }
         let block = 512usize;
         let interval = (fft_len / 4).max((0.1 * sample_rate).max(0.0) as usize);
         let search_interval = interval.div_ceil(block).max(1) * block;
-        let (lock_on, lock_off, wide) = match modulation.phase_ambiguity() {
-            2 => (0.15, 0.08, 0.01),
-            4 => (0.08, 0.04, 0.0075),
-            _ => (0.04, 0.02, 0.0075),
+        let (lock_on, lock_off, wide, confirm) = match modulation.phase_ambiguity() {
+            2 => (0.15, 0.08, 0.01, 500.0),
+            4 => (0.08, 0.04, 0.0075, 1000.0),
+            _ => (0.04, 0.02, 0.0075, 1000.0),
         };
         let t = |symbols: f64, min_s: f64| (symbols / symbol_rate).max(min_s);
         AcqConfig {
@@ -337,12 +342,12 @@ impl AcqConfig {
             search_interval,
             lock_on,
             lock_off,
-            lock_confirm_s: t(1000.0, 0.05),
+            lock_confirm_s: t(confirm, 0.05),
             lost_after_s: t(1500.0, 0.1),
             pull_in_timeout_s: t(3000.0, 0.3),
             lost_timeout_s: 5.0,
             holdoff_s: 0.5,
-            max_pull_hz: 0.01 * symbol_rate,
+            max_pull_hz: (0.01 * symbol_rate).max(30.0),
             wide: LoopBandwidths {
                 carrier_bn_t: wide,
                 fll_bn_t: 0.0,
@@ -360,7 +365,10 @@ impl AcqConfig {
         }
     }
 
-    /// The search range `[lo, hi]`, Hz.
+    /// The search range `[lo, hi]`, Hz. For real input the carrier must also sit at
+    /// least half the signal's bandwidth above DC and below Nyquist: nearer, the signal
+    /// would overlap its own mirror image (and the square of a real signal always has a
+    /// line at DC).
     pub fn range_hz(&self) -> (f64, f64) {
         let nyq = self.sample_rate / 2.0;
         let (lo, hi) = match (self.span_hz, self.real_input) {
@@ -370,10 +378,16 @@ impl AcqConfig {
         };
         let (lo, hi) = (lo.max(-nyq), hi.min(nyq));
         if self.real_input {
-            (lo.max(0.0), hi)
+            let hb = self.half_bandwidth_hz();
+            (lo.max(hb), hi.min(nyq - hb))
         } else {
             (lo, hi)
         }
+    }
+
+    /// Half the signal's occupied bandwidth with a 10 % margin, `0.55·(1 + α)·R_s`, Hz.
+    pub fn half_bandwidth_hz(&self) -> f64 {
+        0.5 * (1.0 + self.rolloff) * self.symbol_rate * 1.1
     }
 
     fn validate(&self) -> Result<(), DspError> {
@@ -543,7 +557,7 @@ impl CarrierSearch {
             .map(|i| (0.5 - 0.5 * (2.0 * PI * i as f64 / n as f64).cos()) as f32)
             .collect();
         let fs = cfg.sample_rate;
-        let half_bw = 0.5 * (1.0 + cfg.rolloff) * cfg.symbol_rate * 1.1;
+        let half_bw = cfg.half_bandwidth_hz();
         let range = cfg.range_hz();
         let mut s = CarrierSearch {
             fs,
@@ -1636,8 +1650,10 @@ impl Acquisition {
             }
             AcqState::Locked => {
                 self.fll.update(report.freq_hz);
+                // Only decisions taken while locked count (hysteresis in time: a lock
+                // just recovered is not lost on the old metrics).
                 let m = self.mean_metric(self.lost_n);
-                if m < self.cfg.lock_off {
+                if self.decisions_in_state as usize >= self.lost_n && m < self.cfg.lock_off {
                     let f = self.fll.freq;
                     self.transition(AcqState::Lost, f, AcqReason::LockLost);
                     self.metrics_len = 0;
