@@ -704,9 +704,10 @@ impl CarrierSearch {
         for bi in 0..self.bands.len() {
             self.line_candidates(self.bands[bi]);
         }
-        // Strongest first; ties by frequency (deterministic).
+        // Strongest first; ties by frequency (deterministic; the unstable sort does not
+        // allocate).
         self.candidates
-            .sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.total_cmp(&b.0)));
+            .sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.total_cmp(&b.0)));
         for ci in 0..self.candidates.len() {
             let (f, line, _, side) = self.candidates[ci];
             let reject = |cause| Rejected {
@@ -1576,6 +1577,21 @@ impl Acquisition {
             freq_hz: c.freq_hz,
             window_start: start,
             line_to_floor: c.line_to_floor,
+        }
+    }
+
+    /// Starts pulling in a carrier found by another search (a demodulator's initial
+    /// acquisition) at `freq_hz`, with line strength `line_to_floor`: the state becomes
+    /// [`AcqState::PullIn`] (an event with reason `Candidate`) as if this machine had
+    /// found it; the caller has tuned to it already. If it does not reach lock, the
+    /// machine searches on its own.
+    pub fn start_pull_in(&mut self, freq_hz: f64, line_to_floor: f64) {
+        if freq_hz.is_finite() {
+            self.retune(Candidate {
+                freq_hz,
+                line_to_floor,
+                symbol_line: 0.0,
+            });
         }
     }
 
