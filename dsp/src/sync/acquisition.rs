@@ -508,6 +508,8 @@ pub struct CarrierSearch {
     range: (f64, f64),
     /// Half the signal's occupied bandwidth with margin, Hz.
     half_bw: f64,
+    /// Root-raised-cosine matched-filter amplitude by bin distance from a band's centre.
+    rrc: Vec<f32>,
     rolloff: f64,
     check_symbol_rate: bool,
     notch_tones: bool,
@@ -566,6 +568,7 @@ impl CarrierSearch {
             len: n,
             range,
             half_bw,
+            rrc: Vec::new(),
             rolloff: cfg.rolloff,
             check_symbol_rate: cfg.check_symbol_rate,
             notch_tones: cfg.notch_tones,
@@ -595,6 +598,10 @@ impl CarrierSearch {
             let f = s.bin_hz(k as f64);
             s.in_range[k] = f >= range.0 - half_bw && f <= range.1 + half_bw;
         }
+        let half_bins = (half_bw / fs * n as f64).ceil() as usize;
+        s.rrc = (0..=half_bins)
+            .map(|d| rrc_gain(d as f64 * fs / n as f64, cfg.symbol_rate, cfg.rolloff))
+            .collect();
         Ok(s)
     }
 
@@ -913,29 +920,13 @@ impl CarrierSearch {
             self.work[k] = if !limit {
                 self.spec[k]
             } else if d.abs() <= half_bins {
-                self.spec[k] * self.rrc_gain(d as f64 * self.fs / n as f64)
+                self.spec[k] * self.rrc[d.unsigned_abs() as usize]
             } else {
                 Complex32::new(0.0, 0.0)
             };
         }
         self.inv
             .process_with_scratch(&mut self.work, &mut self.scratch);
-    }
-
-    /// Amplitude response of the root-raised-cosine matched filter at `f` Hz from the
-    /// centre (1 in the flat part).
-    fn rrc_gain(&self, f: f64) -> f32 {
-        let (rs, a) = (self.rs, self.rolloff);
-        let f = f.abs();
-        let f1 = 0.5 * (1.0 - a) * rs;
-        let f2 = 0.5 * (1.0 + a) * rs;
-        if f <= f1 {
-            1.0
-        } else if f >= f2 {
-            0.0
-        } else {
-            (0.5 * (1.0 + (PI / (a * rs) * (f - f1)).cos())).sqrt() as f32
-        }
     }
 
     /// Step 3: the M-th power lines of band `centre` into `candidates`.
@@ -945,14 +936,15 @@ impl CarrierSearch {
         let centre_hz = self.bin_hz(centre as f64);
         self.band_signal(centre_hz);
         for v in self.work.iter_mut() {
-            let p = v.powi(m);
-            let mag = p.norm();
-            let scale = if mag > 0.0 {
-                mag.powf(-(m as f32 - 1.0) / m as f32)
+            // `v^M / |v|^(M−1)`: the M-th power with the magnitude of `v` (strong noise
+            // peaks do not dominate), without `powf`.
+            let r = v.norm_sqr().sqrt();
+            let scale = if r > 0.0 && r.is_finite() {
+                1.0 / r.powi(m - 1)
             } else {
                 0.0
             };
-            *v = p * scale;
+            *v = v.powi(m) * scale;
         }
         self.fwd
             .process_with_scratch(&mut self.work, &mut self.scratch);
@@ -1248,6 +1240,21 @@ impl LineLockMeter {
     /// Back to the state after `new`.
     pub fn reset(&mut self) {
         self.acc = Complex32::new(0.0, 0.0);
+    }
+}
+
+/// Amplitude response of the root-raised-cosine matched filter (symbol rate `rs`,
+/// roll-off `a`) at `f` Hz from the centre (1 in the flat part).
+fn rrc_gain(f: f64, rs: f64, a: f64) -> f32 {
+    let f = f.abs();
+    let f1 = 0.5 * (1.0 - a) * rs;
+    let f2 = 0.5 * (1.0 + a) * rs;
+    if f <= f1 {
+        1.0
+    } else if f >= f2 {
+        0.0
+    } else {
+        (0.5 * (1.0 + (PI / (a * rs) * (f - f1)).cos())).sqrt() as f32
     }
 }
 
