@@ -119,7 +119,8 @@ impl DemodConfig {
     /// carrier B_nT 0.005 (narrow loops: at Es/N0 ≈ −1 dB wider ones cost 0.3 dB of FER
     /// through jitter and cycle slips; the acquisition pre-run makes pull-in unnecessary), FLL assist off (the FFT acquisition leaves well under 1 Hz;
     /// the M-th-power FLL adds frequency noise that makes QPSK slip below ~9 dB Es/N0),
-    /// re-acquisition on.
+    /// re-acquisition off (its front-end lock metric loses a carrier drifting at tens
+    /// of Hz/s: the hand-over leaves the residual in the carrier loop).
     pub fn new(modulation: Modulation, sample_rate: f64, symbol_rate: f64, rolloff: f64) -> Self {
         DemodConfig {
             modulation,
@@ -134,7 +135,7 @@ impl DemodConfig {
             timing_bandwidth: 0.002,
             carrier_bandwidth: 0.005,
             fll_bandwidth: 0.0,
-            reacquire: true,
+            reacquire: false,
         }
     }
 }
