@@ -2,7 +2,8 @@
 //!
 //! - [`rrc_taps`], [`lowpass_taps`]: filter design (computed in `f64`, returned as `f32`);
 //! - [`Fir`], [`FirDecimator`], [`FirInterpolator`]: complex samples, real taps;
-//! - [`Resampler`]: arbitrary ratio (0.01 … 100), adjustable on the fly.
+//! - [`Resampler`]: arbitrary ratio (0.01 … 100), adjustable on the fly;
+//! - [`ToneNotch`]: complex notches at the tones the acquisition found.
 //!
 //! All kernels follow the crate's shape: `new` validates and allocates, `process`
 //! appends to `out` (allocating nothing when it has spare capacity) and keeps all
@@ -10,10 +11,12 @@
 
 mod dot;
 pub mod fir;
+pub mod notch;
 pub mod resampler;
 pub mod rrc;
 
 pub use fir::{Fir, FirDecimator, FirInterpolator};
+pub use notch::ToneNotch;
 pub use resampler::Resampler;
 pub use rrc::{
     kaiser_beta, kaiser_lowpass_taps, kaiser_num_taps, lowpass_taps, rrc_impulse, rrc_taps,

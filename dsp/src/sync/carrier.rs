@@ -221,6 +221,24 @@ impl CarrierLoop {
         self.prev_v = Complex32::new(0.0, 0.0);
     }
 
+    /// Changes the loop's bandwidths (PLL `bn_t`, FLL assist `fll_bn_t`, per symbol, as
+    /// in [`new`](Self::new)) keeping its phase and frequency: wide to pull in, narrow
+    /// to track. Invalid values leave the loop unchanged and name the parameter.
+    pub fn set_bandwidths(&mut self, bn_t: f64, fll_bn_t: f64) -> Result<(), DspError> {
+        if !(0.0..0.25).contains(&fll_bn_t) {
+            return Err(DspError::invalid(
+                "fll_bandwidth",
+                format!("{fll_bn_t} is outside [0, 0.25)"),
+            ));
+        }
+        self.gains = LoopGains::second_order(bn_t, 0.707, 1.0)?;
+        self.fll_gain = 4.0 * fll_bn_t;
+        if self.fll_enabled != (self.fll_gain > 0.0) {
+            self.set_fll_enabled(true);
+        }
+        Ok(())
+    }
+
     /// Residual carrier frequency tracked by the loop, in radians per symbol.
     pub fn frequency(&self) -> f64 {
         self.omega

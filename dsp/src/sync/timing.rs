@@ -142,6 +142,8 @@ pub struct SymbolSync {
     period_avg: f64,
     max_dev: f64,
     gains: LoopGains,
+    /// Detector gain (Gardner slope) the gains were computed for.
+    kd: f64,
     power: f64,
     power_alpha: f64,
     count: u64,
@@ -254,6 +256,7 @@ impl SymbolSync {
             period_avg: sps,
             max_dev: sps * 0.005,
             gains,
+            kd,
             power: 1.0,
             power_alpha: 1.0 / 512.0,
             count: 0,
@@ -329,6 +332,14 @@ impl SymbolSync {
             self.period_avg = sps * avg_ratio;
             self.max_dev = sps * 0.005;
         }
+    }
+
+    /// Changes the loop's noise bandwidth `bn_t` (per symbol, as in [`new`](Self::new)),
+    /// keeping its state: wide to pull in, narrow to track. An invalid value leaves the
+    /// loop unchanged and names the parameter.
+    pub fn set_bandwidth(&mut self, bn_t: f64) -> Result<(), DspError> {
+        self.gains = LoopGains::second_order(bn_t, 1.0, self.kd)?;
+        Ok(())
     }
 
     /// Appends symbols to `out` (one per symbol period).

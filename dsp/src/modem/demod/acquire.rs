@@ -50,6 +50,9 @@ impl PskDemodulator {
             self.status.coarse_cfo_hz = est.freq_hz;
             self.status.coarse_rate_hz_s = rate;
             self.status.acquisition_line = est.line_to_floor;
+            if let Some(r) = self.reacq.as_mut() {
+                r.acq.start_pull_in(est.freq_hz, est.line_to_floor);
+            }
         }
         self.pre_run();
         self.acquired = true;

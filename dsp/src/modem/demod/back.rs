@@ -41,6 +41,17 @@ impl Back {
         })
     }
 
+    /// New carrier-loop bandwidths from the acquisition; with `reset`, a retune: the
+    /// carrier loop and the lock detector restart.
+    pub(super) fn set_loops(&mut self, carrier_bn_t: f64, fll_bn_t: f64, reset: bool) {
+        if reset {
+            self.carrier.reset();
+            self.lock.reset();
+        }
+        // The acquisition validated the bandwidths.
+        let _ = self.carrier.set_bandwidths(carrier_bn_t, fll_bn_t);
+    }
+
     /// One symbol `y` from the timing loop, centred at input sample `sample`, made
     /// while the input count was `samples_in`.
     #[inline(always)]

@@ -39,6 +39,14 @@ impl Handover {
         j > self.lag && j - self.lag > self.quiet
     }
 
+    /// A retune at the end of block `j` (the carrier loop restarts): the decisions made
+    /// up to block `j` are dropped, on both sides of a split chain alike.
+    pub(super) fn retune(&mut self, j: u64) {
+        self.quiet = self.quiet.max(j);
+        self.ring.iter_mut().for_each(|v| *v = 0.0);
+        self.pending = 0.0;
+    }
+
     /// At the end of block `j` (the input count reached `j·BLOCK`): takes the amount
     /// decided `lag` blocks ago out of `carrier` and returns it (rad/symbol, for the
     /// NCO), then decides the next one. The same arithmetic runs in the one-thread

@@ -44,10 +44,14 @@ pub use split::{DemodBack, DemodFront, FrontItem};
 
 use crate::doppler::{DopplerKnot, DopplerProfile, DopplerRotator};
 use crate::filter::Resampler;
+use crate::filter::ToneNotch;
 use crate::modem::constellation::Modulation;
 use crate::modem::symbol::DemodSymbol;
 use crate::nco::Nco;
-use crate::sync::{Agc, CoarseCfoSearch, SymbolSync};
+use crate::sync::acquisition::{AcqEvent, AcqStats, MAX_TONES};
+use crate::sync::{
+    AcqConfig, Acquisition, Agc, CoarseCfoSearch, LineLockMeter, SymbolSync, TrackReport,
+};
 use crate::{Complex32, DspError};
 use back::{combined_status, noise_var, Back, FrontSnapshot};
 use handover::{FrontLink, Handover};
@@ -103,6 +107,11 @@ pub struct DemodConfig {
     pub carrier_bandwidth: f64,
     /// FLL-assist bandwidth per symbol during pull-in (0 = off).
     pub fll_bandwidth: f64,
+    /// Acquisition over the whole stream ([`crate::sync::Acquisition`]): after the
+    /// initial search, a carrier that does not reach lock, or is lost, is searched for
+    /// again (spur-proof), and tones the search finds are notched. Off: one search at
+    /// the start, as before.
+    pub reacquire: bool,
 }
 
 /// A setting of [`DemodConfig`] that [`DemodConfig::check`] validates, so a caller can
@@ -180,7 +189,9 @@ impl DemodConfig {
     /// Defaults: span 12 symbols, acquisition over 65536 samples, timing B_nT 0.002,
     /// carrier B_nT 0.005 (narrow loops: at Es/N0 ≈ −1 dB wider ones cost 0.3 dB of FER
     /// through jitter and cycle slips; the acquisition pre-run makes pull-in unnecessary), FLL assist off (the FFT acquisition leaves well under 1 Hz;
-    /// the M-th-power FLL adds frequency noise that makes QPSK slip below ~9 dB Es/N0).
+    /// the M-th-power FLL adds frequency noise that makes QPSK slip below ~9 dB Es/N0),
+    /// re-acquisition off (its front-end lock metric loses a carrier drifting at tens
+    /// of Hz/s: the hand-over leaves the residual in the carrier loop).
     pub fn new(modulation: Modulation, sample_rate: f64, symbol_rate: f64, rolloff: f64) -> Self {
         DemodConfig {
             modulation,
@@ -195,6 +206,7 @@ impl DemodConfig {
             timing_bandwidth: 0.002,
             carrier_bandwidth: 0.005,
             fll_bandwidth: 0.0,
+            reacquire: false,
         }
     }
 }
@@ -267,6 +279,24 @@ pub struct PskDemodulator {
     out: Vec<DemodSymbol>,
     samples_in: u64,
     status: DemodStatus,
+    /// Acquisition over the whole stream (with [`DemodConfig::reacquire`]).
+    reacq: Option<Box<Reacquisition>>,
+}
+
+/// The acquisition state machine inside the front end, what it decides on (the
+/// non-coherent lock metric of the timing loop's symbols, the NCO's frequency: both
+/// known to the front end, so a split chain decides exactly as the one-thread chain),
+/// and the tone notches it drives.
+struct Reacquisition {
+    acq: Acquisition,
+    line: LineLockMeter,
+    notch: ToneNotch,
+    /// The machine retuned at least once: its loop bandwidths and drift apply from
+    /// then on (until then the chain runs exactly as without it).
+    retuned: bool,
+    /// Carrier and FLL bandwidths last applied.
+    loops: (f64, f64),
+    events: Vec<AcqEvent>,
 }
 
 /// Where the symbols of a sub-block go: through the back end to a caller (one
@@ -330,6 +360,27 @@ impl PskDemodulator {
         let lag = ((HANDOVER_LAG_SECONDS * cfg.sample_rate / BLOCK as f64).ceil() as u64)
             .max(MIN_HANDOVER_LAG);
         let quiet = acq_cap.div_ceil(BLOCK) as u64;
+        let reacq = if cfg.reacquire && acq_cap > 0 {
+            let mut a = AcqConfig::new(m, cfg.sample_rate, cfg.symbol_rate, cfg.rolloff);
+            a.center_hz = cfg.initial_cfo_hz;
+            a.span_hz = cfg.search_span_hz;
+            a.real_input = cfg.real_input;
+            a.block = BLOCK;
+            a.search_interval = a.search_interval.div_ceil(BLOCK) * BLOCK;
+            a.narrow.carrier_bn_t = cfg.carrier_bandwidth;
+            a.narrow.timing_bn_t = cfg.timing_bandwidth;
+            a.narrow.fll_bn_t = 0.0;
+            Some(Box::new(Reacquisition {
+                acq: Acquisition::new(a)?,
+                line: LineLockMeter::new(order, 1024)?,
+                notch: ToneNotch::new(cfg.sample_rate, 20.0, MAX_TONES)?,
+                retuned: false,
+                loops: (cfg.carrier_bandwidth, cfg.fll_bandwidth),
+                events: Vec::with_capacity(64),
+            }))
+        } else {
+            None
+        };
         Ok(PskDemodulator {
             agc: Agc::new(1.0 / (256.0 * sps_in), 1.0)?,
             search,
@@ -364,6 +415,7 @@ impl PskDemodulator {
                 code_scale: 1.0,
                 ..Default::default()
             },
+            reacq,
             cfg,
         })
     }
@@ -543,6 +595,11 @@ impl PskDemodulator {
             }
             self.work.clear();
             self.agc.process(blk, &mut self.work);
+            let flushing = self.back.flushing;
+            if let Some(r) = self.reacq.as_mut().filter(|_| !flushing) {
+                r.acq.push(blk);
+                r.notch.process_in_place(&mut self.work);
+            }
             self.nco.mix_in_place(&mut self.work);
             self.samples_in += take as u64;
             let at_end = self.samples_in.is_multiple_of(BLOCK as u64);
@@ -579,7 +636,77 @@ impl PskDemodulator {
             if h != 0.0 {
                 self.nco.adjust_freq(-h / sym_period_rad);
             }
+            if at_end && !flushing {
+                self.acquisition_step(j, sink);
+            }
         }
+    }
+
+    /// The acquisition's decision at the end of block `j`, applied: retune (NCO, loops,
+    /// hand-over), loop bandwidths and drift, tone notches.
+    fn acquisition_step(&mut self, j: u64, sink: &mut Sink) {
+        let Some(r) = self.reacq.as_mut() else {
+            return;
+        };
+        if !r.acq.decision_due() {
+            return;
+        }
+        let d = r.acq.decide(TrackReport {
+            lock_metric: r.line.metric(),
+            freq_hz: -self.nco.freq(),
+        });
+        r.acq.take_events(&mut r.events);
+        // Nobody drains them: keep the latest few thousand.
+        if r.events.len() > 4096 {
+            r.events.drain(..2048);
+        }
+        if d.searched {
+            let mut f = [0.0; MAX_TONES];
+            let tones = r.acq.last_tones();
+            for (a, t) in f.iter_mut().zip(tones) {
+                *a = t.freq_hz;
+            }
+            r.notch.set_tones(&f[..tones.len().min(MAX_TONES)]);
+        }
+        let retune = d.retune.is_some();
+        if let Some(t) = d.retune {
+            r.retuned = true;
+            r.line.reset();
+            self.nco.set_freq(-t.freq_hz);
+            self.handover.retune(j);
+        }
+        if !r.retuned {
+            return;
+        }
+        self.nco.set_freq_rate(-d.rate_hz_s);
+        // The acquisition validated the bandwidths.
+        let _ = self.sync.set_bandwidth(d.loops.timing_bn_t);
+        let loops = (d.loops.carrier_bn_t, d.loops.fll_bn_t);
+        if retune || loops != r.loops {
+            r.loops = loops;
+            match sink {
+                Sink::Fused(_) => self.back.set_loops(loops.0, loops.1, retune),
+                Sink::Front(items) => items.push(FrontItem::Loops {
+                    carrier_bn_t: loops.0,
+                    fll_bn_t: loops.1,
+                    retune,
+                    block: j,
+                }),
+            }
+        }
+    }
+
+    /// Moves the acquisition's events since the last call into `out` (none without
+    /// [`DemodConfig::reacquire`]).
+    pub fn take_acq_events(&mut self, out: &mut Vec<AcqEvent>) {
+        if let Some(r) = self.reacq.as_mut() {
+            out.append(&mut r.events);
+        }
+    }
+
+    /// The acquisition's counters (None without [`DemodConfig::reacquire`]).
+    pub fn acq_stats(&self) -> Option<AcqStats> {
+        self.reacq.as_ref().map(|r| r.acq.stats())
     }
 
     /// Symbol timing, symbol AGC, carrier loop and statistics over `work` (the
@@ -595,8 +722,10 @@ impl PskDemodulator {
             work2,
             out,
             samples_in,
+            reacq,
             ..
         } = self;
+        let mut line = reacq.as_mut().map(|r| &mut r.line);
         let samples_in = *samples_in;
         let time_map = resampler.as_ref().map(|r| (r.ratio(), r.delay()));
         let input: &[Complex32] = match resampler.as_mut() {
@@ -616,6 +745,9 @@ impl PskDemodulator {
                     Some((ratio, delay)) => t / ratio - delay,
                     None => t,
                 };
+                if let Some(l) = line.as_mut() {
+                    l.update(y);
+                }
                 out.push(back.step(y, sample, samples_in));
             },
         );

@@ -9,6 +9,7 @@ use super::handover::{FrontLink, Handover, HandoverLink};
 use super::{DemodConfig, DemodStatus, PskDemodulator, Sink, BLOCK};
 use crate::doppler::DopplerKnot;
 use crate::modem::symbol::DemodSymbol;
+use crate::sync::acquisition::{AcqEvent, AcqStats};
 use crate::{Complex32, DspError};
 use std::sync::Arc;
 
@@ -72,6 +73,7 @@ impl PskDemodulator {
             }
             None => &self.work,
         };
+        let mut line = self.reacq.as_mut().map(|r| &mut r.line);
         self.sync.process_with(
             input,
             #[inline(always)]
@@ -80,6 +82,9 @@ impl PskDemodulator {
                     Some((ratio, delay)) => t / ratio - delay,
                     None => t,
                 };
+                if let Some(l) = line.as_mut() {
+                    l.update(value);
+                }
                 items.push(FrontItem::Symbol { value, sample });
             },
         );
@@ -150,6 +155,19 @@ pub enum FrontItem {
     /// A position the caller marked (a measurement point): [`DemodBack::process`]
     /// stops after it.
     Mark,
+    /// The acquisition changed the carrier loop's bandwidths at the end of block
+    /// `block`; with `retune`, it retuned the NCO there: the carrier loop and lock
+    /// detector restart and the hand-over decisions up to that block are dropped.
+    Loops {
+        /// Carrier PLL bandwidth per symbol.
+        carrier_bn_t: f64,
+        /// FLL-assist bandwidth per symbol.
+        fll_bn_t: f64,
+        /// A retune.
+        retune: bool,
+        /// Block index (of the current chain) at whose end it happened.
+        block: u64,
+    },
 }
 
 /// The first half of a split [`PskDemodulator`]: predicted Doppler removal, AGC,
@@ -181,6 +199,16 @@ impl DemodFront {
     /// As [`PskDemodulator::push_doppler_knot`].
     pub fn push_doppler_knot(&mut self, knot: DopplerKnot) -> bool {
         self.demod.push_doppler_knot(knot)
+    }
+
+    /// As [`PskDemodulator::take_acq_events`].
+    pub fn take_acq_events(&mut self, out: &mut Vec<AcqEvent>) {
+        self.demod.take_acq_events(out);
+    }
+
+    /// As [`PskDemodulator::acq_stats`].
+    pub fn acq_stats(&self) -> Option<AcqStats> {
+        self.demod.acq_stats()
     }
 
     /// As [`PskDemodulator::samples_fed`].
@@ -321,6 +349,17 @@ impl DemodBack {
                 FrontItem::Mark => {
                     self.marked = true;
                     return i + 1;
+                }
+                FrontItem::Loops {
+                    carrier_bn_t,
+                    fll_bn_t,
+                    retune,
+                    block,
+                } => {
+                    self.back.set_loops(carrier_bn_t, fll_bn_t, retune);
+                    if retune {
+                        self.handover.retune(block);
+                    }
                 }
             }
         }
