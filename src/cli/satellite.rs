@@ -48,6 +48,11 @@ pub fn apply(args: &mut RxArgs, t: &Transmitter, real_input: bool) -> Result<()>
     if real_input && args.timing_bw == DEFAULT_TIMING_BW {
         args.timing_bw = AUDIO_TIMING_BW;
     }
+    // Bursts that come and go (a packet every few seconds): search again whenever the
+    // carrier is not locked (`--reacquire`).
+    if real_input {
+        args.reacquire = true;
+    }
     match t.framing {
         Framing::Ax25 | Framing::Ax25G3ruh | Framing::Ao40 => args.framing = Some(t.framing),
         Framing::CcsdsConcatenated => {
