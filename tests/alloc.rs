@@ -221,7 +221,8 @@ fn wav_reads_allocate_nothing() {
     };
     let mut w = hound::WavWriter::create(&path, spec).unwrap();
     for k in 0..400_000i32 {
-        w.write_sample((k * 7919) % (1 << 23)).unwrap();
+        w.write_sample(((i64::from(k) * 7919) % (1 << 23)) as i32)
+            .unwrap();
     }
     w.finalize().unwrap();
     let mut r = CaptureReader::open(&path, &OpenOptions::default()).unwrap();

@@ -182,6 +182,9 @@ pub struct RxArgs {
     /// Acquisition over the whole stream: search again (spur-proof line search, tone notches) whenever the carrier is not locked, is lost, or the input has a gap; the loops widen to pull in and narrow to track.
     #[arg(long)]
     pub reacquire: bool,
+    /// An FSK-family demodulator instead of the PSK one (set by --satellite).
+    #[arg(skip)]
+    pub fsk: Option<crate::stages::FskKind>,
     /// Samples per chunk read from the input (the output does not depend on it).
     #[arg(long, default_value_t = 65536, value_name = "SAMPLES")]
     pub chunk: usize,
@@ -575,7 +578,19 @@ fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, C
         stop: interrupt_flag()?,
         ..PipelineConfig::default()
     };
-    let pipeline = if plan.split {
+    let differential_bits = matches!(args.fsk, Some(crate::stages::FskKind::Dbpsk { .. }));
+    let pipeline = if let Some(kind) = args.fsk {
+        let stage = crate::stages::FskStage::new(
+            kind,
+            info.sample_rate,
+            wf.symbol_rate,
+            info.real,
+            status.clone(),
+        )?
+        // NRZI after a DBPSK demodulator (bit 1 = phase flip): the complement, no NRZI.
+        .inverted(differential_bits && plan.deframing != Some(Framing::Ao40));
+        Pipeline::new(source, cfg).then(stage)
+    } else if plan.split {
         let (front, back) = demod_stage.split();
         Pipeline::new(source, cfg).then(front).then(back)
     } else {
@@ -595,7 +610,15 @@ fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, C
     };
     let chain = match (&plan.profile, plan.deframing) {
         (_, Some(f)) => {
-            let (spec, detection, name) = deframer_of(f);
+            let (mut spec, mut detection, name) = deframer_of(f);
+            if args.fsk.is_some() {
+                // The FSK-family demodulators give one LLR per channel bit, already
+                // differentially decoded for DBPSK.
+                detection = BitDetection::Coherent;
+                if let (true, DeframerSpec::Hdlc(c)) = (differential_bits, &mut spec) {
+                    c.nrzi = false;
+                }
+            }
             let stage = DeframeStage::new(&spec, detection)?;
             let sink = DeframeSink::create(
                 &FrameOutputs {

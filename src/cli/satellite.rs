@@ -11,6 +11,7 @@ use super::rx::{receive, RxArgs, RxSummary, DEFAULT_TIMING_BW};
 use crate::catalogue::{self, Framing, Transmitter, TxModulation};
 use crate::error::{Error, Result};
 use crate::io::CaptureReader;
+use crate::stages::FskKind;
 use leomodem_dsp::modem::Modulation;
 use std::path::{Path, PathBuf};
 
@@ -19,12 +20,8 @@ pub const AUDIO_TIMING_BW: f64 = 0.01;
 
 /// Why this receiver cannot take `t` yet, or `None` when it can.
 pub fn unsupported(t: &Transmitter) -> Option<String> {
-    match (t.modulation, t.framing) {
-        (TxModulation::Fsk | TxModulation::Afsk, _) => Some(format!(
-            "{} demodulation is not in `rx` yet (the FSK/AFSK demodulators exist as DSP kernels)",
-            t.modulation.name().to_uppercase()
-        )),
-        (_, Framing::LilacSat1) => Some("the LilacSat-1 framing is not implemented yet".into()),
+    match t.framing {
+        Framing::LilacSat1 => Some("the LilacSat-1 framing is not implemented yet".into()),
         _ => None,
     }
 }
@@ -40,6 +37,27 @@ pub fn apply(args: &mut RxArgs, t: &Transmitter, real_input: bool) -> Result<()>
     }
     args.waveform.modulation = Some(Modulation::Bpsk);
     args.waveform.symbol_rate = Some(t.baud);
+    args.fsk = match t.modulation {
+        TxModulation::Fsk => Some(FskKind::Fsk {
+            // IQ input needs the deviation; documented ones are given, else a typical
+            // G3RUH-modem value (a quarter of the baud rate each side).
+            deviation: t.deviation.unwrap_or(0.25 * t.baud),
+        }),
+        TxModulation::Afsk => Some(FskKind::Afsk {
+            center: t.af_carrier.unwrap_or(1700.0),
+            deviation: t.deviation.map_or(500.0, f64::abs),
+        }),
+        // Low-rate BPSK in a receiver's audio: differential detection (no carrier loop
+        // to pull in on a short burst; NRZI makes the framing blind to the phase).
+        TxModulation::Bpsk
+            if real_input && t.baud <= 2400.0 && t.framing != Framing::CcsdsConcatenated =>
+        {
+            Some(FskKind::Dbpsk {
+                carrier: t.audio_carrier().unwrap_or(1500.0),
+            })
+        }
+        _ => None,
+    };
     if real_input && args.offset.is_none() {
         args.offset = t.audio_carrier();
     }

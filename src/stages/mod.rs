@@ -7,6 +7,7 @@
 //!   applies or pre-compensates a pass ([`DopplerStage`]);
 //! - [`demod`]: the demodulator on one thread ([`DemodStage`]) or two
 //!   ([`DemodFrontStage`], [`DemodBackStage`]), and its measurements ([`CarrierLog`]);
+//! - [`fsk`]: the FSK-family demodulators (FSK, AFSK, DBPSK) as one stage ([`FskStage`]);
 //! - [`symbols`]: the symbol, bit and LLR outputs of `rx` ([`RxSink`]);
 //! - [`tx`]: bits, modulator and channel simulator ([`BitSource`], [`ModulatorStage`],
 //!   [`ChannelStage`]).
@@ -16,6 +17,7 @@
 pub mod capture;
 pub mod demod;
 pub mod doppler;
+pub mod fsk;
 pub mod symbols;
 pub mod tx;
 
@@ -25,5 +27,6 @@ pub use demod::{
     split_demodulator, CarrierLog, DemodBackStage, DemodFrontStage, DemodStage, STATUS_STEP,
 };
 pub use doppler::{DopplerFeed, DopplerModel, DopplerStage, DOPPLER_KNOT_SECONDS};
+pub use fsk::{FskKind, FskStage};
 pub use symbols::{RxCounts, RxOutputs, RxSink};
 pub use tx::{BitSource, ChannelStage, ModulatorStage};
