@@ -8,16 +8,12 @@
 //! one channel bit per symbol.
 
 use crate::error::{Error, Result};
-use crate::frames::{FrameCounts, FrameOutputs};
-use crate::io::FileOut;
+use crate::frames::{FrameCounts, FrameOutputs, FrameWriters};
 use crate::pipeline::{Chunk, Sink, Stage};
 use leomodem_dsp::framing::ax25::Ax25Frame;
 use leomodem_dsp::framing::deframer::{AnyDeframer, Deframer, DeframerSpec, Frame};
-use leomodem_dsp::framing::kiss;
 use leomodem_dsp::modem::{DemodSymbol, Modulation, SoftDemapper};
 use leomodem_dsp::Complex32;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -176,15 +172,11 @@ impl Stage for DeframeStage {
 /// gr-satellites writes it), one UDP datagram each (`--udp`) and JSON lines (`--json`,
 /// with the AX.25 header parsed when the frame has one).
 pub struct DeframeSink {
-    frames: Option<FileOut>,
-    kiss: Option<FileOut>,
-    json: Option<(String, Box<dyn Write + Send>)>,
-    udp: Option<(String, std::net::UdpSocket)>,
+    out: FrameWriters,
     start: Option<crate::Timestamp>,
     sample_rate: f64,
     framing: &'static str,
     counts: Arc<FrameCounts>,
-    buf: Vec<u8>,
     line: String,
 }
 
@@ -197,40 +189,12 @@ impl DeframeSink {
         start: Option<crate::Timestamp>,
         sample_rate: f64,
     ) -> Result<Self> {
-        let json: Option<(String, Box<dyn Write + Send>)> = match &outputs.json {
-            Some(p) if p.as_os_str() == "-" => {
-                Some(("standard output".into(), Box::new(std::io::stdout())))
-            }
-            Some(p) => {
-                let f = File::create(p).map_err(|e| Error::io(p, e))?;
-                Some((p.display().to_string(), Box::new(BufWriter::new(f))))
-            }
-            None => None,
-        };
-        let udp = match &outputs.udp {
-            Some(target) => {
-                let bind = if target.starts_with('[') {
-                    "[::]:0"
-                } else {
-                    "0.0.0.0:0"
-                };
-                let sock = std::net::UdpSocket::bind(bind)
-                    .and_then(|s| s.connect(target.as_str()).map(|_| s))
-                    .map_err(|e| Error::config("--udp", format!("{target}: {e}")))?;
-                Some((target.clone(), sock))
-            }
-            None => None,
-        };
         Ok(DeframeSink {
-            frames: outputs.frames.as_deref().map(FileOut::create).transpose()?,
-            kiss: outputs.kiss.as_deref().map(FileOut::create).transpose()?,
-            json,
-            udp,
+            out: FrameWriters::open(outputs)?,
             start,
             sample_rate,
             framing,
             counts: Arc::new(FrameCounts::default()),
-            buf: Vec::with_capacity(8192),
             line: String::with_capacity(8192),
         })
     }
@@ -310,50 +274,21 @@ impl Sink for DeframeSink {
             self.counts
                 .rs_corrected
                 .fetch_add(u64::from(f.frame.corrected), Ordering::Relaxed);
-            if let Some(out) = self.frames.as_mut() {
-                out.write(data)?;
-            }
-            if let Some(out) = self.kiss.as_mut() {
-                self.buf.clear();
-                kiss::encode_data(data, &mut self.buf);
-                out.write(&self.buf)?;
-            }
-            if let Some((target, sock)) = self.udp.as_ref() {
-                sock.send(data)
-                    .map_err(|e| Error::config("--udp", format!("{target}: {e}")))?;
-            }
-            if let Some((name, w)) = self.json.as_mut() {
+            self.out.frame(data)?;
+            if self.out.wants_json() {
                 let time = self
                     .start
                     .filter(|_| f.sample.is_finite())
                     .map(|t| t.add_seconds(f.sample / self.sample_rate));
                 Self::json_line(f, self.framing, time, &mut self.line);
                 self.line.push('\n');
-                w.write_all(self.line.as_bytes())
-                    .map_err(|e| Error::io(name.as_str(), e))?;
+                self.out.json_line(&self.line)?;
             }
         }
         Ok(())
     }
     fn finish(&mut self) -> Result<()> {
-        let mut first_err = None;
-        for f in [self.frames.as_mut(), self.kiss.as_mut()]
-            .into_iter()
-            .flatten()
-        {
-            if let Err(e) = f.finish() {
-                first_err.get_or_insert(e);
-            }
-        }
-        if let Some((name, w)) = self.json.as_mut() {
-            if let Err(e) = w.flush() {
-                first_err.get_or_insert(Error::io(name.as_str(), e));
-            }
-        }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.out.finish()
     }
 }
 

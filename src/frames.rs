@@ -185,17 +185,114 @@ impl FrameHeader {
     }
 }
 
+/// The frame outputs `rx` writes, whatever the framing: frames that passed back to back
+/// (`--frames`), KISS as gr-satellites writes it (`--kiss`), one UDP datagram each
+/// (`--udp`), and JSON lines (`--json`, `-` for standard output) that the sink composes.
+pub struct FrameWriters {
+    frames: Option<FileOut>,
+    kiss: Option<FileOut>,
+    kiss_buf: Vec<u8>,
+    udp: Option<(String, std::net::UdpSocket)>,
+    json: Option<(String, Box<dyn Write + Send>)>,
+}
+
+impl FrameWriters {
+    /// Creates the files and connects the socket; errors name the file or option.
+    pub fn open(outputs: &FrameOutputs) -> Result<Self> {
+        let json: Option<(String, Box<dyn Write + Send>)> = match &outputs.json {
+            Some(p) if p.as_os_str() == "-" => {
+                Some(("standard output".into(), Box::new(std::io::stdout())))
+            }
+            Some(p) => {
+                let f = File::create(p).map_err(|e| Error::io(p, e))?;
+                Some((p.display().to_string(), Box::new(BufWriter::new(f))))
+            }
+            None => None,
+        };
+        let udp = match &outputs.udp {
+            Some(target) => {
+                let bind = if target.starts_with('[') {
+                    "[::]:0"
+                } else {
+                    "0.0.0.0:0"
+                };
+                let sock = std::net::UdpSocket::bind(bind)
+                    .and_then(|s| s.connect(target.as_str()).map(|_| s))
+                    .map_err(|e| Error::config("--udp", format!("{target}: {e}")))?;
+                Some((target.clone(), sock))
+            }
+            None => None,
+        };
+        Ok(FrameWriters {
+            frames: outputs.frames.as_deref().map(FileOut::create).transpose()?,
+            kiss: outputs.kiss.as_deref().map(FileOut::create).transpose()?,
+            kiss_buf: Vec::with_capacity(4096),
+            udp,
+            json,
+        })
+    }
+
+    /// Writes a frame that passed its checks to the frame, KISS and UDP outputs.
+    pub fn frame(&mut self, data: &[u8]) -> Result<()> {
+        if let Some(out) = self.frames.as_mut() {
+            out.write(data)?;
+        }
+        if let Some(out) = self.kiss.as_mut() {
+            self.kiss_buf.clear();
+            leomodem_dsp::framing::kiss::encode_data(data, &mut self.kiss_buf);
+            out.write(&self.kiss_buf)?;
+        }
+        if let Some((target, sock)) = self.udp.as_ref() {
+            sock.send(data)
+                .map_err(|e| Error::config("--udp", format!("{target}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Whether JSON lines are written (a sink composes them only then).
+    pub fn wants_json(&self) -> bool {
+        self.json.is_some()
+    }
+
+    /// Writes one JSON line (`line` ends with its newline).
+    pub fn json_line(&mut self, line: &str) -> Result<()> {
+        if let Some((name, w)) = self.json.as_mut() {
+            w.write_all(line.as_bytes())
+                .map_err(|e| Error::io(name.as_str(), e))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and closes every output; the first error wins.
+    pub fn finish(&mut self) -> Result<()> {
+        let mut first_err = None;
+        for f in [self.frames.as_mut(), self.kiss.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if let Err(e) = f.finish() {
+                first_err.get_or_insert(e);
+            }
+        }
+        if let Some((name, w)) = self.json.as_mut() {
+            if let Err(e) = w.flush() {
+                first_err.get_or_insert(Error::io(name.as_str(), e));
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Writes frames as raw bytes and JSON lines.
 pub struct FrameSink {
-    frames: Option<FileOut>,
-    json: Option<(String, Box<dyn Write + Send>)>,
+    out: FrameWriters,
     start: Option<crate::Timestamp>,
     sample_rate: f64,
     counts: Arc<FrameCounts>,
     line: String,
-    kiss: Option<FileOut>,
-    kiss_buf: Vec<u8>,
-    udp: Option<(String, std::net::UdpSocket)>,
     /// Last counter seen per (kind, spacecraft, virtual channel).
     last: Vec<((u8, u16, u8), u32)>,
     /// Report the carrier tags of the frames (`Some`), and whether a prediction was used.
@@ -209,39 +306,12 @@ impl FrameSink {
         start: Option<crate::Timestamp>,
         sample_rate: f64,
     ) -> Result<Self> {
-        let json: Option<(String, Box<dyn Write + Send>)> = match &outputs.json {
-            Some(p) if p.as_os_str() == "-" => {
-                Some(("standard output".into(), Box::new(std::io::stdout())))
-            }
-            Some(p) => {
-                let f = File::create(p).map_err(|e| Error::io(p, e))?;
-                Some((p.display().to_string(), Box::new(BufWriter::new(f))))
-            }
-            None => None,
-        };
         Ok(FrameSink {
-            frames: outputs.frames.as_deref().map(FileOut::create).transpose()?,
-            json,
+            out: FrameWriters::open(outputs)?,
             start,
             sample_rate,
             counts: Arc::new(FrameCounts::default()),
             line: String::with_capacity(4096),
-            kiss: outputs.kiss.as_deref().map(FileOut::create).transpose()?,
-            kiss_buf: Vec::with_capacity(4096),
-            udp: match &outputs.udp {
-                Some(target) => {
-                    let bind = if target.starts_with('[') {
-                        "[::]:0"
-                    } else {
-                        "0.0.0.0:0"
-                    };
-                    let sock = std::net::UdpSocket::bind(bind)
-                        .and_then(|s| s.connect(target.as_str()).map(|_| s))
-                        .map_err(|e| Error::config("--udp", format!("{target}: {e}")))?;
-                    Some((target.clone(), sock))
-                }
-                None => None,
-            },
             last: Vec::new(),
             carrier: None,
         })
@@ -336,25 +406,14 @@ impl Sink for FrameSink {
                 self.counts
                     .rs_corrected
                     .fetch_add(c as u64, Ordering::Relaxed);
-                if let Some(out) = self.frames.as_mut() {
-                    out.write(&f.data)?;
-                }
-                if let Some(out) = self.kiss.as_mut() {
-                    self.kiss_buf.clear();
-                    leomodem_dsp::framing::kiss::encode_data(&f.data, &mut self.kiss_buf);
-                    out.write(&self.kiss_buf)?;
-                }
-                if let Some((target, sock)) = self.udp.as_ref() {
-                    sock.send(&f.data)
-                        .map_err(|e| Error::config("--udp", format!("{target}: {e}")))?;
-                }
+                self.out.frame(&f.data)?;
                 if let Some(h) = FrameHeader::parse(&f.data) {
                     self.track(&h);
                 }
             } else {
                 self.counts.failed.fetch_add(1, Ordering::Relaxed);
             }
-            if let Some((name, w)) = self.json.as_mut() {
+            if self.out.wants_json() {
                 let time = self
                     .start
                     .map(|t| t.add_seconds(f.asm_sample / self.sample_rate));
@@ -379,31 +438,13 @@ impl Sink for FrameSink {
                     self.line.push('}');
                 }
                 self.line.push('\n');
-                w.write_all(self.line.as_bytes())
-                    .map_err(|e| Error::io(name.as_str(), e))?;
+                self.out.json_line(&self.line)?;
             }
         }
         Ok(())
     }
     fn finish(&mut self) -> Result<()> {
-        let mut first_err = None;
-        for f in [self.frames.as_mut(), self.kiss.as_mut()]
-            .into_iter()
-            .flatten()
-        {
-            if let Err(e) = f.finish() {
-                first_err.get_or_insert(e);
-            }
-        }
-        if let Some((name, w)) = self.json.as_mut() {
-            if let Err(e) = w.flush() {
-                first_err.get_or_insert(Error::io(name.as_str(), e));
-            }
-        }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.out.finish()
     }
 }
 
