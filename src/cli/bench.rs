@@ -478,6 +478,110 @@ fn channel_llrs(bits: &[u8], esn0_db: f64, rng: &mut impl Rng) -> Vec<f32> {
     bpsk_awgn_llrs(bits, 1.0, esn0_db, rng)
 }
 
+/// DVB-S2 LDPC (EN 302 307-1 §5.3.2): encoder, and the decoder at an operating point
+/// (early stop; the average iterations and frame errors ride along) and where it never
+/// converges (the whole 25-iteration budget). Information bits per second, one core.
+fn bench_ldpc(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    use leomodem_dsp::fec::ldpc::{DecoderConfig, Dvbs2Rate, FrameSize, LdpcCode, LdpcDecoder};
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x1d9c);
+    let mut res = Vec::new();
+    for (rate, r, ebn0s) in [
+        (Dvbs2Rate::R1_2, 0.5, [1.2, -1.0]),
+        (Dvbs2Rate::R8_9, 8.0 / 9.0, [3.8, 1.0]),
+    ] {
+        let code = LdpcCode::dvbs2(FrameSize::Normal, rate).map_err(super::option_error)?;
+        let info: Vec<u8> = (0..code.k()).map(|_| rng.random_range(0..2u8)).collect();
+        let mut cw = vec![0u8; code.n()];
+        let t = measure(a.seconds, Clock::Thread, || {
+            code.encode(black_box(&info), &mut cw);
+            code.k() as u64
+        });
+        res.push(result(
+            "ldpc",
+            format!("DVB-S2 normal {} encoder (information bits)", rate.name()),
+            BPS,
+            t,
+        ));
+        let mut dec =
+            LdpcDecoder::new(&code, DecoderConfig::default()).map_err(super::option_error)?;
+        let mut out = vec![0u8; dec.info_bytes()];
+        for ebn0 in ebn0s {
+            // A few noisy frames, decoded in turn.
+            let frames: Vec<Vec<f32>> = (0..8)
+                .map(|_| bpsk_awgn_llrs(&cw, r, ebn0, &mut rng))
+                .collect();
+            let (mut iters, mut fails) = (0u64, 0u64);
+            for f in &frames {
+                let st = dec.decode(f, &mut out);
+                iters += st.iterations as u64;
+                fails += u64::from(!st.ok);
+            }
+            let mut i = 0;
+            let t = measure(a.seconds, Clock::Thread, || {
+                dec.decode(black_box(&frames[i % frames.len()]), &mut out);
+                i += 1;
+                code.k() as u64
+            });
+            let mut b = result(
+                "ldpc",
+                format!(
+                    "DVB-S2 normal {} decoder, Eb/N0 {ebn0} dB, layered min-sum int8, {} (information bits)",
+                    rate.name(),
+                    if fails == frames.len() as u64 { "never converges: 25 iterations" } else { "early stop" }
+                ),
+                BPS,
+                t,
+            );
+            b.extra
+                .push(("iterations", iters as f64 / frames.len() as f64));
+            b.extra
+                .push(("frame_errors", fails as f64 / frames.len() as f64));
+            res.push(b);
+        }
+    }
+    Ok(res)
+}
+
+/// DVB-S2 BCH (EN 302 307-1 §5.3.1) decoder, normal rate 1/2 (t = 12): a clean codeword
+/// (syndromes only) and one with t errors (Berlekamp-Massey, Chien). Information bits.
+fn bench_bch(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    use leomodem_dsp::fec::bch::BchCode;
+    use leomodem_dsp::fec::ldpc::{Dvbs2Rate, FrameSize};
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0xbc4);
+    let code = BchCode::dvbs2(FrameSize::Normal, Dvbs2Rate::R1_2).map_err(super::option_error)?;
+    let msg: Vec<u8> = (0..code.k() / 8).map(|_| rng.random()).collect();
+    let mut cw = vec![0u8; code.n() / 8];
+    code.encode(&msg, &mut cw);
+    let mut res = Vec::new();
+    for errors in [0, code.t()] {
+        let mut bad = cw.clone();
+        for _ in 0..errors {
+            let bit = rng.random_range(0..code.n());
+            bad[bit / 8] ^= 0x80 >> (bit % 8);
+        }
+        let mut work = bad.clone();
+        let st = code.decode(&mut work);
+        if !st.ok || work[..msg.len()] != msg[..] {
+            return Err(Error::config("bench", "BCH self-check failed"));
+        }
+        let t = measure(a.seconds, Clock::Thread, || {
+            work.copy_from_slice(&bad);
+            black_box(code.decode(&mut work));
+            code.k() as u64
+        });
+        res.push(result(
+            "bch",
+            format!(
+                "DVB-S2 normal 1/2 BCH decoder (t = {}), {errors} errors (information bits, with copy)",
+                code.t()
+            ),
+            BPS,
+            t,
+        ));
+    }
+    Ok(res)
+}
+
 fn bench_hdlc(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0xa25);
     let cfg = HdlcConfig::ax25_g3ruh();
@@ -938,6 +1042,14 @@ const BENCHES: &[Entry] = &[
     Entry {
         name: "hdlc",
         run: bench_hdlc,
+    },
+    Entry {
+        name: "ldpc",
+        run: bench_ldpc,
+    },
+    Entry {
+        name: "bch",
+        run: bench_bch,
     },
     Entry {
         name: "ao40",
