@@ -9,7 +9,7 @@
 
 use leomodem_dsp::framing::dvbs2::bb::{BbHeader, BbScrambler, RollOff, TsBbFramer};
 use leomodem_dsp::framing::dvbs2::{
-    BitInterleaver, CodeRate, Dvbs2Modulation, FrameSize, Modcod, PlFramer, Pls, PlscDecoder,
+    BitInterleaver, Dvbs2Modulation, Dvbs2Rate, FrameSize, Modcod, PlFramer, Pls, PlscDecoder,
 };
 use leomodem_dsp::modem::apsk::Dvbs2Constellation;
 use leomodem_dsp::Complex32;
@@ -89,9 +89,10 @@ fn modulation(name: &str) -> Dvbs2Modulation {
     .expect("modulation name")
 }
 
-fn rate(name: &str) -> CodeRate {
-    CodeRate::ALL
-        .into_iter()
+fn rate(name: &str) -> Dvbs2Rate {
+    Dvbs2Rate::ALL
+        .iter()
+        .copied()
         .find(|r| r.name() == name)
         .expect("rate name")
 }

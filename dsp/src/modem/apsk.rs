@@ -15,14 +15,14 @@
 //!   complex noise variance per symbol (`N0/Es` for unit-energy symbols). Non-finite symbols give
 //!   0 (erasures); LLRs saturate at ±[`LLR_MAX`]; `noise_var` is clamped to [`MIN_NOISE_VAR`].
 
-use crate::framing::dvbs2::modcod::{CodeRate, Dvbs2Modulation, Modcod};
+use crate::framing::dvbs2::modcod::{Dvbs2Modulation, Dvbs2Rate, Modcod};
 use crate::modem::constellation::{LLR_MAX, MIN_NOISE_VAR};
 use crate::{Complex32, DspError};
 use std::f64::consts::PI;
 
 /// 16APSK `γ = R2/R1` per code rate (EN 302 307-1 Table 9).
-pub fn apsk16_gamma(rate: CodeRate) -> Option<f64> {
-    use CodeRate::*;
+pub fn apsk16_gamma(rate: Dvbs2Rate) -> Option<f64> {
+    use Dvbs2Rate::*;
     Some(match rate {
         R2_3 => 3.15,
         R3_4 => 2.85,
@@ -35,8 +35,8 @@ pub fn apsk16_gamma(rate: CodeRate) -> Option<f64> {
 }
 
 /// 32APSK `(γ1, γ2) = (R2/R1, R3/R1)` per code rate (EN 302 307-1 Table 10).
-pub fn apsk32_gammas(rate: CodeRate) -> Option<(f64, f64)> {
-    use CodeRate::*;
+pub fn apsk32_gammas(rate: Dvbs2Rate) -> Option<(f64, f64)> {
+    use Dvbs2Rate::*;
     Some(match rate {
         R3_4 => (2.84, 5.27),
         R4_5 => (2.72, 4.87),
@@ -120,7 +120,7 @@ impl Dvbs2Constellation {
     /// The constellation of `modulation` at code `rate` (the rate chooses the APSK ring ratios).
     ///
     /// Errors: a pair DVB-S2 does not define (16APSK below 2/3, 32APSK below 3/4; 8PSK below 3/5).
-    pub fn new(modulation: Dvbs2Modulation, rate: CodeRate) -> Result<Self, DspError> {
+    pub fn new(modulation: Dvbs2Modulation, rate: Dvbs2Rate) -> Result<Self, DspError> {
         let undefined = || {
             DspError::invalid(
                 "rate",
@@ -336,7 +336,7 @@ mod tests {
                 / c.points().len() as f64;
             assert!((e - 1.0).abs() < 1e-6, "{:?} energy {e}", c.modulation());
         }
-        let c = Dvbs2Constellation::new(Dvbs2Modulation::Apsk32, CodeRate::R4_5).unwrap();
+        let c = Dvbs2Constellation::new(Dvbs2Modulation::Apsk32, Dvbs2Rate::R4_5).unwrap();
         let r = c.radii();
         assert!((r[1] / r[0] - 2.72).abs() < 1e-9 && (r[2] / r[0] - 4.87).abs() < 1e-9);
         let counts = |c: &Dvbs2Constellation, r: f64| {
@@ -349,8 +349,8 @@ mod tests {
             (counts(&c, r[0]), counts(&c, r[1]), counts(&c, r[2])),
             (4, 12, 16)
         );
-        assert!(Dvbs2Constellation::new(Dvbs2Modulation::Apsk16, CodeRate::R1_2).is_err());
-        assert!(Dvbs2Constellation::new(Dvbs2Modulation::Psk8, CodeRate::R1_4).is_err());
+        assert!(Dvbs2Constellation::new(Dvbs2Modulation::Apsk16, Dvbs2Rate::R1_2).is_err());
+        assert!(Dvbs2Constellation::new(Dvbs2Modulation::Psk8, Dvbs2Rate::R1_4).is_err());
     }
 
     #[test]

@@ -66,6 +66,11 @@ impl Dvbs2Rate {
         Dvbs2Rate::R9_10,
     ];
 
+    /// Position in [`Dvbs2Rate::ALL`] (Table 12 order).
+    pub fn index(self) -> usize {
+        Dvbs2Rate::ALL.iter().position(|&r| r == self).unwrap_or(0)
+    }
+
     /// `1/4`, `1/2`, …
     pub fn name(self) -> &'static str {
         match self {
@@ -200,5 +205,17 @@ impl LdpcCode {
         )?;
         code.qc = Some(super::qc::QcLayout::dvbs2(table, q, k));
         Ok(code)
+    }
+}
+
+impl std::fmt::Display for Dvbs2Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for FrameSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

@@ -7,7 +7,7 @@
 //! interleaved. [`BitInterleaver::deinterleave`] is the exact inverse and is generic, so the
 //! receiver applies it to LLRs.
 
-use super::modcod::{CodeRate, Dvbs2Modulation, FrameSize, Pls};
+use super::modcod::{Dvbs2Modulation, Dvbs2Rate, FrameSize, Pls};
 use crate::DspError;
 
 /// The block interleaver of one MODCOD and frame size.
@@ -21,16 +21,16 @@ pub struct BitInterleaver {
 
 impl BitInterleaver {
     /// The interleaver for `modulation`, `rate` and `frame_size`.
-    pub fn new(modulation: Dvbs2Modulation, rate: CodeRate, frame_size: FrameSize) -> Self {
+    pub fn new(modulation: Dvbs2Modulation, rate: Dvbs2Rate, frame_size: FrameSize) -> Self {
         let eta = modulation.bits_per_symbol();
-        let order = if modulation == Dvbs2Modulation::Psk8 && rate == CodeRate::R3_5 {
+        let order = if modulation == Dvbs2Modulation::Psk8 && rate == Dvbs2Rate::R3_5 {
             [2, 1, 0, 0, 0]
         } else {
             [0, 1, 2, 3, 4]
         };
         BitInterleaver {
             eta,
-            rows: frame_size.n_ldpc() / eta,
+            rows: frame_size.n() / eta,
             order,
         }
     }
@@ -127,7 +127,7 @@ mod tests {
                 };
                 let il = BitInterleaver::for_pls(&p).unwrap();
                 let n = il.len();
-                assert_eq!(n, fs.n_ldpc());
+                assert_eq!(n, fs.n());
                 let src: Vec<u32> = (0..n as u32).collect();
                 let mut a = vec![0; n];
                 let mut b = vec![0; n];

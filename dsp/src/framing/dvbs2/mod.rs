@@ -23,6 +23,6 @@ pub use bb::{
     TsBbFramer,
 };
 pub use interleaver::BitInterleaver;
-pub use modcod::{CodeRate, Dvbs2Modulation, FrameSize, Modcod, Pls};
+pub use modcod::{Dvbs2Modulation, Dvbs2Rate, FrameSize, Modcod, Pls};
 pub use pl::{PlFramer, PlScrambler, PlscDecision, PlscDecoder};
 pub use sync::{PlFrameInfo, PlFrameSync, PlSyncConfig, PlSyncStats};

@@ -6,69 +6,8 @@
 //! - PL frame geometry: §5.5.1–§5.5.3: one 90-symbol PLHEADER, `S = n_ldpc / (90·η)` slots of 90
 //!   symbols, and with pilots one 36-symbol pilot block after every 16 slots except after the last.
 
+pub use crate::fec::ldpc::{Dvbs2Rate, FrameSize};
 use std::fmt;
-
-/// LDPC code rate of a DVB-S2 MODCOD (the nominal rate: short frames' effective rates differ,
-/// see [`Pls::k_ldpc`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CodeRate {
-    /// 1/4
-    R1_4,
-    /// 1/3
-    R1_3,
-    /// 2/5
-    R2_5,
-    /// 1/2
-    R1_2,
-    /// 3/5
-    R3_5,
-    /// 2/3
-    R2_3,
-    /// 3/4
-    R3_4,
-    /// 4/5
-    R4_5,
-    /// 5/6
-    R5_6,
-    /// 8/9
-    R8_9,
-    /// 9/10 (normal frames only)
-    R9_10,
-}
-
-impl CodeRate {
-    /// Every rate, in Table 12 order.
-    pub const ALL: [CodeRate; 11] = [
-        CodeRate::R1_4,
-        CodeRate::R1_3,
-        CodeRate::R2_5,
-        CodeRate::R1_2,
-        CodeRate::R3_5,
-        CodeRate::R2_3,
-        CodeRate::R3_4,
-        CodeRate::R4_5,
-        CodeRate::R5_6,
-        CodeRate::R8_9,
-        CodeRate::R9_10,
-    ];
-
-    fn index(self) -> usize {
-        CodeRate::ALL.iter().position(|&r| r == self).unwrap_or(0)
-    }
-
-    /// The rate as text, `"1/2"`.
-    pub fn name(self) -> &'static str {
-        [
-            "1/4", "1/3", "2/5", "1/2", "3/5", "2/3", "3/4", "4/5", "5/6", "8/9", "9/10",
-        ][self.index()]
-    }
-}
-
-impl fmt::Display for CodeRate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// The constellation of a DVB-S2 MODCOD (§5.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,7 +62,7 @@ impl Modcod {
     }
 
     /// The MODCOD of a constellation and rate, `None` for a pair DVB-S2 does not define.
-    pub fn from_parts(modulation: Dvbs2Modulation, rate: CodeRate) -> Option<Modcod> {
+    pub fn from_parts(modulation: Dvbs2Modulation, rate: Dvbs2Rate) -> Option<Modcod> {
         (1..=28)
             .map(Modcod)
             .find(|m| m.modulation() == modulation && m.rate() == rate)
@@ -150,10 +89,10 @@ impl Modcod {
     }
 
     /// Its LDPC code rate.
-    pub fn rate(self) -> CodeRate {
-        use CodeRate::*;
+    pub fn rate(self) -> Dvbs2Rate {
+        use Dvbs2Rate::*;
         match self.0 {
-            1..=11 => CodeRate::ALL[usize::from(self.0 - 1)],
+            1..=11 => Dvbs2Rate::ALL[usize::from(self.0 - 1)],
             12 => R3_5,
             13 => R2_3,
             14 => R3_4,
@@ -178,25 +117,6 @@ impl Modcod {
 impl fmt::Display for Modcod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.modulation(), self.rate())
-    }
-}
-
-/// FECFRAME size (§5.3): normal 64 800 bits or short 16 200 bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FrameSize {
-    /// 64 800-bit FECFRAME.
-    Normal,
-    /// 16 200-bit FECFRAME.
-    Short,
-}
-
-impl FrameSize {
-    /// LDPC codeword length `n_ldpc`.
-    pub fn n_ldpc(self) -> usize {
-        match self {
-            FrameSize::Normal => 64_800,
-            FrameSize::Short => 16_200,
-        }
     }
 }
 
@@ -309,7 +229,7 @@ impl Pls {
     fn is_valid(&self) -> bool {
         match self.modcod {
             None => true,
-            Some(m) => !(self.frame_size == FrameSize::Short && m.rate() == CodeRate::R9_10),
+            Some(m) => !(self.frame_size == FrameSize::Short && m.rate() == Dvbs2Rate::R9_10),
         }
     }
 
@@ -343,7 +263,7 @@ impl Pls {
         if self.is_dummy() {
             0
         } else {
-            self.frame_size.n_ldpc()
+            self.frame_size.n()
         }
     }
 
@@ -351,7 +271,7 @@ impl Pls {
     pub fn slots(&self) -> usize {
         match self.modcod {
             None => DUMMY_SLOTS,
-            Some(m) => self.frame_size.n_ldpc() / (SLOT_LEN * m.modulation().bits_per_symbol()),
+            Some(m) => self.frame_size.n() / (SLOT_LEN * m.modulation().bits_per_symbol()),
         }
     }
 
