@@ -733,3 +733,31 @@ fn satellites_lists_shows_and_refuses_unknown() {
         &["--show", "no-such-sat"],
     );
 }
+
+/// `rx --reacquire` runs the acquisition state machine over the whole stream: on the
+/// Meteor capture it locks once, stays locked to the end, loses no frame, and the report
+/// says so.
+#[test]
+fn reacquire_reports_the_state_machine_and_keeps_every_meteor_frame() {
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/meteor_m2_lrpt.sigmf-meta");
+    let e = ok(&[
+        "rx",
+        s(&capture),
+        "--profile",
+        "meteor-m2-lrpt",
+        "--reacquire",
+    ]);
+    assert!(e.contains("frames         14 ok, 0 failed"), "{e}");
+    let line = e
+        .lines()
+        .find(|l| l.trim_start().starts_with("acquisition "))
+        .unwrap_or_else(|| panic!("no acquisition line: {e}"));
+    assert!(line.contains(" 1 locks"), "{line}");
+    let nums: Vec<f64> = line
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // … locked X s of Y s …: locked for at least 90% of the capture.
+    let (locked, total) = (nums[3], nums[4]);
+    assert!(locked >= 0.9 * total, "{line}");
+}

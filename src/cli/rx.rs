@@ -209,6 +209,8 @@ pub struct RxArgs {
 /// What an `rx` run produced.
 #[derive(Debug, Clone)]
 pub struct RxSummary {
+    /// The acquisition state machine's counters (with `--reacquire`).
+    pub acq: Option<leomodem_dsp::sync::acquisition::AcqStats>,
     /// Frames that passed every check (frames mode).
     pub frames_ok: u64,
     /// Frames found while locked that failed RS or CRC (frames mode).
@@ -466,6 +468,8 @@ struct RxMonitor {
     /// The first error of the Doppler prediction.
     doppler_error: Option<Arc<Mutex<Option<String>>>>,
     reacquisitions: Arc<AtomicU64>,
+    /// Acquisition state machine counters (`--reacquire`).
+    acq: crate::stages::demod::AcqSlot,
     nonfinite: Arc<AtomicU64>,
     clipped: Option<Arc<AtomicU64>>,
     device: Option<RxCounters>,
@@ -548,6 +552,7 @@ fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, C
         demod_stage = demod_stage.with_doppler(feed);
     }
     let reacquisitions = demod_stage.reacquisition_counter();
+    let acq = demod_stage.acq_stats();
     let mut device: Option<RxCounters> = None;
     let mut clipped = None;
     let (source, nonfinite): (Box<dyn Source<Out = Complex32>>, _) = match plan.reader {
@@ -602,6 +607,7 @@ fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, C
         plot,
         doppler_error,
         reacquisitions,
+        acq,
         nonfinite,
         clipped,
         device,
@@ -718,6 +724,7 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
             .map_or(0, |c| f(c).load(Ordering::Relaxed))
     };
     Ok(RxSummary {
+        acq: m.acq.lock().ok().and_then(|a| *a),
         frames_ok: load(|c| &c.ok),
         frames_failed: load(|c| &c.failed),
         rs_corrected: load(|c| &c.rs_corrected),
@@ -764,6 +771,20 @@ fn report(args: &RxArgs, s: &RxSummary) {
         eprintln!(
             "  device         {} overflows ({} samples lost, {} of unknown size), {} timeouts",
             d.overflows, d.samples_lost, d.unknown_losses, d.timeouts
+        );
+    }
+    if let Some(a) = &s.acq {
+        let fs = s.sample_rate.max(1.0);
+        eprintln!(
+            "  acquisition    {} searches, {} acquisitions, {} locks; locked {:.2} s of {:.2} s; {} tones notched, {} candidates rejected as tones, {} for other reasons",
+            a.searches,
+            a.acquisitions,
+            a.locks,
+            a.locked_samples as f64 / fs,
+            st.samples as f64 / fs,
+            a.tones_rejected,
+            a.tone_candidates_rejected,
+            a.candidates_rejected
         );
     }
     if s.reacquisitions > 0 {

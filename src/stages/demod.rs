@@ -244,11 +244,16 @@ pub fn split_demodulator(demod: PskDemodulator) -> (DemodFront, DemodBack) {
     demod.split(link)
 }
 
+/// The latest acquisition counters of a demodulator stage (`None` without
+/// [`DemodConfig::reacquire`](leomodem_dsp::modem::DemodConfig::reacquire)).
+pub type AcqSlot = Arc<Mutex<Option<leomodem_dsp::sync::acquisition::AcqStats>>>;
+
 /// Samples → symbols through [`PskDemodulator`], with the predicted Doppler of a
 /// [`DopplerFeed`] pushed into the demodulator ahead of each chunk.
 pub struct DemodStage {
     demod: PskDemodulator,
     status: Arc<Mutex<DemodStatus>>,
+    acq: AcqSlot,
     produced: u64,
     front: StreamFront,
     meas: Measurements,
@@ -261,6 +266,7 @@ impl DemodStage {
         DemodStage {
             demod,
             status,
+            acq: AcqSlot::default(),
             produced: 0,
             front: StreamFront::new(sample_rate),
             meas: Measurements {
@@ -276,6 +282,14 @@ impl DemodStage {
     /// Shared count of re-acquisitions after gaps in the input (device overflows).
     pub fn reacquisition_counter(&self) -> Arc<AtomicU64> {
         self.front.reacquisitions.clone()
+    }
+
+    /// The acquisition state machine's counters (with [`DemodConfig::reacquire`]),
+    /// updated after every chunk (the split form's front stage does the same).
+    ///
+    /// [`DemodConfig::reacquire`]: leomodem_dsp::modem::DemodConfig::reacquire
+    pub fn acq_stats(&self) -> AcqSlot {
+        self.acq.clone()
     }
 
     /// Feeds the symbols (not the flush tail) and the status after every chunk to a
@@ -320,6 +334,7 @@ impl DemodStage {
         (
             DemodFrontStage {
                 front,
+                acq: self.acq,
                 produced: 0,
                 marks: self.meas.wanted(),
                 stream: self.front,
@@ -356,6 +371,9 @@ impl DemodStage {
         self.produced += (out.data.len() - start) as u64;
         if let Ok(mut st) = self.status.lock() {
             *st = self.demod.status();
+        }
+        if let (Some(a), Ok(mut slot)) = (self.demod.acq_stats(), self.acq.lock()) {
+            *slot = Some(a);
         }
     }
 }
@@ -418,6 +436,7 @@ impl Stage for DemodStage {
 /// [`FrontItem`]s through [`DemodFront`].
 pub struct DemodFrontStage {
     front: DemodFront,
+    acq: AcqSlot,
     produced: u64,
     stream: StreamFront,
     /// Mark the measurement points (a carrier log or plots are kept downstream).
@@ -490,6 +509,9 @@ impl Stage for DemodFrontStage {
                  skipped (the output now differs from the one-thread demodulator)",
                 front.max_chunk()
             );
+        }
+        if let (Some(a), Ok(mut slot)) = (front.acq_stats(), self.acq.lock()) {
+            *slot = Some(a);
         }
         let first = self.rebase(start, out);
         out.gap = self.stream.take_gap(first.is_some());
