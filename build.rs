@@ -6,15 +6,21 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/satellites");
+    // The manifest directory of this build (read at run time: a build script binary may
+    // be reused from another checkout of the same crate).
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&root).join("profiles/satellites");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect()
-        })
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("satellite catalogue {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    assert!(
+        !files.is_empty(),
+        "satellite catalogue {}: no .toml file",
+        dir.display()
+    );
     files.sort();
     let mut code = String::from(
         "/// Catalogue files: (file name, TOML text).\npub const FILES: &[(&str, &str)] = &[\n",

@@ -169,3 +169,15 @@ fn satellite_errors_name_the_problem() {
         &["--framing", "not a bit-level framing"],
     );
 }
+
+/// The report after an FSK-family demodulator: frames, and none of the PSK carrier, lock
+/// or CCSDS counter lines that do not apply to it.
+#[test]
+fn fsk_report_has_no_psk_lines() {
+    let input = root().join("captures/real/us04.wav");
+    let e = ok(&["rx", s(&input), "--satellite", "US04"]);
+    assert!(e.contains("frames         2 ok"), "{e}");
+    for absent in ["carrier  ", "lock  ", "counters", "Es/N0"] {
+        assert!(!e.contains(absent), "{absent:?} in {e}");
+    }
+}

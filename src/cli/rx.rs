@@ -209,6 +209,10 @@ pub struct RxArgs {
 /// What an `rx` run produced.
 #[derive(Debug, Clone)]
 pub struct RxSummary {
+    /// An FSK-family demodulator ran (no carrier, clock or lock measurements).
+    pub fsk: bool,
+    /// A bit-level framing (AX.25, AO-40) ran: its frames carry no CCSDS counters.
+    pub deframed: bool,
     /// The acquisition state machine's counters (with `--reacquire`).
     pub acq: Option<leomodem_dsp::sync::acquisition::AcqStats>,
     /// Frames that passed every check (frames mode).
@@ -724,6 +728,8 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
             .map_or(0, |c| f(c).load(Ordering::Relaxed))
     };
     Ok(RxSummary {
+        fsk: args.fsk.is_some(),
+        deframed: args.framing.is_some(),
         acq: m.acq.lock().ok().and_then(|a| *a),
         frames_ok: load(|c| &c.ok),
         frames_failed: load(|c| &c.failed),
@@ -800,7 +806,7 @@ fn report(args: &RxArgs, s: &RxSummary) {
             "  frames         {} ok, {} failed, {} RS symbols corrected",
             s.frames_ok, s.frames_failed, s.rs_corrected
         );
-        if s.frames_ok > 1 {
+        if s.frames_ok > 1 && !s.deframed {
             eprintln!(
                 "  counters       {}",
                 if s.counter_gaps == 0 {
@@ -814,63 +820,68 @@ fn report(args: &RxArgs, s: &RxSummary) {
             );
         }
     }
-    if let Some(p) = &s.pass {
-        eprintln!("  doppler        predicted for {}", p.describe());
-        let pts = &s.carrier_log;
-        if let (Some(a), Some(b)) = (pts.first(), pts.last()) {
+    // The PSK demodulator's carrier, clock and lock (an FSK-family stage has none).
+    if !s.fsk {
+        if let Some(p) = &s.pass {
+            eprintln!("  doppler        predicted for {}", p.describe());
+            let pts = &s.carrier_log;
+            if let (Some(a), Some(b)) = (pts.first(), pts.last()) {
+                eprintln!(
+                    "                 {} → {} predicted; measured − predicted {} → {}",
+                    fmt_hz(a.predicted_hz),
+                    fmt_hz(b.predicted_hz),
+                    fmt_hz(a.measured_hz - a.predicted_hz),
+                    fmt_hz(b.measured_hz - b.predicted_hz)
+                );
+            }
+            if let Some(e) = &s.doppler_error {
+                eprintln!("  warning        the prediction stopped: {e}");
+            }
             eprintln!(
-                "                 {} → {} predicted; measured − predicted {} → {}",
-                fmt_hz(a.predicted_hz),
-                fmt_hz(b.predicted_hz),
-                fmt_hz(a.measured_hz - a.predicted_hz),
-                fmt_hz(b.measured_hz - b.predicted_hz)
-            );
-        }
-        if let Some(e) = &s.doppler_error {
-            eprintln!("  warning        the prediction stopped: {e}");
-        }
-        eprintln!(
             "  residual       {} at acquisition (line {:.0}× floor), {} at end (after the predicted Doppler)",
             fmt_hz(st.coarse_cfo_hz),
             st.acquisition_line,
             fmt_hz(st.cfo_hz)
         );
-    } else {
+        } else {
+            eprintln!(
+                "  carrier        {} at acquisition (line {:.0}× floor), {} at end",
+                fmt_hz(st.coarse_cfo_hz),
+                st.acquisition_line,
+                fmt_hz(st.cfo_hz)
+            );
+        }
+        // Drift of the carrier between the acquisition block's centre and the end.
+        let fs = s.sample_rate;
+        let span = (st.samples as f64 - s.acquisition_len as f64 / 2.0) / fs;
+        if st.acquired && span > 0.2 {
+            eprintln!(
+                "  carrier drift  {:+.1} Hz/s over the capture ({:+.1} Hz/s at acquisition)",
+                (st.cfo_hz - st.coarse_cfo_hz) / span,
+                st.coarse_rate_hz_s
+            );
+        }
+        match st.first_lock_sample {
+            Some(n) => eprintln!("  time to lock   {:.3} s", n as f64 / fs),
+            None => eprintln!("  time to lock   never locked"),
+        }
+        eprintln!("  clock offset   {:+.1} ppm", st.clock_offset_ppm);
+        if st.esn0_db.is_finite() {
+            eprintln!("  Es/N0          {:.1} dB", st.esn0_db);
+        } else {
+            eprintln!("  Es/N0          n/a (no signal)");
+        }
         eprintln!(
-            "  carrier        {} at acquisition (line {:.0}× floor), {} at end",
-            fmt_hz(st.coarse_cfo_hz),
-            st.acquisition_line,
-            fmt_hz(st.cfo_hz)
+            "  lock           {} (metric {:.2})",
+            if st.locked { "locked" } else { "NOT locked" },
+            st.lock_metric
         );
     }
-    // Drift of the carrier between the acquisition block's centre and the end.
-    let fs = s.sample_rate;
-    let span = (st.samples as f64 - s.acquisition_len as f64 / 2.0) / fs;
-    if st.acquired && span > 0.2 {
-        eprintln!(
-            "  carrier drift  {:+.1} Hz/s over the capture ({:+.1} Hz/s at acquisition)",
-            (st.cfo_hz - st.coarse_cfo_hz) / span,
-            st.coarse_rate_hz_s
-        );
-    }
-    match st.first_lock_sample {
-        Some(n) => eprintln!("  time to lock   {:.3} s", n as f64 / fs),
-        None => eprintln!("  time to lock   never locked"),
-    }
-    eprintln!("  clock offset   {:+.1} ppm", st.clock_offset_ppm);
-    if st.esn0_db.is_finite() {
-        eprintln!("  Es/N0          {:.1} dB", st.esn0_db);
-    } else {
-        eprintln!("  Es/N0          n/a (no signal)");
-    }
-    eprintln!(
-        "  lock           {} (metric {:.2})",
-        if st.locked { "locked" } else { "NOT locked" },
-        st.lock_metric
-    );
     if (s.framing && s.frames_ok == 0) || (!s.framing && !st.locked) {
         let clipped_share = s.clipped as f64 / st.samples.max(1) as f64;
-        let why = if st.acquired && st.input_power == 0.0 {
+        let why = if s.fsk {
+            "no frame passed its checks: check the transmitter (baud rate, framing) and that the input is the receiver's audio or IQ".to_string()
+        } else if st.acquired && st.input_power == 0.0 {
             "the input is all zero".to_string()
         } else if clipped_share > 0.1 {
             format!(
