@@ -163,8 +163,9 @@ impl Stage for DeframeStage {
         self.produced += out.data.len() as u64;
     }
     fn reclaim(&mut self, used: &mut Vec<AirFrame>) {
-        let mut frames: Vec<Frame> = used.drain(..).map(|a| a.frame).collect();
-        self.deframer.recycle(&mut frames);
+        // Through `found` (empty between calls): no vector is made per chunk.
+        self.found.extend(used.drain(..).map(|a| a.frame));
+        self.deframer.recycle(&mut self.found);
     }
 }
 

@@ -30,11 +30,7 @@ fn transmit(m: Modulation, coding: LinkCoding, frames: &[Vec<u8>]) -> Vec<Comple
     for f in frames {
         enc.encode_frame(f, &mut bits).unwrap();
     }
-    let mut md = PskModulator::new(m, RS, FS, 0.35).unwrap();
-    let mut tx = Vec::new();
-    md.process_bits(&bits, &mut tx);
-    md.flush(&mut tx);
-    tx
+    PskModulator::modulate(m, RS, FS, 0.35, &bits).unwrap()
 }
 
 fn channel(tx: &[Complex32], esn0_db: f64, seed: u64) -> Vec<Complex32> {

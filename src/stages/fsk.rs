@@ -127,24 +127,28 @@ impl Stage for FskStage {
     fn process(&mut self, input: &Chunk<Complex32>, out: &mut Chunk<DemodSymbol>) {
         out.first_sample = self.symbols;
         self.llrs.clear();
-        self.audio.clear();
+        let (audio, llrs) = (&mut self.audio, &mut self.llrs);
+        // Audio inputs: the real part of each sample.
+        let real = |audio: &mut Vec<f32>| {
+            audio.clear();
+            audio.extend(input.data.iter().map(|x| x.re));
+        };
         match &mut self.demod {
-            Demod::FskIq(d) => {
-                d.process(&input.data, &mut self.llrs);
+            Demod::FskIq(d) => d.process(&input.data, llrs),
+            Demod::DbpskIq(d) => d.process(&input.data, llrs),
+            Demod::FskAudio(d) => {
+                real(audio);
+                d.process(audio, llrs)
             }
-            Demod::DbpskIq(d) => {
-                d.process(&input.data, &mut self.llrs);
+            Demod::Afsk(d) => {
+                real(audio);
+                d.process(audio, llrs)
             }
-            Demod::FskAudio(_) | Demod::Afsk(_) | Demod::DbpskAudio(_) => {
-                self.audio.extend(input.data.iter().map(|x| x.re));
-                match &mut self.demod {
-                    Demod::FskAudio(d) => d.process(&self.audio, &mut self.llrs),
-                    Demod::Afsk(d) => d.process(&self.audio, &mut self.llrs),
-                    Demod::DbpskAudio(d) => d.process_audio(&self.audio, &mut self.llrs),
-                    _ => 0,
-                };
+            Demod::DbpskAudio(d) => {
+                real(audio);
+                d.process_audio(audio, llrs)
             }
-        }
+        };
         self.samples += input.data.len() as u64;
         let sign = if self.invert { -0.25 } else { 0.25 };
         for &l in &self.llrs {

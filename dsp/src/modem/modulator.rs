@@ -53,6 +53,23 @@ pub struct PskModulator {
 }
 
 impl PskModulator {
+    /// A whole burst at once: `bits` modulated as [`PskModulator::new`] describes, the
+    /// filter tail flushed. For tests, benchmarks and short transmissions; a stream
+    /// uses [`process_bits`](Self::process_bits) and [`flush`](Self::flush).
+    pub fn modulate(
+        modulation: Modulation,
+        symbol_rate: f64,
+        sample_rate: f64,
+        rolloff: f64,
+        bits: &[u8],
+    ) -> Result<Vec<Complex32>, DspError> {
+        let mut m = PskModulator::new(modulation, symbol_rate, sample_rate, rolloff)?;
+        let mut out = Vec::new();
+        m.process_bits(bits, &mut out);
+        m.flush(&mut out);
+        Ok(out)
+    }
+
     /// Shaped PSK at any `sample_rate ≥ 2·symbol_rate` (non-integer samples per
     /// symbol allowed): map → RRC(`rolloff`, span [`RRC_SPAN_SYMBOLS`] symbols)
     /// pulse shaping → resampling to `sample_rate`. Output average power 1.0

@@ -440,10 +440,7 @@ mod tests {
                 (state >> 62) as u8 & 1
             })
             .collect();
-        let mut m = PskModulator::new(Modulation::Bpsk, RS, FS, 0.35).unwrap();
-        let mut tx = Vec::new();
-        m.process_bits(&bits, &mut tx);
-        m.flush(&mut tx);
+        let tx = PskModulator::modulate(Modulation::Bpsk, RS, FS, 0.35, &bits).unwrap();
         let mut ch = Channel::new(ChannelConfig {
             sample_rate: FS,
             symbol_rate: RS,
