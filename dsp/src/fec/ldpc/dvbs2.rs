@@ -30,6 +30,15 @@ impl FrameSize {
             FrameSize::Short => "short",
         }
     }
+
+    /// Parses `normal` / `short` (also `64800` / `16200`), case-insensitive.
+    pub fn parse(s: &str) -> Option<FrameSize> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "normal" | "64800" => Some(FrameSize::Normal),
+            "short" | "16200" => Some(FrameSize::Short),
+            _ => None,
+        }
+    }
 }
 
 /// DVB-S2 code rate identifier (§5.3, Tables 5a/5b). The short-frame "rates" 1/4, 1/2,

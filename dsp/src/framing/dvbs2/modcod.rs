@@ -114,9 +114,50 @@ impl Modcod {
     }
 }
 
+impl Modcod {
+    /// Its command-line and JSON spelling: `qpsk-1/2`, `8psk-3/5`, `16apsk-3/4`, `32apsk-9/10`.
+    pub fn name(self) -> String {
+        format!("{}-{}", self.modulation().name(), self.rate().name())
+    }
+
+    /// Parses a MODCOD from its name (`qpsk-1/2`, `8PSK 3/5`, `16apsk_3_4`: constellation, then
+    /// the rate, separated by `-`, `_` or a space; case-insensitive) or its number (`1`..`28`).
+    /// `None` for anything else, and for pairs DVB-S2 does not define (`32apsk-1/2`).
+    pub fn parse(s: &str) -> Option<Modcod> {
+        let s = s.trim().to_ascii_lowercase();
+        if let Ok(n) = s.parse::<u8>() {
+            return Modcod::new(n);
+        }
+        let split = s.find(['-', '_', ' '])?;
+        let (m, r) = (&s[..split], &s[split + 1..]);
+        let modulation = [
+            Dvbs2Modulation::Qpsk,
+            Dvbs2Modulation::Psk8,
+            Dvbs2Modulation::Apsk16,
+            Dvbs2Modulation::Apsk32,
+        ]
+        .into_iter()
+        .find(|x| x.name() == m)?;
+        Modcod::from_parts(modulation, Dvbs2Rate::parse(r)?)
+    }
+}
+
 impl fmt::Display for Modcod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.modulation(), self.rate())
+    }
+}
+
+impl std::str::FromStr for Modcod {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Modcod::parse(s).ok_or_else(|| {
+            format!(
+                "unknown DVB-S2 MODCOD `{s}`: expected e.g. qpsk-1/4 … qpsk-9/10, 8psk-3/5 … \
+                 8psk-9/10, 16apsk-2/3 … 16apsk-9/10, 32apsk-3/4 … 32apsk-9/10, or 1..28"
+            )
+        })
     }
 }
 
@@ -315,6 +356,29 @@ impl fmt::Display for Pls {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modcod_names_round_trip_and_bad_names_are_refused() {
+        for m in Modcod::all() {
+            assert_eq!(Modcod::parse(&m.name()), Some(m), "{}", m.name());
+            assert_eq!(Modcod::parse(&m.value().to_string()), Some(m));
+        }
+        assert_eq!(Modcod::parse("8PSK 3/5").map(|m| m.value()), Some(12));
+        assert_eq!(Modcod::parse("16apsk_3_4").map(|m| m.value()), Some(19));
+        for bad in [
+            "",
+            "0",
+            "29",
+            "qpsk",
+            "32apsk-1/2",
+            "8psk-1/2",
+            "qam-1/2",
+            "qpsk-7/8",
+        ] {
+            assert!(Modcod::parse(bad).is_none(), "{bad}");
+            assert!(bad.parse::<Modcod>().unwrap_err().contains("MODCOD"));
+        }
+    }
 
     #[test]
     fn table_12_numbering() {
