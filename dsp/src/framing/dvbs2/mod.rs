@@ -9,13 +9,14 @@
 //! [`pl::PlFramer`] → pulse shaping.
 //!
 //! Receive: symbols → [`sync::PlFrameSync`] (frames, PLS, descrambled unit-energy payload) →
-//! demap → de-interleave → FEC decode → [`bb::BbScrambler`] → [`bb::TsBbDeframer`] (or the
-//! data field of a generic stream to GSE).
+//! [`rx::Dvbs2FrameDecoder`] (demap → de-interleave → LDPC → BCH → BB descrambling →
+//! BBHEADER CRC-8) → [`bb::TsBbDeframer`] (or the data field of a generic stream to GSE).
 
 pub mod bb;
 pub mod interleaver;
 pub mod modcod;
 pub mod pl;
+pub mod rx;
 pub mod sync;
 
 pub use bb::{
@@ -25,4 +26,5 @@ pub use bb::{
 pub use interleaver::BitInterleaver;
 pub use modcod::{Dvbs2Modulation, Dvbs2Rate, FrameSize, Modcod, Pls};
 pub use pl::{PlFramer, PlScrambler, PlscDecision, PlscDecoder};
+pub use rx::{BchOutcome, DecodedFrame, Dvbs2FrameDecoder, FrameDecoderStats};
 pub use sync::{PlFrameInfo, PlFrameSync, PlSyncConfig, PlSyncStats};
