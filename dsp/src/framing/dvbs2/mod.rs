@@ -10,12 +10,14 @@
 //!
 //! Receive: symbols → [`sync::PlFrameSync`] (frames, PLS, descrambled unit-energy payload) →
 //! [`rx::Dvbs2FrameDecoder`] (demap → de-interleave → LDPC → BCH → BB descrambling →
-//! BBHEADER CRC-8) → [`bb::TsBbDeframer`] (or the data field of a generic stream to GSE).
+//! BBHEADER CRC-8) → [`bb::TsBbDeframer`] (or the data field of a generic stream to GSE); from
+//! samples (matched filter, timing, coarse carrier) [`receiver::Dvbs2Receiver`] does it all.
 
 pub mod bb;
 pub mod interleaver;
 pub mod modcod;
 pub mod pl;
+pub mod receiver;
 pub mod rx;
 pub mod sync;
 
@@ -26,5 +28,6 @@ pub use bb::{
 pub use interleaver::BitInterleaver;
 pub use modcod::{Dvbs2Modulation, Dvbs2Rate, FrameSize, Modcod, Pls};
 pub use pl::{PlFramer, PlScrambler, PlscDecision, PlscDecoder};
+pub use receiver::{Dvbs2Receiver, Dvbs2RxConfig, Dvbs2RxFrame, Dvbs2RxStats};
 pub use rx::{BchOutcome, DecodedFrame, Dvbs2FrameDecoder, FrameDecoderStats};
 pub use sync::{PlFrameInfo, PlFrameSync, PlSyncConfig, PlSyncStats};
