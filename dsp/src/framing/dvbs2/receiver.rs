@@ -7,6 +7,10 @@
 //! roll-off 0.35/0.25/0.20 or any in (0, 1]) → [`PlFrameSync`] (SOF/PLSC, fine carrier, Es/N0,
 //! descrambling) → [`Dvbs2FrameDecoder`] (demap, de-interleave, LDPC, BCH, BBHEADER CRC-8).
 //!
+//! The timing loop is preset from a pre-run over the first block (a copy of the loop pulls in,
+//! wide then narrow; its grid extrapolated back to sample 0), so the first frame is not lost
+//! to the pull-in.
+//!
 //! # Coarse frequency
 //!
 //! The input is cut into blocks of `L` samples at fixed stream positions (`L` a power of two,
@@ -130,6 +134,7 @@ pub struct Dvbs2Receiver {
     coarse: Option<f64>,
     average: f64,
     coarse_updates: u64,
+    timing_preset: bool,
 }
 
 impl std::fmt::Debug for Dvbs2Receiver {
@@ -189,6 +194,7 @@ impl Dvbs2Receiver {
             coarse: None,
             average: 0.0,
             coarse_updates: 0,
+            timing_preset: false,
             cfg,
         })
     }
@@ -290,11 +296,38 @@ impl Dvbs2Receiver {
         }
         self.nco.mix(&self.block, &mut self.mixed);
         self.block.clear();
+        if !self.timing_preset {
+            self.preset_timing();
+        }
         self.symbols.clear();
         self.sym_times.clear();
         self.timing
             .process_timed(&self.mixed, &mut self.symbols, &mut self.sym_times);
         self.run_symbols(frames, bbframes);
+    }
+
+    /// Timing pre-run on the first block: a copy of the loop pulls in (wide, then narrow) and
+    /// its symbol grid, extrapolated back to the start, presets the real loop, so the first PL
+    /// frame is not lost to the pull-in (a Gardner loop may slip a symbol while pulling in).
+    fn preset_timing(&mut self) {
+        self.timing_preset = true;
+        let mut pre = self.timing.clone();
+        let half = self.mixed.len() / 2;
+        self.symbols.clear();
+        self.sym_times.clear();
+        if pre.set_bandwidth(0.01).is_ok() {
+            pre.process_timed(&self.mixed[..half], &mut self.symbols, &mut self.sym_times);
+        }
+        if pre.set_bandwidth(self.cfg.timing_bandwidth).is_ok() {
+            pre.process_timed(&self.mixed[half..], &mut self.symbols, &mut self.sym_times);
+        }
+        if let Some(&t) = self.sym_times.last() {
+            let p = pre.period();
+            if p > 0.0 && t.is_finite() {
+                let k = (t / p).floor();
+                self.timing.preset(t - k * p, p);
+            }
+        }
     }
 
     fn run_symbols(&mut self, frames: &mut Vec<Dvbs2RxFrame>, bbframes: &mut Vec<u8>) {
