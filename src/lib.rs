@@ -14,6 +14,7 @@ pub mod deframe;
 pub mod error;
 pub mod frames;
 pub mod io;
+pub mod link;
 pub mod logging;
 pub mod orbit;
 pub mod pipeline;
