@@ -514,3 +514,47 @@ fn ip_over_bbframe_link_between_namespaces() {
     assert_eq!(n(&g, "gse", "crc_errors") + n(&g, "gse", "malformed"), 0);
     assert_eq!(n(&t, "auth", "rejected"), 0);
 }
+
+/// Bad options and key files end in a clear message before any interface is made.
+#[test]
+fn link_refuses_bad_options_and_open_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, [1u8; 32]).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let run = |extra: &[&str], key: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_leomodem"))
+            .args(["link", "--role", "gateway", "--tun", "lmbad0"])
+            .args(extra)
+            .arg("--key")
+            .arg(key)
+            .args(["--tx", "/nonexistent/tx", "--rx", "/nonexistent/rx"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let e = run(&["--address", "198.18.0.2/30"], &key);
+    assert!(e.contains("mode 0644") && e.contains("chmod 600"), "{e}");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let e = run(&["--address", "198.18.0.2"], &key);
+    assert!(e.contains("ADDRESS/PREFIX"), "{e}");
+    let e = run(&["--address", "198.18.0.2/33"], &key);
+    assert!(e.contains("prefix length must be 0..=32"), "{e}");
+    let e = run(&["--address", "2001:db8::zz/64"], &key);
+    assert!(e.contains("not an IPv4 or IPv6 address"), "{e}");
+    let e = run(
+        &["--address", "198.18.0.2/30", "--modcod", "qpsk-7/8"],
+        &key,
+    );
+    assert!(e.contains("not a DVB-S2 MODCOD"), "{e}");
+    let e = run(&["--address", "198.18.0.2/30", "--mtu", "100"], &key);
+    assert!(e.contains("--mtu"), "{e}");
+    std::fs::write(&key, b"0123").unwrap();
+    let e = run(&["--address", "198.18.0.2/30"], &key);
+    assert!(e.contains("32 raw bytes or 64 hexadecimal digits"), "{e}");
+    assert!(
+        !ip(&["link", "show", "dev", "lmbad0"]),
+        "no interface left behind"
+    );
+}
