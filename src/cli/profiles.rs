@@ -15,6 +15,10 @@ pub struct ProfilesArgs {
 /// Runs `leomodem profiles`.
 pub fn run(args: ProfilesArgs) -> Result<()> {
     if let Some(name) = &args.show {
+        if name == crate::dvbs2::PROFILE {
+            print!("{}", crate::dvbs2::FAMILY_HELP);
+            return Ok(());
+        }
         let p = Profile::load(name)?;
         print!("{}", p.to_toml());
         return Ok(());
@@ -46,5 +50,10 @@ pub fn run(args: ProfilesArgs) -> Result<()> {
             p.description
         );
     }
+    println!(
+        "{:<24} {}",
+        crate::dvbs2::PROFILE,
+        crate::dvbs2::FAMILY_SUMMARY
+    );
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `leomodem tx`: bits → shaped PSK IQ capture.
+//! `leomodem tx`: bits → shaped PSK IQ capture (and, with `--profile dvbs2`, DVB-S2 in
+//! [`crate::dvbs2::tx`]).
 
 use super::coding::{link_coding, waveform, CodingArgs};
 use super::device::{open_tx, DeviceArgs};
@@ -55,9 +56,15 @@ pub struct TxArgs {
     /// Spacecraft id written in the TM primary header of random frames (0..1023).
     #[arg(long, default_value_t = 42)]
     pub spacecraft_id: u16,
-    /// Output sample rate in samples/s (≥ 2× the symbol rate; need not be a multiple of it).
+    /// Output sample rate in samples/s (≥ 2× the symbol rate; need not be a multiple of it). Or --sps.
     #[arg(long, allow_hyphen_values = true, value_name = "HZ", value_parser = parse_rate)]
-    pub sample_rate: f64,
+    pub sample_rate: Option<f64>,
+    /// Output samples per symbol (≥ 2, need not be an integer): the sample rate is this × the symbol rate.
+    #[arg(long, value_name = "S", value_parser = super::parse_real)]
+    pub sps: Option<f64>,
+    /// DVB-S2 (`--profile dvbs2`): MODCOD, frame size, pilots, ACM schedule, input stream kind.
+    #[command(flatten)]
+    pub dvbs2: crate::dvbs2::tx::Dvbs2TxArgs,
     /// Output sample format (default: from the extension; cf32 for SigMF).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<SampleFormat>,
@@ -131,6 +138,10 @@ fn read_bits_text(p: &Path) -> Result<Vec<u8>> {
 
 /// Runs `leomodem tx`.
 pub fn run(args: TxArgs) -> Result<()> {
+    if args.coding.profile.as_deref() == Some(crate::dvbs2::PROFILE) {
+        return crate::dvbs2::tx::run(args);
+    }
+    args.dvbs2.check_unused()?;
     let profile = args.coding.resolve()?;
     let wf = {
         let mut w = args.waveform.clone();
@@ -158,19 +169,11 @@ pub fn run(args: TxArgs) -> Result<()> {
             "with a profile tx sends frames: use --frames-in FILE or --frame-count N",
         ));
     }
-    if args.scale <= 0.0 {
-        return Err(Error::config(
-            "--scale",
-            format!("{} must be positive", args.scale),
-        ));
-    }
-    let modulator = PskModulator::new(wf.modulation, wf.symbol_rate, args.sample_rate, wf.rolloff)
+    let sample_rate = sample_rate(&args, wf.symbol_rate)?;
+    let modulator = PskModulator::new(wf.modulation, wf.symbol_rate, sample_rate, wf.rolloff)
         .map_err(option_error)?;
-    let start = match &args.start_time {
-        Some(s) => Timestamp::parse_iso8601(s, "--start-time")?,
-        None => Timestamp::now(),
-    };
-    let mut meta = CaptureMeta::new(args.sample_rate);
+    let start = start_time(&args)?;
+    let mut meta = CaptureMeta::new(sample_rate);
     meta.center_freq = args.center_freq;
     meta.start_time = Some(start);
     meta.description = Some(format!(
@@ -184,51 +187,8 @@ pub fn run(args: TxArgs) -> Result<()> {
     ));
     meta.extra_global
         .extend(super::waveform_globals(&wf, profile.as_ref()));
-    let pass = args.doppler.resolve(None)?;
-    let precomp = match &pass {
-        Some(p) => {
-            p.record_precompensation(&mut meta);
-            let feed = DopplerFeed::new(
-                Box::new(OrbitDoppler::transmitted(p.predictor()?)),
-                start,
-                args.sample_rate,
-            );
-            Some(DopplerStage::precompensate(feed, args.sample_rate)?)
-        }
-        None => None,
-    };
-    let mut underflows = None;
-    let (sink, written, target): (Box<dyn Sink<In = Complex32>>, _, String) = match &args.output {
-        Some(out) if !args.device.is_set() => {
-            args.device.check_unused()?;
-            let sink = CaptureSink::create(out, args.format, &meta)?;
-            let written = sink.written_counter();
-            (Box::new(sink), written, out.display().to_string())
-        }
-        _ => {
-            let dev = open_tx(&args.device, args.sample_rate)?;
-            underflows = Some(dev.underflows.clone());
-            let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-            let name = format!("device {}", args.device.device.as_deref().unwrap_or(""));
-            (
-                Box::new(CountingSink {
-                    inner: dev.sink,
-                    count: counter.clone(),
-                }),
-                counter,
-                name,
-            )
-        }
-    };
-    let cfg = PipelineConfig {
-        stop: interrupt_flag()?,
-        ..PipelineConfig::default()
-    };
-    let scale = args.scale as f32;
-    let scaler =
-        crate::pipeline::FnStage::new("scale", move |x: &[Complex32], out: &mut Vec<Complex32>| {
-            out.extend(x.iter().map(|s| s * scale))
-        });
+    let output = TxOutput::open(&args, meta, start, sample_rate)?;
+    let cfg = output.pipeline_config()?;
     let (report, what) = match &profile {
         Some(p) => {
             let encoder = CaduEncoder::new(link_coding(p)).map_err(option_error)?;
@@ -242,11 +202,8 @@ pub fn run(args: TxArgs) -> Result<()> {
             };
             let source = FrameBitsSource::new(encoder, feed);
             let sent = source.sent_counter();
-            let report = Pipeline::new(source, cfg)
-                .then(ModulatorStage::new(modulator))
-                .then(precomp)
-                .then(scaler)
-                .run(sink)?;
+            let report =
+                output.run(Pipeline::new(source, cfg).then(ModulatorStage::new(modulator)))?;
             let n = sent.load(Ordering::Relaxed);
             if n == 0 {
                 return Err(Error::config(
@@ -262,30 +219,166 @@ pub fn run(args: TxArgs) -> Result<()> {
         None => {
             let bits = load_bits(&args)?;
             let nbits = bits.len();
-            let report = Pipeline::new(BitSource::new(bits, 8192), cfg)
-                .then(ModulatorStage::new(modulator))
-                .then(precomp)
-                .then(scaler)
-                .run(sink)?;
+            let report = output.run(
+                Pipeline::new(BitSource::new(bits, 8192), cfg).then(ModulatorStage::new(modulator)),
+            )?;
             (report, format!("{nbits} bits"))
         }
     };
     eprintln!(
         "tx: {what}, {} {} sym/s → {} samples at {} S/s to {}",
-        wf.modulation,
-        wf.symbol_rate,
-        written.load(Ordering::Relaxed),
-        args.sample_rate,
-        target
+        wf.modulation, wf.symbol_rate, report.written, sample_rate, report.target
     );
-    if let Some(u) = underflows {
-        eprintln!("    underflows   {}", u.load(Ordering::Relaxed));
-    }
-    if report.interrupted {
-        eprintln!("    interrupted  the output holds everything sent before the stop");
-    }
-    print_stats(args.stats, &report);
+    report.print_tail(args.stats);
     Ok(())
+}
+
+/// The start time of a transmission: `--start-time` or now.
+pub(crate) fn start_time(args: &TxArgs) -> Result<Timestamp> {
+    match &args.start_time {
+        Some(s) => Timestamp::parse_iso8601(s, "--start-time"),
+        None => Ok(Timestamp::now()),
+    }
+}
+
+/// The output sample rate: `--sample-rate`, or `--sps` × the symbol rate.
+pub(crate) fn sample_rate(args: &TxArgs, symbol_rate: f64) -> Result<f64> {
+    match (args.sample_rate, args.sps) {
+        (Some(fs), None) => Ok(fs),
+        (None, Some(sps)) => Ok(sps * symbol_rate),
+        (Some(_), Some(_)) => Err(Error::config(
+            "--sps",
+            "give either --sample-rate or --sps, not both",
+        )),
+        (None, None) => Err(Error::config(
+            "--sample-rate",
+            "the output sample rate is needed: --sample-rate HZ or --sps SAMPLES_PER_SYMBOL",
+        )),
+    }
+}
+
+/// Where shaped samples go (a capture file or a device), after the optional Doppler
+/// pre-compensation and the output scale: the tail every transmitter shares.
+pub(crate) struct TxOutput {
+    sink: Box<dyn Sink<In = Complex32>>,
+    written: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    target: String,
+    underflows: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    precomp: Option<DopplerStage>,
+    scale: f32,
+}
+
+/// What a transmission did, for the closing lines.
+pub(crate) struct TxReport {
+    /// Samples written.
+    pub written: u64,
+    /// The file or device.
+    pub target: String,
+    underflows: Option<u64>,
+    pipeline: crate::pipeline::PipelineReport,
+}
+
+impl TxReport {
+    /// Prints the underflow count, an interruption and (with `--stats`) the pipeline statistics.
+    pub fn print_tail(&self, stats: bool) {
+        if let Some(u) = self.underflows {
+            eprintln!("    underflows   {u}");
+        }
+        if self.pipeline.interrupted {
+            eprintln!("    interrupted  the output holds everything sent before the stop");
+        }
+        print_stats(stats, &self.pipeline);
+    }
+}
+
+impl TxOutput {
+    /// Opens the capture file (with `meta`) or the device of `args`, and the Doppler
+    /// pre-compensation when `args` asks for it (recorded in `meta`).
+    pub fn open(
+        args: &TxArgs,
+        mut meta: CaptureMeta,
+        start: Timestamp,
+        sample_rate: f64,
+    ) -> Result<Self> {
+        if args.scale <= 0.0 {
+            return Err(Error::config(
+                "--scale",
+                format!("{} must be positive", args.scale),
+            ));
+        }
+        let pass = args.doppler.resolve(None)?;
+        let precomp = match &pass {
+            Some(p) => {
+                p.record_precompensation(&mut meta);
+                let feed = DopplerFeed::new(
+                    Box::new(OrbitDoppler::transmitted(p.predictor()?)),
+                    start,
+                    sample_rate,
+                );
+                Some(DopplerStage::precompensate(feed, sample_rate)?)
+            }
+            None => None,
+        };
+        let mut underflows = None;
+        let (sink, written, target): (Box<dyn Sink<In = Complex32>>, _, String) = match &args.output
+        {
+            Some(out) if !args.device.is_set() => {
+                args.device.check_unused()?;
+                let sink = CaptureSink::create(out, args.format, &meta)?;
+                let written = sink.written_counter();
+                (Box::new(sink), written, out.display().to_string())
+            }
+            _ => {
+                let dev = open_tx(&args.device, sample_rate)?;
+                underflows = Some(dev.underflows.clone());
+                let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+                let name = format!("device {}", args.device.device.as_deref().unwrap_or(""));
+                (
+                    Box::new(CountingSink {
+                        inner: dev.sink,
+                        count: counter.clone(),
+                    }),
+                    counter,
+                    name,
+                )
+            }
+        };
+        Ok(TxOutput {
+            sink,
+            written,
+            target,
+            underflows,
+            precomp,
+            scale: args.scale as f32,
+        })
+    }
+
+    /// The pipeline configuration (with the interrupt flag) for a transmission.
+    pub fn pipeline_config(&self) -> Result<PipelineConfig> {
+        Ok(PipelineConfig {
+            stop: interrupt_flag()?,
+            ..PipelineConfig::default()
+        })
+    }
+
+    /// Runs `shaped` (unit-power samples at the output rate) through the pre-compensation
+    /// and the scale into the output.
+    pub fn run(self, shaped: Pipeline<Complex32>) -> Result<TxReport> {
+        let scale = self.scale;
+        let scaler = crate::pipeline::FnStage::new(
+            "scale",
+            move |x: &[Complex32], out: &mut Vec<Complex32>| {
+                out.extend(x.iter().map(|s| s * scale))
+            },
+        );
+        let pipeline = shaped.then(self.precomp).then(scaler).run(self.sink)?;
+        Ok(TxReport {
+            written: self.written.load(Ordering::Relaxed),
+            target: self.target,
+            underflows: self.underflows.map(|u| u.load(Ordering::Relaxed)),
+            pipeline,
+        })
+    }
 }
 
 /// Counts the samples that reach a sink.

@@ -29,4 +29,4 @@ pub use demod::{
 pub use doppler::{DopplerFeed, DopplerModel, DopplerStage, DOPPLER_KNOT_SECONDS};
 pub use fsk::{FskKind, FskStage};
 pub use symbols::{RxCounts, RxOutputs, RxSink};
-pub use tx::{BitSource, ChannelStage, ModulatorStage};
+pub use tx::{BitSource, ChannelStage, Dvbs2ModulatorStage, ModulatorStage};

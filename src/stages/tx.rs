@@ -1,8 +1,9 @@
-//! Transmit and simulation stages: bits from memory, modulator, channel simulator.
+//! Transmit and simulation stages: bits from memory, modulators (PSK, DVB-S2), channel simulator.
 
 use crate::error::Result;
 use crate::pipeline::{Chunk, Source, Stage};
 use leomodem_dsp::channel::Channel;
+use leomodem_dsp::framing::dvbs2::Dvbs2Modulator;
 use leomodem_dsp::modem::PskModulator;
 use leomodem_dsp::Complex32;
 
@@ -99,5 +100,38 @@ impl Stage for ChannelStage {
     fn flush(&mut self, out: &mut Chunk<Complex32>) {
         out.first_sample = self.produced;
         self.produced += self.channel.flush(&mut out.data) as u64;
+    }
+}
+
+/// PL frame symbols → shaped baseband through [`Dvbs2Modulator`] (DVB-S2, EN 302 307-1 §5.6).
+pub struct Dvbs2ModulatorStage {
+    modulator: Dvbs2Modulator,
+    produced: u64,
+}
+
+impl Dvbs2ModulatorStage {
+    /// Wraps `modulator`.
+    pub fn new(modulator: Dvbs2Modulator) -> Self {
+        Dvbs2ModulatorStage {
+            modulator,
+            produced: 0,
+        }
+    }
+}
+
+impl Stage for Dvbs2ModulatorStage {
+    type In = Complex32;
+    type Out = Complex32;
+    fn name(&self) -> &str {
+        "dvbs2-modulator"
+    }
+    fn process(&mut self, input: &Chunk<Complex32>, out: &mut Chunk<Complex32>) {
+        out.first_sample = self.produced;
+        out.time = None;
+        self.produced += self.modulator.process(&input.data, &mut out.data) as u64;
+    }
+    fn flush(&mut self, out: &mut Chunk<Complex32>) {
+        out.first_sample = self.produced;
+        self.produced += self.modulator.flush(&mut out.data) as u64;
     }
 }

@@ -4,9 +4,9 @@
 //! transmitter chain. Constellations and soft demapping are in [`crate::modem::apsk`].
 //!
 //! Transmit: TS packets → [`bb::TsBbFramer`] (or [`bb::generic_bbframe`] for GSE) →
-//! [`bb::BbScrambler`] → FEC (BCH + LDPC, `crate::fec`, built in another module) →
-//! [`interleaver::BitInterleaver`] → [`crate::modem::apsk::Dvbs2Constellation`] →
-//! [`pl::PlFramer`] → pulse shaping.
+//! [`bb::BbScrambler`] → FEC (BCH + LDPC, `crate::fec`) → [`interleaver::BitInterleaver`] →
+//! [`crate::modem::apsk::Dvbs2Constellation`] → [`pl::PlFramer`], all in
+//! [`tx::Dvbs2FrameEncoder`] → pulse shaping ([`tx::Dvbs2Modulator`]).
 //!
 //! Receive: symbols → [`sync::PlFrameSync`] (frames, PLS, descrambled unit-energy payload) →
 //! demap → de-interleave → FEC decode → [`bb::BbScrambler`] → [`bb::TsBbDeframer`] (or the
@@ -17,6 +17,7 @@ pub mod interleaver;
 pub mod modcod;
 pub mod pl;
 pub mod sync;
+pub mod tx;
 
 pub use bb::{
     generic_bbframe, generic_data_field, BbHeader, BbScrambler, RollOff, StreamType, TsBbDeframer,
@@ -26,3 +27,4 @@ pub use interleaver::BitInterleaver;
 pub use modcod::{Dvbs2Modulation, Dvbs2Rate, FrameSize, Modcod, Pls};
 pub use pl::{PlFramer, PlScrambler, PlscDecision, PlscDecoder};
 pub use sync::{PlFrameInfo, PlFrameSync, PlSyncConfig, PlSyncStats};
+pub use tx::{Dvbs2FrameEncoder, Dvbs2Modulator};
