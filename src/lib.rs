@@ -15,6 +15,7 @@ pub mod dvbs2;
 pub mod error;
 pub mod frames;
 pub mod io;
+pub mod link;
 pub mod logging;
 pub mod orbit;
 pub mod pipeline;

@@ -8,6 +8,7 @@ pub mod device;
 pub mod devices;
 pub mod doppler;
 pub mod info;
+pub mod link;
 pub mod pass;
 pub mod plot;
 pub mod profiles;
@@ -71,6 +72,8 @@ pub enum Command {
     Man(completions::ManArgs),
     /// List SDR devices (SoapySDR), or describe one: channels, antennas, gains, rates, frequency range.
     Devices(devices::DevicesArgs),
+    /// One end of the IP link: a TUN interface carried over GSE in authenticated DVB-S2 BBFRAMEs.
+    Link(link::LinkArgs),
 }
 
 /// Runs a parsed command line.
@@ -92,6 +95,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => completions::run_man(a),
         Command::Devices(a) => devices::run(a),
+        Command::Link(a) => link::run(a),
     }
 }
 

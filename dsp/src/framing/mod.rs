@@ -13,6 +13,7 @@ pub mod coding;
 pub mod decoder;
 pub mod deframer;
 pub mod dvbs2;
+pub mod gse;
 pub mod hdlc;
 pub mod kiss;
 pub mod randomizer;

@@ -1,0 +1,444 @@
+//! `leomodem link`: one end of the IP link (terminal or gateway). Threads joined by bounded
+//! channels: TUN reader → (≤ [`TX_QUEUE`] packets) → transmitter (GSE → AEAD → BBFRAMEs →
+//! PHY); PHY → receiver (BBHEADER → AEAD → GSE → TUN). See [`crate::link`].
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use crossbeam_channel::{bounded, RecvTimeoutError, TrySendError};
+use leomodem_dsp::framing::dvbs2::modcod::{FrameSize, Modcod, Pls};
+use leomodem_dsp::framing::gse::GseEncapError;
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::link::phy::{BbframeRx, BbframeTx, PhyRx, PhyTx};
+use crate::link::secure::{LinkKey, Role};
+use crate::link::tun::Tun;
+use crate::link::{default_mtu, LinkRx, LinkTx, TxCounters, TX_QUEUE};
+use crate::pipeline::interrupt_flag;
+
+/// The physical layer under the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PhyKind {
+    /// Length-prefixed BBFRAMEs (32-bit big-endian length, then the frame) over a file or FIFO.
+    Bbframe,
+}
+
+/// Arguments of `leomodem link`.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// Which end: the gateway sends the forward link, the terminal the return link.
+    #[arg(long, value_enum)]
+    pub role: Role,
+    /// Name of the TUN interface to create (removed again on exit).
+    #[arg(long, value_name = "NAME")]
+    pub tun: String,
+    /// Address of the interface with its prefix, IPv4 or IPv6 (repeat for both), e.g.
+    /// 198.18.0.1/30 and 2001:db8::1/64.
+    #[arg(long = "address", value_name = "CIDR", required = true)]
+    pub addresses: Vec<String>,
+    /// Address of the other end for a point-to-point interface (IPv4 or IPv6, repeatable).
+    #[arg(long = "peer-address", value_name = "ADDR")]
+    pub peers: Vec<String>,
+    /// Pre-shared key: 32 raw bytes or 64 hex digits, in a file readable by its owner only.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Where the PHY sends (file or FIFO).
+    #[arg(long, value_name = "PATH")]
+    pub tx: PathBuf,
+    /// Where the PHY receives from (file or FIFO).
+    #[arg(long, value_name = "PATH")]
+    pub rx: PathBuf,
+    /// Physical layer.
+    #[arg(long, value_enum, default_value = "bbframe")]
+    pub phy: PhyKind,
+    /// MODCOD of the BBFRAMEs sent (sets their length), e.g. qpsk-1/2, 8psk-3/5.
+    #[arg(long, default_value = "qpsk-1/2", value_parser = parse_modcod)]
+    pub modcod: Modcod,
+    /// FECFRAME size: normal (64800) or short (16200).
+    #[arg(long, default_value = "normal", value_parser = parse_frame_size)]
+    pub frame_size: FrameSize,
+    /// Interface MTU (default: what one BBFRAME carries whole, within 1280..=1500).
+    #[arg(long, value_name = "BYTES")]
+    pub mtu: Option<usize>,
+    /// Keep-alive: a sealed empty frame after this many ms with nothing to send.
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    pub keepalive_ms: u64,
+    /// Stop after this many seconds (default: run until Ctrl-C or the end of --rx).
+    #[arg(long, value_name = "S")]
+    pub duration: Option<f64>,
+    /// Statistics as JSON lines on stdout (one per second and one at the end).
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_modcod(s: &str) -> std::result::Result<Modcod, String> {
+    Modcod::parse(s).ok_or_else(|| {
+        format!("`{s}` is not a DVB-S2 MODCOD (e.g. qpsk-1/2, 8psk-3/5, 16apsk-2/3)")
+    })
+}
+
+fn parse_frame_size(s: &str) -> std::result::Result<FrameSize, String> {
+    FrameSize::parse(s).ok_or_else(|| format!("`{s}` is not a frame size (normal or short)"))
+}
+
+fn check_cidr(a: &str, option: &str, prefix: bool) -> Result<()> {
+    let (addr, len) = match a.split_once('/') {
+        Some((x, l)) if prefix => (x, Some(l)),
+        None if !prefix => (a, None),
+        _ => {
+            return Err(Error::config(
+                option,
+                format!(
+                    "`{a}`: expected {}",
+                    if prefix {
+                        "ADDRESS/PREFIX"
+                    } else {
+                        "an address without prefix"
+                    }
+                ),
+            ))
+        }
+    };
+    let ip: IpAddr = addr
+        .parse()
+        .map_err(|_| Error::config(option, format!("`{addr}` is not an IPv4 or IPv6 address")))?;
+    if let Some(l) = len {
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        match l.parse::<u8>() {
+            Ok(n) if n <= max => {}
+            _ => {
+                return Err(Error::config(
+                    option,
+                    format!("`{a}`: prefix length must be 0..={max}"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+struct RxShared {
+    snapshot: serde_json::Value,
+}
+
+/// Runs `leomodem link`.
+pub fn run(args: LinkArgs) -> Result<()> {
+    for a in &args.addresses {
+        check_cidr(a, "--address", true)?;
+    }
+    for p in &args.peers {
+        check_cidr(p, "--peer-address", false)?;
+    }
+    if args.keepalive_ms == 0 {
+        return Err(Error::config("--keepalive-ms", "must be at least 1"));
+    }
+    let pls = Pls::new(args.modcod, args.frame_size, false).ok_or_else(|| {
+        Error::config(
+            "--modcod",
+            format!(
+                "{} does not exist with {:?} frames",
+                args.modcod, args.frame_size
+            ),
+        )
+    })?;
+    let bbframe_len = pls.k_bch() / 8;
+    let mtu = args.mtu.unwrap_or_else(|| default_mtu(bbframe_len));
+    if !(576..=65_000).contains(&mtu) {
+        return Err(Error::config(
+            "--mtu",
+            format!("{mtu}: must be 576..=65000"),
+        ));
+    }
+    let key = LinkKey::load(&args.key)?;
+    let link_tx = LinkTx::new(&key, args.role, bbframe_len)?;
+    let link_rx = LinkRx::new(&key, args.role)?;
+    drop(key);
+    let stop = interrupt_flag()?;
+
+    let tun = Tun::open(&args.tun)?;
+    tun.configure(mtu, &args.addresses, &args.peers)?;
+    let tun_w = tun.try_clone()?;
+    let started = Instant::now();
+    if !args.json {
+        eprintln!(
+            "link: {:?} on {} (MTU {mtu}), {} {:?} BBFRAMEs of {bbframe_len} bytes; tx {}, rx {}",
+            args.role,
+            tun.name(),
+            args.modcod,
+            args.frame_size,
+            args.tx.display(),
+            args.rx.display()
+        );
+    } else {
+        println!(
+            "{}",
+            json!({"event": "start", "role": args.role, "tun": tun.name(), "mtu": mtu,
+                   "modcod": args.modcod.to_string(), "bbframe_len": bbframe_len})
+        );
+    }
+
+    let counters = Arc::new(TxCounters::default());
+    let halt = Arc::new(AtomicBool::new(false));
+    let (pkt_tx, pkt_rx) = bounded::<Vec<u8>>(TX_QUEUE);
+    let (buf_tx, buf_rx) = bounded::<Vec<u8>>(2 * TX_QUEUE + 2);
+    for _ in 0..2 * TX_QUEUE + 2 {
+        let _ = buf_tx.try_send(Vec::with_capacity(mtu + 64));
+    }
+
+    // TUN reader.
+    let reader: JoinHandle<Result<()>> = {
+        let halt = halt.clone();
+        let counters = counters.clone();
+        let buf_rx = buf_rx.clone();
+        let mut tun = tun;
+        std::thread::Builder::new()
+            .name("link-tun-rx".into())
+            .spawn(move || {
+                let mut scratch = vec![0u8; 65_536];
+                while !halt.load(Ordering::Relaxed) {
+                    let n = tun.read_timeout(&mut scratch, Duration::from_millis(100))?;
+                    if n == 0 {
+                        continue;
+                    }
+                    TxCounters::bump(&counters.tun_packets);
+                    let mut b = buf_rx.recv().unwrap_or_default();
+                    b.clear();
+                    b.extend_from_slice(&scratch[..n]);
+                    let mut item = b;
+                    // Bounded: wait for the transmitter, checking for the stop flag.
+                    loop {
+                        match pkt_tx.send_timeout(item, Duration::from_millis(100)) {
+                            Ok(()) => break,
+                            Err(crossbeam_channel::SendTimeoutError::Timeout(b)) => {
+                                if halt.load(Ordering::Relaxed) {
+                                    return Ok(());
+                                }
+                                item = b;
+                            }
+                            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => {
+                                return Ok(())
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| Error::config("link", format!("cannot start thread: {e}")))?
+    };
+
+    // Transmitter.
+    let transmitter: JoinHandle<Result<()>> = {
+        let halt = halt.clone();
+        let counters = counters.clone();
+        let path = args.tx.clone();
+        let keepalive = Duration::from_millis(args.keepalive_ms);
+        let mut link_tx = link_tx;
+        std::thread::Builder::new()
+            .name("link-tx".into())
+            .spawn(move || {
+                let mut phy: Box<dyn PhyTx> = Box::new(BbframeTx::create(&path, bbframe_len)?);
+                let mut frame = Vec::with_capacity(bbframe_len);
+                let give_back = |b: Vec<u8>| match buf_tx.try_send(b) {
+                    Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+                };
+                while !halt.load(Ordering::Relaxed) {
+                    match pkt_rx.recv_timeout(keepalive) {
+                        Ok(first) => {
+                            let mut next = Some(first);
+                            while let Some(p) = next.take() {
+                                match link_tx.push(&p) {
+                                    Ok(true) => {}
+                                    Ok(false) => TxCounters::bump(&counters.tun_dropped),
+                                    Err(GseEncapError::QueueFull) => {
+                                        link_tx.next_frame(&mut frame)?;
+                                        phy.send(&frame)?;
+                                        TxCounters::bump(&counters.frames);
+                                        next = Some(p);
+                                        continue;
+                                    }
+                                    Err(_) => TxCounters::bump(&counters.tun_dropped),
+                                }
+                                give_back(p);
+                                next = pkt_rx.try_recv().ok();
+                            }
+                            while link_tx.pending() {
+                                link_tx.next_frame(&mut frame)?;
+                                phy.send(&frame)?;
+                                TxCounters::bump(&counters.frames);
+                            }
+                            phy.flush()?;
+                        }
+                        Err(RecvTimeoutError::Timeout) => {
+                            link_tx.next_frame(&mut frame)?;
+                            phy.send(&frame)?;
+                            phy.idle()?;
+                            phy.flush()?;
+                            TxCounters::bump(&counters.frames);
+                            TxCounters::bump(&counters.idle_frames);
+                        }
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+                phy.flush()
+            })
+            .map_err(|e| Error::config("link", format!("cannot start thread: {e}")))?
+    };
+
+    // Receiver.
+    let rx_shared = Arc::new(Mutex::new(RxShared::default()));
+    let receiver: JoinHandle<Result<()>> = {
+        let path = args.rx.clone();
+        let shared = rx_shared.clone();
+        let mut link_rx = link_rx;
+        std::thread::Builder::new()
+            .name("link-rx".into())
+            .spawn(move || {
+                let mut phy: Box<dyn PhyRx> = Box::new(BbframeRx::open(&path)?);
+                let mut frame = Vec::new();
+                let mut err = None;
+                loop {
+                    let more = phy.recv(&mut frame)?;
+                    if more {
+                        link_rx.receive(&frame, |p| {
+                            if let Err(e) = tun_w.write_packet(p) {
+                                err.get_or_insert(e);
+                            }
+                        });
+                        if let Some(e) = err.take() {
+                            return Err(e);
+                        }
+                    }
+                    {
+                        let snap = rx_json(&link_rx);
+                        if let Ok(mut s) = shared.lock() {
+                            s.snapshot = snap;
+                        }
+                    }
+                    if !more {
+                        return Ok(());
+                    }
+                }
+            })
+            .map_err(|e| Error::config("link", format!("cannot start thread: {e}")))?
+    };
+
+    let limit = args.duration.map(Duration::from_secs_f64);
+    let mut next_report = Instant::now() + Duration::from_secs(1);
+    let mut failure = None;
+    let mut rx_ended = false;
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        if stop.load(Ordering::SeqCst) || limit.is_some_and(|l| started.elapsed() >= l) {
+            break;
+        }
+        if receiver.is_finished() {
+            rx_ended = true;
+            break;
+        }
+        if transmitter.is_finished() || reader.is_finished() {
+            // The peer went away (broken pipe) or the TUN failed: give the receiver a moment
+            // to count what is still in its input, then stop.
+            let t = Instant::now();
+            while !receiver.is_finished() && t.elapsed() < Duration::from_millis(500) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            rx_ended = receiver.is_finished();
+            break;
+        }
+        if args.json && Instant::now() >= next_report {
+            next_report += Duration::from_secs(1);
+            println!(
+                "{}",
+                stats_json("stats", &args, &counters, &rx_shared, started)
+            );
+        }
+    }
+    halt.store(true, Ordering::SeqCst);
+    for (name, h) in [
+        ("receiver", receiver),
+        ("transmitter", transmitter),
+        ("TUN reader", reader),
+    ] {
+        if h.is_finished() {
+            match h.join() {
+                Ok(Err(e)) => {
+                    failure.get_or_insert(e);
+                }
+                Err(_) => {
+                    failure.get_or_insert(Error::config(
+                        "link",
+                        format!("the {name} thread panicked"),
+                    ));
+                }
+                Ok(Ok(())) => {}
+            }
+        }
+    }
+    let end = stats_json("stop", &args, &counters, &rx_shared, started);
+    if args.json {
+        println!("{end}");
+    } else {
+        eprintln!(
+            "link: stopped{}: {end}",
+            if rx_ended { " (end of --rx)" } else { "" }
+        );
+    }
+    // Returning closes the TUN descriptors (the threads still blocked on a FIFO end with the
+    // process): the kernel removes the interface, its addresses and routes.
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn rx_json(rx: &LinkRx) -> serde_json::Value {
+    let a = rx.auth_stats();
+    let g = rx.gse_stats();
+    json!({
+        "rx": rx.frame_stats(),
+        "auth": {
+            "accepted": a.accepted, "rejected": a.rejected(), "bad_tag": a.bad_tag,
+            "replay": a.replay, "malformed": a.malformed, "wrong_direction": a.wrong_direction,
+            "sessions": a.sessions,
+        },
+        "gse": {
+            "packets": g.packets, "pdus": g.pdus, "crc_errors": g.crc_errors,
+            "length_errors": g.length_errors, "malformed": g.malformed,
+            "orphan_fragments": g.orphan_fragments, "partial_dropped": g.partial_dropped,
+        },
+    })
+}
+
+fn stats_json(
+    event: &str,
+    args: &LinkArgs,
+    c: &TxCounters,
+    rx: &Mutex<RxShared>,
+    started: Instant,
+) -> serde_json::Value {
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let mut v = json!({
+        "event": event,
+        "role": args.role,
+        "elapsed_s": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        "tx": {
+            "tun_packets": get(&c.tun_packets), "tun_dropped": get(&c.tun_dropped),
+            "frames": get(&c.frames), "idle_frames": get(&c.idle_frames),
+        },
+    });
+    if let (Ok(r), Some(obj)) = (rx.lock(), v.as_object_mut()) {
+        if let Some(snap) = r.snapshot.as_object() {
+            for (k, val) in snap {
+                obj.insert(k.clone(), val.clone());
+            }
+        }
+    }
+    v
+}
