@@ -70,8 +70,9 @@ pub struct ChannelArgs {
     /// Elevation below which the signal is cut, degrees.
     #[arg(long, value_name = "DEG", default_value_t = 0.0, allow_negative_numbers = true, value_parser = parse_real)]
     pub min_elevation: f64,
-    /// One-way delay without --tle, milliseconds.
-    #[arg(long, value_name = "MS", conflicts_with = "tle", value_parser = parse_real)]
+    /// One-way delay without --tle, milliseconds (at least 26 samples, the delay line's
+    /// interpolator; 0, the default, passes the signal with that latency).
+    #[arg(long, value_name = "MS", conflicts_with = "tle", allow_negative_numbers = true, value_parser = parse_real)]
     pub delay: Option<f64>,
     /// Es/N0 at zenith, dB; with --tle it falls as 20·log10(range / zenith range) and
     /// with --elevation-loss; without --tle it is the fixed Es/N0. No noise when absent.
@@ -104,6 +105,9 @@ pub struct ChannelArgs {
     #[arg(long, default_value_t = 4096)]
     pub chunk: usize,
 }
+
+/// Shortest delay of the delay line, samples (half its interpolator).
+const MIN_DELAY_SAMPLES: f64 = 26.0;
 
 /// Parses an outage window `START..END` in seconds.
 pub fn parse_window(s: &str) -> std::result::Result<(f64, f64), String> {
@@ -188,6 +192,13 @@ pub fn run(args: ChannelArgs) -> Result<()> {
                 return Err(Error::config(
                     "--delay",
                     format!("{delay_ms} ms is outside [0, 10000]"),
+                ));
+            }
+            let samples = delay_ms * 1e-3 * args.sample_rate;
+            if delay_ms > 0.0 && samples < MIN_DELAY_SAMPLES {
+                return Err(Error::config(
+                    "--delay",
+                    format!("{delay_ms} ms is {samples:.1} samples at this sample rate; the delay line needs at least {MIN_DELAY_SAMPLES}"),
                 ));
             }
             (
@@ -293,6 +304,7 @@ pub fn run(args: ChannelArgs) -> Result<()> {
 /// The pass model and the (forward, return) carriers from the options.
 fn pass_model(args: &ChannelArgs, path: &std::path::Path) -> Result<(PathModel, (f64, f64))> {
     let list = Tle::from_file(path)?;
+    let shortest = |p: &DopplerPredictor| zenith_range_m(p) / crate::orbit::SPEED_OF_LIGHT;
     let tle = orbit::select(&list, args.sat.as_deref())?.clone();
     let obs_text = args
         .observer
@@ -314,6 +326,18 @@ fn pass_model(args: &ChannelArgs, path: &std::path::Path) -> Result<(PathModel, 
             None => Ok(0.0),
         }
     };
+    let min_s = shortest(&predictor) * 0.95;
+    if min_s * args.sample_rate < MIN_DELAY_SAMPLES {
+        return Err(Error::config(
+            "--sample-rate",
+            format!(
+                "the pass's shortest delay ({:.2} ms) is below the delay line's {MIN_DELAY_SAMPLES} samples at {} samples/s; use at least {:.0}",
+                min_s * 1e3,
+                args.sample_rate,
+                MIN_DELAY_SAMPLES / min_s
+            ),
+        ));
+    }
     let fwd = carrier(
         args.forward_carrier,
         "--forward-carrier",
