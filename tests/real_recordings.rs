@@ -101,6 +101,24 @@ fn ao73_the_ao40_block() {
     }
 }
 
+/// TRISAT, FSK 9766 Bd baseband, CCSDS concatenated code with the NASA-DSN symbol order:
+/// its ASMs are 2073 bits apart (a CADU and one bit), so every frame is confirmed by a
+/// neighbouring ASM a bit off (bit-slip tolerant sync) or, the last one, by RS alone; all
+/// five of gr-satellites' frames, byte-identical, each with RS passed.
+#[test]
+fn trisat_every_gr_satellites_frame() {
+    let want = reference("trisat.wav");
+    assert_eq!(want.len(), 5);
+    let (lines, kiss) = decode("trisat.wav", "TRISAT");
+    let got: BTreeSet<String> = kiss.iter().map(|f| hex(f)).collect();
+    assert_eq!(got, want, "TRISAT frames differ from gr-satellites'");
+    assert_eq!(kiss.len(), 5, "each frame once");
+    for l in &lines {
+        assert_eq!(l["ok"], true, "{l}");
+        assert!(l["rs_corrected"][0].as_i64().unwrap() >= 0, "{l}");
+    }
+}
+
 /// The other AX.25 recordings, each in one run through the binary: every frame of
 /// gr-satellites' union found byte-identical (AO-27: at least one of its two, the level
 /// this receiver reaches today), every frame a valid AX.25 frame of that satellite.

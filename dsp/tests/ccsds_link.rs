@@ -2,6 +2,7 @@
 //! (timing, phase, carrier offset, noise) → demodulator → frame decoder → frames.
 
 use leomodem_dsp::channel::{ebn0_to_esn0_db, Channel, ChannelConfig};
+use leomodem_dsp::fec::conv::ConvEncoder;
 use leomodem_dsp::framing::{CaduEncoder, CcsdsDecoder, DecodedFrame, LinkCoding, SyncParams};
 use leomodem_dsp::modem::{DemodConfig, DemodSymbol, Modulation, PskDemodulator, PskModulator};
 use leomodem_dsp::Complex32;
@@ -30,6 +31,32 @@ fn transmit(m: Modulation, coding: LinkCoding, frames: &[Vec<u8>]) -> Vec<Comple
     for f in frames {
         enc.encode_frame(f, &mut bits).unwrap();
     }
+    PskModulator::modulate(m, RS, FS, 0.35, &bits).unwrap()
+}
+
+/// As [`transmit`], with `gaps[i]` random bits after frame `i` (before the
+/// convolutional encoder): frames whose ASMs are not a whole number of CADUs apart.
+fn transmit_gapped(
+    m: Modulation,
+    coding: LinkCoding,
+    frames: &[Vec<u8>],
+    gaps: &[usize],
+    seed: u64,
+) -> Vec<Complex32> {
+    let (variant, rate) = coding.conv.unwrap();
+    let mut enc = CaduEncoder::new(LinkCoding {
+        conv: None,
+        ..coding
+    })
+    .unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut info = Vec::new();
+    for (f, &gap) in frames.iter().zip(gaps) {
+        enc.encode_frame(f, &mut info).unwrap();
+        info.extend((0..gap).map(|_| rng.random_range(0..2u8)));
+    }
+    let mut bits = Vec::new();
+    ConvEncoder::new(variant, rate).encode(&info, &mut bits);
     PskModulator::modulate(m, RS, FS, 0.35, &bits).unwrap()
 }
 
@@ -347,4 +374,61 @@ fn ten_million_noise_samples_through_the_receiver_yield_no_frames() {
         dec.flush(&mut out);
         assert!(out.is_empty(), "{m}: {} frames from noise", out.len());
     }
+}
+
+/// Frames one bit more than a CADU apart (what TRISAT sends) are confirmed by the
+/// neighbouring ASM one bit off and decoded on the moving grid; frames with gaps of any
+/// length between them (each a lone frame) are proven by RS alone: every frame, once,
+/// byte-exact, none false.
+#[test]
+fn frames_off_the_cadu_grid_and_lone_frames() {
+    let coding = bpsk_i1();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(21);
+    for (name, gaps) in [
+        ("one bit", vec![1usize; 20]),
+        (
+            "random",
+            (0..20).map(|_| rng.random_range(40..3000)).collect(),
+        ),
+        ("lone", vec![5000; 20]),
+    ] {
+        let sent = frames(gaps.len(), coding.frame_length, 22);
+        let tx = transmit_gapped(Modulation::Bpsk, coding, &sent, &gaps, 23);
+        let rx = channel(&tx, 4.0, 24);
+        let got = receive(Modulation::Bpsk, coding, &rx, 4096);
+        let (exact, false_frames) = score(&sent, &got);
+        assert_eq!(false_frames, 0, "{name}: false frames");
+        assert_eq!(exact, sent.len(), "{name}: {exact}/{} frames", sent.len());
+        assert_eq!(
+            got.iter().filter(|f| f.ok).count(),
+            sent.len(),
+            "{name}: duplicates"
+        );
+    }
+}
+
+/// 180° slips a few bytes after the ASM of a lone frame (RS alone would "correct" the
+/// block into the complement of the frame) never make a false frame.
+#[test]
+fn carrier_slips_after_a_lone_frames_asm_make_no_false_frame() {
+    let coding = bpsk_i1();
+    let n = 12;
+    let gap = 3000;
+    let sent = frames(n, coding.frame_length, 31);
+    let tx = transmit_gapped(Modulation::Bpsk, coding, &sent, &vec![gap; n], 32);
+    let mut rx = channel(&tx, 12.0, 33);
+    // Samples per info bit (r = 1/2, one coded bit per BPSK symbol).
+    let per_bit = 2.0 * FS / RS;
+    let mut false_frames = 0;
+    for (k, bytes) in [(2usize, 1.0), (5, 2.5), (8, 4.0)] {
+        // Slip `bytes` after the ASM of frame k (ASM ends 32 bits into its CADU).
+        let asm_end = (k * (coding.cadu_bits() + gap) + 32) as f64;
+        let at = ((asm_end + 8.0 * bytes) * per_bit) as usize;
+        for x in rx[at..].iter_mut() {
+            *x = -*x;
+        }
+        let got = receive(Modulation::Bpsk, coding, &rx, 4096);
+        false_frames += score(&sent, &got).1;
+    }
+    assert_eq!(false_frames, 0, "false frames after carrier slips");
 }

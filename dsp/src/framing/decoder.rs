@@ -20,14 +20,21 @@
 //! the randomizer sequence are (shifted) RS codewords, so a sync position a few bytes
 //! off can "correct" into a wrong frame. The synchroniser therefore:
 //! 1. searches with a strict threshold (≤ `search_threshold` of 32 ASM bits wrong);
-//! 2. confirms a candidate only when a second strict ASM match lies exactly one CADU
-//!    later (same polarity);
+//! 2. confirms a candidate only when a second strict ASM match lies one CADU later
+//!    (same polarity), give or take [`SLIP_BITS`] bits (a transmitter that sends a bit
+//!    more or less between frames, a receiver clock that slips a bit);
 //! 3. among confirmed candidates within [`CANDIDATE_WINDOW_BITS`] of each other, locks
 //!    on the one with the fewest ASM errors (a planted near-copy of the ASM a few bytes
 //!    before the real one loses to the real one);
 //! 4. once locked, decodes at the known CADU spacing (flywheel; ASM errors up to
-//!    `lock_threshold` accepted) and returns to search after `max_misses` consecutive
-//!    frames whose ASM and RS both fail.
+//!    `lock_threshold` accepted; the next ASM is looked for [`SLIP_BITS`] either side of
+//!    where it should be, and a strict match there moves the grid) and returns to search
+//!    after `max_misses` consecutive frames whose ASM and RS both fail;
+//! 5. a candidate that no neighbouring ASM confirms (a lone frame: a burst of one frame,
+//!    a gap between frames that is not a whole number of CADUs) is emitted only when its
+//!    code proves it: RS decodes it with at most `lone_max_corrections` symbols
+//!    corrected per codeword (and the CRC passes where the link has one). Its polarity
+//!    comes from its strict ASM. Without RS, a lone frame is never emitted.
 //!
 //! Frames are emitted with `ok = false` when RS (or the CRC) fails while locked; an
 //! `ok` frame always passed every check the link has.
@@ -45,11 +52,16 @@ use crate::modem::constellation::{Modulation, SoftDemapper};
 use crate::modem::symbol::DemodSymbol;
 use crate::{Complex32, DspError};
 
-/// RS corrections per codeword above which a frame whose polarity rests on one ASM
-/// only is not trusted. Zero: a 180° slip anywhere in such a block shows as corrections
-/// (the part read with the wrong polarity), so only a clean block is safe. This costs at
-/// most the last frame of a stream at low SNR.
-pub const WEAK_MAX_CORRECTIONS: i16 = 0;
+/// Bits by which the next ASM may sit before or after one CADU later (bit-slip
+/// tolerant confirmation and flywheel).
+pub const SLIP_BITS: u64 = 2;
+
+/// RS corrections per codeword accepted by default for a lone frame (no neighbouring
+/// ASM confirms it) or a frame whose polarity rests on one ASM: a quarter of
+/// RS(255,223)'s t = 16, so that noise or a misplaced block decodes into a codeword with
+/// probability below 10^-20 per candidate; a 180° slip inside such a block that RS would
+/// correct into the complement of the frame is caught by [`BlockDecoder::edge_corrected`].
+pub const LONE_MAX_CORRECTIONS: i16 = 4;
 
 /// How far the polarity of a block is confirmed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +88,9 @@ pub struct SyncParams {
     pub lock_threshold: u32,
     /// Consecutive failed frames (bad ASM and failed RS) that end the lock.
     pub max_misses: u32,
+    /// Most RS corrections per codeword for a lone frame (one no neighbouring ASM
+    /// confirms); negative: lone frames are not emitted.
+    pub lone_max_corrections: i16,
 }
 
 impl Default for SyncParams {
@@ -84,6 +99,7 @@ impl Default for SyncParams {
             search_threshold: 2,
             lock_threshold: 8,
             max_misses: 3,
+            lone_max_corrections: LONE_MAX_CORRECTIONS,
         }
     }
 }
@@ -148,6 +164,8 @@ struct Hyp {
     mode: Mode,
     candidates: Vec<Candidate>,
     pending: Vec<Candidate>,
+    /// Candidates no neighbouring ASM confirmed, to be decoded alone.
+    lone: Vec<Candidate>,
 }
 
 /// What [`BlockDecoder::decode`] found.
@@ -169,6 +187,7 @@ pub struct BlockDecoder {
     rs: Option<RsCode>,
     randomizer: Randomizer,
     block: Vec<u8>,
+    edges: (u8, u8),
 }
 
 impl BlockDecoder {
@@ -179,6 +198,7 @@ impl BlockDecoder {
             rs: coding.rs_code()?,
             randomizer: Randomizer::new(),
             block: vec![0; coding.block_len()],
+            edges: (0, 0),
             coding,
         })
     }
@@ -207,9 +227,12 @@ impl BlockDecoder {
         if self.coding.randomizer {
             self.randomizer.apply(&mut self.block);
         }
+        let n = self.block.len();
+        let (first, last) = (self.block[0], self.block[n - 1]);
         let rs_ok = match self.rs.as_mut() {
             Some(rs) => {
                 let r = rs.decode(&mut self.block);
+                self.edges = (first ^ self.block[0], last ^ self.block[n - 1]);
                 rs_corrected.extend_from_slice(&r.corrected[..r.codewords]);
                 r.ok()
             }
@@ -228,6 +251,35 @@ impl BlockDecoder {
     /// Whether the link has an RS code.
     pub fn has_rs(&self) -> bool {
         self.rs.is_some()
+    }
+
+    /// Whether RS, in the last block decoded, corrected the block's first bit
+    /// (`at_start`) or its last bit. A 180° slip close to the ASM a block's polarity was
+    /// read from looks like that: every bit between that ASM and the slip is read
+    /// inverted, and since the complement of a codeword is a codeword, RS "corrects"
+    /// the block into the complement of the frame when the slip is within a few bytes of
+    /// that edge. (A slip near the other edge is corrected into the true frame.)
+    pub fn edge_corrected(&self, at_start: bool) -> bool {
+        if at_start {
+            self.edges.0 & 0x80 != 0
+        } else {
+            self.edges.1 & 0x01 != 0
+        }
+    }
+
+    /// Whether the last block decoded is proven by its code alone: RS passed with at
+    /// most `limit` corrections per codeword, the CRC passed where the link has one, and
+    /// the bit next to the ASM its polarity was read from (`polarity_at_start`: the one
+    /// before the block) was not corrected (see [`edge_corrected`](Self::edge_corrected));
+    /// `result` is what that decode returned.
+    pub fn proven(&self, result: &BlockResult, limit: i16, polarity_at_start: bool) -> bool {
+        self.has_rs()
+            && result.ok
+            && result
+                .rs_corrected
+                .iter()
+                .all(|&n| (0..=limit).contains(&n))
+            && !self.edge_corrected(polarity_at_start)
     }
 }
 
@@ -249,7 +301,10 @@ pub struct CcsdsDecoder {
     symbols_in: u64,
     pending_syms: Vec<DemodSymbol>,
     frames_out: u64,
-    events: Vec<(usize, DecodedFrame)>,
+    /// Frames found in this sub-block: (hypothesis, lone frame, frame).
+    events: Vec<(usize, bool, DecodedFrame)>,
+    /// Symbol of the last frame emitted (lone frames found twice are emitted once).
+    last_emitted: Option<u64>,
     finishing: bool,
     /// Spare frame buffers (data, RS corrections), refilled by [`CcsdsDecoder::recycle`].
     pool: Vec<(Vec<u8>, Vec<i16>)>,
@@ -266,6 +321,12 @@ impl CcsdsDecoder {
         params: SyncParams,
     ) -> Result<Self, DspError> {
         coding.validate()?;
+        if params.lone_max_corrections > 8 {
+            return Err(DspError::invalid(
+                "lone_max_corrections",
+                "at most 8 RS corrections per codeword for a lone frame (more lets a misplaced block decode)",
+            ));
+        }
         if params.search_threshold > 8 || params.lock_threshold > 16 {
             return Err(DspError::invalid(
                 "search_threshold",
@@ -316,6 +377,7 @@ impl CcsdsDecoder {
                     mode: Mode::Search,
                     candidates: Vec::with_capacity(64),
                     pending: Vec::with_capacity(16),
+                    lone: Vec::with_capacity(16),
                 });
             }
         }
@@ -341,6 +403,7 @@ impl CcsdsDecoder {
             pending_syms: Vec::with_capacity(SUB_BLOCK),
             frames_out: 0,
             events: Vec::with_capacity(64),
+            last_emitted: None,
             finishing: false,
             pool: Vec::with_capacity(POOL),
         })
@@ -476,22 +539,35 @@ impl CcsdsDecoder {
                 }
             }
         }
-        // Confirm candidates whose next ASM position is available.
+        // Confirm candidates whose next ASM window is available; at the end of the
+        // stream, decide those whose block is complete (the next ASM may never come).
+        let block_bits = self.block_bits as u64;
         if matches!(hyp.mode, Mode::Search) {
             let mut k = 0;
             while k < hyp.candidates.len() {
                 let c = hyp.candidates[k];
-                if hyp.decoded < c.start + cadu {
+                let ready = hyp.decoded >= c.start + cadu + SLIP_BITS
+                    || (finishing && hyp.decoded >= c.start + block_bits);
+                if !ready {
                     k += 1;
                     continue;
                 }
                 hyp.candidates.remove(k);
-                let d2 = asm_distance(&hyp.bits, hyp.bits_base, c.start + cadu, asm, c.inverted);
+                let (d2, _) = asm_near(
+                    &hyp.bits,
+                    hyp.bits_base,
+                    c.start + cadu,
+                    asm,
+                    c.inverted,
+                    ts,
+                );
                 if d2 <= ts {
                     hyp.pending.push(Candidate {
                         confirm_dist: d2,
                         ..c
                     });
+                } else if hyp.lone.len() < hyp.lone.capacity() {
+                    hyp.lone.push(c);
                 }
             }
             // Lock on the best confirmed candidate once its competitors are decided. At
@@ -531,8 +607,70 @@ impl CcsdsDecoder {
                 }
             }
         }
+        self.decode_lone(h);
         self.decode_locked(h);
         self.trim(h);
+    }
+
+    /// Decodes the lone candidates of hypothesis `h`: a frame is kept only when RS
+    /// proves it (see the module documentation, rule 5).
+    fn decode_lone(&mut self, h: usize) {
+        let limit = self.params.lone_max_corrections;
+        while let Some(c) = self.hyps[h].lone.pop() {
+            if limit < 0 {
+                continue;
+            }
+            let hyp = &self.hyps[h];
+            let Some(from) = c.start.checked_sub(hyp.bits_base) else {
+                continue;
+            };
+            let Some(bits) = hyp.bits.get(from as usize..from as usize + self.block_bits) else {
+                continue;
+            };
+            let (buf, corr) = self.pool.pop().unwrap_or_else(|| {
+                (
+                    Vec::with_capacity(self.coding.frame_length),
+                    Vec::with_capacity(8),
+                )
+            });
+            let r = self.codec.decode_into(bits, c.inverted, buf, corr);
+            if !self.codec.proven(&r, limit, true) {
+                if self.pool.len() < POOL {
+                    self.pool.push((r.data, r.rs_corrected));
+                }
+                continue;
+            }
+            let (asm_symbol, asm_sample) = self.asm_position(h, c.start);
+            let hyp = &self.hyps[h];
+            let frame = DecodedFrame {
+                index: 0,
+                asm_symbol,
+                asm_sample,
+                asm_errors: c.dist,
+                inverted: c.inverted,
+                rotation_deg: hyp.rotation_deg,
+                conjugated: hyp.conj,
+                rs_corrected: r.rs_corrected,
+                crc_ok: r.crc_ok,
+                ok: true,
+                data: r.data,
+            };
+            self.events.push((h, true, frame));
+        }
+    }
+
+    /// Symbol index and input-sample position of the first bit of the ASM that ends at
+    /// decoded bit `end` of hypothesis `h`: info bit → coded bit → symbol.
+    fn asm_position(&self, h: usize, end: u64) -> (u64, f64) {
+        let hyp = &self.hyps[h];
+        let asm_bit = end - 32;
+        let coded =
+            hyp.start_coded as f64 + asm_bit as f64 * self.period.1 as f64 / self.period.0 as f64;
+        let asm_symbol = (coded / self.bps as f64) as u64;
+        (
+            asm_symbol,
+            self.positions[(asm_symbol as usize) % self.positions.len()],
+        )
     }
 
     /// Decodes every complete frame of a locked hypothesis.
@@ -543,9 +681,11 @@ impl CcsdsDecoder {
             let Mode::Locked { next, misses } = hyp.mode else {
                 return;
             };
-            // Wait for the next frame's ASM too (except at the end of the stream).
+            // Wait for the next frame's ASM window too (except at the end of the stream).
             let next_asm_end = next + block_bits + 32;
-            if hyp.decoded < next_asm_end && !(self.finishing && hyp.decoded >= next + block_bits) {
+            if hyp.decoded < next_asm_end + SLIP_BITS
+                && !(self.finishing && hyp.decoded >= next + block_bits)
+            {
                 return;
             }
             // Polarity. The complement of an RS codeword is also a codeword (all-0xFF is
@@ -554,15 +694,35 @@ impl CcsdsDecoder {
             // "corrected" into a false frame. The polarity therefore comes from the ASMs:
             // this frame's and the next one's must both be clear and agree. When only one
             // is readable (end of stream, or a corrupted neighbour), the frame is accepted
-            // only if RS needed no correction (WEAK_MAX_CORRECTIONS): a slip inside the block
-            // would show as corrections. A disagreement means a slip inside the block: the
-            // frame fails.
+            // only as a lone frame is (few RS corrections, and the bit next to the ASM
+            // read not corrected: a slip near it would show there). A disagreement means a slip inside the block: the
+            // frame fails. The next ASM is read where it should be or, when that is not
+            // clear, at a strict match up to SLIP_BITS either side (the grid moves there).
             let d = asm_distance(&hyp.bits, hyp.bits_base, next, self.asm, false);
             let clear = |d: u32| (d <= 8 || d >= 24).then_some(d > 16);
             let start_pol = clear(d);
-            let end_pol = (hyp.decoded >= next_asm_end)
-                .then(|| asm_distance(&hyp.bits, hyp.bits_base, next_asm_end, self.asm, false))
-                .and_then(clear);
+            let (end_pol, slip) = if hyp.decoded >= next_asm_end {
+                let d_end = asm_distance(&hyp.bits, hyp.bits_base, next_asm_end, self.asm, false);
+                match clear(d_end) {
+                    Some(p) => (Some(p), 0),
+                    None => {
+                        let ts = self.params.search_threshold;
+                        let (dn, sn) =
+                            asm_near(&hyp.bits, hyp.bits_base, next_asm_end, self.asm, false, ts);
+                        let (di, si) =
+                            asm_near(&hyp.bits, hyp.bits_base, next_asm_end, self.asm, true, ts);
+                        if dn <= ts && dn <= di {
+                            (Some(false), sn)
+                        } else if di <= ts {
+                            (Some(true), si)
+                        } else {
+                            (None, 0)
+                        }
+                    }
+                }
+            } else {
+                (None, 0)
+            };
             let from = (next - hyp.bits_base) as usize;
             let bits = &hyp.bits[from..from + self.block_bits];
             let (inverted, trust) = match (start_pol, end_pol) {
@@ -580,10 +740,11 @@ impl CcsdsDecoder {
             let mut result = self.codec.decode_into(bits, inverted, buf, corr);
             let accept = match trust {
                 Trust::Full => true,
-                Trust::Weak => result
-                    .rs_corrected
-                    .iter()
-                    .all(|&c| (0..=WEAK_MAX_CORRECTIONS).contains(&c)),
+                Trust::Weak => self.codec.proven(
+                    &result,
+                    self.params.lone_max_corrections.max(0),
+                    start_pol.is_some(),
+                ),
                 Trust::None => false,
             };
             result.ok &= accept;
@@ -594,15 +755,10 @@ impl CcsdsDecoder {
                 ok,
                 data,
             } = result;
-            let hyp = &mut self.hyps[h];
             let good = ok || asm_errors <= self.params.lock_threshold;
             let misses = if good { 0 } else { misses + 1 };
-            // Symbol of the first ASM bit: info bit → coded bit → symbol.
-            let asm_bit = next - 32;
-            let coded = hyp.start_coded as f64
-                + asm_bit as f64 * self.period.1 as f64 / self.period.0 as f64;
-            let asm_symbol = (coded / self.bps as f64) as u64;
-            let asm_sample = self.positions[(asm_symbol as usize) % self.positions.len()];
+            let (asm_symbol, asm_sample) = self.asm_position(h, next);
+            let hyp = &mut self.hyps[h];
             let frame = DecodedFrame {
                 index: 0,
                 asm_symbol,
@@ -616,12 +772,12 @@ impl CcsdsDecoder {
                 ok: ok && (asm_errors <= self.params.lock_threshold || self.codec.has_rs()),
                 data,
             };
-            self.events.push((h, frame));
+            self.events.push((h, false, frame));
             hyp.mode = if misses >= self.params.max_misses {
                 Mode::Search
             } else {
                 Mode::Locked {
-                    next: next + self.cadu_bits,
+                    next: (next + self.cadu_bits).saturating_add_signed(slip),
                     misses,
                 }
             };
@@ -659,10 +815,20 @@ impl CcsdsDecoder {
                 }
             }
         }
-        for (h, mut f) in self.events.drain(..) {
-            if Some(h) == self.locked {
+        // In stream order; a lone frame already emitted (found by another hypothesis,
+        // or by this one before its lock) is not emitted again.
+        self.events
+            .sort_unstable_by_key(|(h, _, f)| (f.asm_symbol, *h));
+        let gap = (self.cadu_bits as f64 * self.period.1 as f64
+            / self.period.0 as f64
+            / self.bps as f64
+            / 2.0) as u64;
+        for (h, lone, mut f) in self.events.drain(..) {
+            let fresh = self.last_emitted.is_none_or(|l| f.asm_symbol >= l + gap);
+            if Some(h) == self.locked || (lone && fresh) {
                 f.index = self.frames_out;
                 self.frames_out += 1;
+                self.last_emitted = Some(f.asm_symbol);
                 out.push(f);
             } else if self.pool.len() < POOL {
                 self.pool.push((f.data, f.rs_corrected));
@@ -696,6 +862,7 @@ fn restart(hyp: &mut Hyp, next_coded: u64) {
     hyp.mode = Mode::Search;
     hyp.candidates.clear();
     hyp.pending.clear();
+    hyp.lone.clear();
 }
 
 fn push_candidate(list: &mut Vec<Candidate>, start: u64, inverted: bool, dist: u32) {
@@ -722,4 +889,34 @@ fn asm_distance(bits: &[u8], base: u64, end: u64, asm: u32, inverted: bool) -> u
     let word = window.iter().fold(0u32, |a, &b| (a << 1) | b as u32);
     let word = if inverted { !word } else { word };
     (word ^ asm).count_ones()
+}
+
+/// The fewest ASM bit errors (same polarity) of the ASMs ending within [`SLIP_BITS`] of
+/// absolute bit `end`, and the offset of that one; the exact position wins when it is
+/// within `threshold`, then the nearest.
+fn asm_near(
+    bits: &[u8],
+    base: u64,
+    end: u64,
+    asm: u32,
+    inverted: bool,
+    threshold: u32,
+) -> (u32, i64) {
+    let exact = asm_distance(bits, base, end, asm, inverted);
+    if exact <= threshold {
+        return (exact, 0);
+    }
+    let mut best = (exact, 0i64);
+    for s in 1..=SLIP_BITS as i64 {
+        for off in [-s, s] {
+            let Some(e) = end.checked_add_signed(off) else {
+                continue;
+            };
+            let d = asm_distance(bits, base, e, asm, inverted);
+            if d < best.0 {
+                best = (d, off);
+            }
+        }
+    }
+    best
 }
