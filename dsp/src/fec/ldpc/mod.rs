@@ -1,11 +1,12 @@
-//! LDPC codes: DVB-S2 (ETSI EN 302 307-1 §5.3.2, Annexes B and C), their systematic
-//! encoder and a layered min-sum decoder. (CCSDS 131.0-B §7 AR4JA and C2: not yet.)
+//! LDPC codes: DVB-S2 (ETSI EN 302 307-1 §5.3.2, Annexes B and C) and CCSDS
+//! (131.0-B §7: AR4JA and C2, see [`ccsds`]), their systematic encoders and a layered
+//! min-sum decoder.
 //!
 //! # Conventions
 //!
 //! - A codeword is `[information bits | parity bits]`, `n` bits, in the order the standard
 //!   transmits them (DVB-S2 §5.3.2: `(i_0 … i_{k-1}, p_0 … p_{n-k-1})`). Codes with
-//!   punctured columns (as AR4JA will have) keep them at the end of the codeword; they
+//!   punctured columns (AR4JA) keep them at the end of the codeword; they
 //!   are not transmitted ([`LdpcCode::tx_len`]) and enter the decoder as erasures.
 //! - Bits are one per byte (0 or 1) in [`LdpcCode::encode`]; the decoder emits packed
 //!   information bits, MSB first.
@@ -20,15 +21,18 @@
 //! bit-identical to the scalar path frame by frame; [`bp::decode_bp`] is a float
 //! flooding sum-product oracle for tests.
 
+pub mod ccsds;
 mod decoder;
 mod dvbs2;
 mod dvbs2_tables;
+mod gf2;
 mod qc;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 pub mod bp;
 
+pub use ccsds::Ar4jaRate;
 pub use decoder::{DecodeStatus, DecoderConfig, LdpcDecoder, Schedule};
 pub use dvbs2::{Dvbs2Rate, FrameSize};
 
@@ -43,6 +47,8 @@ enum Encoder {
         table: &'static dvbs2_tables::AddressTable,
         q: usize,
     },
+    /// CCSDS: syndromes of the information part, then a solve for the parity bits.
+    Solve(std::sync::Arc<ccsds::ParitySolver>),
 }
 
 /// A binary LDPC code: its parity-check matrix (rows in decoding order, as a list of
@@ -170,6 +176,10 @@ impl LdpcCode {
         match &self.encoder {
             Encoder::Ira { table, q } => {
                 dvbs2::encode_ira(table, *q, self.k, info, codeword);
+            }
+            Encoder::Solve(solver) => {
+                codeword[..self.k].copy_from_slice(info);
+                solver.encode(self, codeword);
             }
         }
     }
