@@ -455,3 +455,54 @@ fn profiles_list_the_dvbs2_family() {
         assert!(show.contains(opt), "{show}");
     }
 }
+
+/// Doppler pre-compensation applies as for PSK: the same stream sent with `--tle` is the plain
+/// one shifted by minus the predicted uplink Doppler (here, Starlink at 11.7 GHz near rise).
+#[test]
+fn doppler_precompensation_shifts_the_carrier() {
+    let dir = Dir::new();
+    let input = ts_file(&dir, 30);
+    let (plain, pre) = (dir.p("plain.cf32"), dir.p("pre.cf32"));
+    let base = [
+        "tx",
+        "--profile",
+        "dvbs2",
+        "--modcod",
+        "qpsk-3/4",
+        "--sps",
+        "4",
+        "--start-time",
+        "2020-05-07T14:40:29.828Z",
+        "--input",
+        s(&input),
+    ];
+    let mut a: Vec<&str> = base.to_vec();
+    a.push(s(&plain));
+    ok(&a);
+    let mut b: Vec<&str> = base.to_vec();
+    b.extend_from_slice(&[
+        "--tle",
+        "tests/orbit/starlink-2020-05-07.tle",
+        "--sat",
+        "STARLINK-1007",
+        "--observer",
+        "47,4,35",
+        "--carrier",
+        "11.7G",
+        s(&pre),
+    ]);
+    ok(&b);
+    let (x, y) = (read_all(&plain), read_all(&pre));
+    // Over the first 4000 samples the clock scaling moves samples by far less than one.
+    let z: Vec<Complex32> = y[1000..5000]
+        .iter()
+        .zip(&x[1000..5000])
+        .map(|(a, b)| a * b.conj())
+        .collect();
+    let rot: Complex32 = z.windows(2).map(|w| w[1] * w[0].conj()).sum();
+    let f = rot.arg() as f64 / (2.0 * std::f64::consts::PI) * 4e6;
+    eprintln!("pre-compensation shift {f:.0} Hz");
+    assert!(f.abs() > 50e3, "a LEO uplink Doppler at 11.7 GHz: {f} Hz");
+    let meta = std::fs::read_to_string(dir.p("pre.sigmf-meta")).unwrap();
+    assert!(meta.contains("leomodem:waveform"), "{meta}");
+}
