@@ -37,7 +37,7 @@ use std::time::Instant;
 /// Arguments of `leomodem bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Run only the benchmarks whose name contains this text (fir, decimator, resampler, nco, fft, timing, demap, viterbi, rs, hdlc, ao40, demod, rx, pipeline).
+    /// Run only the benchmarks whose name contains this text (fir, decimator, resampler, nco, fft, timing, demap, viterbi, rs, ldpc, bch, dvbs2-tx, hdlc, ao40, demod, rx, pipeline).
     #[arg(long, value_name = "NAME")]
     pub filter: Option<String>,
     /// Print one JSON object per line instead of the table.
@@ -582,6 +582,78 @@ fn bench_bch(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     Ok(res)
 }
 
+/// DVB-S2 transmitter (EN 302 307-1 §5): BBFRAME → BB scrambler, BCH, LDPC, interleaver,
+/// mapper, PL framer ([`Dvbs2FrameEncoder`](leomodem_dsp::framing::dvbs2::Dvbs2FrameEncoder))
+/// alone (information bits/s, data field bits), then with RRC 0.35 shaping at 2.5
+/// samples/symbol (output samples/s, the information bit rate beside it); one core, normal
+/// frames with pilots.
+fn bench_dvbs2_tx(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    use leomodem_dsp::framing::dvbs2::{
+        generic_bbframe, BbHeader, Dvbs2FrameEncoder, Dvbs2Modulator, FrameSize, Modcod, Pls,
+        RollOff,
+    };
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0xd5b2);
+    let mut res = Vec::new();
+    for name in ["qpsk-1/2", "8psk-3/5", "16apsk-3/4", "32apsk-4/5"] {
+        let m = Modcod::parse(name).expect("a MODCOD");
+        let pls = Pls::new(m, FrameSize::Normal, true).expect("a normal frame");
+        let field = pls.k_bch() / 8 - 10;
+        let data: Vec<u8> = (0..field).map(|_| rng.random()).collect();
+        let mut bb = Vec::new();
+        generic_bbframe(
+            &BbHeader::generic_continuous(RollOff::R035),
+            &data,
+            pls.k_bch(),
+            &mut bb,
+        );
+        let mut enc = Dvbs2FrameEncoder::new(0).map_err(super::option_error)?;
+        let mut sym = Vec::new();
+        let t = measure(a.seconds, Clock::Thread, || {
+            sym.clear();
+            enc.encode(&pls, black_box(&bb), &mut sym)
+                .expect("a BBFRAME of the right length");
+            8 * field as u64
+        });
+        let mut r = result(
+            "dvbs2-tx",
+            format!("DVB-S2 {name} normal pilots: BBFRAME → PL frame (information bits)"),
+            BPS,
+            t,
+        );
+        r.extra.push((
+            "symbols_Msym_s",
+            t.0 / (8 * field) as f64 * sym.len() as f64 / 1e6,
+        ));
+        res.push(r);
+        let mut modu = Dvbs2Modulator::new(1.0, 2.5, 0.35).map_err(super::option_error)?;
+        let mut out = Vec::new();
+        let mut info = 0u64;
+        let mut samples = 0u64;
+        let t = measure(a.seconds, Clock::Thread, || {
+            sym.clear();
+            out.clear();
+            enc.encode(&pls, black_box(&bb), &mut sym)
+                .expect("a BBFRAME of the right length");
+            let n = modu.process(&sym, &mut out) as u64;
+            info += 8 * field as u64;
+            samples += n;
+            n
+        });
+        let mut r = result(
+            "dvbs2-tx",
+            format!("DVB-S2 {name} normal pilots: encode + PL frame + RRC 0.35 at 2.5 sps"),
+            SPS,
+            t,
+        );
+        // Information bits per output sample, times the sample rates.
+        let per = info as f64 / samples as f64;
+        r.extra.push(("info_Mbit_s", t.0 * per / 1e6));
+        r.extra.push(("symbols_Msym_s", t.0 / 2.5 / 1e6));
+        res.push(r);
+    }
+    Ok(res)
+}
+
 fn bench_hdlc(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0xa25);
     let cfg = HdlcConfig::ax25_g3ruh();
@@ -1050,6 +1122,10 @@ const BENCHES: &[Entry] = &[
     Entry {
         name: "bch",
         run: bench_bch,
+    },
+    Entry {
+        name: "dvbs2-tx",
+        run: bench_dvbs2_tx,
     },
     Entry {
         name: "ao40",

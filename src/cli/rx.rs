@@ -767,7 +767,7 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
 /// Runs `leomodem rx` and prints the decoder report to stderr.
 pub fn run(args: RxArgs) -> Result<()> {
     // `dvbs2` is a waveform family with its own receiver, not a TOML profile.
-    if args.coding.profile.as_deref() == Some("dvbs2") {
+    if args.coding.profile.as_deref() == Some(crate::dvbs2::PROFILE) {
         let s = crate::dvbs2::rx::receive(&args)?;
         crate::dvbs2::rx::report(&args.input.name(&args.device), &s);
         return Ok(());

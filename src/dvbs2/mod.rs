@@ -1,6 +1,6 @@
-//! DVB-S2 (ETSI EN 302 307-1), the `dvbs2` waveform family of `tx` and `rx`: the
-//! application side over the kernels of [`leomodem_dsp::framing::dvbs2`] (the transmit chain in
-//! [`tx`], the receive chain as a pipeline stage in [`rx`]).
+//! DVB-S2 (ETSI EN 302 307-1), the `dvbs2` waveform family of `tx` and `rx`: the application
+//! side over the kernels of [`leomodem_dsp::framing::dvbs2`] — the transmitter ([`tx`]) and the
+//! receive chain as a pipeline stage with the `rx --profile dvbs2` command ([`rx`]).
 //!
 //! `--profile dvbs2` names this family, not a TOML [`crate::profile::Profile`] (those describe
 //! PSK links with CCSDS coding); its options (MODCOD, frame size, pilots, …) are its own.

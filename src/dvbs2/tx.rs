@@ -661,8 +661,6 @@ fn describe(s: &FrameSchedule) -> String {
 pub const KEY_WAVEFORM: &str = "leomodem:waveform";
 /// SigMF global key: the DVB-S2 schedule, an array of `{modcod, frame_size, pilots, frames}`.
 pub const KEY_DVBS2_SCHEDULE: &str = "leomodem:dvbs2_schedule";
-/// SigMF global key: the PL scrambling (Gold) code number.
-pub const KEY_DVBS2_GOLD_CODE: &str = "leomodem:dvbs2_gold_code";
 /// SigMF global key: `ts` or `generic`.
 pub const KEY_DVBS2_STREAM: &str = "leomodem:dvbs2_stream";
 
@@ -677,7 +675,7 @@ fn globals(
     m.insert(KEY_WAVEFORM.into(), crate::dvbs2::PROFILE.into());
     m.insert(crate::cli::KEY_SYMBOL_RATE.into(), symbol_rate.into());
     m.insert(crate::cli::KEY_ROLLOFF.into(), rolloff.into());
-    m.insert(KEY_DVBS2_GOLD_CODE.into(), gold.into());
+    m.insert(super::rx::KEY_GOLD_CODE.into(), gold.into());
     m.insert(
         KEY_DVBS2_STREAM.into(),
         if generic { "generic" } else { "ts" }.into(),
