@@ -55,7 +55,7 @@ impl RxInputArgs {
     }
 
     /// What the run reads, for messages.
-    fn name(&self, dev: &DeviceArgs) -> String {
+    pub fn name(&self, dev: &DeviceArgs) -> String {
         match (&self.input, &dev.device) {
             (Some(p), _) => p.display().to_string(),
             (None, Some(d)) => format!("device {d}"),
@@ -137,6 +137,15 @@ pub struct RxArgs {
     /// Write decoded transfer frames (those that passed RS/CRC) back to back.
     #[arg(long, value_name = "FILE")]
     pub frames: Option<PathBuf>,
+    /// With --profile dvbs2: write the MPEG-TS packets (188 bytes, sync byte restored, each checked by its CRC-8).
+    #[arg(long, value_name = "FILE")]
+    pub ts: Option<PathBuf>,
+    /// With --profile dvbs2: write every BBFRAME that passed BCH and its BBHEADER CRC-8 (descrambled, whole), back to back.
+    #[arg(long, value_name = "FILE")]
+    pub bbframes: Option<PathBuf>,
+    /// With --profile dvbs2: PL scrambling code number 0..=262141 (default: the capture's metadata, else 0).
+    #[arg(long, value_name = "N")]
+    pub gold_code: Option<u32>,
     /// Write one JSON object per frame (index, sample, time, rs_corrected, ok, hex, …); `-` for standard output.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -757,6 +766,21 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
 
 /// Runs `leomodem rx` and prints the decoder report to stderr.
 pub fn run(args: RxArgs) -> Result<()> {
+    // `dvbs2` is a waveform family with its own receiver, not a TOML profile.
+    if args.coding.profile.as_deref() == Some("dvbs2") {
+        let s = crate::dvbs2::rx::receive(&args)?;
+        crate::dvbs2::rx::report(&args.input.name(&args.device), &s);
+        return Ok(());
+    }
+    for (set, name) in [
+        (args.ts.is_some(), "--ts"),
+        (args.bbframes.is_some(), "--bbframes"),
+        (args.gold_code.is_some(), "--gold-code"),
+    ] {
+        if set {
+            return Err(Error::config(name, "only with --profile dvbs2"));
+        }
+    }
     if args.satellite.is_some() {
         for (t, s) in super::satellite::receive_satellite(&args)? {
             eprintln!("rx: transmitter `{t}`");

@@ -1,9 +1,11 @@
-//! DVB-S2 (ETSI EN 302 307-1), the `dvbs2` waveform family of `tx` (and `rx`): the
-//! application side over the kernels of [`leomodem_dsp::framing::dvbs2`].
+//! DVB-S2 (ETSI EN 302 307-1), the `dvbs2` waveform family of `tx` and `rx`: the
+//! application side over the kernels of [`leomodem_dsp::framing::dvbs2`] (the receive chain as
+//! a pipeline stage in [`rx`]).
 //!
 //! `--profile dvbs2` names this family, not a TOML [`crate::profile::Profile`] (those describe
 //! PSK links with CCSDS coding); its options (MODCOD, frame size, pilots, …) are its own.
 
+pub mod rx;
 pub mod tx;
 
 /// The profile name that selects the DVB-S2 family.

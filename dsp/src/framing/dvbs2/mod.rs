@@ -9,13 +9,16 @@
 //! [`tx::Dvbs2FrameEncoder`] → pulse shaping ([`tx::Dvbs2Modulator`]).
 //!
 //! Receive: symbols → [`sync::PlFrameSync`] (frames, PLS, descrambled unit-energy payload) →
-//! demap → de-interleave → FEC decode → [`bb::BbScrambler`] → [`bb::TsBbDeframer`] (or the
-//! data field of a generic stream to GSE).
+//! [`rx::Dvbs2FrameDecoder`] (demap → de-interleave → LDPC → BCH → BB descrambling →
+//! BBHEADER CRC-8) → [`bb::TsBbDeframer`] (or the data field of a generic stream to GSE); from
+//! samples (matched filter, timing, coarse carrier) [`receiver::Dvbs2Receiver`] does it all.
 
 pub mod bb;
 pub mod interleaver;
 pub mod modcod;
 pub mod pl;
+pub mod receiver;
+pub mod rx;
 pub mod sync;
 pub mod tx;
 
@@ -26,5 +29,7 @@ pub use bb::{
 pub use interleaver::BitInterleaver;
 pub use modcod::{Dvbs2Modulation, Dvbs2Rate, FrameSize, Modcod, Pls};
 pub use pl::{PlFramer, PlScrambler, PlscDecision, PlscDecoder};
+pub use receiver::{Dvbs2Receiver, Dvbs2RxConfig, Dvbs2RxFrame, Dvbs2RxStats};
+pub use rx::{BchOutcome, DecodedFrame, Dvbs2FrameDecoder, FrameDecoderStats};
 pub use sync::{PlFrameInfo, PlFrameSync, PlSyncConfig, PlSyncStats};
 pub use tx::{Dvbs2FrameEncoder, Dvbs2Modulator};

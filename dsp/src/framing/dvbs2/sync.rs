@@ -79,8 +79,14 @@ pub struct PlSyncConfig {
     pub track_threshold: f32,
     /// Consecutive misses after which lock is dropped.
     pub max_misses: u32,
-    /// Half-width (cycles/symbol) of the frequency search around the differential estimate.
+    /// Half-width (cycles/symbol) of the frequency search around the differential estimate
+    /// (or around `acquire_centre`).
     pub acquire_span: f64,
+    /// When set, candidates are searched around this frequency (cycles/symbol) instead of
+    /// their own differential estimate: for a front end that has already removed the carrier
+    /// to within `acquire_span` (the differential estimate of one header is noisy at low
+    /// Es/N0, and a narrower search has fewer false maxima).
+    pub acquire_centre: Option<f64>,
     /// Half-width (cycles/symbol) of the frequency search around the tracked frequency.
     pub track_span: f64,
     /// Loop noise bandwidth `B_n·T` of the decision-directed carrier loop used on frames
@@ -98,6 +104,7 @@ impl Default for PlSyncConfig {
             track_threshold: 0.30,
             max_misses: 3,
             acquire_span: 0.12,
+            acquire_centre: None,
             track_span: 0.003,
             dd_bandwidth: 0.002,
         }
@@ -523,7 +530,10 @@ impl PlFrameSync {
         }
         self.stats.candidates += 1;
         let ci = self.idx(pos);
-        let (_, f0) = self.rho(ci);
+        let f0 = match self.cfg.acquire_centre {
+            Some(c) => c,
+            None => self.rho(ci).1,
+        };
         let fit = self.fit_header(ci, f0, self.cfg.acquire_span);
         if fit.kappa < self.cfg.acquire_threshold {
             return;
