@@ -16,17 +16,23 @@ use leomodem_dsp::framing::gse::GseEncapError;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::link::phy::{BbframeRx, BbframeTx, PhyRx, PhyTx};
+use crate::link::phy::{BbframeRx, BbframeTx, Dvbs2Rx, Dvbs2Tx, PhyRx, PhyTx};
 use crate::link::secure::{LinkKey, Role};
 use crate::link::tun::Tun;
 use crate::link::{default_mtu, LinkRx, LinkTx, TxCounters, TX_QUEUE};
 use crate::pipeline::interrupt_flag;
+
+/// Roll-off of the dvbs2 PHY (the BBHEADER's RO field says 0.20 too).
+const ROLLOFF: f64 = 0.20;
 
 /// The physical layer under the link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PhyKind {
     /// Length-prefixed BBFRAMEs (32-bit big-endian length, then the frame) over a file or FIFO.
     Bbframe,
+    /// DVB-S2 at sample level: cf32 IQ at --sample-rate (PL frames, RRC roll-off 0.20,
+    /// dummy PL frames when idle); needs --symbol-rate and --sample-rate.
+    Dvbs2,
 }
 
 /// Arguments of `leomodem link`.
@@ -63,12 +69,23 @@ pub struct LinkArgs {
     /// FECFRAME size: normal (64800) or short (16200).
     #[arg(long, default_value = "normal", value_parser = parse_frame_size)]
     pub frame_size: FrameSize,
+    /// Symbol rate of the dvbs2 PHY, symbols/s (e.g. 250k, 1M).
+    #[arg(long, value_name = "HZ", value_parser = super::parse_rate)]
+    pub symbol_rate: Option<f64>,
+    /// Sample rate of the dvbs2 PHY's cf32 streams, samples/s (at least 2 × the symbol rate).
+    #[arg(long, value_name = "HZ", value_parser = super::parse_rate)]
+    pub sample_rate: Option<f64>,
+    /// Pilot blocks in the PL frames (dvbs2 PHY).
+    #[arg(long)]
+    pub pilots: bool,
     /// Interface MTU (default: what one BBFRAME carries whole, within 1280..=1500).
     #[arg(long, value_name = "BYTES")]
     pub mtu: Option<usize>,
-    /// Keep-alive: a sealed empty frame after this many ms with nothing to send.
-    #[arg(long, default_value_t = 100, value_name = "MS")]
-    pub keepalive_ms: u64,
+    /// Keep-alive: after this many ms with nothing to send, a sealed empty frame (and with the
+    /// dvbs2 PHY a dummy PL frame) goes out. Default 100 (bbframe), 20 (dvbs2: keeps the
+    /// receiver's blocks moving).
+    #[arg(long, value_name = "MS")]
+    pub keepalive_ms: Option<u64>,
     /// Stop after this many seconds (default: run until Ctrl-C or the end of --rx).
     #[arg(long, value_name = "S")]
     pub duration: Option<f64>,
@@ -136,10 +153,32 @@ pub fn run(args: LinkArgs) -> Result<()> {
     for p in &args.peers {
         check_cidr(p, "--peer-address", false)?;
     }
-    if args.keepalive_ms == 0 {
+    let keepalive_ms = args.keepalive_ms.unwrap_or(match args.phy {
+        PhyKind::Bbframe => 100,
+        PhyKind::Dvbs2 => 20,
+    });
+    if keepalive_ms == 0 {
         return Err(Error::config("--keepalive-ms", "must be at least 1"));
     }
-    let pls = Pls::new(args.modcod, args.frame_size, false).ok_or_else(|| {
+    let rates = match (args.phy, args.symbol_rate, args.sample_rate) {
+        (PhyKind::Bbframe, _, _) => None,
+        (PhyKind::Dvbs2, Some(rs), Some(fs)) => {
+            if fs < 2.0 * rs {
+                return Err(Error::config(
+                    "--sample-rate",
+                    format!("{fs} samples/s is less than 2 × the symbol rate {rs}"),
+                ));
+            }
+            Some((rs, fs))
+        }
+        (PhyKind::Dvbs2, _, _) => {
+            return Err(Error::config(
+                "--phy dvbs2",
+                "needs --symbol-rate and --sample-rate",
+            ))
+        }
+    };
+    let pls = Pls::new(args.modcod, args.frame_size, args.pilots).ok_or_else(|| {
         Error::config(
             "--modcod",
             format!(
@@ -238,12 +277,15 @@ pub fn run(args: LinkArgs) -> Result<()> {
         let halt = halt.clone();
         let counters = counters.clone();
         let path = args.tx.clone();
-        let keepalive = Duration::from_millis(args.keepalive_ms);
+        let keepalive = Duration::from_millis(keepalive_ms);
         let mut link_tx = link_tx;
         std::thread::Builder::new()
             .name("link-tx".into())
             .spawn(move || {
-                let mut phy: Box<dyn PhyTx> = Box::new(BbframeTx::create(&path, bbframe_len)?);
+                let mut phy: Box<dyn PhyTx> = match rates {
+                    None => Box::new(BbframeTx::create(&path, bbframe_len)?),
+                    Some((rs, fs)) => Box::new(Dvbs2Tx::create(&path, pls, rs, fs, ROLLOFF)?),
+                };
                 let mut frame = Vec::with_capacity(bbframe_len);
                 let give_back = |b: Vec<u8>| match buf_tx.try_send(b) {
                     Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
@@ -300,7 +342,10 @@ pub fn run(args: LinkArgs) -> Result<()> {
         std::thread::Builder::new()
             .name("link-rx".into())
             .spawn(move || {
-                let mut phy: Box<dyn PhyRx> = Box::new(BbframeRx::open(&path)?);
+                let mut phy: Box<dyn PhyRx> = match rates {
+                    None => Box::new(BbframeRx::open(&path)?),
+                    Some((rs, fs)) => Box::new(Dvbs2Rx::open(&path, rs, fs, ROLLOFF)?),
+                };
                 let mut frame = Vec::new();
                 let mut err = None;
                 loop {
