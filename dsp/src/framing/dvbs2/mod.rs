@@ -12,12 +12,14 @@
 //! demap → de-interleave → FEC decode → [`bb::BbScrambler`] → [`bb::TsBbDeframer`] (or the
 //! data field of a generic stream to GSE).
 
+pub mod acm;
 pub mod bb;
 pub mod interleaver;
 pub mod modcod;
 pub mod pl;
 pub mod sync;
 
+pub use acm::{AcmChange, AcmConfig, AcmPolicy, AcmReport, ReportError};
 pub use bb::{
     generic_bbframe, generic_data_field, BbHeader, BbScrambler, RollOff, StreamType, TsBbDeframer,
     TsBbFramer,
