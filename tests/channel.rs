@@ -696,3 +696,67 @@ fn bad_arguments_give_clear_errors() {
         &["--forward"],
     );
 }
+
+#[test]
+fn duration_limits_each_direction() {
+    let dir = Dir::new();
+    write_cf32(
+        &dir.p("dc.cf32"),
+        &vec![(1.0f32, 0.0f32); 3 * FS as usize / 2],
+    );
+    let out = ok(&[
+        "channel",
+        "--forward",
+        s(&dir.p("dc.cf32")),
+        s(&dir.p("a.cf32")),
+        "--return",
+        s(&dir.p("dc.cf32")),
+        s(&dir.p("b.cf32")),
+        "--sample-rate",
+        "48k",
+        "--delay",
+        "5",
+        "--duration",
+        "0.5",
+    ]);
+    assert_eq!(out.matches("duration reached").count(), 2, "{out}");
+    for f in ["a.cf32", "b.cf32"] {
+        assert_eq!(read_cf32(&dir.p(f)).len(), 24_000);
+    }
+}
+
+#[test]
+fn ctrl_c_while_an_output_fifo_is_never_opened() {
+    let dir = Dir::new();
+    write_cf32(&dir.p("dc.cf32"), &vec![(1.0f32, 0.0f32); 8000]);
+    let fo = dir.p("nobody-reads");
+    mkfifo(&fo);
+    let mut child = common::bin()
+        .args([
+            "channel",
+            "--forward",
+            s(&dir.p("dc.cf32")),
+            s(&fo),
+            "--sample-rate",
+            "8k",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let st = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let st = wait_bounded(&mut child, 10);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(st.success(), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+}

@@ -271,8 +271,21 @@ pub fn run(args: ChannelArgs) -> Result<()> {
     }
     drop(done_tx);
     let mut reports: Vec<DirectionReport> = Vec::new();
-    for _ in 0..n {
-        match done_rx.recv() {
+    let mut stopped_at: Option<std::time::Instant> = None;
+    while reports.len() < n {
+        let got = done_rx.recv_timeout(std::time::Duration::from_millis(200));
+        if let Err(crossbeam_channel::RecvTimeoutError::Timeout) = got {
+            // A direction still opening a FIFO nobody opens is left behind after Ctrl-C.
+            if cfg.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = *stopped_at.get_or_insert_with(std::time::Instant::now);
+                if t.elapsed() > std::time::Duration::from_secs(2) {
+                    eprintln!("channel: interrupted while a stream was still being opened");
+                    break;
+                }
+            }
+            continue;
+        }
+        match got {
             Ok(Ok(r)) => reports.push(r),
             // The other direction may be blocked opening a FIFO: leave it, the
             // process ends with the error.
