@@ -15,6 +15,7 @@ pub mod deframer;
 pub mod dvbs2;
 pub mod hdlc;
 pub mod kiss;
+pub mod lilacsat;
 pub mod randomizer;
 pub mod tm;
 
