@@ -16,6 +16,7 @@ pub mod satellite;
 pub mod satellites;
 pub mod sim;
 pub mod tx;
+pub mod tx_satellite;
 
 use crate::error::{Error, Result};
 use crate::io::{CaptureInfo, OpenOptions, SampleFormat};
