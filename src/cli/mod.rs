@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod ber;
+pub mod ber_satellite;
 pub mod coding;
 pub mod completions;
 pub mod device;

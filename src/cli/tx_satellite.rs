@@ -39,8 +39,9 @@ fn config_error(e: leomodem_dsp::DspError) -> Error {
     Error::config("--satellite", e.to_string())
 }
 
-/// The channel bits (one per byte) of `n` frames of transmitter `t`.
-fn channel_bits(t: &Transmitter, n: u64, seed: u64) -> Result<Vec<u8>> {
+/// The channel bits (one per byte) of `n` frames of transmitter `t` (frame `i` carries
+/// [`payload`]`(i, …)`).
+pub fn channel_bits(t: &Transmitter, n: u64, seed: u64) -> Result<Vec<u8>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut bits = Vec::new();
     match t.framing {
