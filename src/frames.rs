@@ -3,7 +3,8 @@
 use crate::error::{Error, Result};
 use crate::io::FileOut;
 use crate::pipeline::{CarrierPoint, Chunk, Sink, Stage, Tag, TagValue};
-use leomodem_dsp::framing::{CcsdsDecoder, DecodedFrame};
+use leomodem_dsp::framing::lilacsat::LilacSat1Deframer;
+use leomodem_dsp::framing::{CcsdsDecoder, DecodedFrame, LinkCoding};
 use leomodem_dsp::modem::DemodSymbol;
 use std::collections::VecDeque;
 use std::fs::File;
@@ -297,6 +298,10 @@ pub struct FrameSink {
     last: Vec<((u8, u16, u8), u32)>,
     /// Report the carrier tags of the frames (`Some`), and whether a prediction was used.
     carrier: Option<bool>,
+    /// LilacSat-1: the blocks are packets whose KISS telemetry frames go out instead.
+    lilacsat1: Option<LilacSat1Deframer>,
+    packets: Vec<Vec<u8>>,
+    packets_out: u64,
 }
 
 impl FrameSink {
@@ -314,7 +319,64 @@ impl FrameSink {
             line: String::with_capacity(4096),
             last: Vec::new(),
             carrier: None,
+            lilacsat1: None,
+            packets: Vec::new(),
+            packets_out: 0,
         })
+    }
+
+    /// With `on`, the decoded blocks of `coding` (BPSK) are LilacSat-1 packets: what goes
+    /// out (`--frames`, `--kiss`, `--json`, counted as ok frames) are the KISS telemetry
+    /// frames they carry ([`leomodem_dsp::framing::lilacsat`]); failed blocks count as
+    /// failed frames.
+    pub fn with_lilacsat1(mut self, on: bool, coding: LinkCoding) -> Result<Self> {
+        if on {
+            let per_packet = (coding.cadu_bits() as f64 / coding.conv_rate()).round() as u64;
+            self.lilacsat1 = Some(
+                LilacSat1Deframer::new(per_packet)
+                    .map_err(|e| Error::config("--satellite", e.to_string()))?,
+            );
+        }
+        Ok(self)
+    }
+
+    /// LilacSat-1: feeds block `f` to the packet deframer and writes the telemetry
+    /// frames it completes.
+    fn lilacsat1_frame(&mut self, f: &DecodedFrame) -> Result<()> {
+        use std::fmt::Write as _;
+        let Some(d) = self.lilacsat1.as_mut() else {
+            return Ok(());
+        };
+        if !f.ok {
+            self.counts.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        let packets = &mut self.packets;
+        d.push(&f.data, f.asm_symbol, f.ok, |p| packets.push(p.to_vec()));
+        let time = self
+            .start
+            .map(|t| t.add_seconds(f.asm_sample / self.sample_rate));
+        for p in std::mem::take(&mut self.packets) {
+            self.counts.ok.fetch_add(1, Ordering::Relaxed);
+            self.out.frame(&p)?;
+            if self.out.wants_json() {
+                self.line.clear();
+                let _ = write!(
+                    self.line,
+                    "{{\"index\":{},\"sample\":{:.1},\"time\":{},\"ok\":true,\"framing\":\"lilacsat-1\",\"length\":{},\"hex\":\"",
+                    self.packets_out,
+                    f.asm_sample,
+                    time.map_or("null".to_string(), |t| format!("\"{}\"", t.to_iso8601())),
+                    p.len()
+                );
+                for b in &p {
+                    let _ = write!(self.line, "{b:02x}");
+                }
+                self.line.push_str("\"}\n");
+                self.out.json_line(&self.line)?;
+            }
+            self.packets_out += 1;
+        }
+        Ok(())
     }
 
     /// Adds the measured carrier offset (`carrier_hz`), the Es/N0 (`esn0_db`) and, when
@@ -399,6 +461,10 @@ impl Sink for FrameSink {
                     let TagValue::Carrier(p) = t.value;
                     carrier = Some(p);
                 }
+            }
+            if self.lilacsat1.is_some() {
+                self.lilacsat1_frame(f)?;
+                continue;
             }
             if f.ok {
                 self.counts.ok.fetch_add(1, Ordering::Relaxed);

@@ -119,6 +119,40 @@ fn trisat_every_gr_satellites_frame() {
     }
 }
 
+/// LilacSat-1 (an excerpt of the engineering model's recording, BPSK 9600 Bd on a 12 kHz
+/// audio carrier): conv k=7, NRZ-M after Viterbi, the CCSDS ASM and scrambler over
+/// 116-byte packets whose telemetry bytes form a KISS stream. The KISS frames out are
+/// exactly the ones gr-satellites' deframer carries (captures/real/
+/// lilacsat1_excerpt-gr-satellites.json, made by scripts/lilacsat1_reference.py).
+#[test]
+fn lilacsat1_every_gr_satellites_telemetry_frame() {
+    let text =
+        std::fs::read_to_string(root().join("captures/real/lilacsat1_excerpt-gr-satellites.json"))
+            .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let want: Vec<String> = v["frames_hex"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    assert!(want.len() >= 5, "reference has {} frames", want.len());
+    let (lines, kiss) = decode("lilacsat1_excerpt.wav", "LilacSat-1");
+    let got: Vec<String> = kiss.iter().map(|f| hex(f)).collect();
+    assert_eq!(
+        got, want,
+        "LilacSat-1 telemetry differs from gr-satellites'"
+    );
+    assert_eq!(lines.len(), kiss.len());
+    for l in &lines {
+        assert_eq!(l["framing"], "lilacsat-1");
+        assert_eq!(
+            l["length"].as_u64().unwrap() as usize * 2,
+            l["hex"].as_str().unwrap().len()
+        );
+    }
+}
+
 /// The other AX.25 recordings, each in one run through the binary: every frame of
 /// gr-satellites' union found byte-identical (AO-27: at least one of its two, the level
 /// this receiver reaches today), every frame a valid AX.25 frame of that satellite.

@@ -728,6 +728,99 @@ fn bench_ao40(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     )])
 }
 
+/// The FSK-family demodulators (samples in, one LLR per bit out), on a clean signal
+/// of random bits: FSK from FM-discriminator audio and from IQ (non-coherent and
+/// discriminator detectors) at 2.4 and 10 samples per symbol, AFSK 1200 and DBPSK 1200
+/// on an audio carrier at 48 kHz.
+fn bench_fsk(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    use leomodem_dsp::modem::fsk::{
+        AfskConfig, AfskDemodulator, AfskModulator, DbpskConfig, DbpskDemodulator, DbpskModulator,
+        FskConfig, FskDemodulator, FskDetector, FskIqDemodulator, FskModulator,
+    };
+    let e = super::option_error;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0xf5c);
+    let bits: Vec<u8> = (0..20_000).map(|_| rng.random_range(0..2u8)).collect();
+    let mut res = Vec::new();
+    let mut llrs = Vec::with_capacity(2 * bits.len());
+    // Checks the demodulator found (nearly) every bit, then measures it.
+    let mut row = |name: String, n_in: usize, run: &mut dyn FnMut(&mut Vec<f32>)| {
+        llrs.clear();
+        run(&mut llrs);
+        if llrs.len() + 64 < bits.len() {
+            return Err(Error::config("bench", format!("{name}: self-check failed")));
+        }
+        let r = measure(a.seconds, Clock::Thread, || {
+            llrs.clear();
+            run(&mut llrs);
+            n_in as u64
+        });
+        res.push(result("fsk", name, SPS, r));
+        Ok(())
+    };
+    for (fs, rs) in [(48_000.0, 20_000.0), (96_000.0, 9_600.0)] {
+        let sps = fs / rs;
+        let dev = rs / 4.0;
+        let mut m = FskModulator::new(fs, rs, dev, None).map_err(e)?;
+        let (mut audio, mut iq) = (Vec::new(), Vec::new());
+        m.process_bits_audio(&bits, &mut audio);
+        m.flush_audio(&mut audio);
+        m.reset();
+        m.process_bits(&bits, &mut iq);
+        m.flush(&mut iq);
+        let cfg = FskConfig::new(fs, rs, dev);
+        let mut d = FskDemodulator::new(cfg.clone()).map_err(e)?;
+        row(
+            format!("FSK audio (discriminator output), {sps} samples/symbol"),
+            audio.len(),
+            &mut |out| {
+                d.reset();
+                d.process(black_box(&audio), out);
+            },
+        )?;
+        for det in [FskDetector::NonCoherent, FskDetector::Discriminator] {
+            let mut d = FskIqDemodulator::new(cfg.clone(), det).map_err(e)?;
+            row(
+                format!("FSK IQ, {det:?} detector, {sps} samples/symbol"),
+                iq.len(),
+                &mut |out| {
+                    d.reset();
+                    d.process(black_box(&iq), out);
+                },
+            )?;
+        }
+    }
+    let cfg = AfskConfig::bell202(48_000.0);
+    let mut m = AfskModulator::new(&cfg).map_err(e)?;
+    let mut audio = Vec::new();
+    m.process_bits(&bits, &mut audio);
+    m.flush(&mut audio);
+    let mut d = AfskDemodulator::new(cfg).map_err(e)?;
+    row(
+        "AFSK 1200 (Bell 202), 40 samples/symbol".into(),
+        audio.len(),
+        &mut |out| {
+            d.reset();
+            d.process(black_box(&audio), out);
+        },
+    )?;
+    let mut cfg = DbpskConfig::new(48_000.0, 1200.0);
+    cfg.carrier_hz = 1500.0;
+    let mut m = DbpskModulator::new(&cfg).map_err(e)?;
+    let mut iq = Vec::new();
+    m.process_bits(&bits, &mut iq);
+    let audio: Vec<f32> = iq.iter().map(|z| z.re).collect();
+    let mut d = DbpskDemodulator::new(cfg).map_err(e)?;
+    row(
+        "DBPSK 1200 on a 1.5 kHz audio carrier, 40 samples/symbol".into(),
+        audio.len(),
+        &mut |out| {
+            d.reset();
+            d.process_audio(black_box(&audio), out);
+        },
+    )?;
+    Ok(res)
+}
+
 fn bench_demod(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     let mut res = Vec::new();
     for m in [Modulation::Bpsk, Modulation::Qpsk] {
@@ -1130,6 +1223,10 @@ const BENCHES: &[Entry] = &[
     Entry {
         name: "ao40",
         run: bench_ao40,
+    },
+    Entry {
+        name: "fsk",
+        run: bench_fsk,
     },
     Entry {
         name: "demod",

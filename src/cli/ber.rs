@@ -65,6 +65,12 @@ pub struct BerArgs {
     /// One JSON object per point instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// FER of a catalogue satellite's framing (AX.25, AX.25 G3RUH, AO-40 FEC) over 2-FSK IQ with non-coherent detection, beside non-coherent FSK's theoretical curve.
+    #[arg(long, value_name = "NAME|NORAD")]
+    pub satellite: Option<String>,
+    /// With --satellite: the transmitter (default: the first).
+    #[arg(long, value_name = "NAME", requires = "satellite")]
+    pub transmitter: Option<String>,
 }
 
 /// Parses `START:STOP:STEP`, `a,b,c` or a single value.
@@ -102,6 +108,10 @@ pub fn parse_points(s: &str, option: &str) -> Result<Vec<f64>> {
 
 /// Runs `leomodem ber`.
 pub fn run(args: BerArgs) -> Result<()> {
+    if let Some(name) = &args.satellite {
+        let points = parse_points(args.ebn0.as_deref().unwrap_or("6:14:2"), "--ebn0")?;
+        return super::ber_satellite::run(&args, name, &points);
+    }
     let mut coding_args = args.coding.clone();
     if !coding_args.any() {
         coding_args.profile = Some(super::coding::DEFAULT_PROFILE.into());

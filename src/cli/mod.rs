@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod ber;
+pub mod ber_satellite;
 pub mod channel;
 pub mod coding;
 pub mod completions;
@@ -18,6 +19,7 @@ pub mod satellite;
 pub mod satellites;
 pub mod sim;
 pub mod tx;
+pub mod tx_satellite;
 
 use crate::error::{Error, Result};
 use crate::io::{CaptureInfo, OpenOptions, SampleFormat};

@@ -194,6 +194,10 @@ pub struct RxArgs {
     /// An FSK-family demodulator instead of the PSK one (set by --satellite).
     #[arg(skip)]
     pub fsk: Option<crate::stages::FskKind>,
+    /// The decoded 116-byte blocks are LilacSat-1 packets: out go the KISS telemetry
+    /// frames they carry (set by --satellite).
+    #[arg(skip)]
+    pub lilacsat1: bool,
     /// Samples per chunk read from the input (the output does not depend on it).
     #[arg(long, default_value_t = 65536, value_name = "SAMPLES")]
     pub chunk: usize,
@@ -667,7 +671,8 @@ fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, C
                 info.start_time,
                 info.sample_rate,
             )?
-            .with_carrier(plan.pass.is_some());
+            .with_carrier(plan.pass.is_some())
+            .with_lilacsat1(args.lilacsat1, coding)?;
             monitor.frames = Some(sink.counts());
             RxChain::Frames(pipeline.then(FrameStage::new(decoder)), Box::new(sink))
         }

@@ -6,7 +6,7 @@
 //! take is decoded, one after the other over the same input (a file; a device takes one
 //! transmitter), and the frames of all of them go to the same outputs.
 
-use super::coding::{ConvArg, OnOff};
+use super::coding::{ConvArg, OnOff, RsChoice};
 use super::rx::{receive, RxArgs, RxSummary, DEFAULT_TIMING_BW};
 use crate::catalogue::{self, Framing, Transmitter, TxModulation};
 use crate::error::{Error, Result};
@@ -20,8 +20,11 @@ pub const AUDIO_TIMING_BW: f64 = 0.01;
 
 /// Why this receiver cannot take `t` yet, or `None` when it can.
 pub fn unsupported(t: &Transmitter) -> Option<String> {
-    match t.framing {
-        Framing::LilacSat1 => Some("the LilacSat-1 framing is not implemented yet".into()),
+    match (t.framing, t.modulation) {
+        (Framing::LilacSat1, TxModulation::Bpsk) => None,
+        (Framing::LilacSat1, m) => Some(format!(
+            "the LilacSat-1 framing is implemented over BPSK, not {m:?}"
+        )),
         _ => None,
     }
 }
@@ -50,7 +53,9 @@ pub fn apply(args: &mut RxArgs, t: &Transmitter, real_input: bool) -> Result<()>
         // Low-rate BPSK in a receiver's audio: differential detection (no carrier loop
         // to pull in on a short burst; NRZI makes the framing blind to the phase).
         TxModulation::Bpsk
-            if real_input && t.baud <= 2400.0 && t.framing != Framing::CcsdsConcatenated =>
+            if real_input
+                && t.baud <= 2400.0
+                && !matches!(t.framing, Framing::CcsdsConcatenated | Framing::LilacSat1) =>
         {
             Some(FskKind::Dbpsk {
                 carrier: t.audio_carrier().unwrap_or(1500.0),
@@ -84,7 +89,18 @@ pub fn apply(args: &mut RxArgs, t: &Transmitter, real_input: bool) -> Result<()>
                 c.differential = Some(OnOff::On);
             }
         }
-        Framing::LilacSat1 => unreachable!("refused by unsupported()"),
+        Framing::LilacSat1 => {
+            // The CCSDS parts under LilacSat-1's packets (framing::lilacsat): conv k=7
+            // CCSDS, NRZ-M after the decoder, ASM, scrambler over 116 bytes, no RS.
+            let c = &mut args.coding;
+            c.profile.get_or_insert_with(|| "ccsds-bpsk-r1/2-rs".into());
+            c.conv = Some(ConvArg(Some(leomodem_dsp::fec::conv::ConvVariant::Ccsds)));
+            c.rs = Some(RsChoice::None);
+            c.frame_length = Some(leomodem_dsp::framing::lilacsat::PACKET_LEN);
+            c.randomizer = Some(OnOff::On);
+            c.differential = Some(OnOff::On);
+            args.lilacsat1 = true;
+        }
     }
     Ok(())
 }

@@ -87,6 +87,12 @@ pub struct TxArgs {
     /// Print per-stage pipeline statistics.
     #[arg(long)]
     pub stats: bool,
+    /// Send what a satellite of the catalogue sends (AX.25 or AO-40 FEC frames over FSK, AFSK or BPSK ≤ 2400 Bd) as a receiver's audio recording (mono WAV) that `rx --satellite` decodes; --frame-count frames (default 10).
+    #[arg(long, value_name = "NAME|NORAD", conflicts_with_all = ["input", "bits_text", "random_bits", "frames_in", "device"])]
+    pub satellite: Option<String>,
+    /// With --satellite: the transmitter (default: the first).
+    #[arg(long, value_name = "NAME", requires = "satellite")]
+    pub transmitter: Option<String>,
 }
 
 /// Reads the bits to send.
@@ -142,6 +148,9 @@ pub fn run(args: TxArgs) -> Result<()> {
         return crate::dvbs2::tx::run(args);
     }
     args.dvbs2.check_unused()?;
+    if let Some(name) = &args.satellite {
+        return super::tx_satellite::run(&args, name);
+    }
     let profile = args.coding.resolve()?;
     let wf = {
         let mut w = args.waveform.clone();

@@ -16,6 +16,7 @@ pub mod dvbs2;
 pub mod gse;
 pub mod hdlc;
 pub mod kiss;
+pub mod lilacsat;
 pub mod randomizer;
 pub mod tm;
 
