@@ -179,9 +179,12 @@ pub struct RxArgs {
     /// FLL-assist bandwidth during pull-in, as a fraction of the symbol rate (0 = off).
     #[arg(long, allow_hyphen_values = true, default_value_t = 0.0, value_name = "BNT", value_parser = parse_real)]
     pub fll_bw: f64,
-    /// Acquisition over the whole stream: search again (spur-proof line search, tone notches) whenever the carrier is not locked, is lost, or the input has a gap; the loops widen to pull in and narrow to track.
-    #[arg(long)]
+    /// Acquisition over the whole stream (the default): search again (spur-proof line search, tone notches) whenever the carrier is not locked, is lost, or the input has a gap; the loops widen to pull in and narrow to track.
+    #[arg(long, overrides_with = "no_reacquire")]
     pub reacquire: bool,
+    /// One carrier search at the start only, as before the state machine: the loops must hold the carrier for the whole stream.
+    #[arg(long, overrides_with = "reacquire")]
+    pub no_reacquire: bool,
     /// An FSK-family demodulator instead of the PSK one (set by --satellite).
     #[arg(skip)]
     pub fsk: Option<crate::stages::FskKind>,
@@ -403,7 +406,7 @@ impl RxPlan {
         let mut cfg = DemodConfig::new(wf.modulation, info.sample_rate, wf.symbol_rate, wf.rolloff);
         cfg.initial_cfo_hz = args.offset.unwrap_or(0.0);
         cfg.real_input = info.real;
-        cfg.reacquire = args.reacquire;
+        cfg.reacquire = !args.no_reacquire;
         cfg.search_span_hz = match (args.search_span, args.offset) {
             (Some(span), _) => Some(span),
             (None, Some(_)) => Some(0.5 * wf.symbol_rate),
