@@ -491,13 +491,16 @@ impl RxMonitor {
     fn snapshot(&self) -> impl Fn() -> crate::progress::Snapshot + Send + 'static {
         let (status, frames) = (self.status.clone(), self.frames.clone());
         let dev = self.device.clone();
+        let acq = self.acq.clone();
         move || {
             let st = status.lock().map(|s| *s).unwrap_or_default();
+            let acq_state = acq.lock().ok().and_then(|a| a.map(|a| a.state.name()));
             crate::progress::Snapshot {
                 samples: st.samples,
                 frames_ok: frames.as_ref().map(|c| c.ok.load(Ordering::Relaxed)),
                 frames_failed: frames.as_ref().map(|c| c.failed.load(Ordering::Relaxed)),
                 locked: Some(st.locked),
+                acq_state,
                 esn0_db: st.esn0_db.is_finite().then_some(st.esn0_db),
                 cfo_hz: st.acquired.then_some(st.cfo_hz),
                 doppler_predicted_hz: (st.doppler_hz != 0.0).then_some(st.doppler_hz),

@@ -88,9 +88,11 @@ pub const MAX_TONES: usize = 16;
 pub const MAX_CANDIDATES: usize = 8;
 
 /// Acquisition state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum AcqState {
-    /// No carrier: the search runs at every search position.
+    /// No carrier: the search runs at every search position (the state a machine
+    /// starts in).
+    #[default]
     Search,
     /// A confirmed candidate is being pulled in (wide loops).
     PullIn,
@@ -1162,6 +1164,8 @@ pub struct AcqDirective {
 /// Counters for a report.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct AcqStats {
+    /// State at the last decision.
+    pub state: AcqState,
     /// Searches run.
     pub searches: u64,
     /// Candidates accepted (entries into pull-in).
@@ -1466,7 +1470,10 @@ impl Acquisition {
 
     /// Counters so far (locked time counted up to the last decision).
     pub fn stats(&self) -> AcqStats {
-        self.stats
+        AcqStats {
+            state: self.state,
+            ..self.stats
+        }
     }
 
     /// Loop bandwidths for the current state.
