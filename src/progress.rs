@@ -46,6 +46,9 @@ pub struct Snapshot {
     pub frames_failed: Option<u64>,
     /// Carrier lock state.
     pub locked: Option<bool>,
+    /// State of the acquisition over the whole stream (`search`, `pull-in`, `locked`,
+    /// `lost`), shown instead of `locked` when known.
+    pub acq_state: Option<&'static str>,
     /// Es/N0 estimate, dB.
     pub esn0_db: Option<f64>,
     /// Carrier offset, Hz.
@@ -87,8 +90,12 @@ impl Snapshot {
     /// that is `Some`, separated by ` · `.
     pub fn message(&self, samples_per_s: Option<f64>, sample_rate: f64) -> String {
         let mut parts: Vec<String> = Vec::with_capacity(8);
-        if let Some(locked) = self.locked {
-            parts.push(if locked { "LOCKED" } else { "searching" }.to_string());
+        match (self.acq_state, self.locked) {
+            (Some(state), _) => parts.push(state.to_uppercase()),
+            (None, Some(locked)) => {
+                parts.push(if locked { "LOCKED" } else { "searching" }.to_string())
+            }
+            (None, None) => {}
         }
         if let Some(v) = self.esn0_db.filter(|v| v.is_finite()) {
             parts.push(format!("Es/N0 {v:.1} dB"));
@@ -297,6 +304,7 @@ mod tests {
         let s = Snapshot {
             samples: 0,
             locked: Some(true),
+            acq_state: None,
             esn0_db: Some(8.06),
             cfo_hz: Some(3412.0),
             doppler_predicted_hz: Some(-3400.0),
@@ -315,6 +323,13 @@ mod tests {
             ..Snapshot::default()
         };
         assert_eq!(s.message(None, 0.0), "searching");
+        // The acquisition's state, when the receiver runs the state machine.
+        let s = Snapshot {
+            locked: Some(false),
+            acq_state: Some("pull-in"),
+            ..Snapshot::default()
+        };
+        assert_eq!(s.message(None, 0.0), "PULL-IN");
     }
 
     #[test]

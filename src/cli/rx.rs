@@ -188,9 +188,12 @@ pub struct RxArgs {
     /// FLL-assist bandwidth during pull-in, as a fraction of the symbol rate (0 = off).
     #[arg(long, allow_hyphen_values = true, default_value_t = 0.0, value_name = "BNT", value_parser = parse_real)]
     pub fll_bw: f64,
-    /// Acquisition over the whole stream: search again (spur-proof line search, tone notches) whenever the carrier is not locked, is lost, or the input has a gap; the loops widen to pull in and narrow to track.
-    #[arg(long)]
+    /// Acquisition over the whole stream (the default): search again (spur-proof line search, tone notches) whenever the carrier is not locked, is lost, or the input has a gap; the loops widen to pull in and narrow to track.
+    #[arg(long, overrides_with = "no_reacquire")]
     pub reacquire: bool,
+    /// One carrier search at the start only, as before the state machine: the loops must hold the carrier for the whole stream.
+    #[arg(long, overrides_with = "reacquire")]
+    pub no_reacquire: bool,
     /// An FSK-family demodulator instead of the PSK one (set by --satellite).
     #[arg(skip)]
     pub fsk: Option<crate::stages::FskKind>,
@@ -416,7 +419,7 @@ impl RxPlan {
         let mut cfg = DemodConfig::new(wf.modulation, info.sample_rate, wf.symbol_rate, wf.rolloff);
         cfg.initial_cfo_hz = args.offset.unwrap_or(0.0);
         cfg.real_input = info.real;
-        cfg.reacquire = args.reacquire;
+        cfg.reacquire = !args.no_reacquire;
         cfg.search_span_hz = match (args.search_span, args.offset) {
             (Some(span), _) => Some(span),
             (None, Some(_)) => Some(0.5 * wf.symbol_rate),
@@ -501,13 +504,16 @@ impl RxMonitor {
     fn snapshot(&self) -> impl Fn() -> crate::progress::Snapshot + Send + 'static {
         let (status, frames) = (self.status.clone(), self.frames.clone());
         let dev = self.device.clone();
+        let acq = self.acq.clone();
         move || {
             let st = status.lock().map(|s| *s).unwrap_or_default();
+            let acq_state = acq.lock().ok().and_then(|a| a.map(|a| a.state.name()));
             crate::progress::Snapshot {
                 samples: st.samples,
                 frames_ok: frames.as_ref().map(|c| c.ok.load(Ordering::Relaxed)),
                 frames_failed: frames.as_ref().map(|c| c.failed.load(Ordering::Relaxed)),
                 locked: Some(st.locked),
+                acq_state,
                 esn0_db: st.esn0_db.is_finite().then_some(st.esn0_db),
                 cfo_hz: st.acquired.then_some(st.cfo_hz),
                 doppler_predicted_hz: (st.doppler_hz != 0.0).then_some(st.doppler_hz),

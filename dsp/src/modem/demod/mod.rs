@@ -651,9 +651,16 @@ impl PskDemodulator {
         if !r.acq.decision_due() {
             return;
         }
+        // The carrier as the front end sees it: the oscillator plus the residual the
+        // meter measures in the timing loop's symbols (the carrier loop's own estimate
+        // reaches the oscillator only after the hand-over's lag).
+        let residual_hz = r
+            .line
+            .residual()
+            .map_or(0.0, |w| w * self.cfg.symbol_rate / (2.0 * PI));
         let d = r.acq.decide(TrackReport {
             lock_metric: r.line.metric(),
-            freq_hz: -self.nco.freq(),
+            freq_hz: -self.nco.freq() + residual_hz,
         });
         r.acq.take_events(&mut r.events);
         // Nobody drains them: keep the latest few thousand.
