@@ -9,7 +9,8 @@
 //!   symbols, the channel simulator adds AWGN at one sample per symbol, the LLRs go to
 //!   a Viterbi decoder aligned with the stream, and each code block is decoded at its
 //!   known position. BER is measured on the decoded bits (the convolutional code's BER,
-//!   before RS); FER as above.
+//!   before RS); FER as above. On an LDPC link the codeblock's LLRs go to the LDPC
+//!   decoder at the known position, and BER is that of the decoded information bits.
 //!
 //! Eb/N0 is per information bit of the transfer frames: `Es/N0 = Eb/N0 + 10·log10(b·R)`
 //! with `b` bits per symbol and `R = R_conv · frame_length/block_len` (RS and CRC count
@@ -84,7 +85,8 @@ pub struct BerPoint {
     pub bits: u64,
     /// Decoded bits in error (genie only).
     pub bit_errors: u64,
-    /// Bit error ratio after the convolutional decoder (genie only; `None` otherwise).
+    /// Bit error ratio after the convolutional decoder, or of the information bits after
+    /// the LDPC decoder on LDPC links (genie only; `None` otherwise).
     pub ber: Option<f64>,
     /// Uncoded BER of the modulation at this Es/N0 (theory), for comparison.
     pub uncoded_ber: f64,
@@ -174,7 +176,7 @@ pub fn measure(cfg: &BerConfig, ebn0_db: f64) -> Result<BerPoint, DspError> {
     let mut coded = Vec::new();
     // Without RS or CRC nothing can tell a corrupted frame from a sent one: a wrong
     // frame is a frame error, not a false frame.
-    let checked_link = cfg.coding.rs.is_some() || cfg.coding.crc;
+    let checked_link = cfg.coding.rs.is_some() || cfg.coding.crc || cfg.coding.ldpc.is_some();
     let stop = |sent: u64, errors: u64| -> bool {
         sent >= cfg.max_frames || (sent >= cfg.min_frames && errors >= cfg.max_frame_errors)
     };
@@ -201,6 +203,9 @@ pub fn measure(cfg: &BerConfig, ebn0_db: f64) -> Result<BerPoint, DspError> {
         let cadu = cfg.coding.cadu_bits();
         let (mut expected, mut decoded): (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
         let (mut syms, mut noisy, mut llr) = (Vec::new(), Vec::new(), Vec::new());
+        // LDPC links: the LLRs of `decoded`, bit for bit (no convolutional code).
+        let soft_link = cfg.coding.ldpc.is_some();
+        let mut soft: Vec<f32> = Vec::new();
         let mut nrzm_prev = 0u8;
         let mut checked = 0u64;
         loop {
@@ -230,6 +235,9 @@ pub fn measure(cfg: &BerConfig, ebn0_db: f64) -> Result<BerPoint, DspError> {
                 }
                 None => decoded.extend(llr.iter().map(|&l| (l < 0.0) as u8)),
             }
+            if soft_link {
+                soft.extend_from_slice(&llr);
+            }
             if cfg.coding.differential {
                 for b in decoded[start..].iter_mut() {
                     let d = *b ^ nrzm_prev;
@@ -238,11 +246,22 @@ pub fn measure(cfg: &BerConfig, ebn0_db: f64) -> Result<BerPoint, DspError> {
                 }
             }
             while decoded.len() >= cadu && expected.len() >= cadu {
-                for (a, b) in decoded[..cadu].iter().zip(&expected[..cadu]) {
-                    bits += 1;
-                    bit_errors += (a != b) as u64;
-                }
-                let r = blocks.decode(&decoded[32..cadu], false);
+                let r = if soft_link {
+                    let r = blocks.decode_soft_into(&soft[32..cadu], false, Vec::new(), Vec::new());
+                    let sent = &frames.sent[checked as usize];
+                    for (a, b) in r.data.iter().zip(sent) {
+                        bits += 8;
+                        bit_errors += u64::from((a ^ b).count_ones());
+                    }
+                    soft.drain(..cadu);
+                    r
+                } else {
+                    for (a, b) in decoded[..cadu].iter().zip(&expected[..cadu]) {
+                        bits += 1;
+                        bit_errors += (a != b) as u64;
+                    }
+                    blocks.decode(&decoded[32..cadu], false)
+                };
                 if r.ok && !frames.check(&r.data, &mut received) && checked_link {
                     false_frames += 1;
                 }

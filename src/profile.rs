@@ -21,6 +21,7 @@
 //! differential = false                 # optional, default false
 //! crc = false                          # optional, default false
 //! rs = "none"                          # optional, default none; or the table below
+//! ldpc = "ar4ja-1/2-1024"              # optional, default none: ar4ja-RATE-K or c2 (CCSDS 131.0-B §7)
 //!
 //! [rs]
 //! e = 16                               # 16 (255,223) or 8 (255,239)
@@ -39,10 +40,16 @@
 //! symbol (CCSDS 131.0-B §4). A frame shorter than `(255 − 2E)·I` uses a shortened
 //! code (virtual fill, CCSDS 131.0-B §4.3.7). The randomizer covers the code block,
 //! never the ASM. With a convolutional code the whole CADU is encoded.
+//!
+//! With `ldpc` (CCSDS 131.0-B §7; `conv = "none"`, no `rs`, no `differential`): the
+//! transfer frame is the code's `k` information bits (`frame_length` = k/8: 128, 512 or
+//! 2048 bytes for AR4JA, 892 for C2) and the code block is the LDPC codeblock
+//! (`k / rate` bits for AR4JA, 8160 for C2).
 
 use crate::error::{Error, Result};
 pub use leomodem_dsp::fec::conv::{CodeRate, ConvVariant};
 pub use leomodem_dsp::fec::rs::RsBasis;
+pub use leomodem_dsp::framing::LinkLdpc;
 use leomodem_dsp::modem::Modulation;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -76,6 +83,46 @@ const BUILTINS: &[(&str, &str)] = &[
     (
         "meteor-m2-lrpt",
         include_str!("../profiles/meteor-m2-lrpt.toml"),
+    ),
+    (
+        "ccsds-bpsk-ar4ja-r1/2-k1024",
+        include_str!("../profiles/ccsds-bpsk-ar4ja-r1-2-k1024.toml"),
+    ),
+    (
+        "ccsds-bpsk-ar4ja-r2/3-k1024",
+        include_str!("../profiles/ccsds-bpsk-ar4ja-r2-3-k1024.toml"),
+    ),
+    (
+        "ccsds-bpsk-ar4ja-r4/5-k1024",
+        include_str!("../profiles/ccsds-bpsk-ar4ja-r4-5-k1024.toml"),
+    ),
+    (
+        "ccsds-bpsk-ar4ja-r1/2-k4096",
+        include_str!("../profiles/ccsds-bpsk-ar4ja-r1-2-k4096.toml"),
+    ),
+    (
+        "ccsds-bpsk-ar4ja-r2/3-k4096",
+        include_str!("../profiles/ccsds-bpsk-ar4ja-r2-3-k4096.toml"),
+    ),
+    (
+        "ccsds-bpsk-ar4ja-r4/5-k4096",
+        include_str!("../profiles/ccsds-bpsk-ar4ja-r4-5-k4096.toml"),
+    ),
+    (
+        "ccsds-bpsk-ar4ja-r1/2-k16384",
+        include_str!("../profiles/ccsds-bpsk-ar4ja-r1-2-k16384.toml"),
+    ),
+    (
+        "ccsds-bpsk-ar4ja-r2/3-k16384",
+        include_str!("../profiles/ccsds-bpsk-ar4ja-r2-3-k16384.toml"),
+    ),
+    (
+        "ccsds-bpsk-ar4ja-r4/5-k16384",
+        include_str!("../profiles/ccsds-bpsk-ar4ja-r4-5-k16384.toml"),
+    ),
+    (
+        "ccsds-bpsk-c2",
+        include_str!("../profiles/ccsds-bpsk-c2.toml"),
     ),
 ];
 
@@ -220,6 +267,9 @@ pub struct Profile {
     /// Reed-Solomon outer code, or `None` (TOML: a `[rs]` table, `"none"` or absent).
     #[serde(default, with = "rs_serde")]
     pub rs: Option<RsSetting>,
+    /// CCSDS LDPC code (TOML `"ar4ja-1/2-1024"` … or `"c2"`), or `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ldpc_serde")]
+    pub ldpc: Option<LinkLdpc>,
 }
 
 fn default_asm() -> u32 {
@@ -358,6 +408,48 @@ impl Profile {
                 ),
             )?;
         }
+        if let Some(l) = self.ldpc {
+            if self.conv.is_some() {
+                invalid(
+                    "ldpc",
+                    format!(
+                        "{} with conv = \"{}\": CCSDS 131.0-B §7 LDPC codeblocks are not convolutionally coded (set conv = \"none\")",
+                        l.name(),
+                        conv_name(self.conv)
+                    ),
+                )?;
+            }
+            if self.rs.is_some() {
+                invalid(
+                    "ldpc",
+                    format!(
+                        "{} with an [rs] code: use one of them (CCSDS 131.0-B §7)",
+                        l.name()
+                    ),
+                )?;
+            }
+            if self.differential {
+                invalid(
+                    "ldpc",
+                    format!(
+                        "{} with differential = true: LDPC links have no NRZ-M coding",
+                        l.name()
+                    ),
+                )?;
+            }
+            if 8 * self.frame_length != l.k() {
+                invalid(
+                    "frame_length",
+                    format!(
+                        "{} bytes, but {} carries k = {} bits = {} bytes per codeblock",
+                        self.frame_length,
+                        l.name(),
+                        l.k(),
+                        l.k() / 8
+                    ),
+                )?;
+            }
+        }
         if let Some(rs) = &self.rs {
             if rs.e != 8 && rs.e != 16 {
                 invalid(
@@ -422,9 +514,13 @@ impl Profile {
             .map_or(0, |rs| rs.parity_per_codeword() * rs.interleave)
     }
 
-    /// Bytes after the ASM: the transfer frame plus RS parity (`frame_length + 2E·I`).
+    /// Bytes after the ASM: the transfer frame plus RS parity (`frame_length + 2E·I`), or
+    /// the LDPC codeblock.
     pub fn code_block_len(&self) -> usize {
-        self.frame_length + self.rs_parity_len()
+        match self.ldpc {
+            Some(l) => l.codeblock_bits() / 8,
+            None => self.frame_length + self.rs_parity_len(),
+        }
     }
 
     /// Bytes of a whole CADU: the 4-byte ASM plus [`Profile::code_block_len`].
@@ -458,6 +554,33 @@ pub(crate) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
     let line_no = text[..start].matches('\n').count() + 1;
     let line = text[line_start..line_end].trim();
     format!("line {line_no} (`{line}`): {message}")
+}
+
+/// `ldpc`: the spellings of [`LinkLdpc::parse`].
+mod ldpc_serde {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(
+        l: &Option<LinkLdpc>,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match l {
+            Some(l) => s.serialize_str(&l.name()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Option<LinkLdpc>, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        LinkLdpc::parse(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 mod modulation_serde {
@@ -641,6 +764,46 @@ mod tests {
 
     fn base() -> Profile {
         Profile::builtin("ccsds-bpsk-r1/2-rs").unwrap()
+    }
+
+    #[test]
+    fn ldpc_settings_are_validated() {
+        let c2 = Profile::builtin("ccsds-bpsk-c2").unwrap();
+        assert_eq!(c2.ldpc, Some(LinkLdpc::C2));
+        assert_eq!((c2.code_block_len(), c2.cadu_len()), (1020, 1024));
+        let a = Profile::builtin("ccsds-bpsk-ar4ja-r1/2-k1024").unwrap();
+        assert_eq!((a.frame_length, a.code_block_len()), (128, 256));
+        let a = Profile::builtin("ccsds-bpsk-ar4ja-r4/5-k16384").unwrap();
+        assert_eq!((a.frame_length, a.code_block_len()), (2048, 2560));
+        let err = |p: &Profile| p.validate().unwrap_err().to_string();
+        let mut p = c2.clone();
+        p.conv = Some(ConvVariant::Ccsds);
+        assert!(
+            err(&p).contains("ldpc") && err(&p).contains("conv"),
+            "{}",
+            err(&p)
+        );
+        let mut p = c2.clone();
+        p.rs = base().rs;
+        assert!(err(&p).contains("rs"), "{}", err(&p));
+        let mut p = c2.clone();
+        p.frame_length = 1115;
+        assert!(err(&p).contains("892"), "{}", err(&p));
+        let mut p = c2.clone();
+        p.differential = true;
+        assert!(err(&p).contains("differential"), "{}", err(&p));
+        let text =
+            include_str!("../profiles/ccsds-bpsk-c2.toml").replace("\"c2\"", "\"ar4ja-3/4-1024\"");
+        let e = Profile::from_toml_str(&text, "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ar4ja-3/4-1024") && e.contains("c2 or ar4ja"),
+            "{e}"
+        );
+        // The TOML round trip keeps the setting; profiles without it print no `ldpc` key.
+        assert_eq!(Profile::from_toml_str(&c2.to_toml(), "x").unwrap(), c2);
+        assert!(!base().to_toml().contains("ldpc"));
     }
 
     #[test]

@@ -247,6 +247,7 @@ fn any_coding() -> impl Strategy<Value = LinkCoding> {
             randomizer,
             differential,
             crc,
+            ldpc: None,
         },
     )
 }
@@ -601,6 +602,7 @@ fn short_stream_keeps_its_frames_at_the_end() {
         randomizer: false,
         differential: false,
         crc: false,
+        ldpc: None,
     };
     let frames: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 8]).collect();
     let bits = encode(coding, &frames);
@@ -641,6 +643,7 @@ fn first_frame_kept_when_a_later_asm_is_cleaner() {
         randomizer: false,
         differential: true,
         crc: false,
+        ldpc: None,
     };
     for turn in [0, 1] {
         roundtrip(Modulation::Bpsk, coding, 2, 0, turn, false, &[1])

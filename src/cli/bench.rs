@@ -542,6 +542,86 @@ fn bench_ldpc(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     Ok(res)
 }
 
+/// CCSDS LDPC (131.0-B §7): AR4JA r=1/2 k=1024 and C2, encoder and decoder (50-iteration
+/// budget, early stop, at an operating point past the waterfall), the decoder on its
+/// inter-frame SIMD path ([`leomodem_dsp::fec::ldpc::LdpcDecoder::decode_batch`]: as
+/// many frames as it has lanes) and one frame at a time (the scalar row-serial path the
+/// frame decoder runs). Information bits per second, one core.
+fn bench_ldpc_ccsds(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    use leomodem_dsp::fec::ldpc::{Ar4jaRate, DecodeStatus, DecoderConfig, LdpcCode, LdpcDecoder};
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0xc2);
+    let mut res = Vec::new();
+    let codes = [
+        (
+            LdpcCode::ar4ja(Ar4jaRate::R1_2, 1024).map_err(super::option_error)?,
+            2.0,
+        ),
+        (LdpcCode::ccsds_c2(), 4.0),
+    ];
+    for (code, ebn0) in codes {
+        let (k, tx) = (code.k(), code.tx_len());
+        let rate = k as f64 / tx as f64;
+        let info: Vec<u8> = (0..k).map(|_| rng.random_range(0..2u8)).collect();
+        let mut cw = vec![0u8; code.n()];
+        let t = measure(a.seconds, Clock::Thread, || {
+            code.encode(black_box(&info), &mut cw);
+            k as u64
+        });
+        res.push(result(
+            "ldpc_ccsds",
+            format!("{} encoder (information bits)", code.name()),
+            BPS,
+            t,
+        ));
+        let cfg = DecoderConfig {
+            max_iterations: 50,
+            ..DecoderConfig::default()
+        };
+        let mut dec = LdpcDecoder::new(&code, cfg).map_err(super::option_error)?;
+        let lanes = dec.lanes();
+        let llrs: Vec<f32> = (0..lanes)
+            .flat_map(|_| bpsk_awgn_llrs(&cw[..tx], rate, ebn0, &mut rng))
+            .collect();
+        let mut out = vec![0u8; lanes * dec.info_bytes()];
+        let mut st = vec![DecodeStatus::default(); lanes];
+        dec.decode_batch(&llrs, &mut out, &mut st);
+        let iters = st.iter().map(|s| f64::from(s.iterations)).sum::<f64>() / lanes as f64;
+        let fails = st.iter().filter(|s| !s.ok).count() as f64 / lanes as f64;
+        for batch in [true, false] {
+            let t = if batch {
+                measure(a.seconds, Clock::Thread, || {
+                    dec.decode_batch(black_box(&llrs), &mut out, &mut st);
+                    (lanes * k) as u64
+                })
+            } else {
+                let ib = dec.info_bytes();
+                measure(a.seconds, Clock::Thread, || {
+                    dec.decode(black_box(&llrs[..tx]), &mut out[..ib]);
+                    k as u64
+                })
+            };
+            let mut b = result(
+                "ldpc_ccsds",
+                format!(
+                    "{} decoder, Eb/N0 {ebn0} dB, layered min-sum int8, early stop, {} (information bits)",
+                    code.name(),
+                    if batch {
+                        format!("{lanes} frames at once, {}", dec.level())
+                    } else {
+                        "one frame, scalar".to_string()
+                    }
+                ),
+                BPS,
+                t,
+            );
+            b.extra.push(("iterations", iters));
+            b.extra.push(("frame_errors", fails));
+            res.push(b);
+        }
+    }
+    Ok(res)
+}
+
 /// DVB-S2 BCH (EN 302 307-1 §5.3.1) decoder, normal rate 1/2 (t = 12): a clean codeword
 /// (syndromes only) and one with t errors (Berlekamp-Massey, Chien). Information bits.
 fn bench_bch(a: &BenchArgs) -> Result<Vec<BenchResult>> {
@@ -1211,6 +1291,10 @@ const BENCHES: &[Entry] = &[
     Entry {
         name: "ldpc",
         run: bench_ldpc,
+    },
+    Entry {
+        name: "ldpc_ccsds",
+        run: bench_ldpc_ccsds,
     },
     Entry {
         name: "bch",

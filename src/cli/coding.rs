@@ -202,6 +202,7 @@ pub fn link_coding(p: &Profile) -> LinkCoding {
         randomizer: p.randomizer,
         differential: p.differential,
         crc: p.crc,
+        ldpc: p.ldpc,
     }
 }
 

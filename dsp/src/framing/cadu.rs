@@ -1,9 +1,11 @@
-//! Transmit side: transfer frames → CADUs → (differential) → convolutional code → bits.
+//! Transmit side: transfer frames → CADUs → (differential) → convolutional code → bits;
+//! or, on an LDPC link, transfer frames → LDPC codeblocks → randomizer → CADUs → bits.
 
 use super::coding::LinkCoding;
 use super::randomizer::Randomizer;
 use crate::fec::conv::ConvEncoder;
 use crate::fec::crc::crc16_ccitt;
+use crate::fec::ldpc::{pack_bits, unpack_bits, LdpcCode};
 use crate::fec::rs::RsCode;
 use crate::DspError;
 
@@ -13,6 +15,8 @@ pub struct CaduEncoder {
     rs: Option<RsCode>,
     randomizer: Randomizer,
     conv: Option<ConvEncoder>,
+    /// LDPC code with its information-bit and codeword buffers.
+    ldpc: Option<(LdpcCode, Vec<u8>, Vec<u8>)>,
     frame: Vec<u8>,
     block: Vec<u8>,
     bits: Vec<u8>,
@@ -27,6 +31,14 @@ impl CaduEncoder {
             rs: coding.rs_code()?,
             randomizer: Randomizer::new(),
             conv: coding.conv.map(|(v, r)| ConvEncoder::new(v, r)),
+            ldpc: match coding.ldpc {
+                Some(l) => {
+                    let code = l.code()?;
+                    let (k, n) = (code.k(), code.n());
+                    Some((code, vec![0; k], vec![0; n]))
+                }
+                None => None,
+            },
             frame: Vec::with_capacity(coding.frame_length),
             block: vec![0; coding.block_len()],
             bits: Vec::with_capacity(coding.cadu_bits()),
@@ -61,9 +73,17 @@ impl CaduEncoder {
             let crc = crc16_ccitt(&self.frame[..n]);
             self.frame[n..].copy_from_slice(&crc.to_be_bytes());
         }
-        match &self.rs {
-            Some(rs) => rs.encode(&self.frame, &mut self.block),
-            None => self.block.copy_from_slice(&self.frame),
+        match (&self.rs, &mut self.ldpc) {
+            (Some(rs), _) => rs.encode(&self.frame, &mut self.block),
+            // CCSDS 131.0-B §7: the codeblock is the transmitted part of the codeword,
+            // zero-padded to whole bytes (C2: the two zero bits of §7.3.4).
+            (None, Some((code, info, cw))) => {
+                unpack_bits(&self.frame, info);
+                code.encode(info, cw);
+                self.block.fill(0);
+                pack_bits(&cw[..code.tx_len()], &mut self.block);
+            }
+            (None, None) => self.block.copy_from_slice(&self.frame),
         }
         if c.randomizer {
             self.randomizer.apply(&mut self.block);

@@ -39,6 +39,14 @@
 //! Frames are emitted with `ok = false` when RS (or the CRC) fails while locked; an
 //! `ok` frame always passed every check the link has.
 //!
+//! **LDPC links** (CCSDS 131.0-B §7): no Viterbi decoder; the synchroniser runs on the
+//! hard decisions of the soft bits and keeps the soft bits beside them, and a locked
+//! frame's codeblock LLRs (sign flipped where the randomizer sequence has a one, and for
+//! an inverted polarity) go to the layered min-sum decoder ([`crate::fec::ldpc`]). A
+//! frame is `ok` only with a zero syndrome (and a good CRC when the link has one); the
+//! complement of a codeword is a codeword, so the polarity rule above applies, with a
+//! zero syndrome in place of "no RS correction" for a frame with one readable ASM.
+//!
 //! Processing happens in sub-blocks of [`SUB_BLOCK`] symbols aligned to absolute
 //! symbol indices, and hypotheses change state only at their boundaries, so the output
 //! never depends on how the symbol stream was cut into chunks.
@@ -46,6 +54,7 @@
 use super::coding::LinkCoding;
 use super::randomizer::Randomizer;
 use crate::fec::crc::check_fecf;
+use crate::fec::ldpc::{DecoderConfig, LdpcDecoder};
 use crate::fec::rs::RsCode;
 use crate::fec::viterbi::ViterbiDecoder;
 use crate::modem::constellation::{Modulation, SoftDemapper};
@@ -156,6 +165,9 @@ struct Hyp {
     viterbi: Option<ViterbiDecoder>,
     llr: Vec<f32>,
     out_bits: Vec<u8>,
+    /// LDPC links: the soft values of `out_bits`, and of `bits` (same indices).
+    out_soft: Vec<f32>,
+    soft: Vec<f32>,
     nrzm_prev: u8,
     reg: u32,
     decoded: u64,
@@ -181,26 +193,101 @@ pub struct BlockResult {
     pub data: Vec<u8>,
 }
 
-/// Decodes one code block found at a known position: pack bits, derandomize, RS, CRC.
+/// Decodes one code block found at a known position: pack bits, derandomize, RS, CRC;
+/// or on an LDPC link: derandomize the soft bits, LDPC, CRC.
 pub struct BlockDecoder {
     coding: LinkCoding,
     rs: Option<RsCode>,
     randomizer: Randomizer,
     block: Vec<u8>,
     edges: (u8, u8),
+    ldpc: Option<LdpcBlock>,
 }
+
+/// The LDPC part of a [`BlockDecoder`].
+struct LdpcBlock {
+    decoder: LdpcDecoder,
+    /// Randomizer sequence over the codeblock, one bit per byte (CCSDS 131.0-B §10).
+    sequence: Vec<u8>,
+    /// Derandomized LLRs of the transmitted codeword bits.
+    llrs: Vec<f32>,
+}
+
+/// LDPC iteration budget of the frame decoder.
+pub const LDPC_ITERATIONS: u32 = 50;
 
 impl BlockDecoder {
     /// A decoder for the blocks of `coding`.
     pub fn new(coding: LinkCoding) -> Result<Self, DspError> {
         coding.validate()?;
+        let ldpc = match coding.ldpc {
+            Some(l) => {
+                let code = l.code()?;
+                let mut seq = vec![0u8; coding.block_len()];
+                if coding.randomizer {
+                    Randomizer::new().apply(&mut seq);
+                }
+                let mut sequence = vec![0u8; 8 * seq.len()];
+                crate::fec::ldpc::unpack_bits(&seq, &mut sequence);
+                let cfg = DecoderConfig {
+                    max_iterations: LDPC_ITERATIONS,
+                    ..DecoderConfig::default()
+                };
+                Some(LdpcBlock {
+                    llrs: vec![0.0; code.tx_len()],
+                    decoder: LdpcDecoder::new(&code, cfg)?,
+                    sequence,
+                })
+            }
+            None => None,
+        };
         Ok(BlockDecoder {
             rs: coding.rs_code()?,
             randomizer: Randomizer::new(),
             block: vec![0; coding.block_len()],
             edges: (0, 0),
+            ldpc,
             coding,
         })
+    }
+
+    /// Decodes the codeblock of an LDPC link from its soft bits (`8·block_len` LLRs,
+    /// positive = bit 0, the bits right after the ASM); `inverted` negates them first.
+    /// Reuses `data` and `corrected` (cleared; `corrected` stays empty) for the result.
+    /// On a link without LDPC, decodes the hard decisions as [`Self::decode_into`].
+    pub fn decode_soft_into(
+        &mut self,
+        soft: &[f32],
+        inverted: bool,
+        mut data: Vec<u8>,
+        rs_corrected: Vec<i16>,
+    ) -> BlockResult {
+        let Some(l) = self.ldpc.as_mut() else {
+            let bits: Vec<u8> = soft.iter().map(|&x| u8::from(x < 0.0)).collect();
+            return self.decode_into(&bits, inverted, data, rs_corrected);
+        };
+        // No RS here: no edge corrections to report to `proven`.
+        self.edges = (0, 0);
+        for ((o, &x), &r) in l.llrs.iter_mut().zip(soft).zip(&l.sequence) {
+            *o = if (r == 1) ^ inverted { -x } else { x };
+        }
+        data.clear();
+        data.resize(self.coding.frame_length, 0);
+        let status = l.decoder.decode(&l.llrs, &mut data);
+        let crc_ok = self.coding.crc.then(|| check_fecf(&data));
+        let mut rs_corrected = rs_corrected;
+        rs_corrected.clear();
+        BlockResult {
+            ok: status.ok && crc_ok.unwrap_or(true),
+            rs_corrected,
+            crc_ok,
+            data,
+        }
+    }
+
+    /// Whether the link decodes soft bits (LDPC).
+    pub fn is_soft(&self) -> bool {
+        self.ldpc.is_some()
     }
 
     /// Decodes the block whose bits (one per byte, `8·block_len` of them, the bits
@@ -268,18 +355,23 @@ impl BlockDecoder {
     }
 
     /// Whether the last block decoded is proven by its code alone: RS passed with at
-    /// most `limit` corrections per codeword, the CRC passed where the link has one, and
+    /// most `limit` corrections per codeword (or the LDPC code converged), the CRC passed where the link has one, and
     /// the bit next to the ASM its polarity was read from (`polarity_at_start`: the one
     /// before the block) was not corrected (see [`edge_corrected`](Self::edge_corrected));
     /// `result` is what that decode returned.
     pub fn proven(&self, result: &BlockResult, limit: i16, polarity_at_start: bool) -> bool {
-        self.has_rs()
+        self.has_block_code()
             && result.ok
             && result
                 .rs_corrected
                 .iter()
                 .all(|&n| (0..=limit).contains(&n))
             && !self.edge_corrected(polarity_at_start)
+    }
+
+    /// Whether blocks carry a code that checks them (RS or LDPC).
+    pub fn has_block_code(&self) -> bool {
+        self.rs.is_some() || self.ldpc.is_some()
     }
 }
 
@@ -351,6 +443,7 @@ impl CcsdsDecoder {
         let phases = if coding.conv.is_some() { period.1 } else { 1 };
         let cadu_bits = coding.cadu_bits() as u64;
         let block_bits = 8 * coding.block_len();
+        let soft = coding.ldpc.is_some();
         let mut hyps = Vec::new();
         for &(deg, conj) in &transforms {
             for phase in 0..phases {
@@ -369,6 +462,8 @@ impl CcsdsDecoder {
                     viterbi,
                     llr: Vec::with_capacity(SUB_BLOCK * bps),
                     out_bits: Vec::with_capacity(SUB_BLOCK * bps + 64),
+                    out_soft: Vec::with_capacity(if soft { SUB_BLOCK * bps } else { 0 }),
+                    soft: Vec::with_capacity(if soft { 3 * cadu_bits as usize } else { 0 }),
                     nrzm_prev: 0,
                     reg: 0,
                     decoded: 0,
@@ -507,6 +602,10 @@ impl CcsdsDecoder {
                 .out_bits
                 .extend(hyp.llr[drop..].iter().map(|&l| (l < 0.0) as u8)),
         }
+        if self.coding.ldpc.is_some() {
+            hyp.out_soft.clear();
+            hyp.out_soft.extend_from_slice(&hyp.llr[drop..]);
+        }
         if self.coding.differential {
             for b in hyp.out_bits.iter_mut() {
                 let d = *b ^ hyp.nrzm_prev;
@@ -539,6 +638,7 @@ impl CcsdsDecoder {
                 }
             }
         }
+        hyp.soft.extend_from_slice(&hyp.out_soft);
         // Confirm candidates whose next ASM window is available; at the end of the
         // stream, decide those whose block is complete (the next ASM may never come).
         let block_bits = self.block_bits as u64;
@@ -725,6 +825,7 @@ impl CcsdsDecoder {
             };
             let from = (next - hyp.bits_base) as usize;
             let bits = &hyp.bits[from..from + self.block_bits];
+            let soft = hyp.soft.get(from..from + self.block_bits);
             let (inverted, trust) = match (start_pol, end_pol) {
                 (Some(a), Some(b)) if a == b => (a, Trust::Full),
                 (Some(a), None) | (None, Some(a)) => (a, Trust::Weak),
@@ -737,7 +838,12 @@ impl CcsdsDecoder {
                     Vec::with_capacity(8),
                 )
             });
-            let mut result = self.codec.decode_into(bits, inverted, buf, corr);
+            let mut result = match soft {
+                Some(soft) if self.codec.is_soft() => {
+                    self.codec.decode_soft_into(soft, inverted, buf, corr)
+                }
+                _ => self.codec.decode_into(bits, inverted, buf, corr),
+            };
             let accept = match trust {
                 Trust::Full => true,
                 Trust::Weak => self.codec.proven(
@@ -769,7 +875,7 @@ impl CcsdsDecoder {
                 conjugated: hyp.conj,
                 rs_corrected,
                 crc_ok,
-                ok: ok && (asm_errors <= self.params.lock_threshold || self.codec.has_rs()),
+                ok: ok && (asm_errors <= self.params.lock_threshold || self.codec.has_block_code()),
                 data,
             };
             self.events.push((h, false, frame));
@@ -797,6 +903,9 @@ impl CcsdsDecoder {
         if keep > hyp.bits_base + 4096 {
             let k = (keep - hyp.bits_base) as usize;
             hyp.bits.drain(..k);
+            if !hyp.soft.is_empty() {
+                hyp.soft.drain(..k);
+            }
             hyp.bits_base += k as u64;
         }
     }
@@ -858,6 +967,7 @@ fn restart(hyp: &mut Hyp, next_coded: u64) {
     hyp.reg = 0;
     hyp.decoded = 0;
     hyp.bits.clear();
+    hyp.soft.clear();
     hyp.bits_base = 0;
     hyp.mode = Mode::Search;
     hyp.candidates.clear();

@@ -21,6 +21,6 @@ pub mod randomizer;
 pub mod tm;
 
 pub use cadu::CaduEncoder;
-pub use coding::{LinkCoding, RsParams};
+pub use coding::{LinkCoding, LinkLdpc, RsParams};
 pub use decoder::{BlockDecoder, BlockResult, CcsdsDecoder, DecodedFrame, SyncParams};
 pub use deframer::{AnyDeframer, Deframer, DeframerSpec, Frame};
