@@ -167,11 +167,13 @@ pub fn run(args: &TxArgs, name: &str) -> Result<()> {
     if n == 0 {
         return Err(Error::config("--frame-count", "must be at least 1"));
     }
+    // `--sps` counts samples per channel symbol at the transmitter's baud rate.
+    let fs = super::tx::sample_rate(args, t.baud)?;
     let bits = channel_bits(t, n, args.seed)?;
-    let mut samples: Vec<f32> = vec![0.0; (0.05 * args.sample_rate) as usize];
-    samples.extend(audio(t, &bits, args.sample_rate)?);
-    samples.extend(std::iter::repeat_n(0.0, (0.05 * args.sample_rate) as usize));
-    let mut meta = CaptureMeta::new(args.sample_rate);
+    let mut samples: Vec<f32> = vec![0.0; (0.05 * fs) as usize];
+    samples.extend(audio(t, &bits, fs)?);
+    samples.extend(std::iter::repeat_n(0.0, (0.05 * fs) as usize));
+    let mut meta = CaptureMeta::new(fs);
     meta.description = Some(format!(
         "leomodem tx --satellite {}: `{}` ({:?} {} Bd, {}), {n} frames",
         sat.name,
@@ -192,7 +194,7 @@ pub fn run(args: &TxArgs, name: &str) -> Result<()> {
         t.baud,
         t.framing.name(),
         iq.len(),
-        args.sample_rate,
+        fs,
         out.display()
     );
     Ok(())

@@ -48,6 +48,7 @@ pub fn lilacsat1_coding() -> LinkCoding {
         randomizer: true,
         differential: true,
         crc: false,
+        ldpc: None,
     }
 }
 
