@@ -37,7 +37,7 @@ use std::time::Instant;
 /// Arguments of `leomodem bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Run only the benchmarks whose name contains this text (fir, decimator, resampler, nco, fft, timing, demap, viterbi, rs, hdlc, ao40, dvbs2_rx, demod, rx, pipeline).
+    /// Run only the benchmarks whose name contains this text (fir, decimator, resampler, nco, fft, timing, demap, viterbi, rs, hdlc, ao40, dvbs2-rx, demod, rx, pipeline).
     #[arg(long, value_name = "NAME")]
     pub filter: Option<String>,
     /// Print one JSON object per line instead of the table.
@@ -629,7 +629,7 @@ fn bench_dvbs2_rx(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     let samples_per_frame = pls.plframe_len() as f64 * sps;
     let bits_per_sample = pls.k_bch() as f64 / samples_per_frame;
     let mut r = result(
-        "dvbs2_rx",
+        "dvbs2-rx",
         "DVB-S2 rx, QPSK 1/2 normal pilots, 2 sps, Es/N0 3 dB, +5 % carrier (input samples)",
         SPS,
         t,
@@ -637,7 +637,7 @@ fn bench_dvbs2_rx(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     r.extra.push(("msym_s_real_time", t.0 / sps / 1e6));
     r.extra.push(("frames_ok", ok));
     let mut b = result(
-        "dvbs2_rx",
+        "dvbs2-rx",
         "DVB-S2 rx, QPSK 1/2 normal pilots, 2 sps (information bits, k_bch per frame)",
         BPS,
         (t.0 * bits_per_sample, t.1 * bits_per_sample),
@@ -1156,7 +1156,7 @@ const BENCHES: &[Entry] = &[
         run: bench_bch,
     },
     Entry {
-        name: "dvbs2_rx",
+        name: "dvbs2-rx",
         run: bench_dvbs2_rx,
     },
     Entry {
