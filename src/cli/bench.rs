@@ -37,7 +37,7 @@ use std::time::Instant;
 /// Arguments of `leomodem bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Run only the benchmarks whose name contains this text (fir, decimator, resampler, nco, fft, timing, demap, viterbi, rs, ldpc, bch, dvbs2-tx, hdlc, ao40, demod, rx, pipeline).
+    /// Run only the benchmarks whose name contains this text (fir, decimator, resampler, nco, fft, timing, demap, viterbi, rs, ldpc, bch, dvbs2-tx, dvbs2-rx, hdlc, ao40, demod, rx, pipeline).
     #[arg(long, value_name = "NAME")]
     pub filter: Option<String>,
     /// Print one JSON object per line instead of the table.
@@ -620,6 +620,110 @@ fn bench_ldpc_ccsds(a: &BenchArgs) -> Result<Vec<BenchResult>> {
         }
     }
     Ok(res)
+}
+
+/// The DVB-S2 receive chain from samples (EN 302 307-1; `Dvbs2Receiver`: coarse carrier, RRC
+/// matched filter + Gardner timing, PL frame sync, demap, LDPC, BCH, BBHEADER CRC-8) on QPSK 1/2
+/// normal frames with pilots at 2 samples/symbol, Es/N0 3 dB, carrier +5 % of the symbol rate,
+/// locked (the signal is fed round and round). One thread. Input samples/s, information bit/s
+/// (k_bch per PL frame), and the symbol rate that runs in real time.
+fn bench_dvbs2_rx(a: &BenchArgs) -> Result<Vec<BenchResult>> {
+    use leomodem_dsp::channel::{Channel, ChannelConfig};
+    use leomodem_dsp::fec::bch::BchCode;
+    use leomodem_dsp::fec::ldpc::{unpack_bits, LdpcCode};
+    use leomodem_dsp::framing::dvbs2::bb::{BbHeader, BbScrambler, RollOff, TsBbFramer};
+    use leomodem_dsp::framing::dvbs2::{
+        BitInterleaver, Dvbs2Receiver, Dvbs2RxConfig, FrameSize, Modcod, PlFramer, Pls,
+    };
+    use leomodem_dsp::modem::apsk::Dvbs2Constellation;
+    let err = super::option_error;
+    let m = Modcod::parse("qpsk-1/2").expect("a MODCOD");
+    let pls = Pls::new(m, FrameSize::Normal, true).expect("a PLS");
+    let frames = 6;
+    // Transmit side from the existing blocks (§5.1–§5.5).
+    let mut tsf = TsBbFramer::new(BbHeader::transport(RollOff::R035), 4000).map_err(err)?;
+    let mut framer = PlFramer::new(0).map_err(err)?;
+    let bch = BchCode::dvbs2(pls.frame_size, m.rate()).map_err(err)?;
+    let code = LdpcCode::dvbs2(pls.frame_size, m.rate()).map_err(err)?;
+    let il = BitInterleaver::for_pls(&pls).expect("a data frame");
+    let cons = Dvbs2Constellation::for_modcod(m);
+    let mut symbols = Vec::new();
+    let mut pk = 0u32;
+    for _ in 0..frames {
+        while tsf.queued() < pls.k_bch() / 8 {
+            let mut p = [0u8; 188];
+            p[0] = 0x47;
+            for (j, v) in p.iter_mut().enumerate().skip(4) {
+                *v = (pk as usize * 31 + j * 17) as u8;
+            }
+            pk += 1;
+            tsf.push(&p).map_err(err)?;
+        }
+        let mut bb = Vec::new();
+        tsf.frame(pls.k_bch(), &mut bb);
+        BbScrambler::new().apply(&mut bb);
+        let mut cw = vec![0u8; bch.n() / 8];
+        bch.encode(&bb, &mut cw);
+        let mut info = vec![0u8; code.k()];
+        unpack_bits(&cw, &mut info);
+        let mut ldpc = vec![0u8; code.n()];
+        code.encode(&info, &mut ldpc);
+        let mut bits = vec![0u8; code.n()];
+        il.interleave(&ldpc, &mut bits).map_err(err)?;
+        let mut x = Vec::new();
+        cons.map_bits(&bits, &mut x);
+        framer.frame(&pls, &x, &mut symbols).map_err(err)?;
+    }
+    let (rs, sps) = (1e6, 2.0);
+    let mut md = PskModulator::new(Modulation::Qpsk, rs, rs * sps, 0.35).map_err(err)?;
+    let mut clean = Vec::new();
+    md.process_symbols(&symbols, &mut clean);
+    let mut ch = Channel::new(ChannelConfig {
+        sample_rate: rs * sps,
+        symbol_rate: rs,
+        esn0_db: Some(3.0),
+        cfo_hz: 0.05 * rs,
+        seed: 3,
+        ..Default::default()
+    })
+    .map_err(err)?;
+    let mut y = Vec::new();
+    ch.process(&clean, &mut y);
+    let mut rx = Dvbs2Receiver::new(Dvbs2RxConfig::new(rs * sps, rs, 0.35)).map_err(err)?;
+    let (mut out, mut bytes) = (Vec::new(), Vec::new());
+    // Lock first (one pass), then measure in steady state.
+    rx.process(&y, &mut out, &mut bytes);
+    let chunk = 65536;
+    let mut pos = 0;
+    let t = measure(a.seconds, Clock::Thread, || {
+        out.clear();
+        bytes.clear();
+        let end = (pos + chunk).min(y.len());
+        rx.process(black_box(&y[pos..end]), &mut out, &mut bytes);
+        let n = end - pos;
+        pos = if end == y.len() { 0 } else { end };
+        n as u64
+    });
+    let st = rx.stats();
+    let ok = st.decoder.good as f64 / st.decoder.frames.max(1) as f64;
+    let samples_per_frame = pls.plframe_len() as f64 * sps;
+    let bits_per_sample = pls.k_bch() as f64 / samples_per_frame;
+    let mut r = result(
+        "dvbs2-rx",
+        "DVB-S2 rx, QPSK 1/2 normal pilots, 2 sps, Es/N0 3 dB, +5 % carrier (input samples)",
+        SPS,
+        t,
+    );
+    r.extra.push(("msym_s_real_time", t.0 / sps / 1e6));
+    r.extra.push(("frames_ok", ok));
+    let mut b = result(
+        "dvbs2-rx",
+        "DVB-S2 rx, QPSK 1/2 normal pilots, 2 sps (information bits, k_bch per frame)",
+        BPS,
+        (t.0 * bits_per_sample, t.1 * bits_per_sample),
+    );
+    b.extra.push(("msym_s_real_time", t.0 / sps / 1e6));
+    Ok(vec![r, b])
 }
 
 /// DVB-S2 BCH (EN 302 307-1 §5.3.1) decoder, normal rate 1/2 (t = 12): a clean codeword
@@ -1303,6 +1407,10 @@ const BENCHES: &[Entry] = &[
     Entry {
         name: "dvbs2-tx",
         run: bench_dvbs2_tx,
+    },
+    Entry {
+        name: "dvbs2-rx",
+        run: bench_dvbs2_rx,
     },
     Entry {
         name: "ao40",
