@@ -148,6 +148,40 @@ fn c2_generator_first_row_matches_the_standard() {
     let k = code.k();
     assert_eq!(cw[k..k + 511], bits(B11)[..]);
     assert_eq!(cw[k + 511..], bits(B12)[..]);
+    // The generator is quasi-cyclic (§7.3.3): information bit 511 r + t encodes to the
+    // first row of block row r shifted by t in each parity block; the shortened code
+    // (18 fill bits) encodes to the same parity.
+    let short = LdpcCode::ccsds_c2();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
+    for _ in 0..12 {
+        let r = rng.random_range(0..14);
+        let t = rng.random_range(1..511);
+        let parity = |bit: usize| {
+            let mut info = vec![0u8; code.k()];
+            info[bit] = 1;
+            let mut cw = vec![0u8; code.n()];
+            code.encode(&info, &mut cw);
+            cw[k..].to_vec()
+        };
+        let row0 = parity(511 * r);
+        let got = parity(511 * r + t);
+        for blk in 0..2 {
+            for i in 0..511 {
+                assert_eq!(
+                    got[511 * blk + i],
+                    row0[511 * blk + (i + 511 - t) % 511],
+                    "r {r} t {t} block {blk} bit {i}"
+                );
+            }
+        }
+        if 511 * r + t >= C2_FILL {
+            let mut info = vec![0u8; short.k()];
+            info[511 * r + t - C2_FILL] = 1;
+            let mut cw = vec![0u8; short.n()];
+            short.encode(&info, &mut cw);
+            assert_eq!(cw[short.k()..], got[..]);
+        }
+    }
 }
 
 /// `frames` random codewords: (packed info, LLRs of BPSK over AWGN at `ebn0_db` for the

@@ -34,10 +34,12 @@
 //! (Table 7-1: the positions of the ones in each circulant's first row; row `j` of a
 //! circulant has its ones at `(j + a) mod 511`). `H` has rank 1020. The standard's
 //! systematic generator (§7.3.3) spans the (8176, 7154) subcode with information in the
-//! first 14 column blocks and the parity bits 510 and 1021 of the last two blocks (the last
-//! bit of each) zero for the first row of every circulant; the encoder here solves for the
-//! parity with that choice for each information bit and adds, which is the same linear
-//! map (checked against the standard's first row in the tests). Transmitted (§7.3.4):
+//! first 14 column blocks, quasi-cyclic (row `t` of a block row is its first row shifted
+//! by `t`), and the parity bits 510 and 1021 (the last bit of each parity block) zero in
+//! every first row. The encoder solves for the parity with bits 510 and 1021 zero, then
+//! complements a whole parity block where the standard's row sum has a one there (the
+//! all-one parity blocks are codewords): the standard's linear map (tested against its
+//! first row and the quasi-cyclic shift). Transmitted (§7.3.4):
 //! 18 leading information bits are a virtual zero fill (not sent), so 7136 information
 //! bits and 1022 parity bits are sent, followed by two zero bits: 8160 bits.
 //! [`LdpcCode::ccsds_c2`] is that shortened code (`n` = 8158; the two zero bits belong
@@ -455,7 +457,12 @@ pub(super) enum ParitySolver {
     Ar4ja { m: usize, inv: Gf2Solver },
     /// C2: the solver for the 1020 parity bits other than 510 and 1021 (the same for
     /// the shortened code: its fill bits are zero and add nothing to the syndromes).
-    C2 { solver: Gf2Solver },
+    C2 {
+        solver: Gf2Solver,
+        /// Parity of the first row of each of the 14 generator block rows (1022 bits
+        /// each: the first rows of the circulants B_{r,1}, B_{r,2}).
+        first: Vec<Vec<u8>>,
+    },
 }
 
 /// XOR of `bits[c - lo]` over the columns of `row` within `lo..hi`.
@@ -500,7 +507,7 @@ impl ParitySolver {
                     cw[p2 + i] = syn[i] ^ row_sum(code.row(i), p4, p4 + m, &x);
                 }
             }
-            ParitySolver::C2 { solver } => {
+            ParitySolver::C2 { solver, first } => {
                 let mut words = vec![0u64; solver.words()];
                 pack_words(&syn, &mut words);
                 let mut x = vec![0u8; 2 * C2_Z - 2];
@@ -508,6 +515,27 @@ impl ParitySolver {
                 for (i, &b) in x.iter().enumerate() {
                     let j = if i < C2_Z - 1 { i } else { i + 1 };
                     cw[k + j] = b;
+                }
+                // The solve leaves parity bits 510 and 1021 zero; the standard's
+                // quasi-cyclic generator (row t of a block row = its first row shifted
+                // by t) differs from that by all-one parity blocks (in the null space of
+                // the parity part). Bit 510 of row (r, t) is bit (510 − t) mod 511 of
+                // the first row: sum them over the information ones.
+                let fill = 14 * C2_Z - k;
+                let (mut a, mut b) = (0u8, 0u8);
+                for (i, &u) in cw[..k].iter().enumerate() {
+                    if u & 1 == 1 {
+                        let (r, t) = ((i + fill) / C2_Z, (i + fill) % C2_Z);
+                        let src = (C2_Z - 1 + C2_Z - t) % C2_Z;
+                        a ^= first[r][src];
+                        b ^= first[r][C2_Z + src];
+                    }
+                }
+                if a == 1 {
+                    cw[k..k + C2_Z].iter_mut().for_each(|x| *x ^= 1);
+                }
+                if b == 1 {
+                    cw[k + C2_Z..].iter_mut().for_each(|x| *x ^= 1);
                 }
             }
         }
@@ -609,7 +637,25 @@ impl LdpcCode {
                     .collect();
                 let solver =
                     Gf2Solver::new(&sys, 2 * C2_Z - 2).expect("C2 parity part has rank 1020");
-                Arc::new(ParitySolver::C2 { solver })
+                // First rows: the solve for information bit 511 r (bits 510, 1021 zero).
+                let first = (0..14)
+                    .map(|r| {
+                        let syn: Vec<u8> = full
+                            .iter()
+                            .map(|row| u8::from(row.contains(&((r * C2_Z) as u32))))
+                            .collect();
+                        let mut words = vec![0u64; solver.words()];
+                        pack_words(&syn, &mut words);
+                        let mut x = vec![0u8; 2 * C2_Z - 2];
+                        solver.solve(&words, &mut x);
+                        let mut p = vec![0u8; 2 * C2_Z];
+                        for (i, &v) in x.iter().enumerate() {
+                            p[if i < C2_Z - 1 { i } else { i + 1 }] = v;
+                        }
+                        p
+                    })
+                    .collect();
+                Arc::new(ParitySolver::C2 { solver, first })
             })
             .clone();
         let rows: Vec<Vec<u32>> = full
