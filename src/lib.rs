@@ -11,6 +11,7 @@ pub mod ber;
 pub mod catalogue;
 pub mod cli;
 pub mod deframe;
+pub mod duplex;
 pub mod dvbs2;
 pub mod error;
 pub mod frames;

@@ -49,6 +49,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("catalogue_toml", catalogue_toml),
     ("ax25", ax25),
     ("ao40", ao40),
+    ("acm_report", acm_report),
 ];
 
 /// Reads fuzz bytes as parameters; past the end every read gives zeros.
@@ -937,5 +938,30 @@ pub fn ao40(data: &[u8]) {
         assert_eq!(got[0].data, block);
         assert_eq!(got[0].position, prefix as u64);
         assert_eq!(got[0].inverted, sign < 0.0);
+    }
+}
+
+/// `acm_report`: any bytes through the DVB-S2 ACM report parser (a report it accepts
+/// writes back to the same bytes), and as Es/N0 reports through the ACM policy (the
+/// MODCOD in use never needs more than the latest report + margin, unless none fits).
+pub fn acm_report(data: &[u8]) {
+    use leomodem::dsp::framing::dvbs2::acm::{qef_esn0_db, AcmConfig, AcmPolicy, AcmReport};
+    match AcmReport::parse(data) {
+        Ok(r) => assert_eq!(&r.to_bytes()[..], data),
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+    let mut inp = Input::new(data);
+    let cfg = AcmConfig {
+        margin_db: f64::from(inp.u8() % 40) / 10.0,
+        hysteresis_db: f64::from(inp.u8() % 30) / 10.0,
+        up_reports: u32::from(inp.u8() % 5) + 1,
+        ..AcmConfig::default()
+    };
+    let margin = cfg.margin_db;
+    let mut p = AcmPolicy::new(cfg).expect("valid config");
+    for c in inp.rest().chunks_exact(2) {
+        let e = f64::from(i16::from_be_bytes([c[0], c[1]])) / 1000.0;
+        p.update(e);
+        assert!(qef_esn0_db(p.current()) + margin <= e || p.current().value() == 1);
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod ber;
+pub mod channel;
 pub mod coding;
 pub mod completions;
 pub mod device;
@@ -52,6 +53,8 @@ pub enum Command {
     Rx(rx::RxArgs),
     /// Pass a capture through the channel simulator (noise, carrier and clock offsets, Doppler ramp).
     Sim(sim::SimArgs),
+    /// A real-time duplex channel between two sides' IQ streams (files or FIFOs): LEO pass delay, Doppler, noise and outages.
+    Channel(channel::ChannelArgs),
     /// Describe a capture: format, sample rate, duration, power, strongest spectral peak.
     Info(info::InfoArgs),
     /// List the built-in waveform profiles, or show one as TOML.
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> Result<()> {
             rx::run(a)
         }
         Command::Sim(a) => sim::run(a),
+        Command::Channel(a) => channel::run(a),
         Command::Info(a) => info::run(a),
         Command::Profiles(a) => profiles::run(a),
         Command::Satellites(a) => satellites::run(a),

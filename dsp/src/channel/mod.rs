@@ -45,6 +45,10 @@
 //! seed gives bit-identical output and the way the input is cut into chunks never
 //! changes it.
 
+pub mod pass;
+
+pub use pass::{PassChannel, PassChannelConfig, PassKnot};
+
 use crate::filter::Resampler;
 use crate::nco::Nco;
 use crate::{Complex32, DspError};

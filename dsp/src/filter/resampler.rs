@@ -93,16 +93,26 @@ fn step_for(ratio: f64) -> u128 {
     num.div_ceil(mant)
 }
 
-impl Resampler {
-    /// A resampler with output rate = input rate × `ratio`, `ratio` in [0.01, 100].
-    pub fn new(ratio: f64) -> Result<Self, DspError> {
-        if !(ratio.is_finite() && (MIN_RATIO..=MAX_RATIO).contains(&ratio)) {
-            return Err(DspError::invalid(
-                "ratio",
-                format!("must be in [{MIN_RATIO}, {MAX_RATIO}], got {ratio}"),
-            ));
-        }
-        let bw = ratio.min(1.0);
+/// The windowed-sinc prototype of [`Resampler`] (and of
+/// [`FractionalDelay`](super::FractionalDelay)), tabulated at `branches + 1`
+/// fractional phases in the layout of [`dot2`]: branch `p` holds `g(j + p/branches)`
+/// for the sample `j` steps older than the newest, reversed and duplicated.
+#[derive(Clone, Debug)]
+pub(crate) struct Prototype {
+    /// `branches + 1` tap vectors, each `2·padded` long.
+    pub(crate) kernel: Box<[f32]>,
+    /// Number of fractional phases.
+    pub(crate) branches: usize,
+    /// Taps per branch, padded to the SIMD width.
+    pub(crate) padded: usize,
+    /// Prototype length in input samples (support `[0, span]`, centred on `span/2`).
+    pub(crate) span: usize,
+}
+
+impl Prototype {
+    /// The prototype for a bandwidth `bw` ≤ 1 (fraction of the input rate; the
+    /// resampler's `min(1, ratio)`): −6 dB cutoff `0.45·bw`, stopband from `0.5·bw`.
+    pub(crate) fn design(bw: f64) -> Prototype {
         let cutoff = 0.45 * bw;
         let transition = 0.1 * bw;
         let span = ((ATTEN_DB - 7.95) / (14.36 * transition)).ceil() as usize + 1;
@@ -139,8 +149,32 @@ impl Resampler {
                 dst[2 * i + 1] = v;
             }
         }
-        Ok(Resampler {
+        Prototype {
             kernel: kernel.into(),
+            branches,
+            padded,
+            span,
+        }
+    }
+}
+
+impl Resampler {
+    /// A resampler with output rate = input rate × `ratio`, `ratio` in [0.01, 100].
+    pub fn new(ratio: f64) -> Result<Self, DspError> {
+        if !(ratio.is_finite() && (MIN_RATIO..=MAX_RATIO).contains(&ratio)) {
+            return Err(DspError::invalid(
+                "ratio",
+                format!("must be in [{MIN_RATIO}, {MAX_RATIO}], got {ratio}"),
+            ));
+        }
+        let Prototype {
+            kernel,
+            branches,
+            padded,
+            span,
+        } = Prototype::design(ratio.min(1.0));
+        Ok(Resampler {
+            kernel,
             branches,
             padded,
             span,

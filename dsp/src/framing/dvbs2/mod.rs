@@ -13,6 +13,7 @@
 //! BBHEADER CRC-8) → [`bb::TsBbDeframer`] (or the data field of a generic stream to GSE); from
 //! samples (matched filter, timing, coarse carrier) [`receiver::Dvbs2Receiver`] does it all.
 
+pub mod acm;
 pub mod bb;
 pub mod interleaver;
 pub mod modcod;
@@ -22,6 +23,7 @@ pub mod rx;
 pub mod sync;
 pub mod tx;
 
+pub use acm::{AcmChange, AcmConfig, AcmPolicy, AcmReport, ReportError};
 pub use bb::{
     generic_bbframe, generic_data_field, BbHeader, BbScrambler, RollOff, StreamType, TsBbDeframer,
     TsBbFramer,
