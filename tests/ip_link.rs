@@ -5,9 +5,9 @@
 //! 0% loss, a 2 MB TCP transfer byte-identical, every injected frame rejected and counted by
 //! reason and none delivered, the TUN gone after Ctrl-C. Addresses only from 198.18.0.0/15 and
 //! 2001:db8::/32, inside the namespaces. Skipped, with a message, only where TUN or network
-//! namespaces are unavailable (not root, no /dev/net/tun, no `ip netns`). A further test joins
+//! namespaces are unavailable (not root, no /dev/net/tun, no `ip netns`). Further tests join
 //! the two dvbs2 ends through `leomodem channel` (fixed delay and Es/N0): ping with the
-//! round-trip times printed.
+//! round-trip times printed, and `--modcod auto` (ACM) following the channel's Es/N0.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
@@ -720,6 +720,27 @@ fn link_refuses_bad_options_and_open_keys() {
     assert!(e.contains("not a DVB-S2 MODCOD"), "{e}");
     let e = run(&["--address", "198.18.0.2/30", "--mtu", "100"], &key);
     assert!(e.contains("--mtu"), "{e}");
+    let e = run(&["--address", "198.18.0.2/30", "--modcod", "auto"], &key);
+    assert!(e.contains("needs --phy dvbs2"), "{e}");
+    let dvbs2 = [
+        "--address",
+        "198.18.0.2/30",
+        "--phy",
+        "dvbs2",
+        "--symbol-rate",
+        "1M",
+        "--sample-rate",
+        "2M",
+        "--modcod",
+        "auto",
+    ];
+    let e = run(
+        &[&dvbs2[..], &["--acm-modcods", "qpsk-1/2,bpsk-1/2"]].concat(),
+        &key,
+    );
+    assert!(e.contains("--acm-modcods"), "{e}");
+    let e = run(&[&dvbs2[..], &["--acm-margin", "-1"]].concat(), &key);
+    assert!(e.contains("margin"), "{e}");
     std::fs::write(&key, b"0123").unwrap();
     let e = run(&["--address", "198.18.0.2/30"], &key);
     assert!(e.contains("32 raw bytes or 64 hexadecimal digits"), "{e}");
@@ -899,5 +920,57 @@ fn ip_over_dvbs2_through_channel() {
         let v = clean_stop(l);
         eprintln!("{v}");
         assert!(v["rx"]["packets"].as_u64().unwrap() >= u64::from(N), "{v}");
+    }
+}
+
+/// `--modcod auto` through `leomodem channel`: the terminal reports the Es/N0 it measures on
+/// the forward PL frames (ACM reports in sealed GSE PDUs on the return link), the gateway's
+/// policy picks the forward MODCOD. Two runs, Es/N0 10 dB then 3.5 dB: the gateway climbs
+/// from QPSK 1/4 to 8PSK 2/3, then only to QPSK 1/2; pings get through both ways in both
+/// runs, nothing is rejected or corrupted.
+#[test]
+fn acm_follows_the_channel_es_n0() {
+    if let Some(why) = unavailable() {
+        eprintln!("SKIPPED acm_follows_the_channel_es_n0: {why}");
+        return;
+    }
+    const N: u16 = 3;
+    let phy = [
+        "--phy",
+        "dvbs2",
+        "--pilots",
+        "--symbol-rate",
+        "1M",
+        "--sample-rate",
+        "2M",
+    ];
+    let auto = [
+        "--modcod",
+        "auto",
+        "--acm-modcods",
+        "qpsk-1/4,qpsk-1/2,qpsk-3/4,8psk-2/3",
+    ];
+    for (tag, esn0, expect) in [("a", 10.0, "8psk-2/3"), ("b", 3.5, "qpsk-1/2")] {
+        let run = run_through_channel(tag, 5.0, esn0, &phy, &auto, Duration::from_millis(1500), N);
+        assert_eq!(
+            run.rtt.each_ref().map(|r| r.len() as u16),
+            [N; 2],
+            "echo replies with ACM at Es/N0 {esn0} dB"
+        );
+        let [g, t] = &run.lines;
+        let changes: Vec<&serde_json::Value> = g.iter().filter(|v| v["event"] == "acm").collect();
+        eprintln!("Es/N0 {esn0} dB: ACM events {changes:?}");
+        assert!(!changes.is_empty(), "no MODCOD change at Es/N0 {esn0} dB");
+        assert_eq!(changes[0]["from"], "qpsk-1/4", "{changes:?}");
+        let gs = clean_stop(g);
+        let ts = clean_stop(t);
+        eprintln!("gateway: {gs}\nterminal: {ts}");
+        assert_eq!(changes.last().unwrap()["to"], expect, "{changes:?}");
+        assert_eq!(gs["acm"]["modcod"], expect, "{gs}");
+        assert!(gs["acm"]["reports"].as_u64().unwrap() >= 3, "{gs}");
+        assert_eq!(gs["rx"]["bad_acm_reports"].as_u64(), Some(0), "{gs}");
+        // The terminal's estimate, as the gateway last heard it, is near the channel's Es/N0.
+        let est = gs["acm"]["last_esn0_db"].as_f64().unwrap();
+        assert!((est - esn0).abs() < 1.5, "reported {est} dB for {esn0} dB");
     }
 }
