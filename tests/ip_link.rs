@@ -751,7 +751,7 @@ fn link_refuses_bad_options_and_open_keys() {
 }
 
 /// One run of the two link ends joined through `leomodem channel` (dvbs2 PHY, both
-/// directions, fixed one-way `delay_ms` and Es/N0 `esn0_db`, no TLE).
+/// directions; the channel's path given by its options).
 struct ChannelRun {
     /// Round-trip times of the echo replies: terminal → gateway, then gateway → terminal (IPv4).
     rtt: [Vec<Duration>; 2],
@@ -763,8 +763,7 @@ struct ChannelRun {
 /// stops everything with Ctrl-C and returns what was measured and printed.
 fn run_through_channel(
     tag: &str,
-    delay_ms: f64,
-    esn0_db: f64,
+    path: &[&str],
     phy: &[&str],
     gateway_extra: &[&str],
     settle: Duration,
@@ -793,8 +792,6 @@ fn run_through_channel(
     };
     // gateway → g_tx → channel forward → t_rx → terminal; terminal → t_tx → return → g_rx.
     let (g_tx, t_rx, t_tx, g_rx) = (fifo("g_tx"), fifo("t_rx"), fifo("t_tx"), fifo("g_rx"));
-    let delay = delay_ms.to_string();
-    let esn0 = esn0_db.to_string();
     guard.children.push(
         Command::new(env!("CARGO_BIN_EXE_leomodem"))
             .arg("channel")
@@ -803,7 +800,7 @@ fn run_through_channel(
             .arg("--return")
             .args([&t_tx, &g_rx])
             .args(["--sample-rate", "2M", "--symbol-rate", "1M"])
-            .args(["--delay", &delay, "--esn0-zenith", &esn0])
+            .args(path)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -898,7 +895,8 @@ fn ip_over_dvbs2_through_channel() {
         "--sample-rate",
         "2M",
     ];
-    let run = run_through_channel("c", 10.0, 8.0, &phy, &[], Duration::ZERO, N);
+    let path = ["--delay", "10", "--esn0-zenith", "8"];
+    let run = run_through_channel("c", &path, &phy, &[], Duration::ZERO, N);
     assert_eq!(
         run.rtt.each_ref().map(|r| r.len() as u16),
         [N; 2],
@@ -951,7 +949,9 @@ fn acm_follows_the_channel_es_n0() {
         "qpsk-1/4,qpsk-1/2,qpsk-3/4,8psk-2/3",
     ];
     for (tag, esn0, expect) in [("a", 10.0, "8psk-2/3"), ("b", 3.5, "qpsk-1/2")] {
-        let run = run_through_channel(tag, 5.0, esn0, &phy, &auto, Duration::from_millis(1500), N);
+        let e = esn0.to_string();
+        let path = ["--delay", "5", "--esn0-zenith", &e];
+        let run = run_through_channel(tag, &path, &phy, &auto, Duration::from_millis(1500), N);
         assert_eq!(
             run.rtt.each_ref().map(|r| r.len() as u16),
             [N; 2],
@@ -973,4 +973,85 @@ fn acm_follows_the_channel_es_n0() {
         let est = gs["acm"]["last_esn0_db"].as_f64().unwrap();
         assert!((est - esn0).abs() < 1.5, "reported {est} dB for {esn0} dB");
     }
+}
+
+/// `--modcod auto` along a pass: the channel plays STARLINK-1007 over 47°N 4°E from 120 s
+/// before closest approach at 20 pass seconds per stream second (delay 3.4 → 1.8 ms, Es/N0
+/// 6.7 dB rising to 12 dB at zenith range; carriers of 1 kHz, so no carrier Doppler: item 3's
+/// Doppler removal is not in the link yet). While Es/N0 rises the gateway steps its MODCOD up
+/// at least three times, each time to a MODCOD whose threshold + margin + hysteresis the
+/// reporting Es/N0 supports; pings go through both ways after the changes; nothing rejected,
+/// no corrupted packet.
+#[test]
+fn acm_steps_up_along_a_pass() {
+    if let Some(why) = unavailable() {
+        eprintln!("SKIPPED acm_steps_up_along_a_pass: {why}");
+        return;
+    }
+    const N: u16 = 3;
+    let phy = [
+        "--phy",
+        "dvbs2",
+        "--pilots",
+        "--symbol-rate",
+        "1M",
+        "--sample-rate",
+        "2M",
+    ];
+    let allowed = "qpsk-1/2,qpsk-3/4,qpsk-5/6,8psk-3/5,8psk-2/3,8psk-3/4,8psk-5/6";
+    let auto = ["--modcod", "auto", "--acm-modcods", allowed];
+    let path = [
+        "--tle",
+        "tests/orbit/starlink-2020-05-07.tle",
+        "--sat",
+        "STARLINK-1007",
+        "--observer",
+        "47,4,35",
+        "--start-time",
+        "2020-05-07T14:44:51Z",
+        "--time-scale",
+        "20",
+        "--esn0-zenith",
+        "12",
+        "--forward-carrier",
+        "1k",
+        "--return-carrier",
+        "1k",
+    ];
+    let run = run_through_channel("p", &path, &phy, &auto, Duration::from_millis(3000), N);
+    let [g, t] = &run.lines;
+    let changes: Vec<&serde_json::Value> = g.iter().filter(|v| v["event"] == "acm").collect();
+    for c in &changes {
+        eprintln!("{c}");
+    }
+    assert!(
+        changes.len() >= 3,
+        "{} MODCOD changes: {changes:?}",
+        changes.len()
+    );
+    let qef = |name: &str| {
+        let m = leomodem_dsp::framing::dvbs2::Modcod::parse(name).unwrap();
+        leomodem_dsp::framing::dvbs2::acm::qef_esn0_db(m)
+    };
+    let mut from = "qpsk-1/2".to_string();
+    for c in &changes {
+        assert_eq!(c["from"], from.as_str(), "{changes:?}");
+        let to = c["to"].as_str().unwrap();
+        if c["up"] == true {
+            assert!(
+                c["esn0_db"].as_f64().unwrap() >= qef(to) + 1.0 + 0.5 - 0.01,
+                "{c}"
+            );
+        }
+        from = to.to_string();
+    }
+    assert_eq!(
+        run.rtt.each_ref().map(|r| r.len() as u16),
+        [N; 2],
+        "echo replies along the pass"
+    );
+    let gs = clean_stop(g);
+    let ts = clean_stop(t);
+    eprintln!("gateway: {gs}\nterminal: {ts}");
+    assert_eq!(gs["acm"]["modcod"], from.as_str(), "{gs}");
 }
