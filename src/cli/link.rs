@@ -1,16 +1,22 @@
 //! `leomodem link`: one end of the IP link (terminal or gateway). Threads joined by bounded
 //! channels: TUN reader → (≤ [`TX_QUEUE`] packets) → transmitter (GSE → AEAD → BBFRAMEs →
 //! PHY); PHY → receiver (BBHEADER → AEAD → GSE → TUN). See [`crate::link`].
+//!
+//! ACM (`--modcod auto`, gateway, dvbs2 PHY): the terminal's receiver thread turns the PHY's
+//! [`crate::link::phy::RxQuality`] into an [`AcmReport`] that its transmitter sends in the next
+//! frame; the gateway's receiver thread feeds the reports to an [`AcmPolicy`] and hands the
+//! chosen MODCOD to its transmitter, which changes the PHY and the BBFRAME length between frames.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use crossbeam_channel::{bounded, RecvTimeoutError, TrySendError};
+use leomodem_dsp::framing::dvbs2::acm::{parse_modcods, AcmConfig, AcmPolicy, AcmReport};
 use leomodem_dsp::framing::dvbs2::modcod::{FrameSize, Modcod, Pls};
 use leomodem_dsp::framing::gse::GseEncapError;
 use serde_json::json;
@@ -63,9 +69,19 @@ pub struct LinkArgs {
     /// Physical layer.
     #[arg(long, value_enum, default_value = "bbframe")]
     pub phy: PhyKind,
-    /// MODCOD of the BBFRAMEs sent (sets their length), e.g. qpsk-1/2, 8psk-3/5.
-    #[arg(long, default_value = "qpsk-1/2", value_parser = parse_modcod)]
-    pub modcod: Modcod,
+    /// MODCOD of the BBFRAMEs sent (sets their length), e.g. qpsk-1/2, 8psk-3/5; or `auto`
+    /// (gateway, dvbs2 PHY): adaptive coding and modulation from the terminal's Es/N0 reports,
+    /// starting at the most robust of --acm-modcods (each change is a JSON `acm` event).
+    #[arg(long, default_value = "qpsk-1/2", value_parser = parse_modcod_choice)]
+    pub modcod: ModcodChoice,
+    /// With --modcod auto: the MODCODs the gateway may use, names or numbers separated by
+    /// commas, or `all` (those that exist with --frame-size).
+    #[arg(long, value_name = "LIST", default_value = "all")]
+    pub acm_modcods: String,
+    /// With --modcod auto: dB added to each MODCOD's quasi-error-free Es/N0 (EN 302 307-1
+    /// Table 13) before the gateway uses it.
+    #[arg(long, value_name = "DB", default_value_t = 1.0, allow_negative_numbers = true, value_parser = super::parse_real)]
+    pub acm_margin: f64,
     /// FECFRAME size: normal (64800) or short (16200).
     #[arg(long, default_value = "normal", value_parser = parse_frame_size)]
     pub frame_size: FrameSize,
@@ -92,6 +108,32 @@ pub struct LinkArgs {
     /// Statistics as JSON lines on stdout (one per second and one at the end).
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--modcod`: a fixed MODCOD or `auto` (ACM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModcodChoice {
+    /// Every frame with this MODCOD.
+    Fixed(Modcod),
+    /// Chosen by the gateway's ACM policy from the terminal's reports.
+    Auto,
+}
+
+impl std::fmt::Display for ModcodChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModcodChoice::Fixed(m) => m.fmt(f),
+            ModcodChoice::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+fn parse_modcod_choice(s: &str) -> std::result::Result<ModcodChoice, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        Ok(ModcodChoice::Auto)
+    } else {
+        parse_modcod(s).map(ModcodChoice::Fixed)
+    }
 }
 
 fn parse_modcod(s: &str) -> std::result::Result<Modcod, String> {
@@ -140,6 +182,14 @@ fn check_cidr(a: &str, option: &str, prefix: bool) -> Result<()> {
     Ok(())
 }
 
+/// ACM counters of the receiver thread.
+#[derive(Debug, Default)]
+struct AcmStats {
+    reports: u64,
+    changes: u64,
+    last_esn0_db: Option<f64>,
+}
+
 #[derive(Debug, Default)]
 struct RxShared {
     snapshot: serde_json::Value,
@@ -178,12 +228,21 @@ pub fn run(args: LinkArgs) -> Result<()> {
             ))
         }
     };
-    let pls = Pls::new(args.modcod, args.frame_size, args.pilots).ok_or_else(|| {
+    let acm = match args.modcod {
+        ModcodChoice::Fixed(_) => None,
+        ModcodChoice::Auto => Some(acm_policy(&args, rates.is_some())?),
+    };
+    let start_modcod = match (args.modcod, &acm) {
+        (ModcodChoice::Fixed(m), _) => m,
+        (ModcodChoice::Auto, Some(p)) => p.current(),
+        (ModcodChoice::Auto, None) => unreachable!("auto always has a policy"),
+    };
+    let pls = Pls::new(start_modcod, args.frame_size, args.pilots).ok_or_else(|| {
         Error::config(
             "--modcod",
             format!(
                 "{} does not exist with {:?} frames",
-                args.modcod, args.frame_size
+                start_modcod, args.frame_size
             ),
         )
     })?;
@@ -207,10 +266,11 @@ pub fn run(args: LinkArgs) -> Result<()> {
     let started = Instant::now();
     if !args.json {
         eprintln!(
-            "link: {:?} on {} (MTU {mtu}), {} {:?} BBFRAMEs of {bbframe_len} bytes; tx {}, rx {}",
+            "link: {:?} on {} (MTU {mtu}), {}{} {:?} BBFRAMEs of {bbframe_len} bytes; tx {}, rx {}",
             args.role,
             tun.name(),
-            args.modcod,
+            if acm.is_some() { "ACM from " } else { "" },
+            start_modcod,
             args.frame_size,
             args.tx.display(),
             args.rx.display()
@@ -219,11 +279,16 @@ pub fn run(args: LinkArgs) -> Result<()> {
         println!(
             "{}",
             json!({"event": "start", "role": args.role, "tun": tun.name(), "mtu": mtu,
-                   "modcod": args.modcod.to_string(), "bbframe_len": bbframe_len})
+                   "modcod": start_modcod.name(), "acm": acm.is_some(),
+                   "bbframe_len": bbframe_len})
         );
     }
 
     let counters = Arc::new(TxCounters::default());
+    // Terminal: the latest ACM report, from the receiver to the transmitter.
+    let report_slot: Arc<Mutex<Option<AcmReport>>> = Arc::new(Mutex::new(None));
+    // Gateway with --modcod auto: the MODCOD chosen, from the receiver to the transmitter.
+    let chosen = Arc::new(AtomicU8::new(start_modcod.value()));
     let halt = Arc::new(AtomicBool::new(false));
     let (pkt_tx, pkt_rx) = bounded::<Vec<u8>>(TX_QUEUE);
     let (buf_tx, buf_rx) = bounded::<Vec<u8>>(2 * TX_QUEUE + 2);
@@ -279,6 +344,9 @@ pub fn run(args: LinkArgs) -> Result<()> {
         let path = args.tx.clone();
         let keepalive = Duration::from_millis(keepalive_ms);
         let mut link_tx = link_tx;
+        let report_slot = report_slot.clone();
+        let chosen = chosen.clone();
+        let mut in_use = start_modcod;
         std::thread::Builder::new()
             .name("link-tx".into())
             .spawn(move || {
@@ -291,7 +359,21 @@ pub fn run(args: LinkArgs) -> Result<()> {
                     Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
                 };
                 while !halt.load(Ordering::Relaxed) {
-                    match pkt_rx.recv_timeout(keepalive) {
+                    let got = pkt_rx.recv_timeout(keepalive);
+                    // ACM: the MODCOD the gateway's policy chose, from this frame on.
+                    if let Some(m) = Modcod::new(chosen.load(Ordering::Relaxed)) {
+                        if m != in_use {
+                            link_tx.set_bbframe_len(phy.set_modcod(m)?)?;
+                            in_use = m;
+                        }
+                    }
+                    // Terminal: the latest Es/N0 report rides in the next frame.
+                    let report = report_slot.lock().ok().and_then(|mut r| r.take());
+                    if let Some(r) = report {
+                        // A full queue drops the report; the next one follows.
+                        let _ = link_tx.push_report(&r);
+                    }
+                    match got {
                         Ok(first) => {
                             let mut next = Some(first);
                             while let Some(p) = next.take() {
@@ -339,6 +421,11 @@ pub fn run(args: LinkArgs) -> Result<()> {
         let path = args.rx.clone();
         let shared = rx_shared.clone();
         let mut link_rx = link_rx;
+        let report_slot = report_slot.clone();
+        let chosen = chosen.clone();
+        let mut acm = acm;
+        let role = args.role;
+        let json_out = args.json;
         std::thread::Builder::new()
             .name("link-rx".into())
             .spawn(move || {
@@ -348,6 +435,9 @@ pub fn run(args: LinkArgs) -> Result<()> {
                 };
                 let mut frame = Vec::new();
                 let mut err = None;
+                let mut reports = Vec::new();
+                let mut seq: u16 = 0;
+                let mut acm_stats = AcmStats::default();
                 loop {
                     let more = phy.recv(&mut frame)?;
                     if more {
@@ -360,8 +450,54 @@ pub fn run(args: LinkArgs) -> Result<()> {
                             return Err(e);
                         }
                     }
+                    // Terminal: what the PHY measured becomes the next report.
+                    if role == Role::Terminal {
+                        if let Some(q) = phy.quality() {
+                            let r = AcmReport {
+                                seq,
+                                esn0_db: q.esn0_db,
+                                last_modcod: q.last_modcod,
+                                frames_ok: q.frames_ok as u32,
+                                frames_failed: q.frames_failed as u32,
+                            };
+                            seq = seq.wrapping_add(1);
+                            if let Ok(mut slot) = report_slot.lock() {
+                                *slot = Some(r);
+                            }
+                        }
+                    }
+                    // Gateway: reports feed the ACM policy.
+                    link_rx.take_reports(&mut reports);
+                    for r in reports.drain(..) {
+                        acm_stats.reports += 1;
+                        acm_stats.last_esn0_db = r.esn0_db;
+                        let (Some(policy), Some(e)) = (acm.as_mut(), r.esn0_db) else {
+                            continue;
+                        };
+                        if let Some(c) = policy.update(e) {
+                            acm_stats.changes += 1;
+                            chosen.store(c.to.value(), Ordering::Relaxed);
+                            if json_out {
+                                println!(
+                                    "{}",
+                                    json!({"event": "acm", "from": c.from.name(),
+                                           "to": c.to.name(), "up": c.up,
+                                           "esn0_db": (c.esn0_db * 100.0).round() / 100.0,
+                                           "report_seq": r.seq})
+                                );
+                            } else {
+                                eprintln!("link: {c}");
+                            }
+                        }
+                    }
                     {
-                        let snap = rx_json(&link_rx);
+                        let mut snap = rx_json(&link_rx);
+                        snap["acm"] = json!({
+                            "modcod": acm.as_ref().map(|p| p.current().name()),
+                            "reports": acm_stats.reports, "changes": acm_stats.changes,
+                            "last_esn0_db": acm_stats.last_esn0_db
+                                .map(|e| (e * 100.0).round() / 100.0),
+                        });
                         if let Ok(mut s) = shared.lock() {
                             s.snapshot = snap;
                         }
@@ -441,6 +577,33 @@ pub fn run(args: LinkArgs) -> Result<()> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// The gateway's ACM policy from --acm-modcods and --acm-margin (checked: gateway, dvbs2 PHY).
+fn acm_policy(args: &LinkArgs, dvbs2: bool) -> Result<AcmPolicy> {
+    if args.role != Role::Gateway {
+        return Err(Error::config(
+            "--modcod auto",
+            "only the gateway chooses MODCODs (the terminal sends the Es/N0 reports)",
+        ));
+    }
+    if !dvbs2 {
+        return Err(Error::config(
+            "--modcod auto",
+            "needs --phy dvbs2 (the terminal measures Es/N0 on PL frames)",
+        ));
+    }
+    let allowed: Vec<Modcod> = parse_modcods(&args.acm_modcods)
+        .map_err(|e| Error::config("--acm-modcods", e))?
+        .into_iter()
+        .filter(|&m| Pls::new(m, args.frame_size, args.pilots).is_some())
+        .collect();
+    AcmPolicy::new(AcmConfig {
+        allowed,
+        margin_db: args.acm_margin,
+        ..AcmConfig::default()
+    })
+    .map_err(|e| Error::config("--acm-modcods/--acm-margin", e.to_string()))
 }
 
 fn rx_json(rx: &LinkRx) -> serde_json::Value {

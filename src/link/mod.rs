@@ -4,6 +4,15 @@
 //! [`phy`]; and the reverse: BBFRAME → BBHEADER CRC-8 → AEAD tag and replay window → GSE
 //! reassembly and CRC-32 → IP version check → TUN. A packet reaches the TUN only after all of
 //! these checks.
+//!
+//! # ACM reports
+//!
+//! With `--modcod auto` (issue 20, adaptive coding and modulation) the terminal tells the
+//! gateway the Es/N0 it measures: an [`AcmReport`] (20 bytes, format in
+//! [`leomodem_dsp::framing::dvbs2::acm`]) carried as a GSE PDU of protocol type
+//! [`PROTOCOL_ACM_REPORT`] inside the same sealed BBFRAMEs as the IP packets, so a report is
+//! authenticated and replay-checked like any packet. [`LinkRx`] hands valid reports to the
+//! caller ([`LinkRx::take_reports`]) and never to the TUN.
 
 pub mod phy;
 pub mod secure;
@@ -11,6 +20,7 @@ pub mod tun;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use leomodem_dsp::framing::dvbs2::acm::AcmReport;
 use leomodem_dsp::framing::dvbs2::bb::{
     generic_bbframe, generic_data_field, BbHeader, RollOff, BBHEADER_LEN,
 };
@@ -27,6 +37,11 @@ pub const TX_QUEUE: usize = 64;
 pub const RX_REASSEMBLIES: usize = 16;
 /// A partial PDU not completed within this many BBFRAMEs is dropped.
 pub const RX_TIMEOUT_FRAMES: u64 = 256;
+
+/// GSE protocol type of an [`AcmReport`] PDU: 0x88B5, the IEEE 802 "Local Experimental
+/// EtherType 1" (IEEE Std 802 §9.2.2), private to this link. GSE carries EtherTypes
+/// (≥ 0x0600) in its Protocol Type field (ETSI TS 102 606-1 §4.2.1).
+pub const PROTOCOL_ACM_REPORT: u16 = 0x88B5;
 
 /// The GSE protocol type of an IP packet, from its version nibble; `None` for anything else.
 pub fn ip_protocol_type(packet: &[u8]) -> Option<u16> {
@@ -84,6 +99,29 @@ impl LinkTx {
         }
     }
 
+    /// Queues an ACM report (a GSE PDU of type [`PROTOCOL_ACM_REPORT`]).
+    pub fn push_report(&mut self, report: &AcmReport) -> std::result::Result<(), GseEncapError> {
+        self.gse.push(PROTOCOL_ACM_REPORT, &report.to_bytes())
+    }
+
+    /// BBFRAME length from the next frame on (a MODCOD change; GSE fragments continue across).
+    pub fn set_bbframe_len(&mut self, bbframe_len: usize) -> Result<()> {
+        let room = bbframe_len.saturating_sub(BBHEADER_LEN + SEAL_OVERHEAD);
+        if room < 16 || bbframe_len > leomodem_dsp::framing::dvbs2::bb::MAX_BBFRAME_LEN {
+            return Err(Error::config(
+                "--modcod",
+                format!("BBFRAME of {bbframe_len} bytes cannot carry sealed GSE packets"),
+            ));
+        }
+        self.bbframe_len = bbframe_len;
+        Ok(())
+    }
+
+    /// Bytes of each BBFRAME made now.
+    pub fn bbframe_len(&self) -> usize {
+        self.bbframe_len
+    }
+
     /// True when packets (or a fragment) wait to be sent.
     pub fn pending(&self) -> bool {
         !self.gse.is_empty()
@@ -121,6 +159,10 @@ pub struct RxFrameStats {
     pub bad_pdus: u64,
     /// IP packets delivered.
     pub packets: u64,
+    /// ACM reports received (valid).
+    pub acm_reports: u64,
+    /// PDUs of the ACM report type that were not a valid report.
+    pub bad_acm_reports: u64,
 }
 
 /// Receive half: BBFRAMEs → BBHEADER check → AEAD → GSE → IP packets.
@@ -130,6 +172,7 @@ pub struct LinkRx {
     gse: GseDecapsulator,
     plain: Vec<u8>,
     stats: RxFrameStats,
+    reports: Vec<AcmReport>,
 }
 
 impl LinkRx {
@@ -140,6 +183,7 @@ impl LinkRx {
             gse: GseDecapsulator::new(RX_REASSEMBLIES, RX_TIMEOUT_FRAMES)?,
             plain: Vec::with_capacity(leomodem_dsp::framing::dvbs2::bb::MAX_BBFRAME_LEN),
             stats: RxFrameStats::default(),
+            reports: Vec::new(),
         })
     }
 
@@ -154,14 +198,28 @@ impl LinkRx {
             return 0;
         }
         let stats = &mut self.stats;
+        let reports = &mut self.reports;
         self.gse.process(&self.plain, |pdu| {
-            if ip_protocol_type(pdu.data) == Some(pdu.protocol_type) {
+            if pdu.protocol_type == PROTOCOL_ACM_REPORT {
+                match AcmReport::parse(pdu.data) {
+                    Ok(r) => {
+                        stats.acm_reports += 1;
+                        reports.push(r);
+                    }
+                    Err(_) => stats.bad_acm_reports += 1,
+                }
+            } else if ip_protocol_type(pdu.data) == Some(pdu.protocol_type) {
                 stats.packets += 1;
                 deliver(pdu.data);
             } else {
                 stats.bad_pdus += 1;
             }
         })
+    }
+
+    /// Moves the ACM reports received since the last call to the end of `out`.
+    pub fn take_reports(&mut self, out: &mut Vec<AcmReport>) {
+        out.append(&mut self.reports);
     }
 
     /// AEAD counters.
@@ -258,6 +316,44 @@ mod tests {
         assert_eq!(a.replay, n);
         assert_eq!(a.bad_tag, forged + 1);
         assert_eq!(rx.frame_stats().packets, 20);
+    }
+
+    #[test]
+    fn acm_reports_cross_as_gse_and_never_reach_the_tun() {
+        let key = LinkKey::from_bytes([7; 32]);
+        let mut tx = LinkTx::new(&key, Role::Terminal, 1000).unwrap();
+        let mut rx = LinkRx::new(&key, Role::Gateway).unwrap();
+        let r = AcmReport {
+            seq: 9,
+            esn0_db: Some(7.25),
+            last_modcod: None,
+            frames_ok: 3,
+            frames_failed: 1,
+        };
+        tx.push_report(&r).unwrap();
+        tx.push(&ipv4(300, 1)).unwrap();
+        // A PDU of the report type that is not a report: counted, dropped.
+        tx.gse.push(PROTOCOL_ACM_REPORT, &[0x45; 20]).unwrap();
+        let mut f = Vec::new();
+        tx.next_frame(&mut f).unwrap();
+        let mut got = Vec::new();
+        rx.receive(&f, |p| got.push(p.to_vec()));
+        assert_eq!(got, vec![ipv4(300, 1)]);
+        let mut reports = Vec::new();
+        rx.take_reports(&mut reports);
+        assert_eq!(reports, vec![r]);
+        let s = rx.frame_stats();
+        assert_eq!((s.acm_reports, s.bad_acm_reports, s.bad_pdus), (1, 1, 0));
+        // The next frame at another length (a MODCOD change) still opens.
+        tx.set_bbframe_len(600).unwrap();
+        assert!(tx.set_bbframe_len(20).is_err());
+        tx.push(&ipv4(900, 2)).unwrap();
+        while tx.pending() {
+            tx.next_frame(&mut f).unwrap();
+            assert_eq!(f.len(), 600);
+            rx.receive(&f, |p| got.push(p.to_vec()));
+        }
+        assert_eq!(got, vec![ipv4(300, 1), ipv4(900, 2)]);
     }
 
     #[test]

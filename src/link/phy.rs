@@ -11,6 +11,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use leomodem_dsp::framing::dvbs2::bb::MAX_BBFRAME_LEN;
+use leomodem_dsp::framing::dvbs2::modcod::{Modcod, Pls};
 
 use crate::error::{Error, Result};
 
@@ -27,12 +28,39 @@ pub trait PhyTx: Send {
     }
     /// Pushes out what is buffered.
     fn flush(&mut self) -> Result<()>;
+    /// Sends the next frames with MODCOD `modcod` (ACM); returns the new BBFRAME length.
+    /// A PHY without MODCODs refuses.
+    fn set_modcod(&mut self, modcod: Modcod) -> Result<usize> {
+        Err(Error::config(
+            "--modcod",
+            format!("this PHY cannot change to {modcod}: it has no MODCOD"),
+        ))
+    }
+}
+
+/// What a receiver measured on the PL frames since it was last asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RxQuality {
+    /// Mean Es/N0 of the PL frames carrying data since the last call, dB (the PL frame
+    /// synchroniser's estimate per frame); `None` when there were none.
+    pub esn0_db: Option<f64>,
+    /// MODCOD of the last PL frame received.
+    pub last_modcod: Option<Modcod>,
+    /// PL frames with data whose BCH and BBHEADER CRC-8 passed, since start.
+    pub frames_ok: u64,
+    /// PL frames with data that failed, since start.
+    pub frames_failed: u64,
 }
 
 /// Receive side of a PHY.
 pub trait PhyRx: Send {
     /// Replaces `out` with the next received BBFRAME; `Ok(false)` at the end of the stream.
     fn recv(&mut self, out: &mut Vec<u8>) -> Result<bool>;
+    /// The link quality measured since the last call; `None` when nothing new was measured
+    /// (or the PHY measures nothing, like a byte pipe).
+    fn quality(&mut self) -> Option<RxQuality> {
+        None
+    }
 }
 
 /// Length-prefixed BBFRAMEs written to a file or FIFO.
@@ -209,6 +237,20 @@ impl PhyTx for Dvbs2Tx {
     fn flush(&mut self) -> Result<()> {
         self.out.flush().map_err(|e| Error::io(&self.path, e))
     }
+    fn set_modcod(&mut self, modcod: Modcod) -> Result<usize> {
+        let pls = Pls::new(modcod, self.pls.frame_size, self.pls.pilots).ok_or_else(|| {
+            Error::config(
+                "--modcod",
+                format!(
+                    "{modcod} does not exist with {:?} frames",
+                    self.pls.frame_size
+                ),
+            )
+        })?;
+        self.encoder.prepare(modcod, pls.frame_size)?;
+        self.pls = pls;
+        Ok(pls.k_bch() / 8)
+    }
 }
 
 /// DVB-S2 receiver at sample level: cf32 from a file or FIFO → carrier, matched filter,
@@ -225,6 +267,9 @@ pub struct Dvbs2Rx {
     queue: std::collections::VecDeque<(usize, usize)>,
     queue_bytes: Vec<u8>,
     ended: bool,
+    quality: RxQuality,
+    esn0_sum: f64,
+    esn0_n: u32,
 }
 
 impl std::fmt::Debug for Dvbs2Rx {
@@ -253,6 +298,9 @@ impl Dvbs2Rx {
             queue: std::collections::VecDeque::new(),
             queue_bytes: Vec::new(),
             ended: false,
+            quality: RxQuality::default(),
+            esn0_sum: 0.0,
+            esn0_n: 0,
         })
     }
 
@@ -261,6 +309,18 @@ impl Dvbs2Rx {
             self.queue_bytes.clear();
         }
         for f in self.frames.drain(..) {
+            if let Some(m) = f.frame.modcod {
+                self.quality.last_modcod = Some(m);
+                if f.frame.ok() {
+                    self.quality.frames_ok += 1;
+                } else {
+                    self.quality.frames_failed += 1;
+                }
+                if f.frame.pl.es_n0_db.is_finite() {
+                    self.esn0_sum += f64::from(f.frame.pl.es_n0_db);
+                    self.esn0_n += 1;
+                }
+            }
             if f.frame.ok() && !f.frame.is_dummy() {
                 let b = &self.bbframes
                     [f.frame.bbframe_offset..f.frame.bbframe_offset + f.frame.bbframe_len];
@@ -309,5 +369,14 @@ impl PhyRx for Dvbs2Rx {
                 .process(&self.samples, &mut self.frames, &mut self.bbframes);
             self.take_frames();
         }
+    }
+    fn quality(&mut self) -> Option<RxQuality> {
+        if self.esn0_n == 0 {
+            return None;
+        }
+        self.quality.esn0_db = Some(self.esn0_sum / f64::from(self.esn0_n));
+        self.esn0_sum = 0.0;
+        self.esn0_n = 0;
+        Some(self.quality)
     }
 }
