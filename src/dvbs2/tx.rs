@@ -11,6 +11,7 @@
 use crate::cli::tx::{sample_rate, start_time, TxArgs, TxOutput};
 use crate::cli::{option_error, parse_rate, parse_real};
 use crate::error::{Error, Result};
+use crate::io::read_up_to;
 use crate::io::CaptureMeta;
 use crate::pipeline::{Chunk, Pipeline, Source};
 use crate::stages::Dvbs2ModulatorStage;
@@ -333,7 +334,7 @@ impl Dvbs2Source {
                     if framer.queued() >= want || self.read + TS_PACKET_LEN as u64 > limit {
                         return Ok(());
                     }
-                    let got = read_full(&mut self.input, &mut packet[..])
+                    let got = read_up_to(&mut self.input, &mut packet[..])
                         .map_err(|e| Error::io(&self.path, e))?;
                     if got == 0 {
                         self.eof = true;
@@ -371,7 +372,7 @@ impl Dvbs2Source {
                     }
                     let old = pending.len();
                     pending.resize(old + room, 0);
-                    let got = read_full(&mut self.input, &mut pending[old..])
+                    let got = read_up_to(&mut self.input, &mut pending[old..])
                         .map_err(|e| Error::io(&self.path, e))?;
                     pending.truncate(old + got);
                     self.read += got as u64;
@@ -418,20 +419,6 @@ impl Dvbs2Source {
         };
         Ok(Some(n))
     }
-}
-
-/// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 impl Source for Dvbs2Source {
