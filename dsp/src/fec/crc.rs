@@ -111,6 +111,64 @@ pub fn append_fcs_x25(frame: &mut Vec<u8>) {
     frame.extend_from_slice(&crc.to_le_bytes());
 }
 
+/// Table for the byte-wise CRC-32/MPEG-2 (MSB first, polynomial 0x04C11DB7).
+const CRC32_TABLE: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = (i as u32) << 24;
+        let mut b = 0;
+        while b < 8 {
+            c = if c & 0x8000_0000 != 0 {
+                (c << 1) ^ 0x04C1_1DB7
+            } else {
+                c << 1
+            };
+            b += 1;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+/// Running CRC-32/MPEG-2 register: polynomial 0x04C11DB7, preset 0xFFFFFFFF, MSB first, no
+/// final XOR (the CRC of GSE, ETSI TS 102 606-1 §5.1.4, over a PDU that arrives in fragments).
+#[derive(Debug, Clone, Copy)]
+pub struct Crc32Mpeg2(u32);
+
+impl Crc32Mpeg2 {
+    /// The preset register.
+    pub fn new() -> Self {
+        Crc32Mpeg2(0xFFFF_FFFF)
+    }
+
+    /// Feeds `data`.
+    pub fn update(&mut self, data: &[u8]) {
+        for &b in data {
+            self.0 = (self.0 << 8) ^ CRC32_TABLE[usize::from((self.0 >> 24) as u8 ^ b)];
+        }
+    }
+
+    /// The CRC of everything fed so far.
+    pub fn value(&self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for Crc32Mpeg2 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// CRC-32/MPEG-2 of `data`. Check value `crc32_mpeg2(b"123456789") == 0x0376E6E7`.
+pub fn crc32_mpeg2(data: &[u8]) -> u32 {
+    let mut c = Crc32Mpeg2::new();
+    c.update(data);
+    c.value()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +263,14 @@ mod tests {
         assert!(!check_fecf(&[0xFF]));
         // Empty body: CRC is the preset 0xFFFF.
         assert!(check_fecf(&[0xFF, 0xFF]));
+    }
+
+    #[test]
+    fn crc32_mpeg2_check_value_and_incremental() {
+        assert_eq!(crc32_mpeg2(b"123456789"), 0x0376_E6E7);
+        let mut c = Crc32Mpeg2::new();
+        c.update(b"1234");
+        c.update(b"56789");
+        assert_eq!(c.value(), 0x0376_E6E7);
     }
 }

@@ -42,48 +42,9 @@ pub const MAX_GSE_LENGTH: usize = 4095;
 pub const MAX_PDU_LEN: usize = 65_535 - 2 - 6;
 const CRC_LEN: usize = 4;
 
-const CRC32_TABLE: [u32; 256] = {
-    let mut t = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = (i as u32) << 24;
-        let mut b = 0;
-        while b < 8 {
-            c = if c & 0x8000_0000 != 0 {
-                (c << 1) ^ 0x04C1_1DB7
-            } else {
-                c << 1
-            };
-            b += 1;
-        }
-        t[i] = c;
-        i += 1;
-    }
-    t
-};
-
-/// Running CRC-32/MPEG-2 register (TS 102 606-1 §5.1.4; preset 0xFFFFFFFF, no final XOR).
-#[derive(Debug, Clone, Copy)]
-struct Crc32(u32);
-
-impl Crc32 {
-    fn new() -> Self {
-        Crc32(0xFFFF_FFFF)
-    }
-    fn update(&mut self, data: &[u8]) {
-        for &b in data {
-            self.0 = (self.0 << 8) ^ CRC32_TABLE[usize::from((self.0 >> 24) as u8 ^ b)];
-        }
-    }
-}
-
-/// CRC-32 of GSE (§5.1.4): CRC-32/MPEG-2, polynomial 0x04C11DB7, preset 0xFFFFFFFF, MSB first,
-/// no final XOR.
-pub fn crc32(data: &[u8]) -> u32 {
-    let mut c = Crc32::new();
-    c.update(data);
-    c.0
-}
+/// CRC-32 of GSE (§5.1.4): CRC-32/MPEG-2, kept with the project's other CRCs.
+pub use crate::fec::crc::crc32_mpeg2 as crc32;
+use crate::fec::crc::Crc32Mpeg2 as Crc32;
 
 /// A GSE label (§4.2.1.3) as the encapsulator writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -293,7 +254,7 @@ impl GseEncapsulator {
             crc.update(&p.protocol_type.to_be_bytes());
             crc.update(&p.label.bytes()[..label_len]);
             crc.update(&p.data);
-            p.crc = crc.0;
+            p.crc = crc.value();
             push_fixed(out, true, false, lt, head + n);
             out.push(p.frag_id);
             out.extend_from_slice(&total.to_be_bytes());
@@ -573,7 +534,7 @@ impl GseDecapsulator {
                     }
                     slot.crc.update(d);
                     let want = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
-                    if slot.crc.0 != want {
+                    if slot.crc.value() != want {
                         self.stats.crc_errors += 1;
                         continue;
                     }
