@@ -107,6 +107,23 @@ struct Segment {
     visible: bool,
 }
 
+impl Segment {
+    /// No pass yet: zero delay and phase, visible, never ending.
+    const EMPTY: Segment = Segment {
+        start: 0,
+        len: 0,
+        end: u64::MAX,
+        tau0: 0.0,
+        c1: 0.0,
+        c2: 0.0,
+        c3: 0.0,
+        phase0: 0.0,
+        sd0: 0.0,
+        sd1: 0.0,
+        visible: true,
+    };
+}
+
 /// The pass channel (see the [module documentation](self)).
 #[derive(Debug)]
 pub struct PassChannel {
@@ -184,19 +201,7 @@ impl PassChannel {
             delay,
             knots: VecDeque::with_capacity(MAX_PASS_KNOTS),
             seg_knot: 0,
-            seg: Segment {
-                start: 0,
-                len: 0,
-                end: u64::MAX,
-                tau0: 0.0,
-                c1: 0.0,
-                c2: 0.0,
-                c3: 0.0,
-                phase0: 0.0,
-                sd0: 0.0,
-                sd1: 0.0,
-                visible: true,
-            },
+            seg: Segment::EMPTY,
             outage_cursor: 0,
             sd_unit,
             produced: 0,
@@ -276,19 +281,7 @@ impl PassChannel {
     fn segment_from(&self, i: usize, n: u64) -> Segment {
         let phase_hz = self.cfg.phase_hz;
         let Some(&a) = self.knots.get(i) else {
-            return Segment {
-                start: 0,
-                len: 0,
-                end: u64::MAX,
-                tau0: 0.0,
-                c1: 0.0,
-                c2: 0.0,
-                c3: 0.0,
-                phase0: 0.0,
-                sd0: 0.0,
-                sd1: 0.0,
-                visible: true,
-            };
+            return Segment::EMPTY;
         };
         let sd_a = self.sd_of(a.esn0_db);
         let next = self.knots.get(i + 1).filter(|_| n >= a.sample);
