@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+mod capture;
 mod file_out;
 mod format;
 mod reader;
@@ -30,10 +31,11 @@ pub mod soapy;
 mod wav;
 mod writer;
 
+pub(crate) use capture::read_up_to;
+pub use capture::{CaptureInfo, CaptureMeta, CaptureSegment};
 pub(crate) use file_out::FileOut;
 pub use format::SampleFormat;
-pub(crate) use reader::read_up_to;
-pub use reader::{CaptureInfo, CaptureReader, CaptureSegment, OpenOptions};
+pub use reader::{CaptureReader, OpenOptions};
 pub use sigmf::SIGMF_VERSION;
 pub use wav::{WavAuxi, WavContainer, WavDetails};
-pub use writer::{CaptureMeta, CaptureWriter};
+pub use writer::CaptureWriter;

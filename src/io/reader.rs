@@ -1,14 +1,14 @@
 //! Streaming reader for IQ captures in any supported format.
 
+use super::capture::{read_up_to, CaptureInfo, CaptureSegment};
 use super::format::SampleFormat;
 use super::sigmf::{self, append_to_name, with_suffix_replaced, SigmfMeta};
 use super::wav::{self, WavDetails};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 use num_complex::Complex32;
-use serde_json::{Map, Value};
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// Size of the reader's reusable byte buffer.
@@ -25,79 +25,6 @@ pub struct OpenOptions {
     pub center_freq: Option<f64>,
     /// `--start-time`: the UTC time of sample 0; overrides every `core:datetime`.
     pub start_time: Option<Timestamp>,
-}
-
-/// One SigMF capture segment: from `sample_start` on, the recording was at `frequency`
-/// and `datetime` is the time of sample `sample_start`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CaptureSegment {
-    /// Index of the first sample of the segment (`core:sample_start`).
-    pub sample_start: u64,
-    /// Centre frequency in Hz (`core:frequency`).
-    pub frequency: Option<f64>,
-    /// UTC time of sample `sample_start` (`core:datetime`).
-    pub datetime: Option<Timestamp>,
-}
-
-/// Everything known about an opened (or written) capture.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CaptureInfo {
-    /// The path the user named (a `.sigmf-meta`, `.sigmf-data`, SigMF stem or data file).
-    pub path: PathBuf,
-    /// The file holding the samples.
-    pub data_path: PathBuf,
-    /// The SigMF meta read or written, if any.
-    pub meta_path: Option<PathBuf>,
-    /// Encoding of the samples. An opened WAV file reports what its header says:
-    /// [`SampleFormat::Wav`] for 2 channels, [`SampleFormat::WavMono`] for 1.
-    pub format: SampleFormat,
-    /// The samples are a real signal (imaginary part 0): a mono WAV of a receiver's audio
-    /// with the carrier at an audio frequency, so its spectrum is mirrored about 0 Hz and
-    /// the receiver must mix it to complex baseband itself. `false` for IQ captures.
-    pub real: bool,
-    /// Samples per second (> 0, finite).
-    pub sample_rate: f64,
-    /// Centre frequency in Hz of the first segment that gives one.
-    pub center_freq: Option<f64>,
-    /// UTC time of sample 0.
-    pub start_time: Option<Timestamp>,
-    /// Number of samples, when the data file has a known length (not for pipes).
-    pub num_samples: Option<u64>,
-    /// Whether the samples are described by SigMF metadata.
-    pub sigmf: bool,
-    /// SigMF `core:description`.
-    pub description: Option<String>,
-    /// SigMF capture segments in order of `sample_start` (empty without SigMF). Options
-    /// given in [`OpenOptions`] have been applied to them.
-    pub segments: Vec<CaptureSegment>,
-    /// The whole SigMF `global` object, including fields of other namespaces such as
-    /// `leomodem:*` (empty without SigMF).
-    pub global: Map<String, Value>,
-}
-
-impl CaptureInfo {
-    /// Length of the capture in seconds, when the number of samples is known.
-    pub fn duration_s(&self) -> Option<f64> {
-        self.num_samples.map(|n| n as f64 / self.sample_rate)
-    }
-
-    /// UTC time of sample `index`: from the last capture segment at or before `index`
-    /// that has a `core:datetime`, `datetime + (index − sample_start) / sample_rate`;
-    /// otherwise `start_time + index / sample_rate`. `None` when no time is known.
-    pub fn time_of_sample(&self, index: u64) -> Option<Timestamp> {
-        let seg = self
-            .segments
-            .iter()
-            .rev()
-            .filter(|s| s.sample_start <= index)
-            .find_map(|s| s.datetime.map(|t| (s.sample_start, t)));
-        match seg {
-            Some((start, t)) => Some(t.add_seconds((index - start) as f64 / self.sample_rate)),
-            None => self
-                .start_time
-                .map(|t| t.add_seconds(index as f64 / self.sample_rate)),
-        }
-    }
 }
 
 /// Where a capture's samples and metadata are, before opening the data.
@@ -221,20 +148,6 @@ fn check_rate(rate: f64, what: impl FnOnce(String) -> Error) -> Result<f64> {
             "sample rate {rate} Hz is not usable (must be a finite number > 0)"
         )))
     }
-}
-
-/// Reads `buf.len()` bytes unless the stream ends first; returns how many were read.
-pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// A streaming reader of IQ samples from a capture file.
@@ -611,6 +524,7 @@ impl CaptureReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
 
     fn write(path: &Path, bytes: &[u8]) {
         std::fs::write(path, bytes).unwrap();

@@ -13,9 +13,8 @@
 //!
 //! Written: see [`build`].
 
+use super::capture::{CaptureMeta, CaptureSegment};
 use super::format::SampleFormat;
-use super::reader::CaptureSegment;
-use super::writer::CaptureMeta;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};

@@ -34,7 +34,7 @@
 //! Writing puts a 44-byte canonical 16-bit PCM header with placeholder sizes and patches
 //! them when the writer finishes ([`header`]).
 
-use super::reader::read_up_to;
+use super::capture::read_up_to;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 use num_complex::Complex32;

@@ -1,7 +1,7 @@
 //! Buffered writer of IQ captures, with SigMF metadata.
 
+use super::capture::{CaptureInfo, CaptureMeta, CaptureSegment};
 use super::format::SampleFormat;
-use super::reader::{CaptureInfo, CaptureSegment};
 use super::sigmf::{self, append_to_name, with_suffix_replaced};
 use super::wav;
 use crate::error::{Error, Result};
@@ -24,50 +24,6 @@ fn wav_channels(format: SampleFormat) -> u16 {
         1
     } else {
         2
-    }
-}
-
-/// What to record about a capture being written.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CaptureMeta {
-    /// Samples per second (finite, > 0; for WAV also a whole number below 2³²).
-    pub sample_rate: f64,
-    /// Centre frequency in Hz (SigMF `captures[0].core:frequency`).
-    pub center_freq: Option<f64>,
-    /// UTC time of sample 0 (SigMF `captures[0].core:datetime`).
-    pub start_time: Option<Timestamp>,
-    /// Free text (SigMF `global.core:description`).
-    pub description: Option<String>,
-    /// More `global` fields, e.g. `leomodem:*`. They cannot replace `core:datatype`,
-    /// `core:sample_rate`, `core:version` or `core:dataset`, which describe the file.
-    pub extra_global: Map<String, Value>,
-}
-
-impl CaptureMeta {
-    /// Metadata with only a sample rate.
-    pub fn new(sample_rate: f64) -> Self {
-        CaptureMeta {
-            sample_rate,
-            ..Default::default()
-        }
-    }
-
-    /// The metadata of a capture that was read, for writing a converted copy: sample
-    /// rate, centre frequency, start time, description, and the `global` fields outside
-    /// the `core:` namespace.
-    pub fn from_info(info: &CaptureInfo) -> Self {
-        CaptureMeta {
-            sample_rate: info.sample_rate,
-            center_freq: info.center_freq,
-            start_time: info.start_time,
-            description: info.description.clone(),
-            extra_global: info
-                .global
-                .iter()
-                .filter(|(k, _)| !k.starts_with("core:"))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        }
     }
 }
 

@@ -14,7 +14,7 @@
 //! (2–10 ms in LEO) is not modelled, which shifts the predicted Doppler by about
 //! `ḟ_d·ρ/c` (≈ 9 Hz at closest approach of a 550 km Ku-band pass).
 
-use super::frames::{teme_to_ecef, Look, Observer};
+use super::coords::{teme_to_ecef, Look, Observer};
 use super::propagate::Satellite;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
