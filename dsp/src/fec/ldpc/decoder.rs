@@ -24,8 +24,8 @@
 //! [`DecodeStatus::ok`] is true only for a zero syndrome.
 //!
 //! [`Schedule::QuasiCyclic`] (the default for DVB-S2) runs the same arithmetic on 60
-//! rows at once; its order and stopping rule (a syndrome check after an iteration in
-//! which every row read a satisfied parity) are defined in [`super::qc`].
+//! rows at once; its order and stopping rule (a syndrome check after every iteration)
+//! are defined in [`super::qc`].
 //!
 //! # SIMD
 //!
@@ -68,8 +68,8 @@ pub enum Schedule {
     /// address-table entry is a 360 × 360 circulant): the checks in `q` layers of 360
     /// (check `q j + i` in layer `i`), each layer in 6 sub-layers of the 60 rows
     /// `j ≡ u (mod 6)` that read their bits together and then write back circulant after
-    /// circulant; decoding stops at a zero syndrome checked after an iteration in which
-    /// every row was satisfied. One frame at a time, 60 checks per vector (AVX-512 with
+    /// circulant; decoding stops at a zero syndrome, checked after every iteration. One
+    /// frame at a time, 60 checks per vector (AVX-512 with
     /// VBMI: Ice Lake, Zen 4 and later; scalar elsewhere). Codes without the structure
     /// use [`Schedule::RowSerial`].
     #[default]
@@ -428,7 +428,8 @@ impl LdpcDecoder {
                             self.qc_tmp.as_mut_ptr().cast(),
                             self.cfg.offset,
                             self.cfg.clip,
-                        ) && super::x86::qc_syndrome_ok_avx512(lay, self.qc_l.as_ptr().cast())
+                        );
+                        super::x86::qc_syndrome_ok_avx512(lay, self.qc_l.as_ptr().cast())
                     }
                 }
                 _ => {
@@ -444,7 +445,8 @@ impl LdpcDecoder {
                         cast(&mut self.qc_tmp, lay.max_deg * 64),
                         self.cfg.offset,
                         self.cfg.clip,
-                    ) && super::qc::syndrome_ok_scalar(lay, cast(&mut self.qc_l, lay.l_len()))
+                    );
+                    super::qc::syndrome_ok_scalar(lay, cast(&mut self.qc_l, lay.l_len()))
                 }
             };
             if done {

@@ -180,9 +180,8 @@ pub(super) fn rot_tables() -> &'static [[u8; 64]; 120] {
 }
 
 /// One iteration of the quasi-cyclic schedule ([`super::qc`]) for one frame, 60 rows per
-/// vector; bit-identical to [`super::qc::iterate_scalar`]. Returns true when the frame may
-/// stop. Returns whether
-/// every row read a satisfied parity (the caller then checks the syndrome).
+/// vector; bit-identical to [`super::qc::iterate_scalar`] (the caller then checks the
+/// syndrome with [`qc_syndrome_ok_avx512`]).
 ///
 /// # Safety
 /// The CPU must support AVX-512F/BW/VBMI; `l` holds [`QcLayout::l_len`] bytes, `r`
@@ -195,13 +194,10 @@ pub(super) unsafe fn iterate_qc_avx512(
     tmp: *mut u8,
     offset: u8,
     clip: u8,
-) -> bool {
+) {
     let rot = rot_tables();
     let off = _mm512_set1_epi8(offset as i8);
     let clp = _mm512_set1_epi8(clip as i8);
-    let zero = _mm512_setzero_si512();
-    const VALID: u64 = (1u64 << SUB) - 1;
-    let mut badv = zero;
     for layer in 0..lay.q {
         let c0 = *lay.layer_start.get_unchecked(layer) as usize;
         let c1 = *lay.layer_start.get_unchecked(layer + 1) as usize;
@@ -212,7 +208,7 @@ pub(super) unsafe fn iterate_qc_avx512(
             ($($d:literal)*) => {
                 match circs.len() {
                     $($d if layer > 0 => {
-                        badv = qc_layer_fixed::<$d>(lay, c0, l, r, rot, off, clp, badv);
+                        qc_layer_fixed::<$d>(lay, c0, l, r, rot, off, clp);
                         continue;
                     })*
                     _ => {}
@@ -220,9 +216,8 @@ pub(super) unsafe fn iterate_qc_avx512(
             };
         }
         fixed!(3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30);
-        badv = qc_layer_masked(lay, layer, l, r, tmp, rot, off, clp, badv);
+        qc_layer_masked(lay, layer, l, r, tmp, rot, off, clp);
     }
-    _mm512_movepi8_mask(badv) & VALID == 0
 }
 
 /// Largest layer degree for which [`qc_layer_fixed`] keeps `|t|` in registers too.
@@ -231,7 +226,7 @@ const KEEP_ABS: usize = 12;
 /// One layer of [`iterate_qc_avx512`] with `D` circulants, none of them `skip0`: the
 /// lanes 60–63 (padding, which no row reads and whose rotation keeps them in place) are
 /// left to compute garbage instead of being masked, and the `t` of a sub-layer stay in
-/// registers. Returns `badv` with this layer's syndrome lanes or-ed in.
+/// registers.
 ///
 /// # Safety
 /// As [`iterate_qc_avx512`]; `lay.circs[c0..c0 + D]` is one layer without `skip0`.
@@ -246,8 +241,7 @@ unsafe fn qc_layer_fixed<const D: usize>(
     rot: &[[u8; 64]; 120],
     off: __m512i,
     clp: __m512i,
-    mut badv: __m512i,
-) -> __m512i {
+) {
     let ones = _mm512_set1_epi8(-1);
     let zero = _mm512_setzero_si512();
     let circs = lay.circs.get_unchecked(c0..c0 + D);
@@ -255,7 +249,6 @@ unsafe fn qc_layer_fixed<const D: usize>(
         let mut min1 = ones;
         let mut min2 = ones;
         let mut par = zero;
-        let mut synd = zero;
         let mut t = [zero; D];
         // |t| too while registers last (small degrees), else recomputed below.
         let mut av = [zero; D];
@@ -264,7 +257,6 @@ unsafe fn qc_layer_fixed<const D: usize>(
             let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
             let lv =
                 _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(so as usize) as *const _));
-            synd = _mm512_xor_si512(synd, lv);
             let rold = _mm512_load_si512(r.add((c0 + ci) * STRIDE + u * 64) as *const _);
             let x = _mm512_subs_epi8(lv, rold);
             *tc = x;
@@ -276,7 +268,6 @@ unsafe fn qc_layer_fixed<const D: usize>(
             min1 = _mm512_min_epu8(min1, a);
             par = _mm512_xor_si512(par, x);
         }
-        badv = _mm512_or_si512(badv, synd);
         let n1 = _mm512_min_epu8(_mm512_subs_epu8(min1, off), clp);
         let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
         for (ci, (c, &x)) in circs.iter().zip(t.iter()).enumerate() {
@@ -306,7 +297,6 @@ unsafe fn qc_layer_fixed<const D: usize>(
             _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
         }
     }
-    badv
 }
 
 /// One layer of [`iterate_qc_avx512`], any degree, with lane masks (the `skip0`
@@ -325,8 +315,7 @@ unsafe fn qc_layer_masked(
     rot: &[[u8; 64]; 120],
     off: __m512i,
     clp: __m512i,
-    mut badv: __m512i,
-) -> __m512i {
+) {
     const VALID: u64 = (1u64 << SUB) - 1;
     let ones = _mm512_set1_epi8(-1);
     let zero = _mm512_setzero_si512();
@@ -338,19 +327,12 @@ unsafe fn qc_layer_masked(
             let mut min1 = ones;
             let mut min2 = ones;
             let mut par = zero;
-            let mut synd = zero;
-
             for (ci, c) in circs.iter().enumerate() {
                 let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
                 let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
                 let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
                 let raw = _mm512_load_si512(l.add(so as usize) as *const _);
                 let lv = _mm512_permutexvar_epi8(idx, raw);
-                synd = if c.skip0 {
-                    _mm512_xor_si512(synd, _mm512_maskz_mov_epi8(present, lv))
-                } else {
-                    _mm512_xor_si512(synd, lv)
-                };
                 let rold = _mm512_load_si512(r.add((c0 + ci) * STRIDE + u * 64) as *const _);
                 let t = _mm512_maskz_mov_epi8(present, _mm512_subs_epi8(lv, rold));
                 _mm512_store_si512(tmp.add(ci * 64) as *mut _, t);
@@ -359,7 +341,6 @@ unsafe fn qc_layer_masked(
                 min1 = _mm512_min_epu8(min1, a);
                 par = _mm512_xor_si512(par, t);
             }
-            badv = _mm512_or_si512(badv, synd);
             let n1 = _mm512_min_epu8(_mm512_subs_epu8(min1, off), clp);
             let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
             for (ci, c) in circs.iter().enumerate() {
@@ -389,7 +370,6 @@ unsafe fn qc_layer_masked(
             }
         }
     }
-    badv
 }
 
 /// Whether the hard decisions of `l` (quasi-cyclic layout) satisfy every check; equal to
