@@ -342,8 +342,13 @@ fn fer_curves() {
     assert!(e_bp <= e_int8 + 1, "int8 {e_int8} vs BP {e_bp}");
 }
 
+fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
+}
+
 /// FER sweep for the report (ignored: long). `FER_FRAMES` frames per point (default
-/// 2000), `FER_ITERS` (50), `FER_POINTS` as `code:ebn0,…` with code `ar4ja-R-K` or `c2`.
+/// 2000), `FER_ITERS` (50), `FER_POINTS` as `code:ebn0,…` with code `ar4ja-R-K` or `c2`;
+/// `FER_OFFSET`, `FER_SCALE`, `FER_CLIP` override the decoder's defaults.
 #[test]
 #[ignore]
 fn fer_sweep() {
@@ -367,7 +372,11 @@ fn fer_sweep() {
             let f: Vec<&str> = name.split('-').collect();
             LdpcCode::ar4ja(Ar4jaRate::parse(f[1]).expect("rate"), f[2].parse().unwrap()).unwrap()
         };
-        let mut dec = LdpcDecoder::new(&code, cfg(iters)).unwrap();
+        let mut c = cfg(iters);
+        c.offset = env("FER_OFFSET").unwrap_or(c.offset);
+        c.llr_scale = env("FER_SCALE").unwrap_or(c.llr_scale);
+        c.clip = env("FER_CLIP").unwrap_or(c.clip);
+        let mut dec = LdpcDecoder::new(&code, c).unwrap();
         let (packed, llrs) = noisy_frames(&code, frames, ebn0, 1234);
         let t = std::time::Instant::now();
         let (e, it) = frame_errors(&mut dec, &packed, &llrs, frames);

@@ -202,6 +202,9 @@ pub struct BlockDecoder {
     block: Vec<u8>,
     edges: (u8, u8),
     ldpc: Option<LdpcBlock>,
+    /// Hard decisions of soft bits on a link without LDPC (see
+    /// [`BlockDecoder::decode_soft_into`]), allocated once.
+    hard: Vec<u8>,
 }
 
 /// The LDPC part of a [`BlockDecoder`].
@@ -246,6 +249,11 @@ impl BlockDecoder {
             randomizer: Randomizer::new(),
             block: vec![0; coding.block_len()],
             edges: (0, 0),
+            hard: if ldpc.is_some() {
+                Vec::new()
+            } else {
+                Vec::with_capacity(8 * coding.block_len())
+            },
             ldpc,
             coding,
         })
@@ -254,7 +262,8 @@ impl BlockDecoder {
     /// Decodes the codeblock of an LDPC link from its soft bits (`8·block_len` LLRs,
     /// positive = bit 0, the bits right after the ASM); `inverted` negates them first.
     /// Reuses `data` and `corrected` (cleared; `corrected` stays empty) for the result.
-    /// On a link without LDPC, decodes the hard decisions as [`Self::decode_into`].
+    /// On a link without LDPC, decodes the hard decisions as [`Self::decode_into`] (into a
+    /// buffer of the decoder: no allocation for blocks of the link's length).
     pub fn decode_soft_into(
         &mut self,
         soft: &[f32],
@@ -263,8 +272,12 @@ impl BlockDecoder {
         rs_corrected: Vec<i16>,
     ) -> BlockResult {
         let Some(l) = self.ldpc.as_mut() else {
-            let bits: Vec<u8> = soft.iter().map(|&x| u8::from(x < 0.0)).collect();
-            return self.decode_into(&bits, inverted, data, rs_corrected);
+            let mut bits = std::mem::take(&mut self.hard);
+            bits.clear();
+            bits.extend(soft.iter().map(|&x| u8::from(x < 0.0)));
+            let result = self.decode_into(&bits, inverted, data, rs_corrected);
+            self.hard = bits;
+            return result;
         };
         // No RS here: no edge corrections to report to `proven`.
         self.edges = (0, 0);
@@ -1029,4 +1042,37 @@ fn asm_near(
         }
     }
     best
+}
+
+#[cfg(test)]
+mod soft_fallback_tests {
+    use super::*;
+
+    /// On a link without LDPC, soft bits decode as their hard decisions would, into the
+    /// decoder's own buffer (its capacity is not exceeded, so nothing is allocated).
+    #[test]
+    fn soft_bits_on_a_hard_link_decode_as_hard_decisions() {
+        let coding = LinkCoding::ccsds(1);
+        let mut dec = BlockDecoder::new(coding).unwrap();
+        let n = 8 * coding.block_len();
+        let cap = dec.hard.capacity();
+        assert!(cap >= n);
+        let mut state = 0x1234_5678u32;
+        let soft: Vec<f32> = (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state % 2001) as f32 / 100.0 - 10.0
+            })
+            .collect();
+        let bits: Vec<u8> = soft.iter().map(|&x| u8::from(x < 0.0)).collect();
+        for inverted in [false, true] {
+            let want = dec.decode(&bits, inverted);
+            let got = dec.decode_soft_into(&soft, inverted, Vec::new(), Vec::new());
+            assert_eq!(got, want);
+            assert_eq!(dec.hard.capacity(), cap);
+            assert_eq!(dec.hard, bits);
+        }
+    }
 }

@@ -24,8 +24,8 @@
 //! [`DecodeStatus::ok`] is true only for a zero syndrome.
 //!
 //! [`Schedule::QuasiCyclic`] (the default for DVB-S2) runs the same arithmetic on 60
-//! rows at once; its order and stopping rule (a syndrome check after an iteration in
-//! which every row read a satisfied parity) are defined in [`super::qc`].
+//! rows at once; its order and stopping rule (a syndrome check after every iteration)
+//! are defined in [`super::qc`].
 //!
 //! # SIMD
 //!
@@ -68,8 +68,8 @@ pub enum Schedule {
     /// address-table entry is a 360 × 360 circulant): the checks in `q` layers of 360
     /// (check `q j + i` in layer `i`), each layer in 6 sub-layers of the 60 rows
     /// `j ≡ u (mod 6)` that read their bits together and then write back circulant after
-    /// circulant; decoding stops at a zero syndrome checked after an iteration in which
-    /// every row was satisfied. One frame at a time, 60 checks per vector (AVX-512 with
+    /// circulant; decoding stops at a zero syndrome, checked after every iteration. One
+    /// frame at a time, 60 checks per vector (AVX-512 with
     /// VBMI: Ice Lake, Zen 4 and later; scalar elsewhere). Codes without the structure
     /// use [`Schedule::RowSerial`].
     #[default]
@@ -372,9 +372,17 @@ impl LdpcDecoder {
                     (&llrs[k + g - lay.info_groups..], q)
                 };
                 debug_assert!(src.len() > (Z - 1) * stride);
-                // SAFETY: AVX-512 checked at construction; `src` holds the group's 360
-                // LLRs at `stride`, `l` 384 bytes per group.
+                // SAFETY: AVX-512 and VBMI checked at construction; `src` holds the
+                // group's 360 LLRs at `stride`, `l` 384 bytes per group.
                 unsafe {
+                    if stride == 1 {
+                        super::x86::quantise_info_group_avx512(
+                            src.as_ptr(),
+                            l.as_mut_ptr().add(g * STRIDE).cast(),
+                            s,
+                        );
+                        continue;
+                    }
                     super::x86::quantise_group_avx512(
                         src.as_ptr(),
                         stride,
@@ -420,7 +428,8 @@ impl LdpcDecoder {
                             self.qc_tmp.as_mut_ptr().cast(),
                             self.cfg.offset,
                             self.cfg.clip,
-                        ) && super::x86::qc_syndrome_ok_avx512(lay, self.qc_l.as_ptr().cast())
+                        );
+                        super::x86::qc_syndrome_ok_avx512(lay, self.qc_l.as_ptr().cast())
                     }
                 }
                 _ => {
@@ -436,7 +445,8 @@ impl LdpcDecoder {
                         cast(&mut self.qc_tmp, lay.max_deg * 64),
                         self.cfg.offset,
                         self.cfg.clip,
-                    ) && super::qc::syndrome_ok_scalar(lay, cast(&mut self.qc_l, lay.l_len()))
+                    );
+                    super::qc::syndrome_ok_scalar(lay, cast(&mut self.qc_l, lay.l_len()))
                 }
             };
             if done {
@@ -448,6 +458,20 @@ impl LdpcDecoder {
             }
         }
         let l = bytes_mut(&mut self.qc_l, lay.l_len());
+        #[cfg(target_arch = "x86_64")]
+        if vector && status.ok {
+            for g in 0..lay.info_groups {
+                // SAFETY: AVX-512 and VBMI checked at construction; `l` holds 384 bytes
+                // per group, `info` 45 bytes per group (k = 360 · groups).
+                unsafe {
+                    super::x86::pack_group_avx512(
+                        l.as_ptr().add(g * STRIDE),
+                        info.as_mut_ptr().add(g * Z / 8),
+                    );
+                }
+            }
+            return status;
+        }
         for (g, chunk) in self.hard[..k].chunks_exact_mut(Z).enumerate() {
             for (u, row) in l[g * STRIDE..(g + 1) * STRIDE].chunks_exact(64).enumerate() {
                 for (h, &x) in chunk[u..].iter_mut().step_by(SUBS).zip(row) {
@@ -696,8 +720,9 @@ mod tests {
         }
     }
 
-    /// The AVX-512 group quantiser equals [`quantise`] on ties, NaN, infinities, huge and
-    /// tiny values, and places element `e` at `64 (e mod 6) + e / 6`.
+    /// The AVX-512 group quantisers (strided gathers, and the permuting one for
+    /// contiguous information groups) equal [`quantise`] on ties, NaN, infinities, huge
+    /// and tiny values, and place element `e` at `64 (e mod 6) + e / 6`.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx512_quantiser_equals_scalar() {
@@ -748,6 +773,24 @@ mod tests {
                     "element {e} = {}",
                     src[e * stride]
                 );
+            }
+            if stride == 1 && has_vbmi() {
+                let mut perm = [0xAAu8; 384];
+                // SAFETY: AVX-512 with VBMI present; 360 floats in, 384 bytes out.
+                unsafe {
+                    super::super::x86::quantise_info_group_avx512(
+                        src.as_ptr(),
+                        perm.as_mut_ptr(),
+                        2.0,
+                    )
+                };
+                for u in 0..6 {
+                    assert_eq!(
+                        perm[64 * u..64 * u + 60],
+                        dst[64 * u..64 * u + 60],
+                        "permuting quantiser, row {u}"
+                    );
+                }
             }
         }
     }

@@ -20,8 +20,9 @@
 //! applied as `L_v ← sat(sat(L_v − R_e) + R'_e)` on the current `L_v`. A bit that two
 //! circulants of one layer share (some tables have them) thus gets both updates, in that
 //! order; for every other bit this is the row-serial update `sat(t_e + R'_e)`. Stopping:
-//! after an iteration in which every row read a satisfied parity, the syndrome of the
-//! hard decisions (bit 1 iff `L_v < 0`) is computed; decoding stops when it is zero.
+//! after every iteration the syndrome of the hard decisions (bit 1 iff `L_v < 0`) is
+//! computed (layer by layer, giving up at the first unsatisfied check); decoding stops
+//! when it is zero.
 //!
 //! # Layout
 //!
@@ -176,8 +177,8 @@ impl QcLayout {
     }
 }
 
-/// One iteration of the schedule above on the scalar path; true when every row read a
-/// satisfied parity (the caller then checks the syndrome, see the module docs).
+/// One iteration of the schedule above on the scalar path (the caller then checks the
+/// syndrome, see the module docs).
 /// `l`: [`QcLayout::l_len`] bytes, `r`: [`QcLayout::r_len`], `tmp`: `max_deg × 64`.
 pub(super) fn iterate_scalar(
     lay: &QcLayout,
@@ -186,8 +187,7 @@ pub(super) fn iterate_scalar(
     tmp: &mut [i8],
     offset: u8,
     clip: u8,
-) -> bool {
-    let mut bad = false;
+) {
     for layer in 0..lay.q {
         let c0 = lay.layer_start[layer] as usize;
         let circs = &lay.circs[c0..lay.layer_start[layer + 1] as usize];
@@ -198,22 +198,19 @@ pub(super) fn iterate_scalar(
             let mut par = [false; SUB];
             for lane in 0..SUB {
                 let j = SUBS * lane + u;
-                let (mut min1, mut min2, mut p, mut synd) = (u8::MAX, u8::MAX, false, false);
+                let (mut min1, mut min2, mut p) = (u8::MAX, u8::MAX, false);
                 for (ci, c) in circs.iter().enumerate() {
                     if c.skip0 && j == 0 {
                         continue;
                     }
                     let v = QcLayout::elem(c.base as usize, (j + Z - c.shift as usize) % Z);
-                    let lv = l[v];
-                    synd ^= lv < 0;
-                    let t = lv.saturating_sub(r[(c0 + ci) * STRIDE + u * 64 + lane]);
+                    let t = l[v].saturating_sub(r[(c0 + ci) * STRIDE + u * 64 + lane]);
                     tmp[ci * 64 + lane] = t;
                     let a = t.unsigned_abs();
                     min2 = min2.min(min1.max(a));
                     min1 = min1.min(a);
                     p ^= t < 0;
                 }
-                bad |= synd;
                 m1[lane] = min1;
                 n1[lane] = min1.saturating_sub(offset).min(clip) as i8;
                 n2[lane] = min2.saturating_sub(offset).min(clip) as i8;
@@ -240,7 +237,6 @@ pub(super) fn iterate_scalar(
             }
         }
     }
-    !bad
 }
 
 /// Whether the hard decisions of `l` satisfy every check.

@@ -180,9 +180,8 @@ pub(super) fn rot_tables() -> &'static [[u8; 64]; 120] {
 }
 
 /// One iteration of the quasi-cyclic schedule ([`super::qc`]) for one frame, 60 rows per
-/// vector; bit-identical to [`super::qc::iterate_scalar`]. Returns true when the frame may
-/// stop. Returns whether
-/// every row read a satisfied parity (the caller then checks the syndrome).
+/// vector; bit-identical to [`super::qc::iterate_scalar`] (the caller then checks the
+/// syndrome with [`qc_syndrome_ok_avx512`]).
 ///
 /// # Safety
 /// The CPU must support AVX-512F/BW/VBMI; `l` holds [`QcLayout::l_len`] bytes, `r`
@@ -195,15 +194,132 @@ pub(super) unsafe fn iterate_qc_avx512(
     tmp: *mut u8,
     offset: u8,
     clip: u8,
-) -> bool {
+) {
     let rot = rot_tables();
     let off = _mm512_set1_epi8(offset as i8);
     let clp = _mm512_set1_epi8(clip as i8);
+    for layer in 0..lay.q {
+        let c0 = *lay.layer_start.get_unchecked(layer) as usize;
+        let c1 = *lay.layer_start.get_unchecked(layer + 1) as usize;
+        let circs = lay.circs.get_unchecked(c0..c1);
+        // Layers without the parity chain's start (every layer but 0) and of a degree
+        // with a register-resident kernel: no lane masks, messages kept in registers.
+        macro_rules! fixed {
+            ($($d:literal)*) => {
+                match circs.len() {
+                    $($d if layer > 0 => {
+                        qc_layer_fixed::<$d>(lay, c0, l, r, rot, off, clp);
+                        continue;
+                    })*
+                    _ => {}
+                }
+            };
+        }
+        fixed!(3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30);
+        qc_layer_masked(lay, layer, l, r, tmp, rot, off, clp);
+    }
+}
+
+/// Largest layer degree for which [`qc_layer_fixed`] keeps `|t|` in registers too.
+const KEEP_ABS: usize = 12;
+
+/// One layer of [`iterate_qc_avx512`] with `D` circulants, none of them `skip0`: the
+/// lanes 60–63 (padding, which no row reads and whose rotation keeps them in place) are
+/// left to compute garbage instead of being masked, and the `t` of a sub-layer stay in
+/// registers.
+///
+/// # Safety
+/// As [`iterate_qc_avx512`]; `lay.circs[c0..c0 + D]` is one layer without `skip0`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn qc_layer_fixed<const D: usize>(
+    lay: &QcLayout,
+    c0: usize,
+    l: *mut u8,
+    r: *mut u8,
+    rot: &[[u8; 64]; 120],
+    off: __m512i,
+    clp: __m512i,
+) {
     let ones = _mm512_set1_epi8(-1);
     let zero = _mm512_setzero_si512();
+    let circs = lay.circs.get_unchecked(c0..c0 + D);
+    for u in 0..SUBS {
+        let mut min1 = ones;
+        let mut min2 = ones;
+        let mut par = zero;
+        let mut t = [zero; D];
+        // |t| too while registers last (small degrees), else recomputed below.
+        let mut av = [zero; D];
+        for (ci, tc) in t.iter_mut().enumerate() {
+            let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+            let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+            let lv =
+                _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(so as usize) as *const _));
+            let rold = _mm512_load_si512(r.add((c0 + ci) * STRIDE + u * 64) as *const _);
+            let x = _mm512_subs_epi8(lv, rold);
+            *tc = x;
+            let a = _mm512_abs_epi8(x);
+            if D <= KEEP_ABS {
+                *av.get_unchecked_mut(ci) = a;
+            }
+            min2 = _mm512_min_epu8(min2, _mm512_max_epu8(min1, a));
+            min1 = _mm512_min_epu8(min1, a);
+            par = _mm512_xor_si512(par, x);
+        }
+        let n1 = _mm512_min_epu8(_mm512_subs_epu8(min1, off), clp);
+        let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
+        for (ci, (c, &x)) in circs.iter().zip(t.iter()).enumerate() {
+            let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+            let a = if D <= KEEP_ABS {
+                *av.get_unchecked(ci)
+            } else {
+                _mm512_abs_epi8(x)
+            };
+            let im = _mm512_cmpeq_epi8_mask(a, min1);
+            let mag = _mm512_mask_blend_epi8(im, n1, n2);
+            let sg = _mm512_movepi8_mask(_mm512_xor_si512(x, par));
+            let rn = _mm512_mask_sub_epi8(mag, sg, zero, mag);
+            let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
+            let pl = l.add(so as usize) as *mut __m512i;
+            let ln = if c.reread {
+                let rold = _mm512_load_si512(pr as *const _);
+                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+                let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
+                _mm512_adds_epi8(_mm512_subs_epi8(lv, rold), rn)
+            } else {
+                _mm512_adds_epi8(x, rn)
+            };
+            _mm512_store_si512(pr, rn);
+            let back =
+                _mm512_loadu_si512(rot.get_unchecked(SUB + ra as usize).as_ptr() as *const _);
+            _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
+        }
+    }
+}
+
+/// One layer of [`iterate_qc_avx512`], any degree, with lane masks (the `skip0`
+/// circulant of layer 0) and the `t` of a sub-layer in `tmp`.
+///
+/// # Safety
+/// As [`iterate_qc_avx512`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn qc_layer_masked(
+    lay: &QcLayout,
+    layer: usize,
+    l: *mut u8,
+    r: *mut u8,
+    tmp: *mut u8,
+    rot: &[[u8; 64]; 120],
+    off: __m512i,
+    clp: __m512i,
+) {
     const VALID: u64 = (1u64 << SUB) - 1;
-    let mut badv = zero;
-    for layer in 0..lay.q {
+    let ones = _mm512_set1_epi8(-1);
+    let zero = _mm512_setzero_si512();
+    {
         let c0 = *lay.layer_start.get_unchecked(layer) as usize;
         let c1 = *lay.layer_start.get_unchecked(layer + 1) as usize;
         let circs = lay.circs.get_unchecked(c0..c1);
@@ -211,19 +327,12 @@ pub(super) unsafe fn iterate_qc_avx512(
             let mut min1 = ones;
             let mut min2 = ones;
             let mut par = zero;
-            let mut synd = zero;
-
             for (ci, c) in circs.iter().enumerate() {
                 let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
                 let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
                 let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
                 let raw = _mm512_load_si512(l.add(so as usize) as *const _);
                 let lv = _mm512_permutexvar_epi8(idx, raw);
-                synd = if c.skip0 {
-                    _mm512_xor_si512(synd, _mm512_maskz_mov_epi8(present, lv))
-                } else {
-                    _mm512_xor_si512(synd, lv)
-                };
                 let rold = _mm512_load_si512(r.add((c0 + ci) * STRIDE + u * 64) as *const _);
                 let t = _mm512_maskz_mov_epi8(present, _mm512_subs_epi8(lv, rold));
                 _mm512_store_si512(tmp.add(ci * 64) as *mut _, t);
@@ -232,7 +341,6 @@ pub(super) unsafe fn iterate_qc_avx512(
                 min1 = _mm512_min_epu8(min1, a);
                 par = _mm512_xor_si512(par, t);
             }
-            badv = _mm512_or_si512(badv, synd);
             let n1 = _mm512_min_epu8(_mm512_subs_epu8(min1, off), clp);
             let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
             for (ci, c) in circs.iter().enumerate() {
@@ -262,7 +370,6 @@ pub(super) unsafe fn iterate_qc_avx512(
             }
         }
     }
-    _mm512_movepi8_mask(badv) & VALID == 0
 }
 
 /// Whether the hard decisions of `l` (quasi-cyclic layout) satisfy every check; equal to
@@ -331,5 +438,142 @@ pub(super) unsafe fn quantise_group_avx512(
             let q = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(y));
             _mm_storeu_si128(dst.add(u * 64 + 16 * c) as *mut _, q);
         }
+    }
+}
+
+/// `vpermt2b` indices and lane masks that gather row `u` of a 360-bit group (element
+/// `6 λ + u` to lane `λ`) from its 360 bytes in element order, 128 bytes (two vectors)
+/// at a time: `[u][s]` reads bytes `128 s … 128 s + 127`.
+struct InfoPerm {
+    idx: [[[u8; 64]; 3]; SUBS],
+    mask: [[u64; 3]; SUBS],
+}
+
+const INFO_PERM: InfoPerm = {
+    let mut p = InfoPerm {
+        idx: [[[0; 64]; 3]; SUBS],
+        mask: [[0; 3]; SUBS],
+    };
+    let mut u = 0;
+    while u < SUBS {
+        let mut lane = 0;
+        while lane < SUB {
+            let e = SUBS * lane + u;
+            let s = e / 128;
+            p.idx[u][s][lane] = (e % 128) as u8;
+            p.mask[u][s] |= 1 << lane;
+            lane += 1;
+        }
+        u += 1;
+    }
+    p
+};
+
+/// 384 bytes, 64-byte aligned.
+#[repr(C, align(64))]
+struct Group([u8; STRIDE]);
+
+/// Quantises one information group (360 consecutive LLRs at `src`) into the
+/// quasi-cyclic layout, equal to [`quantise_group_avx512`] with stride 1: contiguous loads
+/// and conversions, then each row gathered by three two-vector byte permutations
+/// instead of 24 strided gathers.
+///
+/// # Safety
+/// The CPU must support AVX-512F/BW/VBMI; `src` holds 360 floats and `dst` 384 bytes.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+pub(super) unsafe fn quantise_info_group_avx512(src: *const f32, dst: *mut u8, scale: f32) {
+    let sc = _mm512_set1_ps(scale);
+    let lo = _mm512_set1_ps(-127.0);
+    let hi = _mm512_set1_ps(127.0);
+    let mut tmp = Group([0; STRIDE]);
+    let t = tmp.0.as_mut_ptr();
+    for c in 0..23 {
+        // 22 full vectors and 8 floats; masked lanes read nothing.
+        let m: u16 = if c == 22 { 0x00FF } else { 0xFFFF };
+        let x = _mm512_maskz_loadu_ps(m, src.add(16 * c));
+        // As in `quantise_group_avx512`: a NaN survives max/min and converts to 0.
+        let y = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_mul_ps(x, sc)));
+        let q = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(y));
+        _mm_store_si128(t.add(16 * c) as *mut _, q);
+    }
+    let v = [
+        _mm512_load_si512(t as *const _),
+        _mm512_load_si512(t.add(64) as *const _),
+        _mm512_load_si512(t.add(128) as *const _),
+        _mm512_load_si512(t.add(192) as *const _),
+        _mm512_load_si512(t.add(256) as *const _),
+        _mm512_load_si512(t.add(320) as *const _),
+    ];
+    for u in 0..SUBS {
+        let mut o = _mm512_setzero_si512();
+        for s in 0..3 {
+            let idx = _mm512_loadu_si512(INFO_PERM.idx[u][s].as_ptr() as *const _);
+            o = _mm512_or_si512(
+                o,
+                _mm512_maskz_permutex2var_epi8(INFO_PERM.mask[u][s], v[2 * s], idx, v[2 * s + 1]),
+            );
+        }
+        _mm512_storeu_si512(dst.add(u * 64) as *mut _, o);
+    }
+}
+
+/// The inverse of [`INFO_PERM`]: `vpermt2b` indices and masks that gather elements
+/// `64 c … 64 c + 63` of a group (chunk `c`) from its rows, two rows at a time: `[c][p]`
+/// reads rows `2 p` and `2 p + 1`.
+struct InfoUnperm {
+    idx: [[[u8; 64]; 3]; SUBS],
+    mask: [[u64; 3]; SUBS],
+}
+
+const INFO_UNPERM: InfoUnperm = {
+    let mut p = InfoUnperm {
+        idx: [[[0; 64]; 3]; SUBS],
+        mask: [[0; 3]; SUBS],
+    };
+    let mut c = 0;
+    while c < SUBS {
+        let mut i = 0;
+        while i < 64 && 64 * c + i < SUB * SUBS {
+            let e = 64 * c + i;
+            let (u, lane) = (e % SUBS, e / SUBS);
+            p.idx[c][u / 2][i] = ((u % 2) * 64 + lane) as u8;
+            p.mask[c][u / 2] |= 1 << i;
+            i += 1;
+        }
+        c += 1;
+    }
+    p
+};
+
+/// Hard decisions (bit 1 iff `L < 0`) of one 360-bit group in the quasi-cyclic layout,
+/// packed MSB first into 45 bytes at `out`.
+///
+/// # Safety
+/// The CPU must support AVX-512F/BW/VBMI; `l` holds the group's 384 bytes (64-byte
+/// aligned) and `out` 45 bytes.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+pub(super) unsafe fn pack_group_avx512(l: *const u8, out: *mut u8) {
+    let v = [
+        _mm512_load_si512(l as *const _),
+        _mm512_load_si512(l.add(64) as *const _),
+        _mm512_load_si512(l.add(128) as *const _),
+        _mm512_load_si512(l.add(192) as *const _),
+        _mm512_load_si512(l.add(256) as *const _),
+        _mm512_load_si512(l.add(320) as *const _),
+    ];
+    for c in 0..SUBS {
+        let mut o = _mm512_setzero_si512();
+        for p in 0..3 {
+            let idx = _mm512_loadu_si512(INFO_UNPERM.idx[c][p].as_ptr() as *const _);
+            o = _mm512_or_si512(
+                o,
+                _mm512_maskz_permutex2var_epi8(INFO_UNPERM.mask[c][p], v[2 * p], idx, v[2 * p + 1]),
+            );
+        }
+        // Bit i of the mask is element 64 c + i; MSB first within each byte.
+        let m = _mm512_movepi8_mask(o).reverse_bits().swap_bytes();
+        let bytes = m.to_le_bytes();
+        let len = if c == SUBS - 1 { 5 } else { 8 };
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.add(8 * c), len);
     }
 }
