@@ -71,6 +71,9 @@ pub struct BerArgs {
     /// With --satellite: the transmitter (default: the first).
     #[arg(long, value_name = "NAME", requires = "satellite")]
     pub transmitter: Option<String>,
+    /// DVB-S2 (`--profile dvbs2`): MODCOD, frame size, pilots.
+    #[command(flatten)]
+    pub dvbs2: crate::dvbs2::ber::Dvbs2BerArgs,
 }
 
 /// Parses `START:STOP:STEP`, `a,b,c` or a single value.
@@ -106,12 +109,71 @@ pub fn parse_points(s: &str, option: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
+/// `ber --profile dvbs2`: PER/FER of one MODCOD (Es/N0 points only: `--esn0`, or `--ebn0`
+/// converted with the MODCOD's information bits per symbol).
+fn run_dvbs2(args: &BerArgs) -> Result<()> {
+    use crate::dvbs2::ber::{measure, table_header, table_row, Dvbs2BerConfig};
+    let pls = args.dvbs2.pls()?;
+    let symbol_rate = args.waveform.symbol_rate.unwrap_or(1e6);
+    let rolloff = args.waveform.rolloff.unwrap_or(0.35);
+    let (points, es) = match (&args.ebn0, &args.esn0) {
+        (Some(s), _) => (parse_points(s, "--ebn0")?, false),
+        (None, Some(s)) => (parse_points(s, "--esn0")?, true),
+        (None, None) => {
+            return Err(Error::config(
+                "--esn0",
+                "give the points to measure, e.g. --esn0 0.8:1.4:0.1",
+            ))
+        }
+    };
+    if args.min_frames == 0 || args.max_frames < args.min_frames {
+        return Err(Error::config(
+            "--max-frames",
+            "must be at least --min-frames (≥ 1)",
+        ));
+    }
+    let cfg = Dvbs2BerConfig {
+        pls,
+        rolloff,
+        symbol_rate,
+        sample_rate: args.sample_rate.unwrap_or(2.0 * symbol_rate),
+        cfo_hz: args.cfo_fraction * symbol_rate,
+        phase_deg: args.phase,
+        timing_offset: args.timing_offset,
+        clock_ppm: args.clock_ppm,
+        genie: args.genie,
+        max_frame_errors: args.max_frame_errors,
+        min_frames: args.min_frames,
+        max_frames: args.max_frames,
+        seed: args.seed,
+    };
+    // Information bits per symbol: k_bch per PL frame.
+    let eff = pls.k_bch() as f64 / pls.plframe_len() as f64;
+    if !args.json {
+        println!("{}", table_header(&cfg));
+    }
+    for p in points {
+        let esn0 = if es { p } else { p + 10.0 * eff.log10() };
+        let r = measure(&cfg, esn0).map_err(option_error)?;
+        if args.json {
+            println!("{}", serde_json::to_string(&r).unwrap_or_default());
+        } else {
+            println!("{}", table_row(&r));
+        }
+    }
+    Ok(())
+}
+
 /// Runs `leomodem ber`.
 pub fn run(args: BerArgs) -> Result<()> {
     if let Some(name) = &args.satellite {
         let points = parse_points(args.ebn0.as_deref().unwrap_or("6:14:2"), "--ebn0")?;
         return super::ber_satellite::run(&args, name, &points);
     }
+    if args.coding.profile.as_deref() == Some(crate::dvbs2::PROFILE) {
+        return run_dvbs2(&args);
+    }
+    args.dvbs2.check_unused()?;
     let mut coding_args = args.coding.clone();
     if !coding_args.any() {
         coding_args.profile = Some(super::coding::DEFAULT_PROFILE.into());

@@ -5,6 +5,7 @@
 //! `--profile dvbs2` names this family, not a TOML [`crate::profile::Profile`] (those describe
 //! PSK links with CCSDS coding); its options (MODCOD, frame size, pilots, …) are its own.
 
+pub mod ber;
 pub mod rx;
 pub mod tx;
 
