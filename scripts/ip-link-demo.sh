@@ -1,66 +1,141 @@
 #!/usr/bin/env bash
-# IP over the leomodem link between two network namespaces (run as root).
-# Skeleton of the issue-20 demo: terminal and gateway joined by FIFOs through the bbframe PHY
-# (no channel simulator, ACM or iperf3 yet). Addresses only from 198.18.0.0/15 and 2001:db8::/32,
-# inside namespaces this script makes; everything it made is removed on exit.
-# Usage: scripts/ip-link-demo.sh [--json] [SECONDS]
+# IP over a simulated LEO pass (issue 20): a terminal and a gateway (`leomodem link`, DVB-S2 PHY
+# paced at the sample rate, ACM on the forward link, Doppler removed/pre-compensated at the
+# terminal from the TLE) joined by `leomodem channel` (STARLINK-1007 over 47°N 4°E, Ka-band
+# carriers, delay and Es/N0 from the geometry), each end in its own network namespace.
+# Prints ping loss and round-trip times, TCP and UDP goodput (iperf3), the MODCODs used and the
+# frames dropped by authentication, then removes everything it made.
+# Addresses only from 198.18.0.0/15 and 2001:db8::/32, inside namespaces lm-demo-{t,g}-PID.
+# Every process is bounded in time (--duration, ping -c, iperf3 -t) and killed on exit.
+# Usage (root): scripts/ip-link-demo.sh [--json] [STREAM_SECONDS]   (default 120: the whole pass)
+# Needs: iproute2, iputils-ping, iperf3, python3; LEOMODEM=path/to/leomodem (default: release build).
 set -euo pipefail
-JSON=""
-if [[ "${1:-}" == "--json" ]]; then JSON="--json"; shift; fi
-SECONDS_RUN="${1:-10}"
-BIN="${LEOMODEM:-$(dirname "$0")/../target/release/leomodem}"
+JSON=0
+if [[ "${1:-}" == "--json" ]]; then JSON=1; shift; fi
+RUN_S="${1:-120}"
+HERE="$(cd "$(dirname "$0")/.." && pwd)"
+BIN="${LEOMODEM:-$HERE/target/release/leomodem}"
 [[ -x "$BIN" ]] || { echo "build first: cargo build --release (or set LEOMODEM=path)" >&2; exit 1; }
 [[ $EUID -eq 0 ]] || { echo "run as root (TUN and network namespaces)" >&2; exit 1; }
+for t in ip ping iperf3 python3; do
+  command -v "$t" >/dev/null || { echo "$t is missing (apt-get install iproute2 iputils-ping iperf3 python3)" >&2; exit 1; }
+done
 
 ID=$$
-NT="lmdemo-t-$ID"; NG="lmdemo-g-$ID"
-DIR=$(mktemp -d)
+NT="lm-demo-t-$ID"; NG="lm-demo-g-$ID"
+DIR=$(mktemp -d /tmp/lm-demo-XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  sleep 0.5
+  sleep 1
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   ip netns del "$NT" 2>/dev/null || true
   ip netns del "$NG" 2>/dev/null || true
   rm -rf "$DIR"
 }
 trap cleanup EXIT
+say() { [[ $JSON == 1 ]] || echo "$@"; }
+
+# The pass: 180 s before closest approach, 3 pass seconds per stream second (rise → zenith → set
+# in 2 minutes); Es/N0 12 dB at zenith range, falling with range and elevation.
+TLE="$HERE/tests/orbit/starlink-2020-05-07.tle"
+PASS=(--tle "$TLE" --sat STARLINK-1007 --observer 47,4,35 --start-time 2020-05-07T14:43:51Z --time-scale 3)
+CARRIERS=(--forward-carrier 20G --return-carrier 30G)
+PHY=(--phy dvbs2 --pilots --symbol-rate 1M --sample-rate 2M)
+LIMIT=$((RUN_S + 15))
 
 ip netns add "$NT"; ip netns add "$NG"
 ip -n "$NT" link set lo up; ip -n "$NG" link set lo up
 head -c 32 /dev/urandom > "$DIR/key"; chmod 600 "$DIR/key"
-mkfifo "$DIR/fwd" "$DIR/ret"   # forward: gateway -> terminal; return: terminal -> gateway
+mkfifo "$DIR/g_tx" "$DIR/t_rx" "$DIR/t_tx" "$DIR/g_rx"
 
+"$BIN" channel --forward "$DIR/g_tx" "$DIR/t_rx" --return "$DIR/t_tx" "$DIR/g_rx" \
+  --sample-rate 2M --symbol-rate 1M "${PASS[@]}" "${CARRIERS[@]}" --esn0-zenith 12 \
+  --min-elevation 10 --duration "$LIMIT" --json > "$DIR/channel.log" 2> "$DIR/channel.err" &
+PIDS+=($!)
 ip netns exec "$NG" "$BIN" link --role gateway --tun lmg0 --address 198.18.0.2/30 \
-  --address 2001:db8::2/64 --key "$DIR/key" --tx "$DIR/fwd" --rx "$DIR/ret" $JSON \
-  > "$DIR/gateway.log" 2>&1 &
+  --address 2001:db8::2/64 --key "$DIR/key" --tx "$DIR/g_tx" --rx "$DIR/g_rx" "${PHY[@]}" \
+  --modcod auto --acm-modcods qpsk-1/4,qpsk-1/2,qpsk-3/4,8psk-3/5,8psk-2/3,8psk-3/4,8psk-5/6 \
+  --duration "$LIMIT" --json > "$DIR/gateway.log" 2> "$DIR/gateway.err" &
 PIDS+=($!)
 ip netns exec "$NT" "$BIN" link --role terminal --tun lmt0 --address 198.18.0.1/30 \
-  --address 2001:db8::1/64 --key "$DIR/key" --tx "$DIR/ret" --rx "$DIR/fwd" $JSON \
-  > "$DIR/terminal.log" 2>&1 &
+  --address 2001:db8::1/64 --key "$DIR/key" --tx "$DIR/t_tx" --rx "$DIR/t_rx" "${PHY[@]}" \
+  --modcod qpsk-1/2 "${PASS[@]}" "${CARRIERS[@]}" \
+  --duration "$LIMIT" --json > "$DIR/terminal.log" 2> "$DIR/terminal.err" &
 PIDS+=($!)
 
-for _ in $(seq 100); do
+for _ in $(seq 200); do
   ip -n "$NT" addr show dev lmt0 2>/dev/null | grep -q 2001:db8::1 \
     && ip -n "$NG" addr show dev lmg0 2>/dev/null | grep -q 2001:db8::2 && break
   sleep 0.1
 done
+T0=$(date +%s.%N)
+say "== pass running for ${RUN_S} s (STARLINK-1007, time scale 3); ping every second throughout"
 
-if command -v ping >/dev/null; then
-  COUNT=$(( SECONDS_RUN * 2 ))
-  echo "== ping IPv4 terminal -> gateway"; ip netns exec "$NT" ping -c "$COUNT" -i 0.2 198.18.0.2 | tail -2
-  echo "== ping IPv6 terminal -> gateway"; ip netns exec "$NT" ping -6 -c "$COUNT" -i 0.2 2001:db8::2 | tail -2
-else
-  echo "ping not installed (apt-get install iputils-ping); running ${SECONDS_RUN} s idle"
-  sleep "$SECONDS_RUN"
-fi
-if command -v iperf3 >/dev/null; then
-  ip netns exec "$NG" iperf3 -s -1 -B 198.18.0.2 >/dev/null 2>&1 &
-  sleep 0.5
-  echo "== TCP goodput terminal -> gateway (iperf3, 5 s)"
-  ip netns exec "$NT" iperf3 -c 198.18.0.2 -t 5 | tail -4
-fi
+# Ping over the whole pass (terminal → gateway), 1 per second.
+ip netns exec "$NT" ping -n -c $((RUN_S - 5)) -i 1 -W 3 198.18.0.2 > "$DIR/ping.txt" 2>&1 &
+PING=$!; PIDS+=($PING)
+ip netns exec "$NG" timeout $((RUN_S + 10)) iperf3 -s -B 198.18.0.2 -p 5201 > "$DIR/iperf-server.log" 2>&1 &
+PIDS+=($!)
+sleep 15
+# TCP, forward link (gateway → terminal: -R), 30 s.
+TCP_S=30; [[ $RUN_S -lt 70 ]] && TCP_S=$(( (RUN_S - 25) / 2 ))
+ip netns exec "$NT" timeout $((TCP_S + 20)) iperf3 -c 198.18.0.2 -p 5201 -R -t "$TCP_S" -J > "$DIR/tcp.json" 2>/dev/null || true
+# UDP, forward link, offered 1 Mbit/s for 15 s.
+ip netns exec "$NT" timeout 35 iperf3 -c 198.18.0.2 -p 5201 -R -u -b 1M -t 15 -J > "$DIR/udp.json" 2>/dev/null || true
+wait "$PING" || true
 for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-sleep 0.5
-echo "== gateway"; tail -1 "$DIR/gateway.log"
-echo "== terminal"; tail -1 "$DIR/terminal.log"
+sleep 2
+
+python3 - "$DIR" "$JSON" <<'EOF'
+import json, re, sys
+d, as_json = sys.argv[1], sys.argv[2] == "1"
+def lines(p):
+    out = []
+    for l in open(p, errors="replace"):
+        try: out.append(json.loads(l))
+        except ValueError: pass
+    return out
+def stop(p):
+    s = [v for v in lines(p) if v.get("event") == "stop"]
+    return s[-1] if s else {}
+ping = open(f"{d}/ping.txt").read()
+m = re.search(r"(\d+) packets transmitted, (\d+) received", ping)
+rtt = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)/", ping)
+def iperf(p):
+    try: j = json.load(open(p))
+    except Exception: return None
+    e = j.get("end", {})
+    s = e.get("sum_received") or e.get("sum") or {}
+    r = {"mbit_s": round(s.get("bits_per_second", 0) / 1e6, 3), "seconds": round(s.get("seconds", 0), 1)}
+    if "lost_percent" in s: r["lost_percent"] = round(s["lost_percent"], 2)
+    return r
+g, t = stop(f"{d}/gateway.log"), stop(f"{d}/terminal.log")
+acm = [v for v in lines(f"{d}/gateway.log") if v.get("event") == "acm"]
+used = ["qpsk-1/4"] + [a["to"] for a in acm]
+states = [v for v in lines(f"{d}/channel.log") if v.get("event") == "state" and v.get("direction") == "forward"]
+res = {
+    "ping": {"sent": int(m.group(1)) if m else None, "received": int(m.group(2)) if m else None,
+             "rtt_ms_min_avg_max": [float(x) for x in rtt.groups()] if rtt else None},
+    "tcp_forward": iperf(f"{d}/tcp.json"), "udp_forward": iperf(f"{d}/udp.json"),
+    "modcods_used": sorted(set(used), key=used.index), "acm_changes": len(acm),
+    "frames_rejected_by_authentication": {"gateway": g.get("auth", {}).get("rejected"),
+                                          "terminal": t.get("auth", {}).get("rejected")},
+    "gse_crc_errors": {"gateway": g.get("gse", {}).get("crc_errors"), "terminal": t.get("gse", {}).get("crc_errors")},
+    "pass": {"elevation_deg_max": round(max((s["elevation_deg"] for s in states), default=0), 1),
+             "esn0_db_range": [round(min((s["esn0_db"] or 0 for s in states), default=0), 1),
+                               round(max((s["esn0_db"] or 0 for s in states), default=0), 1)],
+             "doppler_khz_range": [round(min((s["doppler_hz"] for s in states), default=0) / 1e3, 1),
+                                   round(max((s["doppler_hz"] for s in states), default=0) / 1e3, 1)]},
+}
+if as_json:
+    print(json.dumps(res))
+else:
+    p = res["ping"]
+    print(f"ping terminal→gateway: {p['received']}/{p['sent']} replies, RTT min/avg/max {p['rtt_ms_min_avg_max']} ms")
+    print(f"TCP forward (iperf3): {res['tcp_forward']}")
+    print(f"UDP forward (iperf3, 1 Mbit/s offered): {res['udp_forward']}")
+    print(f"MODCODs used: {' → '.join(a['from'] + '→' + a['to'] for a in acm) or 'qpsk-1/4 only'}")
+    print(f"frames rejected by authentication: {res['frames_rejected_by_authentication']}; GSE CRC errors: {res['gse_crc_errors']}")
+    print(f"pass: {res['pass']}")
+EOF

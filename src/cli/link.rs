@@ -22,11 +22,14 @@ use leomodem_dsp::framing::gse::GseEncapError;
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::link::doppler::{LinkDoppler, LinkPass};
 use crate::link::phy::{BbframeRx, BbframeTx, Dvbs2Rx, Dvbs2Tx, PhyRx, PhyTx};
 use crate::link::secure::{LinkKey, Role};
 use crate::link::tun::Tun;
 use crate::link::{default_mtu, LinkRx, LinkTx, TxCounters, TX_QUEUE};
+use crate::orbit::{self, DopplerPredictor, Observer, Satellite, Tle};
 use crate::pipeline::interrupt_flag;
+use crate::time::Timestamp;
 
 /// Roll-off of the dvbs2 PHY (the BBHEADER's RO field says 0.20 too).
 const ROLLOFF: f64 = 0.20;
@@ -97,11 +100,44 @@ pub struct LinkArgs {
     /// Interface MTU (default: what one BBFRAME carries whole, within 1280..=1500).
     #[arg(long, value_name = "BYTES")]
     pub mtu: Option<usize>,
-    /// Keep-alive: after this many ms with nothing to send, a sealed empty frame (and with the
-    /// dvbs2 PHY a dummy PL frame) goes out. Default 100 (bbframe), 20 (dvbs2: keeps the
-    /// receiver's blocks moving).
+    /// Keep-alive: after this many ms with nothing to send, a sealed empty frame goes out.
+    /// Default 100 (bbframe), 200 (dvbs2: between them the paced PHY sends dummy PL frames,
+    /// EN 302 307-1 §5.5.1, so the receiver stays locked and a packet waits at most one
+    /// dummy frame for its turn).
     #[arg(long, value_name = "MS")]
     pub keepalive_ms: Option<u64>,
+    /// dvbs2 PHY: write the cf32 stream as fast as its reader takes it instead of pacing it at
+    /// --sample-rate (then idle time is filled only at each keep-alive: for files and tests).
+    #[arg(long)]
+    pub unpaced: bool,
+    /// Terminal, dvbs2 PHY: TLE file of the satellite (with --observer and the carriers): the
+    /// forward link's predicted Doppler is removed from the received samples and the return
+    /// link's pre-compensated on the transmitted ones (issue 20 item 3; the gateway needs none).
+    #[arg(long, value_name = "FILE", requires = "observer")]
+    pub tle: Option<PathBuf>,
+    /// Which satellite of the TLE file: name or NORAD number (default: the only one).
+    #[arg(long, value_name = "NAME|NORAD", requires = "tle")]
+    pub sat: Option<String>,
+    /// The terminal's position, WGS-84: latitude°,longitude°,altitude m (e.g. 47,4,35).
+    #[arg(
+        long,
+        value_name = "LAT,LON,ALT_M",
+        allow_hyphen_values = true,
+        requires = "tle"
+    )]
+    pub observer: Option<String>,
+    /// Forward-link (received) carrier, Hz (e.g. 11.7G): its Doppler is removed.
+    #[arg(long, value_name = "HZ", value_parser = super::parse_hz, requires = "tle")]
+    pub forward_carrier: Option<f64>,
+    /// Return-link (transmitted) carrier, Hz (e.g. 14.2G): its Doppler is pre-compensated.
+    #[arg(long, value_name = "HZ", value_parser = super::parse_hz, requires = "tle")]
+    pub return_carrier: Option<f64>,
+    /// Pass time of the first sample of both streams, ISO-8601 UTC (default: now).
+    #[arg(long, value_name = "TIME", requires = "tle")]
+    pub start_time: Option<String>,
+    /// Pass seconds per stream second (as `leomodem channel --time-scale`).
+    #[arg(long, value_name = "K", default_value_t = 1.0, value_parser = super::parse_real, requires = "tle")]
+    pub time_scale: f64,
     /// Stop after this many seconds (default: run until Ctrl-C or the end of --rx).
     #[arg(long, value_name = "S")]
     pub duration: Option<f64>,
@@ -205,7 +241,13 @@ pub fn run(args: LinkArgs) -> Result<()> {
     }
     let keepalive_ms = args.keepalive_ms.unwrap_or(match args.phy {
         PhyKind::Bbframe => 100,
-        PhyKind::Dvbs2 => 20,
+        PhyKind::Dvbs2 => {
+            if args.unpaced {
+                20
+            } else {
+                200
+            }
+        }
     });
     if keepalive_ms == 0 {
         return Err(Error::config("--keepalive-ms", "must be at least 1"));
@@ -254,6 +296,8 @@ pub fn run(args: LinkArgs) -> Result<()> {
             format!("{mtu}: must be 576..=65000"),
         ));
     }
+    // (receive, transmit): each moves to its thread.
+    let mut doppler = link_doppler(&args, rates)?.map(|(r, t)| (Some(r), Some(t)));
     let key = LinkKey::load(&args.key)?;
     let link_tx = LinkTx::new(&key, args.role, bbframe_len)?;
     let link_rx = LinkRx::new(&key, args.role)?;
@@ -347,18 +391,82 @@ pub fn run(args: LinkArgs) -> Result<()> {
         let report_slot = report_slot.clone();
         let chosen = chosen.clone();
         let mut in_use = start_modcod;
+        let unpaced = args.unpaced;
+        let tx_doppler = doppler.as_mut().and_then(|d| d.1.take());
         std::thread::Builder::new()
             .name("link-tx".into())
             .spawn(move || {
                 let mut phy: Box<dyn PhyTx> = match rates {
                     None => Box::new(BbframeTx::create(&path, bbframe_len)?),
-                    Some((rs, fs)) => Box::new(Dvbs2Tx::create(&path, pls, rs, fs, ROLLOFF)?),
+                    Some((rs, fs)) => {
+                        let mut tx = Dvbs2Tx::create(&path, pls, rs, fs, ROLLOFF)?;
+                        tx.set_realtime(!unpaced);
+                        tx.set_doppler(tx_doppler);
+                        Box::new(tx)
+                    }
                 };
                 let mut frame = Vec::with_capacity(bbframe_len);
                 let give_back = |b: Vec<u8>| match buf_tx.try_send(b) {
                     Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
                 };
+                let paced = phy.paced();
+                let mut held: Option<Vec<u8>> = None;
+                let mut last_sealed = Instant::now();
                 while !halt.load(Ordering::Relaxed) {
+                    if paced {
+                        // A radio: at every frame boundary something goes out. The
+                        // MODCOD the policy chose and the latest report come first.
+                        if let Some(m) = Modcod::new(chosen.load(Ordering::Relaxed)) {
+                            if m != in_use {
+                                link_tx.set_bbframe_len(phy.set_modcod(m)?)?;
+                                in_use = m;
+                            }
+                        }
+                        let report = report_slot.lock().ok().and_then(|mut r| r.take());
+                        if let Some(r) = report {
+                            let _ = link_tx.push_report(&r);
+                        }
+                        // The packets that arrived during the last frame, as many as fit.
+                        let mut closed = false;
+                        loop {
+                            let p = match held.take() {
+                                Some(p) => p,
+                                None => match pkt_rx.try_recv() {
+                                    Ok(p) => p,
+                                    Err(crossbeam_channel::TryRecvError::Empty) => break,
+                                    Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                                        closed = true;
+                                        break;
+                                    }
+                                },
+                            };
+                            match link_tx.push(&p) {
+                                Ok(true) => {}
+                                Err(GseEncapError::QueueFull) => {
+                                    held = Some(p);
+                                    break;
+                                }
+                                Ok(false) | Err(_) => TxCounters::bump(&counters.tun_dropped),
+                            }
+                            give_back(p);
+                        }
+                        if link_tx.pending() || last_sealed.elapsed() >= keepalive {
+                            if !link_tx.pending() {
+                                TxCounters::bump(&counters.idle_frames);
+                            }
+                            link_tx.next_frame(&mut frame)?;
+                            phy.send(&frame)?;
+                            TxCounters::bump(&counters.frames);
+                            last_sealed = Instant::now();
+                        } else {
+                            phy.idle()?;
+                            TxCounters::bump(&counters.dummy_frames);
+                        }
+                        if closed {
+                            break;
+                        }
+                        continue;
+                    }
                     let got = pkt_rx.recv_timeout(keepalive);
                     // ACM: the MODCOD the gateway's policy chose, from this frame on.
                     if let Some(m) = Modcod::new(chosen.load(Ordering::Relaxed)) {
@@ -426,18 +534,24 @@ pub fn run(args: LinkArgs) -> Result<()> {
         let mut acm = acm;
         let role = args.role;
         let json_out = args.json;
+        let rx_doppler = doppler.and_then(|d| d.0);
         std::thread::Builder::new()
             .name("link-rx".into())
             .spawn(move || {
                 let mut phy: Box<dyn PhyRx> = match rates {
                     None => Box::new(BbframeRx::open(&path)?),
-                    Some((rs, fs)) => Box::new(Dvbs2Rx::open(&path, rs, fs, ROLLOFF)?),
+                    Some((rs, fs)) => {
+                        let mut rx = Dvbs2Rx::open(&path, rs, fs, ROLLOFF)?;
+                        rx.set_doppler(rx_doppler);
+                        Box::new(rx)
+                    }
                 };
                 let mut frame = Vec::new();
                 let mut err = None;
                 let mut reports = Vec::new();
                 let mut seq: u16 = 0;
                 let mut acm_stats = AcmStats::default();
+                let mut phy_stats = serde_json::Value::Null;
                 loop {
                     let more = phy.recv(&mut frame)?;
                     if more {
@@ -450,9 +564,17 @@ pub fn run(args: LinkArgs) -> Result<()> {
                             return Err(e);
                         }
                     }
-                    // Terminal: what the PHY measured becomes the next report.
+                    // What the PHY measured (both ends, for the statistics); at the
+                    // terminal it becomes the next report.
+                    let quality = phy.quality();
+                    if let Some(q) = quality {
+                        phy_stats = json!({"frames_ok": q.frames_ok,
+                            "frames_failed": q.frames_failed,
+                            "last_modcod": q.last_modcod.map(|m| m.name()),
+                            "esn0_db": q.esn0_db.map(|e| (e * 100.0).round() / 100.0)});
+                    }
                     if role == Role::Terminal {
-                        if let Some(q) = phy.quality() {
+                        if let Some(q) = quality {
                             let r = AcmReport {
                                 seq,
                                 esn0_db: q.esn0_db,
@@ -492,6 +614,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
                     }
                     {
                         let mut snap = rx_json(&link_rx);
+                        snap["phy"] = phy_stats.clone();
                         snap["acm"] = json!({
                             "modcod": acm.as_ref().map(|p| p.current().name()),
                             "reports": acm_stats.reports, "changes": acm_stats.changes,
@@ -579,6 +702,56 @@ pub fn run(args: LinkArgs) -> Result<()> {
     }
 }
 
+/// The terminal's Doppler removal (receive) and pre-compensation (transmit) from --tle,
+/// --observer, --forward-carrier, --return-carrier, --start-time, --time-scale.
+fn link_doppler(
+    args: &LinkArgs,
+    rates: Option<(f64, f64)>,
+) -> Result<Option<(LinkDoppler, LinkDoppler)>> {
+    let Some(path) = &args.tle else {
+        return Ok(None);
+    };
+    if args.role != Role::Terminal {
+        return Err(Error::config(
+            "--tle",
+            "only the terminal corrects Doppler (the gateway runs without a TLE)",
+        ));
+    }
+    let Some((_, fs)) = rates else {
+        return Err(Error::config(
+            "--tle",
+            "needs --phy dvbs2 (Doppler acts on the IQ samples)",
+        ));
+    };
+    let list = Tle::from_file(path)?;
+    let tle = orbit::select(&list, args.sat.as_deref())?.clone();
+    let observer = Observer::parse(args.observer.as_deref().unwrap_or_default(), "--observer")?;
+    let start = match &args.start_time {
+        Some(t) => Timestamp::parse_iso8601(t, "--start-time")?,
+        None => Timestamp::now(),
+    };
+    let pass = LinkPass {
+        predictor: DopplerPredictor::geometry_only(Satellite::new(&tle)?, observer),
+        start,
+        time_scale: args.time_scale,
+    };
+    let need = |v: Option<f64>, opt: &str| {
+        v.ok_or_else(|| {
+            Error::config(
+                opt,
+                "needed with --tle (the carrier whose Doppler to correct)",
+            )
+        })
+    };
+    let rx = LinkDoppler::receive(
+        pass.clone(),
+        need(args.forward_carrier, "--forward-carrier")?,
+        fs,
+    )?;
+    let tx = LinkDoppler::transmit(pass, need(args.return_carrier, "--return-carrier")?, fs)?;
+    Ok(Some((rx, tx)))
+}
+
 /// The gateway's ACM policy from --acm-modcods and --acm-margin (checked: gateway, dvbs2 PHY).
 fn acm_policy(args: &LinkArgs, dvbs2: bool) -> Result<AcmPolicy> {
     if args.role != Role::Gateway {
@@ -639,6 +812,7 @@ fn stats_json(
         "tx": {
             "tun_packets": get(&c.tun_packets), "tun_dropped": get(&c.tun_dropped),
             "frames": get(&c.frames), "idle_frames": get(&c.idle_frames),
+            "dummy_frames": get(&c.dummy_frames),
         },
     });
     if let (Ok(r), Some(obj)) = (rx.lock(), v.as_object_mut()) {

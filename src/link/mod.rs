@@ -14,6 +14,7 @@
 //! authenticated and replay-checked like any packet. [`LinkRx`] hands valid reports to the
 //! caller ([`LinkRx::take_reports`]) and never to the TUN.
 
+pub mod doppler;
 pub mod phy;
 pub mod secure;
 pub mod tun;
@@ -247,6 +248,8 @@ pub struct TxCounters {
     pub frames: AtomicU64,
     /// Of which keep-alive frames with no packet.
     pub idle_frames: AtomicU64,
+    /// Dummy PL frames (a paced DVB-S2 PHY with nothing to send, EN 302 307-1 §5.5.1).
+    pub dummy_frames: AtomicU64,
 }
 
 impl TxCounters {

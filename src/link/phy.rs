@@ -28,6 +28,12 @@ pub trait PhyTx: Send {
     }
     /// Pushes out what is buffered.
     fn flush(&mut self) -> Result<()>;
+    /// True when [`PhyTx::send`] and [`PhyTx::idle`] return only once their signal is on the
+    /// air (paced at the sample rate, like a radio): the caller then sends something at every
+    /// frame boundary, a dummy frame when it has nothing.
+    fn paced(&self) -> bool {
+        false
+    }
     /// Sends the next frames with MODCOD `modcod` (ACM); returns the new BBFRAME length.
     /// A PHY without MODCODs refuses.
     fn set_modcod(&mut self, modcod: Modcod) -> Result<usize> {
@@ -152,11 +158,23 @@ impl PhyRx for BbframeRx {
     }
 }
 
+/// Seconds of signal per paced write of [`Dvbs2Tx`].
+pub const PACE_PIECE_S: f64 = 0.001;
+
 /// DVB-S2 at sample level: BBFRAMEs → PL frames (BB scrambling, BCH, LDPC, mapping, PL framing,
 /// EN 302 307-1 §5.2–§5.5) → RRC-shaped complex baseband (§5.6) written as cf32 (little-endian
 /// I, Q float32) to a file or FIFO; idle time becomes dummy PL frames (§5.5.1).
+///
+/// Paced ([`Dvbs2Tx::set_realtime`]): the samples are written in pieces of [`PACE_PIECE_S`],
+/// each when its last sample would leave a radio transmitting at the sample rate since the
+/// first write, so the stream is a real-time signal and frame times and delays are real.
 pub struct Dvbs2Tx {
     out: BufWriter<File>,
+    realtime: bool,
+    t0: Option<std::time::Instant>,
+    written: u64,
+    sample_rate: f64,
+    doppler: Option<super::doppler::LinkDoppler>,
     path: PathBuf,
     pls: leomodem_dsp::framing::dvbs2::Pls,
     encoder: leomodem_dsp::framing::dvbs2::Dvbs2FrameEncoder,
@@ -196,6 +214,11 @@ impl Dvbs2Tx {
             .map_err(|e| Error::io(path, e))?;
         Ok(Dvbs2Tx {
             out: BufWriter::with_capacity(1 << 16, f),
+            realtime: false,
+            t0: None,
+            written: 0,
+            sample_rate,
+            doppler: None,
             path: path.to_path_buf(),
             pls,
             encoder,
@@ -206,17 +229,60 @@ impl Dvbs2Tx {
         })
     }
 
+    /// Paces the output at the sample rate (true) or writes as fast as the reader takes it.
+    pub fn set_realtime(&mut self, realtime: bool) {
+        self.realtime = realtime;
+    }
+
+    /// Pre-compensates the predicted Doppler of the transmitted signal from the next sample on.
+    pub fn set_doppler(&mut self, doppler: Option<super::doppler::LinkDoppler>) {
+        self.doppler = doppler;
+    }
+
+    /// Samples written since the start.
+    pub fn samples_written(&self) -> u64 {
+        self.written
+    }
+
     fn write_symbols(&mut self) -> Result<()> {
         self.samples.clear();
         self.modulator.process(&self.symbols, &mut self.samples);
+        if let Some(d) = self.doppler.as_mut() {
+            d.process(&mut self.samples)?;
+        }
         self.bytes.clear();
         for s in &self.samples {
             self.bytes.extend_from_slice(&s.re.to_le_bytes());
             self.bytes.extend_from_slice(&s.im.to_le_bytes());
         }
-        self.out
-            .write_all(&self.bytes)
-            .map_err(|e| Error::io(&self.path, e))
+        if !self.realtime {
+            self.written += self.samples.len() as u64;
+            return self
+                .out
+                .write_all(&self.bytes)
+                .map_err(|e| Error::io(&self.path, e));
+        }
+        let piece = ((PACE_PIECE_S * self.sample_rate) as usize).max(1);
+        let mut off = 0;
+        while off < self.samples.len() {
+            let n = piece.min(self.samples.len() - off);
+            let t0 = *self.t0.get_or_insert_with(std::time::Instant::now);
+            let due = t0
+                + std::time::Duration::from_secs_f64(
+                    (self.written + n as u64) as f64 / self.sample_rate,
+                );
+            let now = std::time::Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            self.out
+                .write_all(&self.bytes[off * 8..(off + n) * 8])
+                .and_then(|()| self.out.flush())
+                .map_err(|e| Error::io(&self.path, e))?;
+            self.written += n as u64;
+            off += n;
+        }
+        Ok(())
     }
 }
 
@@ -236,6 +302,9 @@ impl PhyTx for Dvbs2Tx {
     }
     fn flush(&mut self) -> Result<()> {
         self.out.flush().map_err(|e| Error::io(&self.path, e))
+    }
+    fn paced(&self) -> bool {
+        self.realtime
     }
     fn set_modcod(&mut self, modcod: Modcod) -> Result<usize> {
         let pls = Pls::new(modcod, self.pls.frame_size, self.pls.pilots).ok_or_else(|| {
@@ -270,6 +339,7 @@ pub struct Dvbs2Rx {
     quality: RxQuality,
     esn0_sum: f64,
     esn0_n: u32,
+    doppler: Option<super::doppler::LinkDoppler>,
 }
 
 impl std::fmt::Debug for Dvbs2Rx {
@@ -301,7 +371,13 @@ impl Dvbs2Rx {
             quality: RxQuality::default(),
             esn0_sum: 0.0,
             esn0_n: 0,
+            doppler: None,
         })
+    }
+
+    /// Removes the predicted Doppler of the received signal from the next sample on.
+    pub fn set_doppler(&mut self, doppler: Option<super::doppler::LinkDoppler>) {
+        self.doppler = doppler;
     }
 
     fn take_frames(&mut self) {
@@ -365,6 +441,9 @@ impl PhyRx for Dvbs2Rx {
             }
             self.raw.copy_within(whole..have, 0);
             self.carry = have - whole;
+            if let Some(d) = self.doppler.as_mut() {
+                d.process(&mut self.samples)?;
+            }
             self.receiver
                 .process(&self.samples, &mut self.frames, &mut self.bbframes);
             self.take_frames();
