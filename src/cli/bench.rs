@@ -1647,7 +1647,7 @@ fn compare_paths(args: &BenchArgs, selected: &[&Entry]) -> Result<()> {
                 .join(" ")
         );
     }
-    let mut worst: f64 = 1.0;
+    let mut worst = f64::INFINITY;
     for (name, config, rates) in &rows {
         let best = rates[1..]
             .iter()
