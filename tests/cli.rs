@@ -693,11 +693,16 @@ fn bench_json_names_machine_and_paths() {
     let m: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     let m = &m["machine"];
     assert!(m["cpu"].is_string() && m["uarch"].is_string(), "{m}");
-    for k in ["viterbi", "timing", "agc", "nco", "fir"] {
+    for k in ["viterbi", "timing", "agc", "nco", "fir", "ldpc", "bch"] {
         let p = m["paths"][k]
             .as_str()
             .unwrap_or_else(|| panic!("no path for {k}: {m}"));
         assert!(["scalar", "avx2", "avx512"].contains(&p), "{k}: {p}");
+        let how = m["chosen_by"][k].as_str().unwrap_or("");
+        assert!(
+            ["measured", "calibrated", "default"].contains(&how),
+            "{k}: chosen by {how:?}"
+        );
     }
     let row: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     assert_eq!(row["name"], "nco");
@@ -714,6 +719,7 @@ fn bench_json_names_machine_and_paths() {
     let m: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     assert_eq!(m["machine"]["simd_forced"], "scalar");
     assert_eq!(m["machine"]["paths"]["nco"], "scalar");
+    assert_eq!(m["machine"]["chosen_by"]["viterbi"], "forced");
     let row: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     assert_eq!(row["simd"], "scalar");
 }

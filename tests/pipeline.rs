@@ -83,6 +83,7 @@ fn cfg_stop(depth: usize, stop: Arc<AtomicBool>) -> PipelineConfig {
     PipelineConfig {
         channel_depth: depth,
         stop,
+        ..PipelineConfig::default()
     }
 }
 

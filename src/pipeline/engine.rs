@@ -9,7 +9,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
@@ -157,17 +157,60 @@ impl<K: Sink> SinkCore<K> {
 // Threaded run: edges, threads.
 // ---------------------------------------------------------------------------------------
 
-/// Consumer end of an edge: full chunks come in on `rx`, used buffers go back on `ret`.
+/// Fewest buffers an edge keeps under a byte budget
+/// ([`PipelineConfig::edge_bytes`](super::PipelineConfig::edge_bytes)), whatever their
+/// size: one being filled, one queued, one being read.
+pub(crate) const MIN_BUFFERS: usize = 3;
+
+/// The used buffers of an edge, given back by the consumer. A stack: the producer
+/// reuses the buffer given back last (its cache lines are the most likely still in a
+/// cache near the consumer's core, and the same few buffers cycle when the chain keeps
+/// up), rather than the oldest one (which a FIFO hands out, touching every buffer of
+/// the edge in turn).
+struct Pool<T> {
+    state: Mutex<PoolState<T>>,
+    returned: Condvar,
+}
+
+struct PoolState<T> {
+    free: Vec<Chunk<T>>,
+    /// The producer is waiting for a buffer (so `give_back` wakes it; otherwise giving
+    /// back costs no system call).
+    waiting: bool,
+    /// The consumer has gone: the producer allocates rather than waits.
+    consumer_gone: bool,
+}
+
+impl<T> Pool<T> {
+    fn lock(&self) -> MutexGuard<'_, PoolState<T>> {
+        // A panic elsewhere never leaves the stack half-updated (push/pop only).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Consumer end of an edge: full chunks come in on `rx`, used buffers go back to `pool`.
 pub(crate) struct Link<T> {
     rx: Receiver<Chunk<T>>,
-    ret: Sender<Chunk<T>>,
+    pool: Arc<Pool<T>>,
     capacity: usize,
+}
+
+impl<T> Drop for Link<T> {
+    fn drop(&mut self) {
+        let mut st = self.pool.lock();
+        st.consumer_gone = true;
+        if st.waiting {
+            self.pool.returned.notify_one();
+        }
+    }
 }
 
 /// Producer end of an edge.
 struct Output<T> {
     tx: Sender<Chunk<T>>,
-    ret: Receiver<Chunk<T>>,
+    pool: Arc<Pool<T>>,
+    depth: usize,
+    edge_bytes: Option<usize>,
     buffers: u64,
     /// Longest chunk sent so far; every buffer handed out has at least this capacity,
     /// so all buffers of the edge reach their final size together and the steady state
@@ -175,36 +218,71 @@ struct Output<T> {
     max_len: usize,
 }
 
-/// A bounded edge of `depth` chunks plus its return channel. At most `depth + 2`
-/// buffers ever exist on an edge: the producer allocates only when nothing came back,
-/// i.e. when at most `depth` are queued and one is held by the consumer. The return
-/// channel holds them all, so giving back never blocks and never allocates.
-fn edge<T>(depth: usize) -> (Output<T>, Link<T>) {
+/// A bounded edge of `depth` chunks plus its pool of used buffers. At most `depth + 2`
+/// buffers ever exist on an edge, fewer under a byte budget `edge_bytes` (at least
+/// [`MIN_BUFFERS`]): the producer allocates only when no buffer came back and the edge
+/// has fewer than that, and otherwise waits for the consumer to give one back.
+fn edge<T>(depth: usize, edge_bytes: Option<usize>) -> (Output<T>, Link<T>) {
     let (tx, rx) = bounded(depth);
-    let (ret_tx, ret_rx) = bounded(depth + 2);
+    let pool = Arc::new(Pool {
+        state: Mutex::new(PoolState {
+            free: Vec::with_capacity(depth + 2),
+            waiting: false,
+            consumer_gone: false,
+        }),
+        returned: Condvar::new(),
+    });
     (
         Output {
             tx,
-            ret: ret_rx,
+            pool: pool.clone(),
+            depth,
+            edge_bytes,
             buffers: 0,
             max_len: 0,
         },
         Link {
             rx,
-            ret: ret_tx,
+            pool,
             capacity: depth,
         },
     )
 }
 
 impl<T> Output<T> {
-    /// A recycled buffer (data cleared, capacity kept), or a new one; with room for
-    /// the longest chunk sent so far.
+    /// Most buffers this edge may have, for chunks of up to `max_len` items.
+    fn max_buffers(&self) -> u64 {
+        let most = self.depth + 2;
+        let Some(budget) = self.edge_bytes else {
+            return most as u64;
+        };
+        let bytes = (self.max_len * std::mem::size_of::<T>()).max(1);
+        (budget / bytes).clamp(MIN_BUFFERS.min(most), most) as u64
+    }
+
+    /// A recycled buffer (data cleared, capacity kept) or a new one, with room for the
+    /// longest chunk sent so far; waits for the consumer when the edge has all the
+    /// buffers it may have.
     fn buffer(&mut self) -> Chunk<T> {
-        let mut chunk = self.ret.try_recv().unwrap_or_else(|_| {
-            self.buffers += 1;
-            Chunk::new()
-        });
+        let limit = self.max_buffers();
+        let mut st = self.pool.lock();
+        let mut chunk = loop {
+            if let Some(c) = st.free.pop() {
+                break c;
+            }
+            if self.buffers < limit || st.consumer_gone {
+                self.buffers += 1;
+                break Chunk::new();
+            }
+            st.waiting = true;
+            st = self
+                .pool
+                .returned
+                .wait(st)
+                .unwrap_or_else(|e| e.into_inner());
+            st.waiting = false;
+        };
+        drop(st);
         if chunk.data.capacity() < self.max_len {
             chunk.data.reserve_exact(self.max_len);
         }
@@ -251,10 +329,15 @@ impl<T> Input<T> {
         self.max = self.max.max(fill);
         Some(chunk)
     }
-    /// Returns a used buffer upstream (dropped if the producer has gone); its items go
-    /// with it, for the producer to reclaim (see [`Stage::reclaim`](super::Stage::reclaim)).
+    /// Returns a used buffer upstream; its items go with it, for the producer to
+    /// reclaim (see [`Stage::reclaim`](super::Stage::reclaim)).
     fn give_back(&self, chunk: Chunk<T>) {
-        let _ = self.link.ret.try_send(chunk);
+        let pool = &self.link.pool;
+        let mut st = pool.lock();
+        st.free.push(chunk);
+        if st.waiting {
+            pool.returned.notify_one();
+        }
     }
     fn write_stats(&self, stats: &mut StageStats) {
         stats.queue_capacity = self.link.capacity;
@@ -364,6 +447,7 @@ fn sink_thread<K: Sink>(mut core: SinkCore<K>, mut input: Input<K::In>) -> Outco
 /// Starts the threads of a chain, in pipeline order.
 pub(crate) struct Spawner {
     depth: usize,
+    edge_bytes: Option<usize>,
     stop: Arc<AtomicBool>,
     threads: Vec<(StageStats, Option<JoinHandle<Outcome>>)>,
     error: Option<Error>,
@@ -377,9 +461,10 @@ pub(crate) struct Joined {
 }
 
 impl Spawner {
-    pub(crate) fn new(depth: usize, stop: Arc<AtomicBool>) -> Self {
+    pub(crate) fn new(depth: usize, edge_bytes: Option<usize>, stop: Arc<AtomicBool>) -> Self {
         Spawner {
             depth,
+            edge_bytes,
             stop,
             threads: Vec::new(),
             error: None,
@@ -545,7 +630,7 @@ impl<S: Source> SourceNode<S> {
 
 impl<S: Source> Node<S::Out> for SourceNode<S> {
     fn spawn(self: Box<Self>, sp: &mut Spawner) -> Link<S::Out> {
-        let (output, link) = edge(sp.depth);
+        let (output, link) = edge(sp.depth, sp.edge_bytes);
         let stop = sp.stop.clone();
         let core = self.core;
         let name = core.stats.name.clone();
@@ -622,7 +707,7 @@ impl<St: Stage> Node<St::Out> for StageNode<St> {
     fn spawn(self: Box<Self>, sp: &mut Spawner) -> Link<St::Out> {
         let this = *self;
         let input = Input::new(this.up.spawn(sp));
-        let (output, link) = edge(sp.depth);
+        let (output, link) = edge(sp.depth, sp.edge_bytes);
         let core = this.core;
         let name = core.stats.name.clone();
         sp.spawn(name, StageKind::Stage, move || {

@@ -204,3 +204,39 @@ fn collect_returns_items_and_report() {
         .unwrap();
     assert_eq!(items, items2);
 }
+
+#[test]
+fn a_byte_budget_keeps_fewer_buffers_per_edge() {
+    // 65536 u64 = 512 KiB per chunk: under a 2 MiB budget an edge keeps 4 of them (at
+    // least MIN_BUFFERS), not depth + 2, even when the source runs far ahead of a slow
+    // stage; the output is the same.
+    let chunk = 65536usize;
+    let total = 24 * chunk as u64;
+    let depth = 8;
+    let src = VecSource::new((0..total).collect::<Vec<u64>>(), chunk).unwrap();
+    let slow = FnStage::new("slow", |x: &[u64], out: &mut Vec<u64>| {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        out.extend_from_slice(x)
+    });
+    let budget = 2 << 20;
+    let config = PipelineConfig {
+        edge_bytes: Some(budget),
+        ..cfg(depth)
+    };
+    let (items, report) = Pipeline::new(src, config).then(slow).collect().unwrap();
+    assert_eq!(items.len() as u64, total);
+    assert!(items.iter().enumerate().all(|(i, v)| *v == i as u64));
+    let limit = (budget / (chunk * 8)).clamp(engine::MIN_BUFFERS, depth + 2) as u64;
+    assert!(
+        limit < depth as u64 + 2,
+        "the test must exercise the byte budget"
+    );
+    for s in &report.stages[..2] {
+        assert!(
+            s.buffers <= limit && s.buffers >= 1,
+            "{}: {} buffers (limit {limit})",
+            s.name,
+            s.buffers
+        );
+    }
+}

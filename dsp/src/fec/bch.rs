@@ -24,7 +24,7 @@
 //! can tell).
 
 use crate::fec::ldpc::{Dvbs2Rate, FrameSize};
-use crate::simd::Level;
+use crate::simd::{Kernel, Level};
 use crate::DspError;
 
 /// Table 6a (EN 302 307-1 §5.3.1): `g_1 … g_12` for normal FECFRAMEs, bit `i` = coefficient
@@ -187,7 +187,7 @@ impl BchCode {
             tab: Box::new([[[0; 3]; 256]; 8]),
             exp,
             log,
-            simd: Level::detect() == Level::Avx512,
+            simd: Level::for_kernel(Kernel::Bch) == Level::Avx512,
         };
         // x^j mod g for j = p … p + 63 (left-aligned), then the tables by linearity.
         let mut xp = [[0u64; 3]; 64];
@@ -244,7 +244,7 @@ impl BchCode {
     /// The same code with the Chien search on `level` (clamped to what the CPU has): AVX-512
     /// evaluates 64 positions per step (GF(2^m) constant multiplications by nibble tables
     /// and `vpshufb`), other levels one position at a time; the results are identical.
-    /// [`BchCode::dvbs2`] picks [`Level::detect`].
+    /// [`BchCode::dvbs2`] picks [`Level::for_kernel`] for [`Kernel::Bch`].
     pub fn with_simd(mut self, level: Level) -> BchCode {
         self.simd = Level::clamp(level) == Level::Avx512;
         self

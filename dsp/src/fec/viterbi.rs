@@ -39,7 +39,7 @@
 //! # SIMD
 //!
 //! The add-compare-select runs on AVX-512BW+VBMI or AVX2 when the CPU has them, chosen
-//! at construction with [`Level::detect`] (`LEOMODEM_SIMD=scalar` forces the scalar
+//! at construction with [`Level::for_kernel_calibrated`] (`LEOMODEM_SIMD=scalar` forces the scalar
 //! path, see [`crate::simd`]).
 //!
 //! - **AVX-512** keeps the 64 metrics *in place* in two 32-lane i16 registers: a
@@ -170,11 +170,25 @@ impl ViterbiDecoder {
     /// Decoder for `variant` at `rate`, with the [`default_traceback`] depth and
     /// [`DEFAULT_LLR_SCALE`]; expects the first LLR at puncturing phase 0.
     pub fn new(variant: ConvVariant, rate: CodeRate) -> Result<Self, DspError> {
+        // On a CPU the path table has not measured, the first decoder of the process
+        // times each path on 2048 bits (the paths are bit-identical, so this changes
+        // only the speed; see `simd`).
+        let simd = Level::for_kernel_calibrated(Kernel::Viterbi, |level| {
+            let llrs = vec![1.0f32; 4096];
+            let mut out = Vec::with_capacity(4096);
+            let mut d = Self::build(variant, rate, level);
+            d.process(&llrs, &mut out);
+            std::hint::black_box(&out);
+        });
+        Ok(Self::build(variant, rate, simd))
+    }
+
+    /// A decoder on `simd` (already clamped to the hardware), the other settings default.
+    fn build(variant: ConvVariant, rate: CodeRate, simd: Level) -> Self {
         let depth = default_traceback(rate);
         let len = (depth + BLOCK).next_power_of_two();
         let glen = jump_groups(len);
-        let simd = Level::for_kernel(Kernel::Viterbi);
-        Ok(ViterbiDecoder {
+        ViterbiDecoder {
             variant,
             rate,
             schedule: SymbolSchedule::new(variant, rate),
@@ -194,7 +208,7 @@ impl ViterbiDecoder {
             jumps12: vec![[0; NUM_STATES]; glen / 2].into_boxed_slice(),
             partial: [0; NUM_STATES],
             jump_start: jump_start(simd, 0),
-        })
+        }
     }
 
     /// Uses the add-compare-select code path `level` (clamped to what the CPU supports,

@@ -39,10 +39,10 @@
 //! bit-identical to the scalar path (tested). The AVX-512 path stores each row's two
 //! output magnitudes per lane and, per edge, two 64-bit masks (sign, "is the minimum")
 //! instead of a byte per edge and lane: a quarter of the memory traffic of the messages.
-//! The path is chosen at construction with [`Level::detect`] (`LEOMODEM_SIMD`).
+//! The path is chosen at construction with [`Level::for_kernel`] (`LEOMODEM_SIMD`).
 
 use super::LdpcCode;
-use crate::simd::Level;
+use crate::simd::{Kernel, Level};
 use crate::DspError;
 
 /// Decoder settings.
@@ -161,9 +161,9 @@ pub struct LdpcDecoder {
 }
 
 impl LdpcDecoder {
-    /// A decoder on the SIMD level [`Level::detect`] picks.
+    /// A decoder on the SIMD level [`Level::for_kernel`] picks for [`Kernel::Ldpc`].
     pub fn new(code: &LdpcCode, cfg: DecoderConfig) -> Result<Self, DspError> {
-        Self::with_simd(code, cfg, Level::detect())
+        Self::with_simd(code, cfg, Level::for_kernel(Kernel::Ldpc))
     }
 
     /// A decoder on `level` (clamped to what the CPU supports, see [`Level::clamp`]).
