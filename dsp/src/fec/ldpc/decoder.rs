@@ -154,6 +154,8 @@ pub struct LdpcDecoder {
     qc_l: Vec<Blk>,
     qc_r: Vec<Blk>,
     qc_tmp: Vec<Blk>,
+    /// Scratch of the AVX-512 parity quantiser (zeroed once).
+    qc_scratch: Vec<Blk>,
     /// The AVX-512 quasi-cyclic kernel may run (AVX-512 level and VBMI present).
     qc_vbmi: bool,
     /// Decoding on the quasi-cyclic schedule.
@@ -234,6 +236,13 @@ impl LdpcDecoder {
             qc_l: qc.map_or(Vec::new(), |q| blocks(q.l_len())),
             qc_r: qc.map_or(Vec::new(), |q| blocks(q.r_len())),
             qc_tmp: qc.map_or(Vec::new(), |q| blocks(q.max_deg * 64)),
+            #[cfg(target_arch = "x86_64")]
+            qc_scratch: match qc {
+                Some(q) if qc_vbmi => blocks(super::x86::parity_scratch_len(q.q)),
+                _ => Vec::new(),
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            qc_scratch: Vec::new(),
             use_qc,
             qc_vbmi,
         })
@@ -365,27 +374,26 @@ impl LdpcDecoder {
         let vector = false;
         if vector {
             #[cfg(target_arch = "x86_64")]
-            for g in 0..lay.info_groups + q {
-                let (src, stride) = if g < lay.info_groups {
-                    (&llrs[g * Z..(g + 1) * Z], 1)
-                } else {
-                    (&llrs[k + g - lay.info_groups..], q)
-                };
-                debug_assert!(src.len() > (Z - 1) * stride);
+            // SAFETY: AVX-512 and VBMI checked at construction; `llrs[k..]` holds the
+            // `360 q` parity LLRs, `l` 384 bytes per group, `qc_scratch` was sized by
+            // `parity_scratch_len` and zeroed at construction (it writes only zeros
+            // past its first `360 q` bytes).
+            unsafe {
+                super::x86::quantise_parity_avx512(
+                    llrs[k..].as_ptr(),
+                    q,
+                    self.qc_scratch.as_mut_ptr().cast(),
+                    l.as_mut_ptr().add(lay.info_groups * STRIDE).cast(),
+                    s,
+                );
+            }
+            #[cfg(target_arch = "x86_64")]
+            for (g, src) in llrs[..k].chunks_exact(Z).enumerate() {
                 // SAFETY: AVX-512 and VBMI checked at construction; `src` holds the
-                // group's 360 LLRs at `stride`, `l` 384 bytes per group.
+                // group's 360 LLRs, `l` 384 bytes per group.
                 unsafe {
-                    if stride == 1 {
-                        super::x86::quantise_info_group_avx512(
-                            src.as_ptr(),
-                            l.as_mut_ptr().add(g * STRIDE).cast(),
-                            s,
-                        );
-                        continue;
-                    }
-                    super::x86::quantise_group_avx512(
+                    super::x86::quantise_info_group_avx512(
                         src.as_ptr(),
-                        stride,
                         l.as_mut_ptr().add(g * STRIDE).cast(),
                         s,
                     );
@@ -790,6 +798,64 @@ mod tests {
                         dst[64 * u..64 * u + 60],
                         "permuting quantiser, row {u}"
                     );
+                }
+            }
+        }
+    }
+
+    /// The AVX-512 parity quantiser (contiguous conversion, 8-byte gathers, 8 × 8
+    /// transposes) places parity bit `q j + i` at element `j` of group `i` as [`quantise`]
+    /// gives it, padding lanes 0, for `q` not a multiple of 8 and one that is.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_parity_quantiser_equals_scalar() {
+        if Level::available() < Level::Avx512 || !has_vbmi() {
+            eprintln!("no AVX-512 VBMI on this CPU: nothing to compare");
+            return;
+        }
+        let special = [
+            0.25f32,
+            -0.75,
+            1.25,
+            63.75,
+            -63.75,
+            1e30,
+            f32::NAN,
+            f32::NEG_INFINITY,
+            -0.0,
+            3.1,
+            -7.7,
+        ];
+        for q in [5usize, 8, 20, 90] {
+            let src: Vec<f32> = (0..360 * q)
+                .map(|i| special[i % special.len()] * (1.0 + (i % 13) as f32 * 0.1))
+                .collect();
+            let mut scratch = blocks(super::super::x86::parity_scratch_len(q));
+            let mut dst = vec![0xAAu8; 384 * q];
+            for _ in 0..2 {
+                // SAFETY: AVX-512 with VBMI present; sizes as documented, scratch zeroed.
+                unsafe {
+                    super::super::x86::quantise_parity_avx512(
+                        src.as_ptr(),
+                        q,
+                        scratch.as_mut_ptr().cast(),
+                        dst.as_mut_ptr(),
+                        2.0,
+                    )
+                };
+                for i in 0..q {
+                    for j in 0..360 {
+                        assert_eq!(
+                            dst[384 * i + 64 * (j % 6) + j / 6] as i8,
+                            quantise(src[q * j + i], 2.0),
+                            "q {q} group {i} element {j}"
+                        );
+                    }
+                    for u in 0..6 {
+                        assert!(dst[384 * i + 64 * u + 60..384 * i + 64 * u + 64]
+                            .iter()
+                            .all(|&b| b == 0));
+                    }
                 }
             }
         }
