@@ -326,11 +326,21 @@ impl RealClockRecovery {
 /// (smaller than `A`) is pulled back by either bit.
 ///
 /// For the first 16 symbols, and whenever the estimates disagree with the plain mean
-/// `m` of the symbols and their mean distance `d = E|y − m|` (`|dc − m| > 0.6·d`: a
+/// `m` of the symbols and their mean distance `d = E|y − m|` (`|dc − m| > 0.6·d`) and,
+/// after the first 64 symbols (the pull-in), the two-level model fits worse than the
+/// plain one (`σ² > 2·E[(|y − m| − d)²]`: a
 /// start-up transient or a click left the offset far off, or it jumped by more than
-/// the amplitude), they are set to `dc = m`, `A = d`, which needs both bits but no
-/// decision. Symbols further than `4A` from the offset (clicks) are clipped before
-/// they update anything.
+/// the amplitude, so every decision falls on one side), they are set to `dc = m`,
+/// `A = d`, which needs both bits but no decision. The second condition keeps a right
+/// offset when the bits are unbalanced: AX.25 flags with NRZI keep one level for 7
+/// symbols in 8, which moves `m` three quarters of the way to that level while the
+/// decisions (and so `σ²`) stay right (AO-27's recording: a reset there cost the
+/// first symbols of a frame). Symbols further than `4A` from the offset (clicks) are
+/// clipped before they update anything.
+///
+/// [`LevelTracker::symmetric`] is for detectors whose offset is 0 by construction
+/// (DBPSK's envelope difference): only `A` and `σ²` are tracked, so a long run of one
+/// bit (a run of zero bytes under NRZI) changes nothing.
 ///
 /// The log-likelihood ratio of a symbol `y` under a Gaussian model is then
 /// `ln p(y|−1)/p(y|+1) = −2A·(y − dc)/σ²` (positive = lower level).
@@ -344,6 +354,10 @@ pub struct LevelTracker {
     count: u64,
     mean: f64,
     dev: f64,
+    /// `E[(|y − m| − d)²]`: how well the plain two-level model (no decisions) fits.
+    plain_var: f64,
+    /// The offset is 0 by construction and is not tracked.
+    symmetric: bool,
 }
 
 impl LevelTracker {
@@ -364,6 +378,17 @@ impl LevelTracker {
             count: 0,
             mean: 0.0,
             dev: 0.0,
+            plain_var: 0.0,
+            symmetric: false,
+        })
+    }
+
+    /// A tracker for a signal whose offset is 0 by construction (`y = b·A + n`, `n`
+    /// symmetric): the offset stays 0, only `A` and `σ²` are tracked.
+    pub fn symmetric(window: usize) -> Result<Self, DspError> {
+        Ok(LevelTracker {
+            symmetric: true,
+            ..Self::new(window)?
         })
     }
 
@@ -421,12 +446,26 @@ impl LevelTracker {
             self.alpha
         };
         let k = (1.0 / self.count as f64).max(floor);
+        if self.symmetric {
+            // |y| is the level whatever the bit; the residual against the level before
+            // this symbol (after it while warming up, as below).
+            let r = y.abs();
+            self.amp += k * (r - self.amp);
+            let e = r - if self.count <= WARM_SYMBOLS {
+                self.amp
+            } else {
+                a
+            };
+            self.var += k * (e * e - self.var);
+            return llr as f32;
+        }
         self.mean += k * (y - self.mean);
         self.dev += k * ((y - self.mean).abs() - self.dev);
+        let e = (y - self.mean).abs() - self.dev;
+        self.plain_var += k * (e * e - self.plain_var);
         if self.count <= WARM_SYMBOLS {
             // Too few symbols to trust decisions: assume both bits, centred on the mean.
-            let e = (y - self.mean).abs() - self.dev;
-            self.var += k * (e * e - self.var);
+            self.var = self.plain_var;
             self.dc = self.mean;
             self.amp = self.dev;
             return llr as f32;
@@ -436,7 +475,11 @@ impl LevelTracker {
         self.var += k * (err * err - self.var);
         self.dc += k * (y - b * a - dc);
         self.amp += k * (b * (y - dc) - a);
-        if (self.dc - self.mean).abs() > 0.6 * self.dev {
+        // While pulling in, whenever they disagree; afterwards only when the decisions
+        // fit worse than no decisions at all.
+        if (self.dc - self.mean).abs() > 0.6 * self.dev
+            && (self.count <= ACQ_SYMBOLS || self.var > 2.0 * self.plain_var)
+        {
             self.dc = self.mean;
             self.amp = self.dev;
         }
@@ -445,7 +488,9 @@ impl LevelTracker {
 
     /// Back to the state after `new`.
     pub fn reset(&mut self) {
+        let symmetric = self.symmetric;
         *self = LevelTracker::new(self.window).expect("window validated at construction");
+        self.symmetric = symmetric;
     }
 }
 
@@ -512,5 +557,72 @@ mod tests {
         assert!((l.dc() - 1.0).abs() < 1e-2, "dc {}", l.dc());
         assert!((l.amplitude() - 0.5).abs() < 1e-2, "amp {}", l.amplitude());
         assert!(l.update(0.7) > 0.0 && l.update(1.3) < 0.0 && l.update(0.2) > 0.0);
+    }
+
+    /// A little deterministic noise, ±`s` (uniform).
+    fn noise(i: u32, s: f32) -> f32 {
+        let u = i.wrapping_mul(2_246_822_519).wrapping_add(3_266_489_917) >> 8;
+        s * (2.0 * u as f32 / (1u32 << 24) as f32 - 1.0)
+    }
+
+    /// AX.25 flags under NRZI keep one level for 7 symbols in 8: the offset stays
+    /// between the levels (the plain mean, ¾ of the way to one level, does not take
+    /// over), so the first symbols after the flags are decided right.
+    #[test]
+    fn level_tracker_keeps_the_offset_under_unbalanced_bits() {
+        let bit = |i: u32| {
+            if (i.wrapping_mul(2_654_435_761) >> 31) & 1 == 1 {
+                1.0
+            } else {
+                -1.0
+            }
+        };
+        let mut l = LevelTracker::new(64).unwrap();
+        // Balanced bits (a frame before), then 200 symbols of flags (the plain mean
+        // moves to 1.15; before the fix the offset followed it to about 0.9).
+        for i in 0..200u32 {
+            l.update(bit(i) + 0.4 + noise(i, 0.5));
+        }
+        for i in 0..200u32 {
+            let y = if i % 8 == 7 { -1.0 } else { 1.0 } + 0.4 + noise(i + 200, 0.5);
+            l.update(y);
+        }
+        assert!((l.dc() - 0.4).abs() < 0.1, "dc {}", l.dc());
+        assert!((l.amplitude() - 1.0).abs() < 0.1, "amp {}", l.amplitude());
+        // Then balanced data: every symbol decided right from the first.
+        for i in 0..64u32 {
+            let s = bit(i);
+            let llr = l.update(s + 0.4 + noise(i + 400, 0.5));
+            assert!(llr * s < 0.0, "symbol {i}: llr {llr} for level {s}");
+        }
+    }
+
+    /// The symmetric tracker keeps its offset at 0 through a long run of one bit (a run
+    /// of zero bytes after DBPSK's differential detector), where the plain one would
+    /// have moved its offset onto the run's level.
+    #[test]
+    fn symmetric_level_tracker_survives_a_long_run() {
+        let mut l = LevelTracker::symmetric(64).unwrap();
+        for i in 0..300u32 {
+            let b = (i.wrapping_mul(2_654_435_761) >> 31) & 1;
+            let s = if b == 1 { 1.0 } else { -1.0 };
+            l.update(0.8 * s + noise(i, 0.3));
+        }
+        for i in 0..500u32 {
+            l.update(0.8 + noise(i + 300, 0.3));
+        }
+        assert_eq!(l.dc(), 0.0);
+        assert!((l.amplitude() - 0.8).abs() < 0.05, "amp {}", l.amplitude());
+        assert!(l.update(-0.5) > 0.0 && l.update(0.5) < 0.0);
+        let mut plain = LevelTracker::new(64).unwrap();
+        for i in 0..300u32 {
+            let b = (i.wrapping_mul(2_654_435_761) >> 31) & 1;
+            let s = if b == 1 { 1.0 } else { -1.0 };
+            plain.update(0.8 * s + noise(i, 0.3));
+        }
+        for i in 0..500u32 {
+            plain.update(0.8 + noise(i + 300, 0.3));
+        }
+        assert!(plain.dc() > 0.4, "plain dc {}", plain.dc());
     }
 }

@@ -301,7 +301,7 @@ impl DbpskDemodulator {
                 d2: Complex64::new(0.0, 0.0),
                 p2: 0.0,
                 n: 0,
-                levels: LevelTracker::new(cfg.level_window)?,
+                levels: LevelTracker::symmetric(cfg.level_window)?,
                 symbols: 0,
             },
             nco: Nco::new(cfg.sample_rate, -cfg.carrier_hz)?,
