@@ -1092,6 +1092,7 @@ fn acm_steps_up_along_a_pass() {
     // --time-scale, so the point reached depends on the machine's speed) one echo of the three
     // is sometimes lost. Lost, never corrupted: at most one may go missing per direction here.
     let replies = run.rtt.each_ref().map(|r| r.len() as u16);
+    eprintln!("echo replies along the pass: {replies:?} of {N}");
     assert!(
         replies.iter().all(|&r| r + 1 >= N),
         "echo replies along the pass: {replies:?} of {N}"
