@@ -981,7 +981,8 @@ pub fn dvbs2_plsc(data: &[u8]) {
         let (a, b) = (inp.u8() as i8, inp.u8() as i8);
         *h = Complex32::new(f32::from(a) / 32.0, f32::from(b) / 32.0);
     }
-    match special % 8 {
+    let kind = special % 8;
+    match kind {
         1 => hdr[usize::from(special) % 90].re = f32::NAN,
         2 => hdr[usize::from(special) % 90].im = f32::INFINITY,
         _ => {}
@@ -989,7 +990,7 @@ pub fn dvbs2_plsc(data: &[u8]) {
     let d = PlscDecoder::new().decode(&hdr);
     assert!(d.code < 128);
     assert_eq!(d.pls, Pls::from_code(d.code));
-    if special % 8 == 0 {
+    if kind == 0 {
         assert!(d.correlation.is_finite() && d.correlation >= 0.0);
         assert!(d.margin.is_finite() && d.margin >= 0.0);
     }
