@@ -51,6 +51,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("ao40", ao40),
     ("acm_report", acm_report),
     ("ldpc", ldpc),
+    ("dvbs2_plsc", dvbs2_plsc),
+    ("dvbs2_bbframe", dvbs2_bbframe),
+    ("dvbs2_gse", dvbs2_gse),
 ];
 
 /// Reads fuzz bytes as parameters; past the end every read gives zeros.
@@ -1085,4 +1088,78 @@ pub fn ldpc(data: &[u8]) {
             );
         }
     }
+}
+
+/// DVB-S2 PLSC decoder (EN 302 307-1 §5.5.2): any 90 header symbols (bytes as i8 pairs) decode
+/// to one of the 128 codes, whose PLS is what `Pls::from_code` says, with a finite,
+/// non-negative correlation and margin; NaN and infinite samples included.
+pub fn dvbs2_plsc(data: &[u8]) {
+    use leomodem::dsp::framing::dvbs2::{Pls, PlscDecoder};
+    let mut inp = Input::new(data);
+    let special = inp.u8();
+    let mut hdr = [Complex32::new(0.0, 0.0); 90];
+    for h in hdr.iter_mut() {
+        let (a, b) = (inp.u8() as i8, inp.u8() as i8);
+        *h = Complex32::new(f32::from(a) / 32.0, f32::from(b) / 32.0);
+    }
+    let kind = special % 8;
+    match kind {
+        1 => hdr[usize::from(special) % 90].re = f32::NAN,
+        2 => hdr[usize::from(special) % 90].im = f32::INFINITY,
+        _ => {}
+    }
+    let d = PlscDecoder::new().decode(&hdr);
+    assert!(d.code < 128);
+    assert_eq!(d.pls, Pls::from_code(d.code));
+    if kind == 0 {
+        assert!(d.correlation.is_finite() && d.correlation >= 0.0);
+        assert!(d.margin.is_finite() && d.margin >= 0.0);
+    }
+}
+
+/// DVB-S2 BBHEADER (§5.1.6) and TS mode adaptation undone (§5.1.4–§5.1.5): any bytes as a
+/// BBFRAME. A header that parses re-encodes (in place) to one that parses the same; the data field
+/// lies inside the frame; the TS deframer gives whole 188-byte packets starting with 0x47.
+pub fn dvbs2_bbframe(data: &[u8]) {
+    use leomodem::dsp::framing::dvbs2::bb::{BbHeader, TsBbDeframer};
+    if let Ok(h) = BbHeader::parse(data) {
+        let b = h.to_bytes();
+        let mut again = data.to_vec();
+        again[..b.len()].copy_from_slice(&b);
+        assert_eq!(BbHeader::parse(&again), Ok(h));
+        assert!(h.data_field(data).len() <= data.len().saturating_sub(b.len()));
+    }
+    let mut d = TsBbDeframer::new();
+    let mut out = Vec::new();
+    // The frame twice (a stream of two), then cut in two frames.
+    let n = d.process(data, &mut out);
+    let n = n + d.process(data, &mut out);
+    d.discontinuity();
+    let cut = data.len() / 2;
+    let n = n + d.process(&data[..cut], &mut out) + d.process(&data[cut..], &mut out);
+    assert_eq!(out.len(), n * 188);
+    assert!(out.chunks(188).all(|p| p[0] == 0x47));
+}
+
+/// GSE decapsulation (ETSI TS 102 606-1) of any bytes as BBFRAME data fields: no panic, every
+/// PDU delivered is within the input's length, counters consistent with what was delivered.
+pub fn dvbs2_gse(data: &[u8]) {
+    use leomodem::dsp::framing::gse::GseDecapsulator;
+    let mut inp = Input::new(data);
+    let max = usize::from(inp.u8() % 4) + 1;
+    let timeout = u64::from(inp.u8() % 8);
+    let Ok(mut g) = GseDecapsulator::new(max, timeout) else {
+        return;
+    };
+    let rest = inp.rest();
+    let mut delivered = 0;
+    for field in rest.chunks(usize::from(rest.first().copied().unwrap_or(0)).max(1) * 4) {
+        let n = g.process(field, |pdu| {
+            assert!(pdu.data.len() <= rest.len());
+            delivered += 1;
+        });
+        assert!(n <= delivered);
+    }
+    g.discontinuity();
+    let _ = g.stats();
 }

@@ -1,0 +1,5 @@
+#![no_main]
+//! Fuzz target `dvbs2_gse`: see `leomodem_fuzz::dvbs2_gse` (fuzz/src/lib.rs).
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| leomodem_fuzz::dvbs2_gse(data));
