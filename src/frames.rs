@@ -367,6 +367,8 @@ pub struct FrameSink {
     lilacsat1: Option<LilacSat1Deframer>,
     packets: Vec<Vec<u8>>,
     packets_out: u64,
+    /// Write the acquisition event lines (`rx --events`).
+    events: bool,
 }
 
 impl FrameSink {
@@ -387,7 +389,15 @@ impl FrameSink {
             lilacsat1: None,
             packets: Vec::new(),
             packets_out: 0,
+            events: false,
         })
+    }
+
+    /// With `on`, the acquisition events that come in-band with the frames
+    /// ([`TagValue::Acq`]) are written as JSON lines too ([`acq_event_json`]).
+    pub fn with_events(mut self, on: bool) -> Self {
+        self.events = on;
+        self
     }
 
     /// With `on`, the decoded blocks of `coding` (BPSK) are LilacSat-1 packets: what goes
@@ -477,10 +487,10 @@ impl FrameSink {
         }
     }
 
-    /// Writes the JSON line of an acquisition event (`--json`; schema in
+    /// Writes the JSON line of an acquisition event (`--json --events`; schema in
     /// [`acq_event_json`]).
     fn event(&mut self, e: &leomodem_dsp::sync::AcqEvent) -> Result<()> {
-        if self.out.wants_json() {
+        if self.events && self.out.wants_json() {
             let time = self
                 .start
                 .map(|t| t.add_seconds(e.sample as f64 / self.sample_rate));
@@ -600,7 +610,7 @@ impl Sink for FrameSink {
 }
 
 /// One JSON object (no trailing newline) describing a transition of the acquisition
-/// state machine, as `rx --json` writes it beside the frame lines:
+/// state machine, as `rx --json --events` writes it beside the frame lines:
 /// `{"event":"acquisition","sample":N,"stream_time_s":T,"time":UTC|null,"from":S,"to":S,
 /// "reason":R,"freq_hz":F}` with the states `search`, `pull-in`, `locked`, `lost` and the
 /// reasons of [`leomodem_dsp::sync::AcqReason::name`]; a `candidate` adds

@@ -2,6 +2,7 @@
 //! (`leomodem tx` → `leomodem sim`) with 3 s of noise before the signal, a 2 s fade in
 //! the middle and the carrier 4 kHz higher after it. `rx --json` must decode every
 //! frame not touched by a boundary, no false frame, and its acquisition event lines
+//! (`--events`)
 //! must show a lock within 0.5 s of the signal's start and of its return. And a
 //! capture of noise with a strong tone in the search span: no lock, no frame, and the
 //! report says a tone was rejected.
@@ -176,6 +177,7 @@ fn frames_and_events_after_noise_a_fade_and_a_jump() {
             "10k",
             "--json",
             "-",
+            "--events",
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
@@ -265,6 +267,7 @@ fn noise_with_a_strong_tone_is_rejected() {
         "10k",
         "--json",
         "-",
+        "--events",
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

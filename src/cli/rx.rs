@@ -149,6 +149,9 @@ pub struct RxArgs {
     /// Write one JSON object per frame (index, sample, time, rs_corrected, ok, hex, …); `-` for standard output.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// With --json: also write a line per transition of the acquisition state machine (search, pull-in, locked, lost; sample, time, reason, frequency), in sample order beside the frame lines.
+    #[arg(long, requires = "json")]
+    pub events: bool,
     /// Write the frames that passed as KISS (data frames, port 0), the format gr-satellites and telemetry tools read.
     #[arg(long, value_name = "FILE")]
     pub kiss: Option<PathBuf>,
@@ -678,6 +681,7 @@ fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, C
                 info.sample_rate,
             )?
             .with_carrier(plan.pass.is_some())
+            .with_events(args.events)
             .with_lilacsat1(args.lilacsat1, coding)?;
             monitor.frames = Some(sink.counts());
             // Acquisition events wait two frames (the decoder's latency) so that they
