@@ -24,6 +24,13 @@ pub struct FrameStage {
     locked: Arc<std::sync::atomic::AtomicBool>,
     /// Carrier measurements received, oldest first.
     points: VecDeque<CarrierPoint>,
+    /// Acquisition events received, not yet passed on: each with the input symbol
+    /// count at which it goes (once known).
+    events: VecDeque<(leomodem_dsp::sync::AcqEvent, Option<u64>)>,
+    /// Input symbols so far.
+    seen: u64,
+    /// Symbols an event waits after the first symbol past its sample.
+    hold: u64,
 }
 
 impl FrameStage {
@@ -38,34 +45,91 @@ impl FrameStage {
             produced: 0,
             locked: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             points: VecDeque::with_capacity(Self::CARRIER_POINTS),
+            events: VecDeque::with_capacity(16),
+            seen: 0,
+            hold: Self::DEFAULT_EVENT_HOLD,
         }
     }
 
-    /// Keeps the carrier measurements of `tags`.
+    /// Symbols an acquisition event waits by default ([`with_event_hold`](Self::with_event_hold)).
+    pub const DEFAULT_EVENT_HOLD: u64 = 1 << 17;
+
+    /// An acquisition event ([`TagValue::Acq`]) goes out before the first frame whose
+    /// ASM follows its sample, or, with no such frame, once `symbols` input symbols
+    /// have followed the first symbol past its sample: with `symbols` at least the
+    /// decoder's latency (a frame and the Viterbi depth), no frame whose ASM comes
+    /// before the event can follow it, so events and frames go out in sample order
+    /// however the stream was chunked.
+    pub fn with_event_hold(mut self, symbols: u64) -> Self {
+        self.hold = symbols;
+        self
+    }
+
+    /// Keeps the carrier measurements and the acquisition events of `tags`.
     fn take_points(&mut self, tags: &[Tag]) {
         for t in tags {
-            let TagValue::Carrier(p) = t.value;
-            if self.points.len() == Self::CARRIER_POINTS {
-                self.points.pop_front();
+            match t.value {
+                TagValue::Carrier(p) => {
+                    if self.points.len() == Self::CARRIER_POINTS {
+                        self.points.pop_front();
+                    }
+                    self.points.push_back(p);
+                }
+                TagValue::Acq(e) => self.events.push_back((e, None)),
             }
-            self.points.push_back(p);
         }
     }
 
-    /// Tags the frames of `out` from `start` on with the nearest carrier measurement.
-    fn tag_frames(&self, start: usize, out: &mut Chunk<DecodedFrame>) {
-        for (i, f) in out.data.iter().enumerate().skip(start) {
-            let nearest = self.points.iter().min_by(|a, b| {
-                (a.sample - f.asm_sample)
-                    .abs()
-                    .total_cmp(&(b.sample - f.asm_sample).abs())
-            });
+    /// Finds when the pending events go (the first symbol of `input` past their sample
+    /// plus the hold); counts the input.
+    fn time_events(&mut self, input: &[DemodSymbol]) {
+        for (e, at) in self.events.iter_mut().filter(|(_, at)| at.is_none()) {
+            let s = e.sample as f64;
+            if let Some(i) = input.iter().position(|y| y.sample > s) {
+                *at = Some(self.seen + i as u64 + self.hold);
+            }
+        }
+        self.seen += input.len() as u64;
+    }
+
+    /// Tags the frames of `out` from `start` on with the nearest carrier measurement,
+    /// and puts the pending acquisition events in sample order among them: an event
+    /// goes before the first frame whose ASM follows it, or after the last frame once
+    /// it is due (all with `all`, at the end of the stream).
+    fn tag_frames(&mut self, start: usize, out: &mut Chunk<DecodedFrame>, all: bool) {
+        for i in start..out.data.len() {
+            let asm = out.data[i].asm_sample;
+            while let Some(&(e, _)) = self.events.front() {
+                if (e.sample as f64) >= asm {
+                    break;
+                }
+                self.events.pop_front();
+                out.tags.push(Tag {
+                    index: i,
+                    value: TagValue::Acq(e),
+                });
+            }
+            let nearest = self
+                .points
+                .iter()
+                .min_by(|a, b| (a.sample - asm).abs().total_cmp(&(b.sample - asm).abs()));
             if let Some(p) = nearest {
                 out.tags.push(Tag {
                     index: i,
                     value: TagValue::Carrier(*p),
                 });
             }
+        }
+        let index = out.data.len();
+        while let Some(&(e, at)) = self.events.front() {
+            if !all && at.is_none_or(|a| a > self.seen) {
+                break;
+            }
+            self.events.pop_front();
+            out.tags.push(Tag {
+                index,
+                value: TagValue::Acq(e),
+            });
         }
     }
 
@@ -89,13 +153,14 @@ impl Stage for FrameStage {
             self.produced += self.decoder.restart(&mut out.data) as u64;
         }
         self.produced += self.decoder.process(&input.data, &mut out.data) as u64;
-        self.tag_frames(0, out);
+        self.time_events(&input.data);
+        self.tag_frames(0, out, false);
         self.locked.store(self.decoder.locked(), Ordering::Relaxed);
     }
     fn flush(&mut self, out: &mut Chunk<DecodedFrame>) {
         out.first_sample = self.produced;
         self.produced += self.decoder.flush(&mut out.data) as u64;
-        self.tag_frames(0, out);
+        self.tag_frames(0, out, true);
     }
     fn reclaim(&mut self, used: &mut Vec<DecodedFrame>) {
         self.decoder.recycle(used);
@@ -302,6 +367,8 @@ pub struct FrameSink {
     lilacsat1: Option<LilacSat1Deframer>,
     packets: Vec<Vec<u8>>,
     packets_out: u64,
+    /// Write the acquisition event lines (`rx --events`).
+    events: bool,
 }
 
 impl FrameSink {
@@ -322,7 +389,15 @@ impl FrameSink {
             lilacsat1: None,
             packets: Vec::new(),
             packets_out: 0,
+            events: false,
         })
+    }
+
+    /// With `on`, the acquisition events that come in-band with the frames
+    /// ([`TagValue::Acq`]) are written as JSON lines too ([`acq_event_json`]).
+    pub fn with_events(mut self, on: bool) -> Self {
+        self.events = on;
+        self
     }
 
     /// With `on`, the decoded blocks of `coding` (BPSK) are LilacSat-1 packets: what goes
@@ -412,6 +487,20 @@ impl FrameSink {
         }
     }
 
+    /// Writes the JSON line of an acquisition event (`--json --events`; schema in
+    /// [`acq_event_json`]).
+    fn event(&mut self, e: &leomodem_dsp::sync::AcqEvent) -> Result<()> {
+        if self.events && self.out.wants_json() {
+            let time = self
+                .start
+                .map(|t| t.add_seconds(e.sample as f64 / self.sample_rate));
+            acq_event_json(e, self.sample_rate, time, &mut self.line);
+            self.line.push('\n');
+            self.out.json_line(&self.line)?;
+        }
+        Ok(())
+    }
+
     /// One JSON object describing `f` (no trailing newline).
     pub fn json_line(f: &DecodedFrame, time: Option<crate::Timestamp>, out: &mut String) {
         use std::fmt::Write as _;
@@ -457,9 +546,10 @@ impl Sink for FrameSink {
         for (i, f) in chunk.data.iter().enumerate() {
             let mut carrier = None;
             while let Some(t) = tags.next_if(|t| t.index <= i) {
-                if t.index == i {
-                    let TagValue::Carrier(p) = t.value;
-                    carrier = Some(p);
+                match t.value {
+                    TagValue::Carrier(p) if t.index == i => carrier = Some(p),
+                    TagValue::Carrier(_) => {}
+                    TagValue::Acq(e) => self.event(&e)?,
                 }
             }
             if self.lilacsat1.is_some() {
@@ -507,11 +597,60 @@ impl Sink for FrameSink {
                 self.out.json_line(&self.line)?;
             }
         }
+        for t in tags {
+            if let TagValue::Acq(e) = t.value {
+                self.event(&e)?;
+            }
+        }
         Ok(())
     }
     fn finish(&mut self) -> Result<()> {
         self.out.finish()
     }
+}
+
+/// One JSON object (no trailing newline) describing a transition of the acquisition
+/// state machine, as `rx --json --events` writes it beside the frame lines:
+/// `{"event":"acquisition","sample":N,"stream_time_s":T,"time":UTC|null,"from":S,"to":S,
+/// "reason":R,"freq_hz":F}` with the states `search`, `pull-in`, `locked`, `lost` and the
+/// reasons of [`leomodem_dsp::sync::AcqReason::name`]; a `candidate` adds
+/// `"line_to_floor"`, a `gap` adds `"gap_samples"`. `sample` counts stream samples from
+/// the first (gaps included), `stream_time_s` is `sample / sample_rate`, `time` is UTC
+/// when the capture's start time is known.
+pub fn acq_event_json(
+    e: &leomodem_dsp::sync::AcqEvent,
+    sample_rate: f64,
+    time: Option<crate::Timestamp>,
+    out: &mut String,
+) {
+    use leomodem_dsp::sync::AcqReason;
+    use std::fmt::Write as _;
+    out.clear();
+    let _ = write!(
+        out,
+        "{{\"event\":\"acquisition\",\"sample\":{},\"stream_time_s\":{:.6},\"time\":{},\"from\":\"{}\",\"to\":\"{}\",\"reason\":\"{}\",\"freq_hz\":{}",
+        e.sample,
+        e.sample as f64 / sample_rate,
+        time.map_or("null".to_string(), |t| format!("\"{}\"", t.to_iso8601())),
+        e.from.name(),
+        e.to.name(),
+        e.reason.name(),
+        if e.freq_hz.is_finite() {
+            format!("{:.1}", e.freq_hz)
+        } else {
+            "null".to_string()
+        }
+    );
+    match e.reason {
+        AcqReason::Candidate { line_to_floor } if line_to_floor.is_finite() => {
+            let _ = write!(out, ",\"line_to_floor\":{line_to_floor:.1}");
+        }
+        AcqReason::Gap { samples } => {
+            let _ = write!(out, ",\"gap_samples\":{samples}");
+        }
+        _ => {}
+    }
+    out.push('}');
 }
 
 /// Where transmitted frames come from.

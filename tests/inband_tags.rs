@@ -184,8 +184,9 @@ impl Sink for TagSink {
         let mut g = self.0.lock().unwrap();
         for t in &c.tags {
             assert!(t.index <= c.data.len());
-            let TagValue::Carrier(p) = t.value;
-            g.push((p.sample.to_bits(), p.measured_hz.to_bits()));
+            if let TagValue::Carrier(p) = t.value {
+                g.push((p.sample.to_bits(), p.measured_hz.to_bits()));
+            }
         }
         Ok(())
     }

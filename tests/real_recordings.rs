@@ -42,9 +42,11 @@ fn decode(file: &str, sat: &str) -> (Vec<serde_json::Value>, Vec<Vec<u8>>) {
         "--kiss",
         s(&kiss),
     ]);
+    // Frame lines only (the acquisition's event lines are beside them).
     let lines = std::fs::read_to_string(&json)
         .unwrap()
         .lines()
+        .filter(|l| !l.starts_with("{\"event\":"))
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let frames = leomodem::dsp::framing::kiss::decode(&std::fs::read(&kiss).unwrap())

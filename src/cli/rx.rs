@@ -149,6 +149,9 @@ pub struct RxArgs {
     /// Write one JSON object per frame (index, sample, time, rs_corrected, ok, hex, …); `-` for standard output.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// With --json: also write a line per transition of the acquisition state machine (search, pull-in, locked, lost; sample, time, reason, frequency), in sample order beside the frame lines.
+    #[arg(long, requires = "json")]
+    pub events: bool,
     /// Write the frames that passed as KISS (data frames, port 0), the format gr-satellites and telemetry tools read.
     #[arg(long, value_name = "FILE")]
     pub kiss: Option<PathBuf>,
@@ -678,9 +681,16 @@ fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, C
                 info.sample_rate,
             )?
             .with_carrier(plan.pass.is_some())
+            .with_events(args.events)
             .with_lilacsat1(args.lilacsat1, coding)?;
             monitor.frames = Some(sink.counts());
-            RxChain::Frames(pipeline.then(FrameStage::new(decoder)), Box::new(sink))
+            // Acquisition events wait two frames (the decoder's latency) so that they
+            // go out in sample order with the frames, however the input is chunked.
+            let frame_symbols = coding.cadu_bits() as f64
+                / coding.conv_rate()
+                / wf.modulation.bits_per_symbol() as f64;
+            let stage = FrameStage::new(decoder).with_event_hold(2 * frame_symbols as u64 + 4096);
+            RxChain::Frames(pipeline.then(stage), Box::new(sink))
         }
         (None, None) => {
             let outputs = RxOutputs {
@@ -927,6 +937,15 @@ fn report(args: &RxArgs, s: &RxSummary) {
             format!(
                 "no PSK signal: the acquisition line is {:.0}× its floor (a signal gives ≫ 100); check --offset, --symbol-rate and the modulation",
                 st.acquisition_line
+            )
+        } else if let Some(a) = s
+            .acq
+            .filter(|a| a.acquisitions == 0 && a.tones_rejected + a.tone_candidates_rejected > 0)
+        {
+            format!(
+                "no PSK signal: only tones were found ({} tone lines rejected over {} searches; a tone is not a carrier of the modulation)",
+                a.tones_rejected + a.tone_candidates_rejected,
+                a.searches
             )
         } else if !st.locked {
             "a signal was found but the carrier did not lock: check the modulation and the symbol rate".to_string()

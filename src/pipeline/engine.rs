@@ -403,7 +403,10 @@ fn stage_thread<St: Stage>(
     while let Some(chunk) = input.recv() {
         core.process(&chunk, &mut out);
         input.give_back(chunk);
-        if !out.data.is_empty() && !output.send(&mut out, &mut core.out, &mut core.stats) {
+        // A chunk with tags and no items still goes (tags are measurements and events).
+        if (!out.data.is_empty() || !out.tags.is_empty())
+            && !output.send(&mut out, &mut core.out, &mut core.stats)
+        {
             downstream = false;
             break;
         }
@@ -412,7 +415,7 @@ fn stage_thread<St: Stage>(
     drop(input); // lets a blocked upstream see that we have gone
     if downstream {
         core.flush(&mut out);
-        if !out.data.is_empty() {
+        if !out.data.is_empty() || !out.tags.is_empty() {
             output.send(&mut out, &mut core.out, &mut core.stats);
         }
     }
@@ -725,7 +728,7 @@ impl<St: Stage> Node<St::Out> for StageNode<St> {
                     self.done = true;
                     return false;
                 }
-                if !out.data.is_empty() {
+                if !out.data.is_empty() || !out.tags.is_empty() {
                     self.deliver(out);
                     return true;
                 }
@@ -737,7 +740,7 @@ impl<St: Stage> Node<St::Out> for StageNode<St> {
                     ctx.record(self.index, panic_error(&self.core.stats.name, p));
                     return false;
                 }
-                if !out.data.is_empty() {
+                if !out.data.is_empty() || !out.tags.is_empty() {
                     self.deliver(out);
                     return true;
                 }

@@ -26,6 +26,11 @@ pub enum TagValue {
     /// A carrier measurement (on symbols: made at the position of the symbol it is
     /// attached to; on frames: the measurement nearest to the frame's ASM).
     Carrier(CarrierPoint),
+    /// A transition of the acquisition state machine
+    /// ([`leomodem_dsp::sync::acquisition::Acquisition`]); its `sample` is a stream
+    /// sample (from the first sample of the stream, gaps counted). It rides at the end
+    /// of the chunk whose processing decided it; stages pass it on to their output.
+    Acq(leomodem_dsp::sync::AcqEvent),
 }
 
 /// A measurement attached to item `index` of a chunk's `data` (`index` may equal

@@ -81,6 +81,8 @@ struct StreamFront {
     reacquisitions: Arc<AtomicU64>,
     /// Gap to announce on the next non-empty output (acquisition may hold symbols back).
     pending_gap: u64,
+    /// Acquisition events taken from the demodulator, on their way into tags.
+    events: Vec<leomodem_dsp::sync::AcqEvent>,
 }
 
 impl StreamFront {
@@ -92,6 +94,26 @@ impl StreamFront {
             doppler: None,
             reacquisitions: Arc::new(AtomicU64::new(0)),
             pending_gap: 0,
+            events: Vec::with_capacity(64),
+        }
+    }
+
+    /// Puts the acquisition events that `take` moves out of the demodulator into
+    /// `tags` ([`TagValue::Acq`], at `index`: the end of the chunk that decided them),
+    /// their samples moved from the demodulator's count to the stream's.
+    fn tag_events(
+        &mut self,
+        take: impl FnOnce(&mut Vec<leomodem_dsp::sync::AcqEvent>),
+        index: usize,
+        tags: &mut Vec<Tag>,
+    ) {
+        take(&mut self.events);
+        for mut e in self.events.drain(..) {
+            e.sample += self.origin;
+            tags.push(Tag {
+                index,
+                value: TagValue::Acq(e),
+            });
         }
     }
 
@@ -389,7 +411,9 @@ impl Stage for DemodStage {
         let demod = &mut self.demod;
         self.front.on_gap(input, || {
             match PskDemodulator::new(demod.config().clone()) {
-                Ok(d) => {
+                Ok(mut d) => {
+                    // The acquisition state machine goes on across the gap.
+                    d.carry_acquisition(demod, input.gap);
                     *demod = d;
                     true
                 }
@@ -421,6 +445,9 @@ impl Stage for DemodStage {
             );
         }
         self.rebase(start, out);
+        let demod = &mut self.demod;
+        self.front
+            .tag_events(|v| demod.take_acq_events(v), out.data.len(), &mut out.tags);
         out.gap = self.front.take_gap(out.data.len() > start);
         self.stamp(start, Some(input), out);
     }
@@ -428,6 +455,9 @@ impl Stage for DemodStage {
         let start = out.data.len();
         self.demod.flush(&mut out.data);
         self.rebase(start, out);
+        let demod = &mut self.demod;
+        self.front
+            .tag_events(|v| demod.take_acq_events(v), out.data.len(), &mut out.tags);
         self.stamp(start, None, out);
     }
 }
@@ -478,7 +508,9 @@ impl Stage for DemodFrontStage {
         let front = &mut self.front;
         // As DemodStage's re-acquisition; the back end restarts with it.
         self.stream.on_gap(input, || {
-            front.restart(input.first_sample, &mut out.data).is_ok()
+            front
+                .restart(input.first_sample, input.gap, &mut out.data)
+                .is_ok()
         });
         let end = front.samples_fed() + input.data.len() as u64;
         self.stream.feed_doppler(end, |k| {
@@ -514,6 +546,9 @@ impl Stage for DemodFrontStage {
             *slot = Some(a);
         }
         let first = self.rebase(start, out);
+        let front = &mut self.front;
+        self.stream
+            .tag_events(|v| front.take_acq_events(v), out.data.len(), &mut out.tags);
         out.gap = self.stream.take_gap(first.is_some());
         out.time = self.stream.symbol_time(Some(input), first);
         out.first_sample = self.produced;
@@ -524,6 +559,9 @@ impl Stage for DemodFrontStage {
         self.front.flush(&mut out.data);
         self.front.snapshot(&mut out.data);
         self.rebase(start, out);
+        let front = &mut self.front;
+        self.stream
+            .tag_events(|v| front.take_acq_events(v), out.data.len(), &mut out.tags);
         out.first_sample = self.produced;
         self.produced += (out.data.len() - start) as u64;
     }
@@ -561,6 +599,15 @@ impl Stage for DemodBackStage {
                 self.meas.symbols(&out.data[from..]);
             }
         }
+        // The front end's acquisition events go on, at the end of this output.
+        let end = out.data.len();
+        out.tags.extend(
+            input
+                .tags
+                .iter()
+                .filter(|t| matches!(t.value, TagValue::Acq(_)))
+                .map(|t| Tag { index: end, ..*t }),
+        );
         out.first_sample = self.produced;
         self.produced += out.data.len() as u64;
         if let Ok(mut st) = self.status.lock() {

@@ -1390,8 +1390,10 @@ pub struct Acquisition {
     confirm_n: usize,
     lost_n: usize,
     fll: FreqTracker,
-    /// The candidate being pulled in, Hz.
+    /// The candidate being pulled in, Hz (at the entry into pull-in).
     candidate_hz: f64,
+    /// Its drift, Hz/s (0 for the machine's own candidates).
+    candidate_rate: f64,
     /// (frequency, until sample) of candidates that failed to pull in.
     holdoff: Vec<(f64, u64)>,
     holdoff_freqs: Vec<f64>,
@@ -1437,6 +1439,7 @@ impl Acquisition {
             lost_n,
             fll,
             candidate_hz: f64::NAN,
+            candidate_rate: 0.0,
             holdoff: Vec::with_capacity(8),
             holdoff_freqs: Vec::with_capacity(8),
             events: Vec::with_capacity(64),
@@ -1613,6 +1616,18 @@ impl Acquisition {
         self.search.set_holdoff(&self.holdoff_freqs);
         let zeros = n - self.filled;
         let found = self.search.search(&self.window[zeros..]);
+        let c = self.searched(found)?;
+        if let Some(f) = skip_near {
+            // The loops are already there: let them recover rather than restart them.
+            if f.is_finite() && (c.freq_hz - f).abs() < 0.01 * self.cfg.symbol_rate {
+                return None;
+            }
+        }
+        Some(c)
+    }
+
+    /// Counts a search and keeps what it found and rejected; its candidate.
+    fn searched(&mut self, found: Option<Candidate>) -> Option<Candidate> {
         self.stats.searches += 1;
         self.stats.tones_rejected += self.search.tones().len() as u64;
         for r in self.search.rejected() {
@@ -1625,14 +1640,20 @@ impl Acquisition {
         self.last_tones.extend_from_slice(self.search.tones());
         self.last_rejected.clear();
         self.last_rejected.extend_from_slice(self.search.rejected());
-        let c = found?;
-        if let Some(f) = skip_near {
-            // The loops are already there: let them recover rather than restart them.
-            if f.is_finite() && (c.freq_hz - f).abs() < 0.01 * self.cfg.symbol_rate {
-                return None;
-            }
-        }
-        Some(c)
+        found
+    }
+
+    /// Runs this machine's search (the spur-proof line search, on the last
+    /// [`AcqConfig::fft_len`] samples of `x`, candidates near `holdoff` (at most 8)
+    /// skipped) on a block the caller holds, without a transition: the candidate it
+    /// confirms, if any. A demodulator's initial acquisition confirms its own estimate
+    /// with it before [`start_pull_in`](Self::start_pull_in), so that noise or a tone
+    /// starts no pull-in. Counted as a search; [`last_tones`](Self::last_tones) and
+    /// [`last_rejected`](Self::last_rejected) are its. Allocates nothing.
+    pub fn confirm(&mut self, x: &[Complex32], holdoff: &[f64]) -> Option<Candidate> {
+        self.search.set_holdoff(holdoff);
+        let found = self.search.search(x);
+        self.searched(found)
     }
 
     fn retune(&mut self, c: Candidate) -> Retune {
@@ -1646,6 +1667,7 @@ impl Acquisition {
         );
         self.fll.reset(c.freq_hz, 0.0);
         self.candidate_hz = c.freq_hz;
+        self.candidate_rate = 0.0;
         self.metrics_len = 0;
         Retune {
             sample: self.pos,
@@ -1656,17 +1678,25 @@ impl Acquisition {
     }
 
     /// Starts pulling in a carrier found by another search (a demodulator's initial
-    /// acquisition) at `freq_hz`, with line strength `line_to_floor`: the state becomes
+    /// acquisition) at `freq_hz` (at the current position) drifting at `rate_hz_s`
+    /// (clamped to [`AcqConfig::max_rate_hz_s`]), with line strength `line_to_floor`: the state becomes
     /// [`AcqState::PullIn`] (an event with reason `Candidate`) as if this machine had
     /// found it; the caller has tuned to it already. If it does not reach lock, the
     /// machine searches on its own.
-    pub fn start_pull_in(&mut self, freq_hz: f64, line_to_floor: f64) {
+    pub fn start_pull_in(&mut self, freq_hz: f64, rate_hz_s: f64, line_to_floor: f64) {
         if freq_hz.is_finite() {
             self.retune(Candidate {
                 freq_hz,
                 line_to_floor,
                 symbol_line: 0.0,
             });
+            let rate = if rate_hz_s.is_finite() {
+                rate_hz_s.clamp(-self.cfg.max_rate_hz_s, self.cfg.max_rate_hz_s)
+            } else {
+                0.0
+            };
+            self.fll.reset(freq_hz, rate);
+            self.candidate_rate = rate;
         }
     }
 
@@ -1719,9 +1749,12 @@ impl Acquisition {
             AcqState::PullIn => {
                 self.fll.update(report.freq_hz);
                 let m = self.mean_metric(self.confirm_n);
+                // The candidate drifts at its rate (a Doppler ramp measured at the start).
+                let elapsed = (self.pos - self.entered) as f64 / fs;
+                let expected = self.candidate_hz + self.candidate_rate * elapsed;
                 let run_off = report.freq_hz.is_finite()
-                    && (report.freq_hz - self.candidate_hz).abs() > self.cfg.max_pull_hz;
-                let timeout = (self.pos - self.entered) as f64 >= self.cfg.pull_in_timeout_s * fs;
+                    && (report.freq_hz - expected).abs() > self.cfg.max_pull_hz;
+                let timeout = elapsed >= self.cfg.pull_in_timeout_s;
                 if m >= self.cfg.lock_on && !run_off {
                     let f = self.fll.freq;
                     self.transition(AcqState::Locked, f, AcqReason::LockReached);

@@ -45,14 +45,61 @@ impl PskDemodulator {
                     f0 = est.freq_hz - rate * (n as f64 / 2.0) / fs;
                 }
             }
+            if let Some(r) = self.reacq.as_mut() {
+                // The state machine's own search (spur-proof: tones, sidelines and lines
+                // without the symbol-rate line are rejected) checks the estimate before
+                // a pull-in starts there: confirmed (found, other candidates held off in
+                // turn) on one of the last windows of the block, or else not a tone and
+                // a line well over the noise (≥ 100× its floor, as a signal gives);
+                // otherwise (noise, a tone) the machine goes on searching at its own
+                // stream positions.
+                let n_fft = r.acq.config().fft_len;
+                let bin = self.cfg.sample_rate / n_fft as f64;
+                let tol = (0.01 * self.cfg.symbol_rate).max(2.0 * bin);
+                let near = |f: f64| (f - est.freq_hz).abs() <= tol;
+                let buf = &self.acq_buf;
+                let (mut confirmed, mut tone, mut modulated_seen) = (false, false, false);
+                let mut held = [0.0f64; 8];
+                for w in 0..3 {
+                    let end = buf.len().saturating_sub(w * n_fft / 2);
+                    if end == 0 {
+                        break;
+                    }
+                    let start = end.saturating_sub(n_fft);
+                    let mut k = 0;
+                    while let Some(c) = r.acq.confirm(&buf[start..end], &held[..k]) {
+                        if near(c.freq_hz) {
+                            confirmed = true;
+                            break;
+                        }
+                        if k == held.len() {
+                            break;
+                        }
+                        held[k] = c.freq_hz;
+                        k += 1;
+                    }
+                    // A tone notched at the estimate vetoes it, unless a candidate line
+                    // there survived the notch (rejected only for the carrier leak on it:
+                    // a modulated carrier with a leak, as Meteor-M2's).
+                    let leak = r.acq.last_rejected().iter().any(|x| {
+                        x.cause == crate::sync::acquisition::RejectCause::Tone && near(x.freq_hz)
+                    });
+                    let notched = r.acq.last_tones().iter().any(|t| near(t.freq_hz));
+                    tone |= notched && !leak;
+                    modulated_seen |= leak;
+                    if confirmed {
+                        break;
+                    }
+                }
+                if confirmed || ((modulated_seen || !tone) && est.line_to_floor >= 100.0) {
+                    r.acq.start_pull_in(f0, rate, est.line_to_floor);
+                }
+            }
             self.nco.set_freq(-f0);
             self.nco.set_freq_rate(-rate);
             self.status.coarse_cfo_hz = est.freq_hz;
             self.status.coarse_rate_hz_s = rate;
             self.status.acquisition_line = est.line_to_floor;
-            if let Some(r) = self.reacq.as_mut() {
-                r.acq.start_pull_in(est.freq_hz, est.line_to_floor);
-            }
         }
         self.pre_run();
         self.acquired = true;

@@ -297,6 +297,9 @@ struct Reacquisition {
     /// Carrier and FLL bandwidths last applied.
     loops: (f64, f64),
     events: Vec<AcqEvent>,
+    /// The machine's position at this chain's sample 0 (non-zero when it was carried
+    /// over from the chain before a gap, [`PskDemodulator::carry_acquisition`]).
+    origin: u64,
 }
 
 /// Where the symbols of a sub-block go: through the back end to a caller (one
@@ -377,6 +380,7 @@ impl PskDemodulator {
                 retuned: false,
                 loops: (cfg.carrier_bandwidth, cfg.fll_bandwidth),
                 events: Vec::with_capacity(64),
+                origin: 0,
             }))
         } else {
             None
@@ -704,10 +708,36 @@ impl PskDemodulator {
     }
 
     /// Moves the acquisition's events since the last call into `out` (none without
-    /// [`DemodConfig::reacquire`]).
+    /// [`DemodConfig::reacquire`]), their samples counted from this chain's sample 0.
     pub fn take_acq_events(&mut self, out: &mut Vec<AcqEvent>) {
         if let Some(r) = self.reacq.as_mut() {
-            out.append(&mut r.events);
+            let o = r.origin;
+            out.extend(r.events.drain(..).map(|mut e| {
+                e.sample = e.sample.saturating_sub(o);
+                e
+            }));
+        }
+    }
+
+    /// This fresh chain (built for the input after a gap of `gap` samples) takes over
+    /// `old`'s acquisition state machine: its counters go on, a locked or pulling-in
+    /// carrier becomes lost with a `gap` event at this chain's sample 0, and the
+    /// machine's drift estimate coasts over the gap
+    /// ([`Acquisition::gap`](crate::sync::Acquisition::gap)). Nothing happens
+    /// without [`DemodConfig::reacquire`] on both. `old` is left with a fresh machine.
+    pub fn carry_acquisition(&mut self, old: &mut PskDemodulator, gap: u64) {
+        let (Some(new), Some(prev)) = (self.reacq.as_mut(), old.reacq.as_mut()) else {
+            return;
+        };
+        // Events the caller has not taken yet stay with the old chain.
+        std::mem::swap(&mut new.acq, &mut prev.acq);
+        prev.acq.take_events(&mut prev.events);
+        new.acq.gap(gap.max(1));
+        new.origin = new.acq.position();
+        new.acq.take_events(&mut new.events);
+        for e in &mut new.events {
+            // The gap event sits at this chain's first sample.
+            e.sample = e.sample.max(new.origin);
         }
     }
 

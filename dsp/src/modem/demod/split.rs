@@ -252,9 +252,17 @@ impl DemodFront {
     }
 
     /// Replaces the chain by a fresh one (same configuration) whose sample 0 is stream
-    /// sample `origin`, after a gap; the back end restarts at the same point.
-    pub fn restart(&mut self, origin: u64, out: &mut Vec<FrontItem>) -> Result<(), DspError> {
+    /// sample `origin`, after a gap of `gap` samples; the back end restarts at the same
+    /// point. The acquisition state machine goes on across the gap
+    /// ([`PskDemodulator::carry_acquisition`]).
+    pub fn restart(
+        &mut self,
+        origin: u64,
+        gap: u64,
+        out: &mut Vec<FrontItem>,
+    ) -> Result<(), DspError> {
         let mut fresh = PskDemodulator::new(self.demod.cfg.clone())?;
+        fresh.carry_acquisition(&mut self.demod, gap);
         let mut link = self.demod.link.take();
         if let Some(l) = link.as_mut() {
             l.base += self.demod.samples_in / BLOCK as u64;
@@ -511,7 +519,7 @@ mod tests {
                 let end = if pos < cut { cut } else { x.len() };
                 let n = sizes[k % sizes.len()].min(max).min(end - pos);
                 if pos == cut {
-                    front.restart(cut as u64, &mut items).unwrap();
+                    front.restart(cut as u64, 1, &mut items).unwrap();
                 }
                 front.process(&x[pos..pos + n], &mut items);
                 if k % 5 == 0 {
