@@ -8,8 +8,19 @@ import sys
 
 
 def load(path):
+    """The result rows of a JSON-lines file; `leomodem bench --json`'s first line (the
+    machine: CPU, micro-architecture, path per kernel) is printed, not used as a row."""
+    rows = []
     with open(path) as f:
-        return [json.loads(l) for l in f if l.strip().startswith("{")]
+        for l in f:
+            if not l.strip().startswith("{"):
+                continue
+            v = json.loads(l)
+            if "machine" in v:
+                print("# machine: " + json.dumps(v["machine"]))
+            elif "name" in v:
+                rows.append(v)
+    return rows
 
 
 refs, ours = load(sys.argv[1]), load(sys.argv[2])

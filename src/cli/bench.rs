@@ -1574,8 +1574,10 @@ fn compare_paths(args: &BenchArgs, selected: &[&Entry]) -> Result<()> {
     }
     // rows[(name, config)] = rate per level, in `levels` order.
     let mut rows: Vec<(String, String, Vec<f64>)> = Vec::new();
-    for (i, level) in levels.iter().enumerate() {
-        for e in selected {
+    // Each entry on every path in turn (not every entry on one path, then the next path),
+    // so a change in the machine's load during the run biases no path.
+    for e in selected {
+        for (i, level) in levels.iter().enumerate() {
             let mut cmd = std::process::Command::new(&exe);
             cmd.args(["bench", "--json", "--seconds"])
                 .arg(args.seconds.to_string())
