@@ -136,7 +136,7 @@ impl FractionalDelay {
                 let win = self.history.window(pos, self.proto.padded);
                 let a_taps = &self.proto.kernel[p * branch_len..(p + 1) * branch_len];
                 let b_taps = &self.proto.kernel[(p + 1) * branch_len..(p + 2) * branch_len];
-                let (a, b) = dot2(win, a_taps, win, b_taps);
+                let (a, b) = dot2(win, a_taps, b_taps);
                 out.push(a + (b - a) * frac);
             }
             self.produced += chunk.len() as u64;

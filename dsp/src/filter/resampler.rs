@@ -275,7 +275,7 @@ impl Resampler {
                 let frac = (pm as u64) as f32 * frac_scale;
                 let a_taps = &self.kernel[p * branch_len..(p + 1) * branch_len];
                 let b_taps = &self.kernel[(p + 1) * branch_len..(p + 2) * branch_len];
-                let (a, b) = dot2(win, a_taps, win, b_taps);
+                let (a, b) = dot2(win, a_taps, b_taps);
                 out.push(a + (b - a) * frac);
                 self.time += self.step;
             }

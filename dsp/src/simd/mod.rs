@@ -35,8 +35,6 @@
 //! one more `cfg` arm per kernel); on targets other than x86-64 every kernel runs its
 //! scalar path.
 
-pub(crate) mod dot;
-
 use std::fmt;
 use std::sync::OnceLock;
 

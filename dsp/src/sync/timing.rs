@@ -24,7 +24,7 @@
 
 use super::loop_filter::LoopGains;
 use crate::filter::rrc_impulse;
-use crate::simd::{dot, Kernel, Level};
+use crate::simd::{Kernel, Level};
 use crate::{Complex32, DspError};
 use std::f64::consts::PI;
 
@@ -618,11 +618,12 @@ const AVX2: u8 = 1;
 #[cfg(target_arch = "x86_64")]
 const AVX512: u8 = 2;
 
-/// Two matched-filter dot products ([`simd::dot`](crate::simd::dot)), `Σ_i x[i]·h[2i]`
-/// for windows `x` of `width` samples and duplicated tap rows `h` (a multiple of 16
-/// values, at least `2·width`, zero beyond), on the path `L`. The SIMD paths are only
-/// called from functions compiled for them; they load each window's tail with a mask,
-/// so they never read past it.
+/// Two matched-filter dot products, `Σ_i x[i]·h[2i]` for windows `x` of `width`
+/// samples and duplicated tap rows `h` (a multiple of 16 values, at least `2·width`,
+/// zero beyond). The scalar path sums in order (the oracle); the SIMD paths (only
+/// called from functions compiled for them) load each window's tail with a mask, so
+/// they never read past it, and agree with the scalar one within a few `f32` ulps of
+/// `Σ|h|·max|x|`.
 #[inline(always)]
 fn dot2<const L: u8>(
     xa: &[Complex32],
@@ -632,20 +633,223 @@ fn dot2<const L: u8>(
 ) -> (Complex32, Complex32) {
     debug_assert!(ha.len() >= 2 * xa.len() && ha.len().is_multiple_of(16));
     debug_assert!(xa.len() == xb.len() && ha.len() == hb.len());
-    let (xa, xb) = (dot::as_f32(xa), dot::as_f32(xb));
     #[cfg(target_arch = "x86_64")]
     {
         if L == AVX512 {
             // SAFETY: only instantiated inside SymbolSync::run_avx512 (AVX-512 present);
             // the windows and rows have the lengths checked above (slices).
-            return unsafe { dot::x86::dot2_avx512(xa, ha, xb, hb) };
+            return unsafe { x86::dot2_avx512(xa, ha, xb, hb) };
         }
         if L == AVX2 {
             // SAFETY: as above, inside SymbolSync::run_avx2.
-            return unsafe { dot::x86::dot2_avx2(xa, ha, xb, hb) };
+            return unsafe { x86::dot2_avx2(xa, ha, xb, hb) };
         }
     }
-    dot::dot2(xa, ha, xb, hb)
+    (dot_scalar(xa, ha), dot_scalar(xb, hb))
+}
+
+/// The portable dot product of [`dot2`], summed in order.
+#[inline(always)]
+fn dot_scalar(x: &[Complex32], h: &[f32]) -> Complex32 {
+    let (mut re, mut im) = (0f32, 0f32);
+    for (s, c) in x.iter().zip(h.chunks_exact(2)) {
+        re += s.re * c[0];
+        im += s.im * c[0];
+    }
+    Complex32::new(re, im)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! The kernels are `#[inline(always)]` without `#[target_feature]` (the two do not
+    //! combine): they are only called from [`super::SymbolSync::run`] instantiated inside
+    //! `run_avx512` / `run_avx2`, which carry the features, so everything inlines into
+    //! one loop compiled for them.
+    use crate::Complex32;
+    use std::arch::x86_64::*;
+
+    /// [`dot2_avx512`] compiled for AVX-512, for tests.
+    ///
+    /// # Safety
+    /// As [`dot2_avx512`].
+    #[cfg(test)]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,bmi2")]
+    pub(super) unsafe fn dot2_avx512_test(
+        xa: &[Complex32],
+        ha: &[f32],
+        xb: &[Complex32],
+        hb: &[f32],
+    ) -> (Complex32, Complex32) {
+        dot2_avx512(xa, ha, xb, hb)
+    }
+
+    /// [`dot2_avx2`] compiled for AVX2, for tests.
+    ///
+    /// # Safety
+    /// As [`dot2_avx2`].
+    #[cfg(test)]
+    #[target_feature(enable = "avx2,fma,bmi2")]
+    pub(super) unsafe fn dot2_avx2_test(
+        xa: &[Complex32],
+        ha: &[f32],
+        xb: &[Complex32],
+        hb: &[f32],
+    ) -> (Complex32, Complex32) {
+        dot2_avx2(xa, ha, xb, hb)
+    }
+
+    /// One window times one row: 16-float vectors into four accumulators, the tail
+    /// loaded with a mask; returns the 512-bit sum before the horizontal reduction.
+    #[inline(always)]
+    unsafe fn acc512(x: &[Complex32], h: &[f32]) -> __m512 {
+        let n = 2 * x.len();
+        debug_assert!(h.len() >= n.div_ceil(16) * 16);
+        let xp = x.as_ptr().cast::<f32>();
+        let hp = h.as_ptr();
+        let (mut a0, mut a1, mut a2, mut a3) = (
+            _mm512_setzero_ps(),
+            _mm512_setzero_ps(),
+            _mm512_setzero_ps(),
+            _mm512_setzero_ps(),
+        );
+        let mut k = 0;
+        let ld = |k: usize| (_mm512_loadu_ps(xp.add(k)), _mm512_loadu_ps(hp.add(k)));
+        while k + 64 <= n {
+            let (x0, h0) = ld(k);
+            let (x1, h1) = ld(k + 16);
+            let (x2, h2) = ld(k + 32);
+            let (x3, h3) = ld(k + 48);
+            a0 = _mm512_fmadd_ps(x0, h0, a0);
+            a1 = _mm512_fmadd_ps(x1, h1, a1);
+            a2 = _mm512_fmadd_ps(x2, h2, a2);
+            a3 = _mm512_fmadd_ps(x3, h3, a3);
+            k += 64;
+        }
+        if k + 32 <= n {
+            let (x0, h0) = ld(k);
+            let (x1, h1) = ld(k + 16);
+            a0 = _mm512_fmadd_ps(x0, h0, a0);
+            a1 = _mm512_fmadd_ps(x1, h1, a1);
+            k += 32;
+        }
+        if k + 16 <= n {
+            let (x2, h2) = ld(k);
+            a2 = _mm512_fmadd_ps(x2, h2, a2);
+            k += 16;
+        }
+        if k < n {
+            let m: __mmask16 = ((1u32 << (n - k)) - 1) as u16;
+            a3 = _mm512_fmadd_ps(
+                _mm512_maskz_loadu_ps(m, xp.add(k)),
+                _mm512_loadu_ps(hp.add(k)),
+                a3,
+            );
+        }
+        _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3))
+    }
+
+    /// See [`super::dot2`].
+    ///
+    /// # Safety
+    /// Called where AVX-512F, AVX2 and FMA are enabled; each `h` holds at least `2·x.len()` values rounded up to 16.
+    #[inline(always)]
+    pub(super) unsafe fn dot2_avx512(
+        xa: &[Complex32],
+        ha: &[f32],
+        xb: &[Complex32],
+        hb: &[f32],
+    ) -> (Complex32, Complex32) {
+        let sa = acc512(xa, ha);
+        let sb = acc512(xb, hb);
+        let fold = |s: __m512| {
+            _mm256_add_ps(
+                _mm512_castps512_ps256(s),
+                _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)),
+            )
+        };
+        pair_sum(fold(sa), fold(sb))
+    }
+
+    /// AVX2 version of [`acc512`] (8-float vectors).
+    #[inline(always)]
+    unsafe fn acc256(x: &[Complex32], h: &[f32]) -> __m256 {
+        let n = 2 * x.len();
+        debug_assert!(h.len() >= n.div_ceil(8) * 8);
+        let xp = x.as_ptr().cast::<f32>();
+        let hp = h.as_ptr();
+        let (mut a0, mut a1, mut a2, mut a3) = (
+            _mm256_setzero_ps(),
+            _mm256_setzero_ps(),
+            _mm256_setzero_ps(),
+            _mm256_setzero_ps(),
+        );
+        let mut k = 0;
+        let ld = |k: usize| (_mm256_loadu_ps(xp.add(k)), _mm256_loadu_ps(hp.add(k)));
+        while k + 32 <= n {
+            let (x0, h0) = ld(k);
+            let (x1, h1) = ld(k + 8);
+            let (x2, h2) = ld(k + 16);
+            let (x3, h3) = ld(k + 24);
+            a0 = _mm256_fmadd_ps(x0, h0, a0);
+            a1 = _mm256_fmadd_ps(x1, h1, a1);
+            a2 = _mm256_fmadd_ps(x2, h2, a2);
+            a3 = _mm256_fmadd_ps(x3, h3, a3);
+            k += 32;
+        }
+        if k + 16 <= n {
+            let (x0, h0) = ld(k);
+            let (x1, h1) = ld(k + 8);
+            a0 = _mm256_fmadd_ps(x0, h0, a0);
+            a1 = _mm256_fmadd_ps(x1, h1, a1);
+            k += 16;
+        }
+        if k + 8 <= n {
+            let (x2, h2) = ld(k);
+            a2 = _mm256_fmadd_ps(x2, h2, a2);
+            k += 8;
+        }
+        if k < n {
+            let m = _mm256_cmpgt_epi32(
+                _mm256_set1_epi32((n - k) as i32),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            );
+            a3 = _mm256_fmadd_ps(
+                _mm256_maskload_ps(xp.add(k), m),
+                _mm256_loadu_ps(hp.add(k)),
+                a3,
+            );
+        }
+        _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))
+    }
+
+    /// See [`super::dot2`].
+    ///
+    /// # Safety
+    /// Called where AVX2 and FMA are enabled; as [`dot2_avx512`].
+    #[inline(always)]
+    pub(super) unsafe fn dot2_avx2(
+        xa: &[Complex32],
+        ha: &[f32],
+        xb: &[Complex32],
+        hb: &[f32],
+    ) -> (Complex32, Complex32) {
+        pair_sum(acc256(xa, ha), acc256(xb, hb))
+    }
+
+    /// Sums the (re, im) lane pairs of `a` and of `b` together: two complex results.
+    #[inline(always)]
+    unsafe fn pair_sum(a: __m256, b: __m256) -> (Complex32, Complex32) {
+        let (a, b) = (_mm256_castps_pd(a), _mm256_castps_pd(b));
+        // 64-bit lanes: [a0 b0 | a2 b2] + [a1 b1 | a3 b3]
+        let s = _mm256_add_ps(
+            _mm256_castpd_ps(_mm256_unpacklo_pd(a, b)),
+            _mm256_castpd_ps(_mm256_unpackhi_pd(a, b)),
+        );
+        let t = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+        let mut o = [0f32; 4];
+        _mm_storeu_ps(o.as_mut_ptr(), t);
+        (Complex32::new(o[0], o[1]), Complex32::new(o[2], o[3]))
+    }
 }
 
 #[cfg(test)]
@@ -788,6 +992,40 @@ mod tests {
                     .fold(0f64, f64::max);
                 assert!(dt < 1e-2, "{level} sps {sps}: timing differs by {dt}");
             }
+        }
+    }
+
+    #[test]
+    fn dot_products_match_the_oracle() {
+        // Every window length from 1 to 70 (masked tails of every size).
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(10);
+        for width in 1..70usize {
+            let row = (2 * width).div_ceil(16) * 16;
+            let x: Vec<Complex32> = (0..width)
+                .map(|_| Complex32::new(rng.random::<f32>() - 0.5, rng.random::<f32>() - 0.5))
+                .collect();
+            let mut h = vec![0f32; row];
+            for i in 0..width {
+                let v = rng.random::<f32>() - 0.5;
+                h[2 * i] = v;
+                h[2 * i + 1] = v;
+            }
+            let want = dot_scalar(&x, &h);
+            let bound = 1e-6 * h.iter().map(|v| v.abs()).sum::<f32>();
+            #[cfg(target_arch = "x86_64")]
+            {
+                if Level::available() >= Level::Avx2 {
+                    // SAFETY: AVX2 and FMA checked above; row ≥ 2·width, multiple of 16.
+                    let (a, b) = unsafe { x86::dot2_avx2_test(&x, &h, &x, &h) };
+                    assert!((a - want).norm() <= bound && a == b, "avx2 width {width}");
+                }
+                if Level::available() >= Level::Avx512 {
+                    // SAFETY: AVX-512 checked above.
+                    let (a, b) = unsafe { x86::dot2_avx512_test(&x, &h, &x, &h) };
+                    assert!((a - want).norm() <= bound && a == b, "avx512 width {width}");
+                }
+            }
+            let _ = (want, bound);
         }
     }
 
