@@ -14,16 +14,7 @@ fn capture() -> PathBuf {
     ))
 }
 
-fn ts_packet(i: usize) -> [u8; 188] {
-    let mut p = [0u8; 188];
-    p[0] = 0x47;
-    p[1] = 0x01;
-    p[3] = 0x10 | (i & 15) as u8;
-    for (j, v) in p.iter_mut().enumerate().skip(4) {
-        *v = (((i * 31 + j * 17) ^ (j >> 2)) & 255) as u8;
-    }
-    p
-}
+use leomodem::dsp::framing::dvbs2::bb::test_pattern_ts_packet as ts_packet;
 
 fn rx(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_leomodem"))

@@ -13,16 +13,7 @@ use leomodem_dsp::framing::dvbs2::{
 use leomodem_dsp::Complex32;
 use std::path::Path;
 
-fn ts_packet(i: usize) -> [u8; 188] {
-    let mut p = [0u8; 188];
-    p[0] = 0x47;
-    p[1] = 0x01;
-    p[3] = 0x10 | (i & 15) as u8;
-    for (j, v) in p.iter_mut().enumerate().skip(4) {
-        *v = (((i * 31 + j * 17) ^ (j >> 2)) & 255) as u8;
-    }
-    p
-}
+use leomodem::dsp::framing::dvbs2::bb::test_pattern_ts_packet as ts_packet;
 
 fn ts_file(dir: &Dir, packets: usize) -> std::path::PathBuf {
     let data: Vec<u8> = (0..packets).flat_map(ts_packet).collect();

@@ -13,16 +13,7 @@ use serde_json::Value;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/dvbs2/iq");
 
-fn ts_packet(i: usize) -> [u8; 188] {
-    let mut p = [0u8; 188];
-    p[0] = 0x47;
-    p[1] = 0x01;
-    p[3] = 0x10 | (i & 15) as u8;
-    for (j, v) in p.iter_mut().enumerate().skip(4) {
-        *v = (((i * 31 + j * 17) ^ (j >> 2)) & 255) as u8;
-    }
-    p
-}
+use leomodem_dsp::framing::dvbs2::bb::test_pattern_ts_packet as ts_packet;
 
 struct Case {
     name: String,

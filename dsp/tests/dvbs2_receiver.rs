@@ -17,16 +17,7 @@ use leomodem_dsp::Complex32;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-fn ts_packet(i: usize) -> [u8; 188] {
-    let mut p = [0u8; 188];
-    p[0] = 0x47;
-    p[1] = 0x01;
-    p[3] = 0x10 | (i & 15) as u8;
-    for (j, v) in p.iter_mut().enumerate().skip(4) {
-        *v = (((i * 31 + j * 17) ^ (j >> 2)) & 255) as u8;
-    }
-    p
-}
+use leomodem_dsp::framing::dvbs2::bb::test_pattern_ts_packet as ts_packet;
 
 fn pls(modcod: &str, short: bool, pilots: bool) -> Pls {
     let fs = if short {

@@ -28,6 +28,21 @@ pub const TS_SYNC: u8 = 0x47;
 /// Longest BBFRAME in bytes (`k_bch` of normal rate 9/10 / 8).
 pub const MAX_BBFRAME_LEN: usize = 58_192 / 8;
 
+/// TS packet `i` of the test pattern that leomodem's DVB-S2 tests and the gr-dtv vector
+/// generators (`dsp/tests/vectors/dvbs2/generate*.py`) send: sync byte 0x47, PID 0x100,
+/// payload only, continuity counter `i mod 16`, payload bytes `((31 i + 17 j) ^ (j >> 2)) mod 256`
+/// (ISO/IEC 13818-1 §2.4.3.2 header layout). One definition for every test and vector.
+pub fn test_pattern_ts_packet(i: usize) -> [u8; TS_PACKET_LEN] {
+    let mut p = [0u8; TS_PACKET_LEN];
+    p[0] = TS_SYNC;
+    p[1] = 0x01;
+    p[3] = 0x10 | (i & 15) as u8;
+    for (j, v) in p.iter_mut().enumerate().skip(4) {
+        *v = (((i * 31 + j * 17) ^ (j >> 2)) & 255) as u8;
+    }
+    p
+}
+
 const CRC8_TABLE: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -590,16 +605,7 @@ impl TsBbDeframer {
 mod tests {
     use super::*;
 
-    fn ts_packet(i: usize) -> [u8; 188] {
-        let mut p = [0u8; 188];
-        p[0] = 0x47;
-        p[1] = 0x01;
-        p[3] = 0x10 | (i & 15) as u8;
-        for (j, v) in p.iter_mut().enumerate().skip(4) {
-            *v = (((i * 31 + j * 17) ^ (j >> 2)) & 255) as u8;
-        }
-        p
-    }
+    use super::test_pattern_ts_packet as ts_packet;
 
     #[test]
     fn crc8_check_value() {

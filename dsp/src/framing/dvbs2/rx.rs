@@ -290,16 +290,7 @@ mod tests {
     use rand_distr::{Distribution, StandardNormal};
     use rand_xoshiro::Xoshiro256PlusPlus;
 
-    fn ts_packet(i: usize) -> [u8; 188] {
-        let mut p = [0u8; 188];
-        p[0] = 0x47;
-        p[1] = 0x01;
-        p[3] = 0x10 | (i & 15) as u8;
-        for (j, v) in p.iter_mut().enumerate().skip(4) {
-            *v = (((i * 31 + j * 17) ^ (j >> 2)) & 255) as u8;
-        }
-        p
-    }
+    use crate::framing::dvbs2::bb::test_pattern_ts_packet as ts_packet;
 
     /// The transmit chain of §5.1–§5.4 from existing blocks: BBFRAME → BB scrambler → BCH →
     /// LDPC → interleaver → constellation; returns the XFECFRAME symbols.
