@@ -89,6 +89,30 @@ struct Guard {
     netns: Vec<String>,
 }
 
+impl Guard {
+    /// Makes the namespaces `names` (loopback up), each deleted again when the guard drops.
+    fn with_namespaces(names: &[&String]) -> Guard {
+        let mut guard = Guard {
+            children: Vec::new(),
+            netns: Vec::new(),
+        };
+        for n in names {
+            assert!(ip(&["netns", "add", n]), "ip netns add {n}");
+            guard.netns.push(n.to_string());
+            assert!(ip(&["-n", n, "link", "set", "lo", "up"]));
+        }
+        guard
+    }
+}
+
+/// Writes a pre-shared key file `dir/key` with `contents` and permission bits `mode`.
+fn key_file(dir: &Path, contents: impl AsRef<[u8]>, mode: u32) -> PathBuf {
+    let key = dir.join("key");
+    std::fs::write(&key, contents).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    key
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         for c in &mut self.children {
@@ -431,19 +455,9 @@ fn ip_over_bbframe_link_between_namespaces() {
     let pid = std::process::id();
     let (ns_t, ns_g) = (format!("lm-t-{pid}"), format!("lm-g-{pid}"));
     let (tun_t, tun_g) = (format!("lmt{pid}"), format!("lmg{pid}"));
-    let mut guard = Guard {
-        children: Vec::new(),
-        netns: Vec::new(),
-    };
-    for n in [&ns_t, &ns_g] {
-        assert!(ip(&["netns", "add", n]), "ip netns add {n}");
-        guard.netns.push(n.clone());
-        assert!(ip(&["-n", n, "link", "set", "lo", "up"]));
-    }
+    let mut guard = Guard::with_namespaces(&[&ns_t, &ns_g]);
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("key");
-    std::fs::write(&key, [0x42u8; 32]).unwrap();
-    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let key = key_file(dir.path(), [0x42u8; 32], 0o600);
     let fifo = |n: &str| {
         let p = dir.path().join(n);
         mkfifo(&p);
@@ -606,19 +620,9 @@ fn ip_over_dvbs2_link_between_namespaces() {
     let pid = std::process::id();
     let (ns_t, ns_g) = (format!("lm-st-{pid}"), format!("lm-sg-{pid}"));
     let (tun_t, tun_g) = (format!("lst{pid}"), format!("lsg{pid}"));
-    let mut guard = Guard {
-        children: Vec::new(),
-        netns: Vec::new(),
-    };
-    for n in [&ns_t, &ns_g] {
-        assert!(ip(&["netns", "add", n]), "ip netns add {n}");
-        guard.netns.push(n.clone());
-        assert!(ip(&["-n", n, "link", "set", "lo", "up"]));
-    }
+    let mut guard = Guard::with_namespaces(&[&ns_t, &ns_g]);
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("key");
-    std::fs::write(&key, "11".repeat(32)).unwrap();
-    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o400)).unwrap();
+    let key = key_file(dir.path(), "11".repeat(32), 0o400);
     let (fwd, ret) = (dir.path().join("fwd.cf32"), dir.path().join("ret.cf32"));
     mkfifo(&fwd);
     mkfifo(&ret);
@@ -721,9 +725,7 @@ fn ip_over_dvbs2_link_between_namespaces() {
 #[test]
 fn link_refuses_bad_options_and_open_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("key");
-    std::fs::write(&key, [1u8; 32]).unwrap();
-    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let key = key_file(dir.path(), [1u8; 32], 0o644);
     let run = |extra: &[&str], key: &Path| {
         let out = Command::new(env!("CARGO_BIN_EXE_leomodem"))
             .args(["link", "--role", "gateway", "--tun", "lmbad0"])
@@ -806,19 +808,9 @@ fn run_through_channel(
     let pid = std::process::id();
     let (ns_t, ns_g) = (format!("lm-{tag}t-{pid}"), format!("lm-{tag}g-{pid}"));
     let (tun_t, tun_g) = (format!("l{tag}t{pid}"), format!("l{tag}g{pid}"));
-    let mut guard = Guard {
-        children: Vec::new(),
-        netns: Vec::new(),
-    };
-    for n in [&ns_t, &ns_g] {
-        assert!(ip(&["netns", "add", n]), "ip netns add {n}");
-        guard.netns.push(n.clone());
-        assert!(ip(&["-n", n, "link", "set", "lo", "up"]));
-    }
+    let mut guard = Guard::with_namespaces(&[&ns_t, &ns_g]);
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("key");
-    std::fs::write(&key, "5a".repeat(32)).unwrap();
-    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let key = key_file(dir.path(), "5a".repeat(32), 0o600);
     let fifo = |n: &str| {
         let p = dir.path().join(n);
         mkfifo(&p);
