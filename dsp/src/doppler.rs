@@ -405,6 +405,7 @@ impl DopplerChannel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream_check::{exact, StreamCheck};
     use std::f64::consts::PI;
 
     fn knots(fs: f64, f: impl Fn(f64) -> f64, step: u64, n: u64) -> Vec<DopplerKnot> {
@@ -489,25 +490,21 @@ mod tests {
         let input: Vec<Complex32> = (0..n)
             .map(|i| Complex32::new((i as f32 * 0.1).cos(), (i as f32 * 0.37).sin()))
             .collect();
-        let run = |sizes: &[usize]| {
-            let mut rot = DopplerRotator::new(fs, -1.0).unwrap();
-            for k in &ks {
-                rot.push_knot(*k);
-            }
-            let mut out = Vec::new();
-            let mut i = 0;
-            let mut j = 0;
-            while i < n {
-                let k = sizes[j % sizes.len()].min(n - i);
-                rot.process(&input[i..i + k], &mut out);
-                i += k;
-                j += 1;
-            }
-            out
-        };
-        let whole = run(&[n]);
-        assert_eq!(whole, run(&[1, 7, 999, 4096]));
-        assert_eq!(whole, run(&[333]));
+        StreamCheck::new("doppler rotator", &input)
+            .chunks(&[1, 7, 333, 999, 4096])
+            .run(
+                |_| {
+                    let mut rot = DopplerRotator::new(fs, -1.0).unwrap();
+                    for k in &ks {
+                        rot.push_knot(*k);
+                    }
+                    rot
+                },
+                |rot, c, o| {
+                    rot.process(c, o);
+                },
+                exact,
+            );
     }
 
     /// Remove after apply: the rotators cancel exactly.
@@ -612,6 +609,9 @@ mod tests {
     fn channel_output_does_not_depend_on_chunking() {
         let fs = 50_000.0;
         let n = 60_000usize;
+        let x: Vec<Complex32> = (0..n)
+            .map(|i| Complex32::new((i as f32 * 0.05).sin(), (i as f32 * 0.011).cos()))
+            .collect();
         let mk = || {
             let mut ch = DopplerChannel::new(fs).unwrap();
             for k in 0..40u64 {
@@ -623,19 +623,19 @@ mod tests {
             }
             ch
         };
-        let x: Vec<Complex32> = (0..n)
-            .map(|i| Complex32::new((i as f32 * 0.05).sin(), (i as f32 * 0.011).cos()))
-            .collect();
-        let mut a = mk();
-        let mut ya = Vec::new();
-        a.process(&x, &mut ya);
-        a.flush(&mut ya);
-        let mut b = mk();
-        let mut yb = Vec::new();
-        for c in x.chunks(777) {
-            b.process(c, &mut yb);
-        }
-        b.flush(&mut yb);
-        assert_eq!(ya, yb);
+        StreamCheck::new("doppler channel", &x)
+            .chunks(&[1, 777, 4096])
+            .run_with_reset(
+                |_| mk(),
+                |ch, c, o| {
+                    ch.process(c, o);
+                },
+                // `flush` does not reset: a fresh channel for every run.
+                |ch| *ch = mk(),
+                |ch, o| {
+                    ch.flush(o);
+                },
+                exact,
+            );
     }
 }

@@ -27,6 +27,8 @@ pub mod modem;
 pub mod nco;
 pub mod simd;
 pub mod spectrum;
+#[cfg(test)]
+mod stream_check;
 pub mod sync;
 
 pub use error::DspError;

@@ -470,6 +470,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream_check::{exact, StreamCheck, ALL_LEVELS};
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -615,22 +616,24 @@ mod tests {
             .map(|_| Complex32::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)))
             .collect();
         for &rate in &[0.0, 500.0] {
-            let mut nco = Nco::new(48_000.0, 3_210.5).unwrap();
-            nco.set_freq_rate(rate);
-            let mut whole = Vec::new();
-            nco.mix(&x, &mut whole);
-            for &chunk in &[1usize, 7, 1000, 4096] {
-                nco.reset();
+            let with_rate = |level| {
+                let mut nco = Nco::new(48_000.0, 3_210.5).unwrap().with_simd(level);
                 nco.set_freq_rate(rate);
-                let mut out = Vec::new();
-                for c in x.chunks(chunk) {
-                    nco.mix(c, &mut out);
-                }
-                assert_eq!(out, whole, "rate {rate} chunk {chunk}");
-            }
+                nco
+            };
+            // Every path bit-identical to the scalar one, under every chunking.
+            let whole = StreamCheck::new(format!("nco rate {rate}"), &x)
+                .levels(&ALL_LEVELS)
+                .random(2, 3000)
+                .run(
+                    with_rate,
+                    |nco, c, o| {
+                        nco.mix(c, o);
+                    },
+                    exact,
+                );
             // Random chunks, in place, mixed with next().
-            nco.reset();
-            nco.set_freq_rate(rate);
+            let mut nco = with_rate(Level::Scalar);
             let mut buf = x.clone();
             let mut pos = 0;
             while pos < buf.len() {

@@ -324,6 +324,7 @@ mod tests {
     use super::*;
     use crate::modem::constellation::Modulation;
     use crate::modem::modulator::PskModulator;
+    use crate::stream_check::{exact, StreamCheck};
     use rand::{Rng, SeedableRng};
     use std::f64::consts::PI;
 
@@ -697,23 +698,23 @@ mod tests {
         // Different seed: different noise.
         let other = run(&impaired(10), &x);
         assert_ne!(other[..1000], reference[..1000]);
-        // Chunked: bit-identical.
-        for chunk in [1000, 4096, 65536] {
-            let mut ch = Channel::new(impaired(9)).unwrap();
-            let mut out = Vec::new();
-            let mut n = 0;
-            for c in x.chunks(chunk) {
-                n += ch.process(c, &mut out);
-            }
-            n += ch.flush(&mut out);
-            assert_eq!(n, out.len());
-            assert_eq!(out, reference, "chunk {chunk}");
-        }
-        // Reset: same output again.
-        ch.reset();
-        let mut after = Vec::new();
-        ch.process(&x, &mut after);
-        ch.flush(&mut after);
-        assert_eq!(after, reference);
+        // Chunked: bit-identical; reset: the same output again.
+        let got = StreamCheck::new("channel", &x)
+            .chunks(&[1000, 4096, 65536])
+            .random(2, 5000)
+            .run_with_reset(
+                |_| Channel::new(impaired(9)).unwrap(),
+                |ch, c, o: &mut Vec<Complex32>| {
+                    let before = o.len();
+                    assert_eq!(ch.process(c, o), o.len() - before);
+                },
+                |ch| ch.reset(),
+                |ch, o| {
+                    let before = o.len();
+                    assert_eq!(ch.flush(o), o.len() - before);
+                },
+                exact,
+            );
+        assert_eq!(got, reference);
     }
 }

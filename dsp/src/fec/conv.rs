@@ -398,6 +398,7 @@ impl ConvEncoder {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::stream_check::{exact, StreamCheck};
 
     /// Unpacks a hex string into bits, MSB first, `n` bits.
     pub(crate) fn hex_bits(hex: &str, n: usize) -> Vec<u8> {
@@ -612,21 +613,19 @@ pub(crate) mod tests {
         for variant in ConvVariant::ALL {
             for rate in CodeRate::ALL {
                 let whole = encode_all(variant, rate, &bits);
-                let mut enc = ConvEncoder::new(variant, rate);
-                let mut out = Vec::new();
-                let mut i = 0;
-                let mut k = 1;
-                while i < bits.len() {
-                    let n = k.min(bits.len() - i);
-                    enc.encode(&bits[i..i + n], &mut out);
-                    i += n;
-                    k = k * 3 % 17 + 1;
-                }
-                assert_eq!(out, whole, "{variant} {rate}");
-                enc.reset();
-                let mut again = Vec::new();
-                enc.encode(&bits, &mut again);
-                assert_eq!(again, whole);
+                let got = StreamCheck::new(format!("{variant} {rate}"), &bits)
+                    .chunks(&[1, 2, 3, 7, 17, 1000])
+                    .random(2, 3000)
+                    .run_with_reset(
+                        |_| ConvEncoder::new(variant, rate),
+                        |enc, c, o| {
+                            enc.encode(c, o);
+                        },
+                        |enc| enc.reset(),
+                        |_, _| {},
+                        exact,
+                    );
+                assert_eq!(got, whole, "{variant} {rate}");
             }
         }
     }

@@ -1166,6 +1166,7 @@ pub(crate) mod tests {
     use crate::channel::bpsk_awgn_llrs;
     use crate::fec::conv::tests::{hex_bits, prbs};
     use crate::fec::conv::ConvEncoder;
+    use crate::stream_check::{exact, StreamCheck, ALL_LEVELS};
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
     use std::collections::HashMap;
@@ -1343,6 +1344,8 @@ pub(crate) mod tests {
         }
     }
 
+    /// Every path (bit-identical to scalar) under every chunking, reset between runs,
+    /// flushed at the end.
     #[test]
     fn chunking_does_not_change_output() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
@@ -1350,23 +1353,26 @@ pub(crate) mod tests {
             let bits: Vec<u8> = (0..70_000).map(|_| rng.random::<u8>() & 1).collect();
             let coded = encode(ConvVariant::Ccsds, rate, &bits);
             let llrs = bpsk_awgn_llrs(&coded, rate.ratio(), 3.0, &mut rng);
-            let mut dec = ViterbiDecoder::new(ConvVariant::Ccsds, rate).unwrap();
-            let whole = decode_all(&mut dec, &llrs, llrs.len());
-            for chunk in [1, 7, 1000, 65536] {
-                dec.reset();
-                assert_eq!(decode_all(&mut dec, &llrs, chunk), whole, "{rate} {chunk}");
-            }
-            // Random chunk sizes.
-            dec.reset();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < llrs.len() {
-                let n = rng.random_range(0..3000).min(llrs.len() - i);
-                dec.process(&llrs[i..i + n], &mut out);
-                i += n;
-            }
-            dec.flush(&mut out);
-            assert_eq!(out, whole, "{rate} random chunks");
+            StreamCheck::new(format!("viterbi {rate}"), &llrs)
+                .levels(&ALL_LEVELS)
+                .chunks(&[1, 7, 1000, 65536])
+                .random(1, 3000)
+                .seed(11)
+                .run_with_reset(
+                    |level| {
+                        ViterbiDecoder::new(ConvVariant::Ccsds, rate)
+                            .unwrap()
+                            .with_simd(level)
+                    },
+                    |dec, c, o| {
+                        dec.process(c, o);
+                    },
+                    |dec| dec.reset(),
+                    |dec, o| {
+                        dec.flush(o);
+                    },
+                    exact,
+                );
         }
     }
 

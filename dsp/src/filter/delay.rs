@@ -157,6 +157,7 @@ impl FractionalDelay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream_check::{exact, StreamCheck};
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
     use std::f64::consts::PI;
@@ -275,24 +276,16 @@ mod tests {
             .map(|_| Complex32::new(rng.random::<f32>() - 0.5, rng.random::<f32>() - 0.5))
             .collect();
         let d = |n: u64| 300.0 + 250.0 * (n as f64 / 3000.0).sin();
-        let mut fd = FractionalDelay::new(600.0).unwrap();
-        let mut reference = Vec::new();
-        fd.process_with(&x, d, &mut reference);
-        for seed in 0..4u64 {
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-            let mut fd2 = FractionalDelay::new(600.0).unwrap();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < x.len() {
-                let n = rng.random_range(1..5000).min(x.len() - i);
-                fd2.process_with(&x[i..i + n], d, &mut out);
-                i += n;
-            }
-            assert_eq!(out, reference, "seed {seed}");
-        }
-        fd.reset();
-        let mut again = Vec::new();
-        fd.process_with(&x, d, &mut again);
-        assert_eq!(again, reference);
+        StreamCheck::new("fractional delay", &x)
+            .random(4, 5000)
+            .run_with_reset(
+                |_| FractionalDelay::new(600.0).unwrap(),
+                |fd, c, o| {
+                    fd.process_with(c, d, o);
+                },
+                |fd| fd.reset(),
+                |_, _| {},
+                exact,
+            );
     }
 }

@@ -301,6 +301,7 @@ impl FirInterpolator {
 mod tests {
     use super::super::rrc::{lowpass_taps, rrc_taps};
     use super::*;
+    use crate::stream_check::{StreamCheck, ALL_LEVELS};
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -345,20 +346,6 @@ mod tests {
         }
     }
 
-    fn run_chunked<F: FnMut(&[Complex32], &mut Vec<Complex32>) -> usize>(
-        x: &[Complex32],
-        chunk: usize,
-        mut f: F,
-    ) -> Vec<Complex32> {
-        let mut out = Vec::new();
-        for c in x.chunks(chunk) {
-            let before = out.len();
-            let n = f(c, &mut out);
-            assert_eq!(n, out.len() - before);
-        }
-        out
-    }
-
     const CHUNKS: [usize; 5] = [1, 7, 1000, 4096, 10_000];
 
     #[test]
@@ -380,31 +367,77 @@ mod tests {
         assert_eq!(f.taps(), &h[..]);
     }
 
+    /// Every path under every chunking (and after `reset`) against the one-shot scalar run,
+    /// for the plain, decimating and interpolating filters: SIMD outputs within
+    /// 1e-6 · Σ|h| · √2 per sample of the scalar ones (float rounding only), each path's
+    /// chunked output identical to its one-shot output; output counts as announced.
     #[test]
-    fn fir_chunking_invariance_and_reset() {
-        let x = noise(20_000, 11);
-        let h = random_taps(65, 12);
-        let mut f = Fir::new(&h).unwrap();
-        let whole = run_chunked(&x, x.len(), |c, o| f.process(c, o));
-        for &chunk in &CHUNKS {
-            f.reset();
-            assert_eq!(
-                run_chunked(&x, chunk, |c, o| f.process(c, o)),
-                whole,
-                "chunk {chunk}"
+    fn every_path_and_chunking_matches_the_one_shot_scalar_run() {
+        let x = noise(9000, 51);
+        for n in [1usize, 7, 16, 33, 65, 129, 200] {
+            let h = random_taps(n, 53 + n as u64);
+            let tol = 1e-6 * h.iter().map(|v| v.abs()).sum::<f32>() * 2f32.sqrt();
+            let close = |a: &Vec<Complex32>, b: &Vec<Complex32>| {
+                if a.len() != b.len() {
+                    return Err(format!("{} vs {} samples", a.len(), b.len()));
+                }
+                match a.iter().zip(b).position(|(p, q)| (p - q).norm() > tol) {
+                    Some(i) => Err(format!("taps {n} sample {i}: {} vs {}", a[i], b[i])),
+                    None => Ok(()),
+                }
+            };
+            let check = StreamCheck::new(format!("fir taps {n}"), &x)
+                .levels(&ALL_LEVELS)
+                .chunks(&CHUNKS)
+                .random(2, 3000)
+                .seed(52 + n as u64);
+            check.run_with_reset(
+                |level| Fir::new(&h).unwrap().with_simd(level),
+                |f, c, o| {
+                    let before = o.len();
+                    assert_eq!(f.process(c, o), o.len() - before);
+                },
+                |f| f.reset(),
+                |_, _| {},
+                close,
             );
+            for d in [1usize, 2, 3, 4, 10, 16] {
+                let check = StreamCheck::new(format!("decim {d} taps {n}"), &x)
+                    .levels(&ALL_LEVELS)
+                    .chunks(&CHUNKS)
+                    .random(2, 3000)
+                    .seed(54 + d as u64);
+                check.run_with_reset(
+                    |level| FirDecimator::new(&h, d).unwrap().with_simd(level),
+                    |f, c, o| {
+                        let expect = f.output_len(c.len());
+                        let before = o.len();
+                        assert_eq!(f.process(c, o), expect);
+                        assert_eq!(o.len() - before, expect);
+                    },
+                    |f| f.reset(),
+                    |_, _| {},
+                    close,
+                );
+            }
+            for l in [1usize, 2, 4, 5, 7, 8] {
+                let check = StreamCheck::new(format!("interp {l} taps {n}"), &x)
+                    .levels(&ALL_LEVELS)
+                    .chunks(&CHUNKS)
+                    .random(2, 3000)
+                    .seed(55 + l as u64);
+                check.run_with_reset(
+                    |level| FirInterpolator::new(&h, l).unwrap().with_simd(level),
+                    |f, c, o| {
+                        let before = o.len();
+                        assert_eq!(f.process(c, o), o.len() - before);
+                    },
+                    |f| f.reset(),
+                    |_, _| {},
+                    close,
+                );
+            }
         }
-        // Random chunk sizes.
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(13);
-        f.reset();
-        let mut out = Vec::new();
-        let mut pos = 0;
-        while pos < x.len() {
-            let n = rng.random_range(0..3000).min(x.len() - pos);
-            f.process(&x[pos..pos + n], &mut out);
-            pos += n;
-        }
-        assert_eq!(out, whole);
     }
 
     #[test]
@@ -439,16 +472,6 @@ mod tests {
             let mut out = Vec::new();
             assert_eq!(dec.process(&x, &mut out), want.len());
             assert_close(&out, &want, &h);
-            for &chunk in &CHUNKS {
-                dec.reset();
-                let got = run_chunked(&x, chunk, |c, o| {
-                    let expect = dec.output_len(c.len());
-                    let k = dec.process(c, o);
-                    assert_eq!(k, expect);
-                    k
-                });
-                assert_eq!(got, out, "decim {d} chunk {chunk}");
-            }
         }
         assert!(FirDecimator::new(&[1.0], 0).is_err());
         assert!(FirDecimator::new(&[], 2).is_err());
@@ -468,11 +491,6 @@ mod tests {
             let mut out = Vec::new();
             assert_eq!(int.process(&x, &mut out), want.len());
             assert_close(&out, &want, &h);
-            for &chunk in &CHUNKS {
-                int.reset();
-                let got = run_chunked(&x, chunk, |c, o| int.process(c, o));
-                assert_eq!(got, out, "interp {l} chunk {chunk}");
-            }
         }
         assert!(FirInterpolator::new(&[1.0], 0).is_err());
     }
@@ -498,70 +516,6 @@ mod tests {
             let ph = 2.0 * std::f64::consts::PI * f * t;
             let e = ((y.re as f64 - ph.cos()).powi(2) + (y.im as f64 - ph.sin()).powi(2)).sqrt();
             assert!(e < 1e-3, "k {k}: {y} err {e}");
-        }
-    }
-
-    /// AVX-512 and AVX2 (each clamped to what the CPU has) against the scalar oracle,
-    /// for the plain, decimating and interpolating filters: every output within
-    /// 1e-6 · Σ|h| · max|x| (float rounding only), with random chunking.
-    #[test]
-    fn simd_paths_match_scalar() {
-        let x = noise(9000, 51);
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(52);
-        for n in [1usize, 7, 16, 33, 65, 129, 200] {
-            let h = random_taps(n, 53 + n as u64);
-            let tol = 1e-6 * h.iter().map(|v| v.abs()).sum::<f32>() * 2f32.sqrt();
-            let chunks: Vec<usize> = (0..64).map(|_| rng.random_range(1..3000)).collect();
-            let run = |f: &mut dyn FnMut(&[Complex32], &mut Vec<Complex32>) -> usize| {
-                let mut out = Vec::new();
-                let mut i = 0;
-                let mut k = 0;
-                while i < x.len() {
-                    let m = chunks[k % chunks.len()].min(x.len() - i);
-                    f(&x[i..i + m], &mut out);
-                    i += m;
-                    k += 1;
-                }
-                out
-            };
-            let close = |a: &[Complex32], b: &[Complex32], what: &str| {
-                assert_eq!(a.len(), b.len(), "{what}");
-                for (i, (p, q)) in a.iter().zip(b).enumerate() {
-                    assert!(
-                        (p - q).norm() <= tol,
-                        "{what} taps {n} sample {i}: {p} vs {q}"
-                    );
-                }
-            };
-            for level in [Level::Avx2, Level::Avx512] {
-                let mut a = Fir::new(&h).unwrap().with_simd(Level::Scalar);
-                let mut b = Fir::new(&h).unwrap().with_simd(level);
-                let (ra, rb) = (
-                    run(&mut |c, o| a.process(c, o)),
-                    run(&mut |c, o| b.process(c, o)),
-                );
-                close(&ra, &rb, &format!("fir {level}"));
-                for d in [2usize, 3, 4, 16] {
-                    let mut a = FirDecimator::new(&h, d).unwrap().with_simd(Level::Scalar);
-                    let mut b = FirDecimator::new(&h, d).unwrap().with_simd(level);
-                    let (ra, rb) = (
-                        run(&mut |c, o| a.process(c, o)),
-                        run(&mut |c, o| b.process(c, o)),
-                    );
-                    close(&ra, &rb, &format!("decim {d} {level}"));
-                }
-                for l in [2usize, 5] {
-                    let mut a = FirInterpolator::new(&h, l)
-                        .unwrap()
-                        .with_simd(Level::Scalar);
-                    let mut b = FirInterpolator::new(&h, l).unwrap().with_simd(level);
-                    let (ra, rb) = (
-                        run(&mut |c, o| a.process(c, o)),
-                        run(&mut |c, o| b.process(c, o)),
-                    );
-                    close(&ra, &rb, &format!("interp {l} {level}"));
-                }
-            }
         }
     }
 

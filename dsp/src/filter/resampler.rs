@@ -298,6 +298,7 @@ impl Resampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream_check::{exact, StreamCheck};
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
     use std::f64::consts::PI;
@@ -423,27 +424,20 @@ mod tests {
             .map(|_| Complex32::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)))
             .collect();
         for &r in &[0.9, 4.1667 / 4.0, 0.1, 7.5] {
-            let mut rs = Resampler::new(r).unwrap().with_offset(0.3);
-            let mut whole = Vec::new();
-            rs.process(&x, &mut whole);
-            for &chunk in &[1usize, 7, 1000, 4096] {
-                rs.reset();
-                let mut out = Vec::new();
-                for c in x.chunks(chunk) {
-                    let expect = rs.output_len(c.len());
-                    assert_eq!(rs.process(c, &mut out), expect);
-                }
-                assert_eq!(out, whole, "ratio {r} chunk {chunk}");
-            }
-            rs.reset();
-            let mut out = Vec::new();
-            let mut pos = 0;
-            while pos < x.len() {
-                let n = rng.random_range(0..5000).min(x.len() - pos);
-                rs.process(&x[pos..pos + n], &mut out);
-                pos += n;
-            }
-            assert_eq!(out, whole, "ratio {r} random chunks");
+            StreamCheck::new(format!("ratio {r}"), &x)
+                .random(2, 5000)
+                .run_with_reset(
+                    |_| Resampler::new(r).unwrap().with_offset(0.3),
+                    |rs, c, o: &mut Vec<Complex32>| {
+                        let expect = rs.output_len(c.len());
+                        let before = o.len();
+                        assert_eq!(rs.process(c, o), expect);
+                        assert_eq!(o.len() - before, expect);
+                    },
+                    |rs| rs.reset(),
+                    |_, _| {},
+                    exact,
+                );
         }
     }
 

@@ -303,6 +303,7 @@ impl PskModulator {
 mod tests {
     use super::*;
     use crate::modem::constellation::map_bits;
+    use crate::stream_check::{exact, StreamCheck};
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
     use std::f64::consts::PI;
@@ -446,43 +447,29 @@ mod tests {
         }
     }
 
+    /// Chunk sizes 1, 13, 1000 and random ones give the one-shot output; `flush` ends
+    /// the burst and resets, so the same stream comes out again after it.
     #[test]
     fn chunking_invariance() {
         for m in Modulation::ALL {
             for fs in [4.0, 300_000.0 / 72_000.0] {
                 let bits = random_bits(3001 * m.bits_per_symbol() + 1, 9);
-                let mut reference = Vec::new();
-                let mut tx = PskModulator::new(m, fs, 1.0, 0.35).unwrap();
-                tx.process_bits(&bits, &mut reference);
-                tx.flush(&mut reference);
-                for chunk in [1, 13, 1000] {
-                    let mut tx = PskModulator::new(m, fs, 1.0, 0.35).unwrap();
-                    let mut out = Vec::new();
-                    let mut n = 0;
-                    for c in bits.chunks(chunk) {
-                        n += tx.process_bits(c, &mut out);
-                    }
-                    n += tx.flush(&mut out);
-                    assert_eq!(n, out.len());
-                    assert_eq!(out, reference, "{m} sps {fs} chunk {chunk}");
-                }
-                // Random chunk sizes.
-                let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
-                let mut tx2 = PskModulator::new(m, fs, 1.0, 0.35).unwrap();
-                let mut out = Vec::new();
-                let mut rest = &bits[..];
-                while !rest.is_empty() {
-                    let n = rng.random_range(0..700usize).min(rest.len());
-                    tx2.process_bits(&rest[..n], &mut out);
-                    rest = &rest[n..];
-                }
-                tx2.flush(&mut out);
-                assert_eq!(out, reference, "{m} sps {fs} random chunks");
-                // After flush (which resets) the same stream comes out again.
-                let mut again = Vec::new();
-                tx.process_bits(&bits, &mut again);
-                tx.flush(&mut again);
-                assert_eq!(again, reference, "{m} sps {fs} after flush");
+                StreamCheck::new(format!("{m} sps {fs}"), &bits)
+                    .chunks(&[1, 13, 1000])
+                    .random(2, 700)
+                    .run_with_reset(
+                        |_| PskModulator::new(m, fs, 1.0, 0.35).unwrap(),
+                        |tx, c, o: &mut Vec<Complex32>| {
+                            let before = o.len();
+                            assert_eq!(tx.process_bits(c, o), o.len() - before);
+                        },
+                        |_| {},
+                        |tx, o| {
+                            let before = o.len();
+                            assert_eq!(tx.flush(o), o.len() - before);
+                        },
+                        exact,
+                    );
             }
         }
     }

@@ -202,6 +202,7 @@ impl Agc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream_check::{exact, StreamCheck, ALL_LEVELS};
 
     #[test]
     fn converges_to_target_power_and_is_chunk_invariant() {
@@ -214,13 +215,18 @@ mod tests {
         let tail = &out[15000..];
         let p: f32 = tail.iter().map(|x| x.norm_sqr()).sum::<f32>() / tail.len() as f32;
         assert!((p - 1.0).abs() < 0.05, "power {p}");
-
-        let mut b = Agc::new(1e-3, 1.0).unwrap();
-        let mut out2 = Vec::new();
-        for c in input.chunks(333) {
-            b.process(c, &mut out2);
-        }
-        assert_eq!(out, out2);
+        // Every path bit-identical to the scalar one, under every chunking.
+        let got = StreamCheck::new("agc", &input)
+            .levels(&ALL_LEVELS)
+            .chunks(&[1, 100, 333, 4096])
+            .run(
+                |level| Agc::new(1e-3, 1.0).unwrap().with_simd(level),
+                |a, c, o| {
+                    a.process(c, o);
+                },
+                exact,
+            );
+        assert_eq!(got, out);
     }
 
     #[test]
@@ -243,14 +249,16 @@ mod tests {
         let mut b = Agc::new(3e-3, 2.0).unwrap();
         let stepped: Vec<Complex32> = input.iter().map(|&x| b.step(x)).collect();
         assert_eq!(stepped, out);
-        for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
-            let mut c = Agc::new(3e-3, 2.0).unwrap().with_simd(level);
-            let mut o = Vec::new();
-            for piece in input.chunks(100) {
-                c.process(piece, &mut o);
-            }
-            assert_eq!(o, out, "{level}");
-        }
+        let got = StreamCheck::new("agc grouped", &input)
+            .levels(&ALL_LEVELS)
+            .run(
+                |level| Agc::new(3e-3, 2.0).unwrap().with_simd(level),
+                |a, c, o| {
+                    a.process(c, o);
+                },
+                exact,
+            );
+        assert_eq!(got, out);
     }
 
     #[test]

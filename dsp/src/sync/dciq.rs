@@ -399,6 +399,7 @@ impl ConstellationBalancer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream_check::{exact, StreamCheck};
     use rand::{Rng, SeedableRng};
     use rand_distr::StandardNormal;
     use rand_xoshiro::Xoshiro256PlusPlus;
@@ -530,26 +531,19 @@ mod tests {
 
     #[test]
     fn chunking_never_changes_the_output() {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
         let x = impair(
             &tone(50_000, 0.013, 1.0),
             1.05,
             3.0,
             Complex32::new(0.3, 0.1),
         );
-        let mut whole = Vec::new();
-        DcIqCorrector::new(700, 7000.0, true)
-            .unwrap()
-            .process(&x, &mut whole);
-        let mut c = DcIqCorrector::new(700, 7000.0, true).unwrap();
-        let mut parts = Vec::new();
-        let mut rest = &x[..];
-        while !rest.is_empty() {
-            let k = rng.random_range(1..3000).min(rest.len());
-            c.process(&rest[..k], &mut parts);
-            rest = &rest[k..];
-        }
-        assert_eq!(whole, parts);
+        StreamCheck::new("dc/iq corrector", &x).seed(11).run(
+            |_| DcIqCorrector::new(700, 7000.0, true).unwrap(),
+            |c, chunk, o| {
+                c.process(chunk, o);
+            },
+            exact,
+        );
     }
 
     #[test]
@@ -638,11 +632,17 @@ mod tests {
         assert!((b.balance().offset - d).norm() < 0.02);
         let mean: Complex32 = whole[5000..].iter().sum::<Complex32>() / 15_000.0;
         assert!(mean.norm() < 0.02, "{mean:?}");
-        let mut b2 = ConstellationBalancer::new(&pts, 100, 2000.0).unwrap();
-        let mut parts = z.clone();
-        for c in parts.chunks_mut(37) {
-            b2.process_in_place(c);
-        }
-        assert_eq!(whole, parts);
+        let got = StreamCheck::new("balancer", &z)
+            .chunks(&[1, 37, 1000, 4096])
+            .run(
+                |_| ConstellationBalancer::new(&pts, 100, 2000.0).unwrap(),
+                |b, c, o: &mut Vec<Complex32>| {
+                    let start = o.len();
+                    o.extend_from_slice(c);
+                    b.process_in_place(&mut o[start..]);
+                },
+                exact,
+            );
+        assert_eq!(whole, got);
     }
 }

@@ -242,6 +242,7 @@ impl FskModulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream_check::{exact, StreamCheck};
 
     #[test]
     fn tones_sit_at_the_deviation() {
@@ -273,17 +274,19 @@ mod tests {
     #[test]
     fn chunking_does_not_change_the_output() {
         let bits: Vec<u8> = (0..500u32).map(|i| ((i * 7 + i / 3) % 2) as u8).collect();
-        let mut m = FskModulator::new(48_000.0, 20_000.0, 5000.0, Some(0.5)).unwrap();
-        let mut one = Vec::new();
-        m.process_bits(&bits, &mut one);
-        m.flush(&mut one);
-        m.reset();
-        let mut pieces = Vec::new();
-        for c in bits.chunks(7) {
-            m.process_bits(c, &mut pieces);
-        }
-        m.flush(&mut pieces);
-        assert_eq!(one, pieces);
+        let one = StreamCheck::new("gfsk", &bits)
+            .random(3, 60)
+            .run_with_reset(
+                |_| FskModulator::new(48_000.0, 20_000.0, 5000.0, Some(0.5)).unwrap(),
+                |m, c, o: &mut Vec<Complex32>| {
+                    m.process_bits(c, o);
+                },
+                |m| m.reset(),
+                |m, o| {
+                    m.flush(o);
+                },
+                exact,
+            );
         assert!(one.len() as f64 >= 500.0 * 2.4);
     }
 }
