@@ -348,7 +348,8 @@ fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
 
 /// FER sweep for the report (ignored: long). `FER_FRAMES` frames per point (default
 /// 2000), `FER_ITERS` (50), `FER_POINTS` as `code:ebn0,…` with code `ar4ja-R-K` or `c2`;
-/// `FER_OFFSET`, `FER_SCALE`, `FER_CLIP` override the decoder's defaults.
+/// `FER_OFFSET`, `FER_SCALE`, `FER_CLIP` override the decoder's defaults;
+/// `FER_LEVEL=scalar` decodes on the scalar path (the oracle) instead of the best SIMD one.
 #[test]
 #[ignore]
 fn fer_sweep() {
@@ -376,7 +377,11 @@ fn fer_sweep() {
         c.offset = env("FER_OFFSET").unwrap_or(c.offset);
         c.llr_scale = env("FER_SCALE").unwrap_or(c.llr_scale);
         c.clip = env("FER_CLIP").unwrap_or(c.clip);
-        let mut dec = LdpcDecoder::new(&code, c).unwrap();
+        let mut dec = if std::env::var("FER_LEVEL").is_ok_and(|s| s == "scalar") {
+            LdpcDecoder::with_simd(&code, c, Level::Scalar).unwrap()
+        } else {
+            LdpcDecoder::new(&code, c).unwrap()
+        };
         let (packed, llrs) = noisy_frames(&code, frames, ebn0, 1234);
         let t = std::time::Instant::now();
         let (e, it) = frame_errors(&mut dec, &packed, &llrs, frames);

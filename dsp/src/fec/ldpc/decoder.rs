@@ -286,7 +286,7 @@ impl LdpcDecoder {
         assert_eq!(llrs.len(), code.tx_len(), "llrs length");
         assert_eq!(info.len(), code.k().div_ceil(8), "info length");
         if self.use_qc {
-            return self.decode_qc(llrs, info);
+            return self.decode_qc(llrs, info, &[]);
         }
         let s = self.cfg.llr_scale;
         for (q, &x) in self.l.iter_mut().zip(llrs) {
@@ -339,8 +339,15 @@ impl LdpcDecoder {
         assert_eq!(info.len(), frames * ib, "info length");
         if self.lanes == 1 {
             for f in 0..frames {
-                status[f] =
-                    self.decode(&llrs[f * tx..(f + 1) * tx], &mut info[f * ib..(f + 1) * ib]);
+                let frame = &llrs[f * tx..(f + 1) * tx];
+                let out = &mut info[f * ib..(f + 1) * ib];
+                status[f] = if self.use_qc {
+                    // The next frame's LLRs are prefetched while this one decodes.
+                    let next = llrs.get((f + 1) * tx..(f + 2) * tx).unwrap_or(&[]);
+                    self.decode_qc(frame, out, next)
+                } else {
+                    self.decode(frame, out)
+                };
             }
             return;
         }
@@ -357,8 +364,10 @@ impl LdpcDecoder {
         }
     }
 
-    /// One frame on the quasi-cyclic schedule (see [`super::qc`]).
-    fn decode_qc(&mut self, llrs: &[f32], info: &mut [u8]) -> DecodeStatus {
+    /// One frame on the quasi-cyclic schedule (see [`super::qc`]); `next` (the next
+    /// frame's LLRs, or empty) is prefetched into the cache during the first iterations
+    /// on the AVX-512 path.
+    fn decode_qc(&mut self, llrs: &[f32], info: &mut [u8], next: &[f32]) -> DecodeStatus {
         use super::qc::{QcLayout, STRIDE, SUBS, Z};
         let code = &self.code;
         let lay = code.qc.as_ref().expect("qc layout");
@@ -417,7 +426,21 @@ impl LdpcDecoder {
                 }
             }
         }
-        bytes_mut(&mut self.qc_r, lay.r_len()).fill(0);
+        if !vector {
+            // (The AVX-512 kernel treats `R` as zero in the first iteration instead.)
+            bytes_mut(&mut self.qc_r, lay.r_len()).fill(0);
+        }
+        #[cfg(target_arch = "x86_64")]
+        let mut pf = if vector {
+            // Spread over the first two iterations (frames rarely stop before), in
+            // bursts of at most `PREFETCH_BURST` lines per layer; what is not fetched
+            // by then is read on demand.
+            super::x86::Prefetch::spread(next, q, 2)
+        } else {
+            super::x86::Prefetch::none()
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = next;
         let mut status = DecodeStatus {
             ok: false,
             iterations: self.cfg.max_iterations,
@@ -427,7 +450,8 @@ impl LdpcDecoder {
                 #[cfg(target_arch = "x86_64")]
                 Level::Avx512 if self.qc_vbmi => {
                     // SAFETY: AVX-512 and VBMI were checked at construction; the buffers
-                    // were sized for this layout (`blocks` is 64-byte aligned).
+                    // were sized for this layout (`blocks` is 64-byte aligned); `R` is
+                    // written in full by the first iteration, which does not read it.
                     unsafe {
                         super::x86::iterate_qc_avx512(
                             lay,
@@ -436,6 +460,8 @@ impl LdpcDecoder {
                             self.qc_tmp.as_mut_ptr().cast(),
                             self.cfg.offset,
                             self.cfg.clip,
+                            it == 1,
+                            &mut pf,
                         );
                         super::x86::qc_syndrome_ok_avx512(lay, self.qc_l.as_ptr().cast())
                     }

@@ -181,12 +181,15 @@ pub(super) fn rot_tables() -> &'static [[u8; 64]; 120] {
 
 /// One iteration of the quasi-cyclic schedule ([`super::qc`]) for one frame, 60 rows per
 /// vector; bit-identical to [`super::qc::iterate_scalar`] (the caller then checks the
-/// syndrome with [`qc_syndrome_ok_avx512`]).
+/// syndrome with [`qc_syndrome_ok_avx512`]). With `first` the messages `R` are taken as
+/// zero without reading them (the first iteration of a frame: `r` need not be cleared).
+/// `pf` prefetches the next frame's input along the way.
 ///
 /// # Safety
 /// The CPU must support AVX-512F/BW/VBMI; `l` holds [`QcLayout::l_len`] bytes, `r`
 /// [`QcLayout::r_len`] bytes, `tmp` `max_deg × 64` bytes, all 64-byte aligned.
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn iterate_qc_avx512(
     lay: &QcLayout,
     l: *mut u8,
@@ -194,11 +197,14 @@ pub(super) unsafe fn iterate_qc_avx512(
     tmp: *mut u8,
     offset: u8,
     clip: u8,
+    first: bool,
+    pf: &mut Prefetch,
 ) {
     let rot = rot_tables();
     let off = _mm512_set1_epi8(offset as i8);
     let clp = _mm512_set1_epi8(clip as i8);
     for layer in 0..lay.q {
+        pf.step();
         let c0 = *lay.layer_start.get_unchecked(layer) as usize;
         let c1 = *lay.layer_start.get_unchecked(layer + 1) as usize;
         let circs = lay.circs.get_unchecked(c0..c1);
@@ -208,7 +214,11 @@ pub(super) unsafe fn iterate_qc_avx512(
             ($($d:literal)*) => {
                 match circs.len() {
                     $($d if layer > 0 => {
-                        qc_layer_fixed::<$d>(lay, c0, l, r, rot, off, clp);
+                        if first {
+                            qc_layer_fixed::<$d, true>(lay, c0, l, r, rot, off, clp);
+                        } else {
+                            qc_layer_fixed::<$d, false>(lay, c0, l, r, rot, off, clp);
+                        }
                         continue;
                     })*
                     _ => {}
@@ -216,7 +226,55 @@ pub(super) unsafe fn iterate_qc_avx512(
             };
         }
         fixed!(3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30);
-        qc_layer_masked(lay, layer, l, r, tmp, rot, off, clp);
+        qc_layer_masked(lay, layer, l, r, tmp, rot, off, clp, first);
+    }
+}
+
+/// Most cache lines [`Prefetch`] requests before one layer.
+const PREFETCH_BURST: usize = 24;
+
+/// Software prefetch of the next frame's LLRs while this one decodes (batched decoding
+/// from memory): `per_step` cache lines into L2 before each layer, until `end`.
+/// Prefetching changes no result.
+pub(super) struct Prefetch {
+    next: usize,
+    end: usize,
+    per_step: usize,
+}
+
+impl Prefetch {
+    /// Nothing to prefetch.
+    pub(super) fn none() -> Prefetch {
+        Prefetch {
+            next: 0,
+            end: 0,
+            per_step: 0,
+        }
+    }
+
+    /// All of `data`, spread over the layers of `iterations` iterations of `q` layers,
+    /// at most [`PREFETCH_BURST`] lines per layer (longer bursts stall the kernel).
+    pub(super) fn spread(data: &[f32], q: usize, iterations: usize) -> Prefetch {
+        let start = data.as_ptr() as usize & !63;
+        let end = data.as_ptr() as usize + std::mem::size_of_val(data);
+        let lines = (end - start).div_ceil(64);
+        Prefetch {
+            next: start,
+            end,
+            per_step: lines.div_ceil(q * iterations.max(1)).min(PREFETCH_BURST),
+        }
+    }
+
+    #[inline(always)]
+    fn step(&mut self) {
+        let mut n = self.per_step;
+        while n > 0 && self.next < self.end {
+            // SAFETY: a prefetch is a hint: it reads no memory architecturally and cannot
+            // fault; the address lies in (or on the line of) the slice given to `spread`.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(self.next as *const i8) };
+            self.next += 64;
+            n -= 1;
+        }
     }
 }
 
@@ -233,7 +291,7 @@ const KEEP_ABS: usize = 12;
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
 #[inline]
 #[allow(clippy::too_many_arguments)]
-unsafe fn qc_layer_fixed<const D: usize>(
+unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
     lay: &QcLayout,
     c0: usize,
     l: *mut u8,
@@ -246,28 +304,59 @@ unsafe fn qc_layer_fixed<const D: usize>(
     let zero = _mm512_setzero_si512();
     let circs = lay.circs.get_unchecked(c0..c0 + D);
     for u in 0..SUBS {
-        let mut min1 = ones;
-        let mut min2 = ones;
-        let mut par = zero;
         let mut t = [zero; D];
         // |t| too while registers last (small degrees), else recomputed below.
         let mut av = [zero; D];
-        for (ci, tc) in t.iter_mut().enumerate() {
+        // Two independent minimum / parity chains (even and odd circulants), merged
+        // after: the same minima and parity, half the dependency chain.
+        let (mut min1a, mut min2a, mut para) = (ones, ones, zero);
+        let (mut min1b, mut min2b, mut parb) = (ones, ones, zero);
+        let edge = |ci: usize| {
             let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
             let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
             let lv =
                 _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(so as usize) as *const _));
-            let rold = _mm512_load_si512(r.add((c0 + ci) * STRIDE + u * 64) as *const _);
-            let x = _mm512_subs_epi8(lv, rold);
-            *tc = x;
+            // The first iteration's messages are all zero (`R` is not read, nor cleared
+            // before).
+            if FIRST {
+                lv
+            } else {
+                let rold = _mm512_load_si512(r.add((c0 + ci) * STRIDE + u * 64) as *const _);
+                _mm512_subs_epi8(lv, rold)
+            }
+        };
+        let mut ci = 0;
+        while ci < D {
+            let x = edge(ci);
+            *t.get_unchecked_mut(ci) = x;
             let a = _mm512_abs_epi8(x);
             if D <= KEEP_ABS {
                 *av.get_unchecked_mut(ci) = a;
             }
-            min2 = _mm512_min_epu8(min2, _mm512_max_epu8(min1, a));
-            min1 = _mm512_min_epu8(min1, a);
-            par = _mm512_xor_si512(par, x);
+            min2a = _mm512_min_epu8(min2a, _mm512_max_epu8(min1a, a));
+            min1a = _mm512_min_epu8(min1a, a);
+            para = _mm512_xor_si512(para, x);
+            if D <= KEEP_ABS {
+                // Short chains: one is faster.
+                ci += 1;
+                continue;
+            }
+            if ci + 1 < D {
+                let x = edge(ci + 1);
+                *t.get_unchecked_mut(ci + 1) = x;
+                let a = _mm512_abs_epi8(x);
+                if D <= KEEP_ABS {
+                    *av.get_unchecked_mut(ci + 1) = a;
+                }
+                min2b = _mm512_min_epu8(min2b, _mm512_max_epu8(min1b, a));
+                min1b = _mm512_min_epu8(min1b, a);
+                parb = _mm512_xor_si512(parb, x);
+            }
+            ci += 2;
         }
+        let min1 = _mm512_min_epu8(min1a, min1b);
+        let min2 = _mm512_min_epu8(_mm512_max_epu8(min1a, min1b), _mm512_min_epu8(min2a, min2b));
+        let par = _mm512_xor_si512(para, parb);
         let n1 = _mm512_min_epu8(_mm512_subs_epu8(min1, off), clp);
         let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
         for (ci, (c, &x)) in circs.iter().zip(t.iter()).enumerate() {
@@ -284,10 +373,14 @@ unsafe fn qc_layer_fixed<const D: usize>(
             let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
             let pl = l.add(so as usize) as *mut __m512i;
             let ln = if c.reread {
-                let rold = _mm512_load_si512(pr as *const _);
                 let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
                 let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
-                _mm512_adds_epi8(_mm512_subs_epi8(lv, rold), rn)
+                if FIRST {
+                    _mm512_adds_epi8(lv, rn)
+                } else {
+                    let rold = _mm512_load_si512(pr as *const _);
+                    _mm512_adds_epi8(_mm512_subs_epi8(lv, rold), rn)
+                }
             } else {
                 _mm512_adds_epi8(x, rn)
             };
@@ -315,6 +408,7 @@ unsafe fn qc_layer_masked(
     rot: &[[u8; 64]; 120],
     off: __m512i,
     clp: __m512i,
+    first: bool,
 ) {
     const VALID: u64 = (1u64 << SUB) - 1;
     let ones = _mm512_set1_epi8(-1);
@@ -333,7 +427,11 @@ unsafe fn qc_layer_masked(
                 let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
                 let raw = _mm512_load_si512(l.add(so as usize) as *const _);
                 let lv = _mm512_permutexvar_epi8(idx, raw);
-                let rold = _mm512_load_si512(r.add((c0 + ci) * STRIDE + u * 64) as *const _);
+                let rold = if first {
+                    zero
+                } else {
+                    _mm512_load_si512(r.add((c0 + ci) * STRIDE + u * 64) as *const _)
+                };
                 let t = _mm512_maskz_mov_epi8(present, _mm512_subs_epi8(lv, rold));
                 _mm512_store_si512(tmp.add(ci * 64) as *mut _, t);
                 let a = _mm512_mask_blend_epi8(present, ones, _mm512_abs_epi8(t));
@@ -354,7 +452,11 @@ unsafe fn qc_layer_masked(
                 let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
                 let pl = l.add(so as usize) as *mut __m512i;
                 let ln = if c.reread {
-                    let rold = _mm512_load_si512(pr as *const _);
+                    let rold = if first {
+                        zero
+                    } else {
+                        _mm512_load_si512(pr as *const _)
+                    };
                     let idx =
                         _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
                     let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
@@ -487,8 +589,11 @@ pub(super) unsafe fn quantise_info_group_avx512(src: *const f32, dst: *mut u8, s
     let sc = _mm512_set1_ps(scale);
     let lo = _mm512_set1_ps(-127.0);
     let hi = _mm512_set1_ps(127.0);
-    let mut tmp = Group([0; STRIDE]);
-    let t = tmp.0.as_mut_ptr();
+    let mut tmp = std::mem::MaybeUninit::<Group>::uninit();
+    let t = tmp.as_mut_ptr().cast::<u8>();
+    // Bytes 368–383 are not converted below: zero them (every byte is then written; no
+    // 384-byte clear per group).
+    _mm512_store_si512(t.add(320) as *mut _, _mm512_setzero_si512());
     for c in 0..23 {
         // 22 full vectors and 8 floats; masked lanes read nothing.
         let m: u16 = if c == 22 { 0x00FF } else { 0xFFFF };
