@@ -399,7 +399,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
                 let mut phy: Box<dyn PhyTx> = match rates {
                     None => Box::new(BbframeTx::create(&path, bbframe_len)?),
                     Some((rs, fs)) => {
-                        let mut tx = Dvbs2Tx::create(&path, pls, rs, fs, ROLLOFF)?;
+                        let mut tx = Dvbs2Tx::create(&path, pls, fs, rs, ROLLOFF)?;
                         tx.set_realtime(!unpaced);
                         tx.set_doppler(tx_doppler);
                         Box::new(tx)
@@ -541,7 +541,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
                 let mut phy: Box<dyn PhyRx> = match rates {
                     None => Box::new(BbframeRx::open(&path)?),
                     Some((rs, fs)) => {
-                        let mut rx = Dvbs2Rx::open(&path, rs, fs, ROLLOFF)?;
+                        let mut rx = Dvbs2Rx::open(&path, fs, rs, ROLLOFF)?;
                         rx.set_doppler(rx_doppler);
                         Box::new(rx)
                     }
