@@ -37,10 +37,13 @@
 //!    header's phase; its frequency integrator at the end of the frame updates the tracked
 //!    frequency (so a Doppler ramp is followed frame by frame). QPSK and 8PSK frames first
 //!    measure their own residual frequency from the 4th/8th power of their symbols (when that is
-//!    above its noise, about 2 dB Es/N0 for QPSK). At low Es/N0 the pilot blocks' spacing leaves
-//!    the frequency ambiguous by multiples of 1/1476 cycles/symbol; the phase of the next
-//!    header, predicted from the previous pilot frame, picks the right multiple, so the carrier
-//!    is right from the second frame on.
+//!    above its noise, about 2 dB Es/N0 for QPSK). The pilot blocks' spacing leaves the
+//!    frequency ambiguous by multiples of 1/1476 cycles/symbol, and one header's frequency may
+//!    be off by more than half of that (at low Es/N0, or by chance: 8PSK 3/5 at 8 dB): after
+//!    each lock, every multiple (±4) is tried on the frame's payload and the most likely one
+//!    (symbol log-likelihood plus the header's prior) is kept, until a frame decides clearly;
+//!    afterwards the phase of each next header, predicted from the previous pilot frame, can
+//!    still correct the multiple.
 //!
 //! # Limits (measured, see `tests/dvbs2_sync.rs` and `tests/dvbs2_vectors.rs`)
 //!
@@ -215,6 +218,9 @@ pub struct PlFrameSync {
     freq_track: f64,
     /// True once a frame's pilots or decision-directed loop has measured `freq_track`.
     freq_refined: bool,
+    /// True once a pilot frame has shown which multiple of the pilot spacing's frequency
+    /// ambiguity is right (see `check_alias`); cleared at each new lock.
+    alias_checked: bool,
     constellations: Vec<Dvbs2Constellation>,
     nda: Vec<Complex32>,
     /// The last frame with at least two pilot blocks: (start, end, frequency, header phase).
@@ -289,6 +295,7 @@ impl PlFrameSync {
             pending: None,
             freq_track: 0.0,
             freq_refined: false,
+            alias_checked: false,
             constellations: super::modcod::Modcod::all()
                 .map(Dvbs2Constellation::for_modcod)
                 .collect(),
@@ -321,6 +328,7 @@ impl PlFrameSync {
         self.pending = None;
         self.freq_track = 0.0;
         self.freq_refined = false;
+        self.alias_checked = false;
         self.last_pilot = None;
         self.stats = PlSyncStats::default();
     }
@@ -581,6 +589,7 @@ impl PlFrameSync {
         self.freq_track = fit.freq;
         self.last_pilot = None;
         self.freq_refined = false;
+        self.alias_checked = false;
         self.stats.locks += 1;
         self.tentatives.clear();
         let p = Pending {
@@ -786,6 +795,142 @@ impl PlFrameSync {
         }
     }
 
+    /// Phase anchors of the frame at buffer index `i0` after derotation by `w` (rad/symbol)
+    /// and `phi0`: the header `(45, 0)` and, per pilot block, its centre and unwrapped residual
+    /// phase (EN 302 307-1 §5.5.3: 36 symbols (1+j)/√2 after every 16 slots). Returns the
+    /// number of anchors and the residual frequency (cycles/symbol; 0 without two pilot blocks):
+    /// the least-squares slope through the anchors.
+    fn pilot_anchors(
+        &self,
+        i0: usize,
+        pls: &Pls,
+        w: f64,
+        phi0: f64,
+        amp: f32,
+        anchors: &mut [(f64, f64); 24],
+    ) -> (usize, f64) {
+        let blocks = pls.pilot_blocks();
+        let seq = self.scrambler.sequence();
+        let corr = |k: usize| -> Complex32 {
+            let a = -(w * (k as f64 - 45.0) + phi0);
+            let z = self.buf[i0 + k] * Complex32::new(a.cos() as f32, a.sin() as f32) / amp;
+            rotate(z, (4 - seq[k - PLHEADER_LEN]) & 3)
+        };
+        let mut n_anchor = 1;
+        anchors[0] = (45.0, 0.0);
+        let mut dfreq = 0.0;
+        if blocks == 0 {
+            return (n_anchor, dfreq);
+        }
+        let mut sums = [Complex32::new(0.0, 0.0); 23];
+        for (j, s) in sums.iter_mut().enumerate().take(blocks) {
+            let b = pilot_block_start(j);
+            for k in b..b + PILOT_BLOCK_LEN {
+                *s += corr(k) * pilot_symbol().conj();
+            }
+        }
+        if blocks >= 2 {
+            let r: Complex32 = (1..blocks).map(|j| sums[j] * sums[j - 1].conj()).sum();
+            dfreq = f64::from(r.arg()) / (2.0 * PI * PILOT_SPACING);
+        }
+        for (j, s) in sums.iter().enumerate().take(blocks) {
+            let c = pilot_block_start(j) as f64 + (PILOT_BLOCK_LEN as f64 - 1.0) / 2.0;
+            let (pc, pp) = anchors[n_anchor - 1];
+            let predicted = pp + 2.0 * PI * dfreq * (c - pc);
+            let measured = f64::from(s.arg());
+            let mut d = measured - predicted;
+            d -= 2.0 * PI * (d / (2.0 * PI)).round();
+            anchors[n_anchor] = (c, predicted + d);
+            n_anchor += 1;
+        }
+        if blocks >= 2 {
+            // Least-squares slope through all anchors (header and pilot blocks): the
+            // residual frequency, several times more precise than the mean of neighbours.
+            let a = &anchors[..n_anchor];
+            let n = a.len() as f64;
+            let (mx, my) = a
+                .iter()
+                .fold((0.0, 0.0), |(x, y), &(c, p)| (x + c / n, y + p / n));
+            let (sxy, sxx) = a.iter().fold((0.0, 0.0), |(sxy, sxx), &(c, p)| {
+                (sxy + (c - mx) * (p - my), sxx + (c - mx) * (c - mx))
+            });
+            dfreq = sxy / sxx / (2.0 * PI);
+        }
+        (n_anchor, dfreq)
+    }
+
+    /// Chooses the multiple of the pilot spacing's ambiguity (1/1476 cycles/symbol) of the
+    /// frame's frequency `f` (±4): a wrong multiple turns the phase by whole cycles between pilot
+    /// blocks. Each candidate's carrier (pilot anchors, linear phase between them) is applied to
+    /// every 2nd data symbol and scored by the log-likelihood of those symbols (the constellation
+    /// with complex noise variance `noise_var`: `Σ log Σ_s exp(−|z−s|²/N0)`) plus the log of the
+    /// header frequency's Gaussian prior (σ 1.5× the Cramér–Rao bound of 90 symbols). All
+    /// DVB-S2 constellations are symmetric under quarter turns, so the PL scrambling (§5.5.4)
+    /// need not be removed. When the best candidate leads by more than 10 (nats), later frames
+    /// skip the check. Returns the chosen frequency.
+    fn check_alias(
+        &mut self,
+        i0: usize,
+        pls: &Pls,
+        f: f64,
+        phi0: f64,
+        amp: f32,
+        noise_var: f32,
+    ) -> f64 {
+        let Some(m) = pls.modcod else { return f };
+        let cons = &self.constellations[usize::from(m.value()) - 1];
+        let slots = pls.slots();
+        let n0 = noise_var.max(1e-4);
+        let inv_n0 = 1.0 / n0;
+        let snr = 1.0 / f64::from(n0);
+        let nh = PLHEADER_LEN as f64;
+        let var_h = 2.25 * 6.0 / ((2.0 * PI).powi(2) * snr * nh * (nh * nh - 1.0));
+        let mut anchors = [(0f64, 0f64); 24];
+        let mut scores = [(f64::NEG_INFINITY, 0i32); 9];
+        for (score, n) in scores.iter_mut().zip(-4i32..=4) {
+            let df = f64::from(n) / PILOT_SPACING;
+            let w = 2.0 * PI * (f + df);
+            let (na, dfreq) = self.pilot_anchors(i0, pls, w, phi0, amp, &mut anchors);
+            let a = &anchors[..na];
+            let slope = end_slope(a).unwrap_or(2.0 * PI * dfreq);
+            let mut ll = -df * df / (2.0 * var_h);
+            let mut k = PLHEADER_LEN;
+            for s in 0..slots {
+                for j in (0..SLOT_LEN).step_by(2) {
+                    let kk = k + j;
+                    let ang = -(w * (kk as f64 - 45.0) + phi0 + phase_at(a, slope, kk as f64));
+                    let z = self.buf[i0 + kk] * Complex32::new(ang.cos() as f32, ang.sin() as f32)
+                        / amp;
+                    let dmin = cons
+                        .points()
+                        .iter()
+                        .map(|&p| (z - p).norm_sqr())
+                        .fold(f32::INFINITY, f32::min);
+                    let sum: f32 = cons
+                        .points()
+                        .iter()
+                        .map(|&p| (-((z - p).norm_sqr() - dmin) * inv_n0).exp())
+                        .sum();
+                    ll += f64::from(sum.ln() - dmin * inv_n0);
+                }
+                k += SLOT_LEN;
+                if (s + 1) % SLOTS_PER_PILOT == 0 && s + 1 < slots {
+                    k += PILOT_BLOCK_LEN;
+                }
+            }
+            *score = (ll, n);
+        }
+        scores.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let (best, n) = scores[0];
+        if best - scores[1].0 > 10.0 {
+            self.alias_checked = true;
+        }
+        if n != 0 {
+            self.stats.alias_corrections += 1;
+        }
+        f + f64::from(n) / PILOT_SPACING
+    }
+
     fn emit(&mut self, p: &Pending, frames: &mut Vec<PlFrameInfo>, payload: &mut Vec<Complex32>) {
         let n90 = PLHEADER_LEN as f32;
         let amp = (p.fit.dec.correlation / n90).max(1e-30);
@@ -832,16 +977,22 @@ impl PlFrameSync {
         } else {
             f_track
         };
-        info.freq = f_use;
-        let w = 2.0 * PI * f_use;
         let phi0 = f64::from(p.fit.dec.phase);
-        // Symbol k (from the SOF) before carrier correction: y·e^{-j(w(k−45) + φ0)}/A,
-        // descrambled. Pilot blocks give phase anchors.
         let slots = p.pls.slots();
         let blocks = p.pls.pilot_blocks();
-        let block_start =
-            |j: usize| PLHEADER_LEN + (j + 1) * SLOTS_PER_PILOT * SLOT_LEN + j * PILOT_BLOCK_LEN;
+        // The pilot blocks fix the carrier only up to multiples of 1/1476 cycles/symbol, and at
+        // low Es/N0 (or with an unlucky header) the header's frequency may be off by more than
+        // half of that: until one frame has shown clearly which multiple is right, each is tried
+        // on the payload (`check_alias`), so even the first frame after lock is right.
+        let f_use = if blocks >= 2 && !self.alias_checked {
+            self.check_alias(i0, &p.pls, f_use, phi0, amp, info.noise_var)
+        } else {
+            f_use
+        };
+        info.freq = f_use;
+        let w = 2.0 * PI * f_use;
         let seq = self.scrambler.sequence();
+        let block_start = pilot_block_start;
         let corr = |buf: &[Complex32], k: usize, extra: f64| -> Complex32 {
             let a = -(w * (k as f64 - 45.0) + phi0 + extra);
             let z = buf[i0 + k] * Complex32::new(a.cos() as f32, a.sin() as f32) / amp;
@@ -849,45 +1000,8 @@ impl PlFrameSync {
         };
         // Anchors: (position, unwrapped residual phase); the header is (45, 0).
         let mut anchors = [(0f64, 0f64); 24];
-        let mut n_anchor = 1;
-        anchors[0] = (45.0, 0.0);
-        let mut dfreq = 0.0;
+        let (n_anchor, mut dfreq) = self.pilot_anchors(i0, &p.pls, w, phi0, amp, &mut anchors);
         if blocks > 0 {
-            let mut sums = [Complex32::new(0.0, 0.0); 23];
-            for (j, s) in sums.iter_mut().enumerate().take(blocks) {
-                let b = block_start(j);
-                for k in b..b + PILOT_BLOCK_LEN {
-                    *s += corr(&self.buf, k, 0.0) * pilot_symbol().conj();
-                }
-            }
-            let spacing = (SLOTS_PER_PILOT * SLOT_LEN + PILOT_BLOCK_LEN) as f64;
-            if blocks >= 2 {
-                let r: Complex32 = (1..blocks).map(|j| sums[j] * sums[j - 1].conj()).sum();
-                dfreq = f64::from(r.arg()) / (2.0 * PI * spacing);
-            }
-            for (j, s) in sums.iter().enumerate().take(blocks) {
-                let c = block_start(j) as f64 + (PILOT_BLOCK_LEN as f64 - 1.0) / 2.0;
-                let (pc, pp) = anchors[n_anchor - 1];
-                let predicted = pp + 2.0 * PI * dfreq * (c - pc);
-                let measured = f64::from(s.arg());
-                let mut d = measured - predicted;
-                d -= 2.0 * PI * (d / (2.0 * PI)).round();
-                anchors[n_anchor] = (c, predicted + d);
-                n_anchor += 1;
-            }
-            if blocks >= 2 {
-                // Least-squares slope through all anchors (header and pilot blocks): the
-                // residual frequency, several times more precise than the mean of neighbours.
-                let a = &anchors[..n_anchor];
-                let n = a.len() as f64;
-                let (mx, my) = a
-                    .iter()
-                    .fold((0.0, 0.0), |(x, y), &(c, p)| (x + c / n, y + p / n));
-                let (sxy, sxx) = a.iter().fold((0.0, 0.0), |(sxy, sxx), &(c, p)| {
-                    (sxy + (c - mx) * (p - my), sxx + (c - mx) * (c - mx))
-                });
-                dfreq = sxy / sxx / (2.0 * PI);
-            }
             info.freq += dfreq;
             self.last_pilot = (blocks >= 2).then_some((
                 p.start,
@@ -903,16 +1017,7 @@ impl PlFrameSync {
         // the derivative of a least-squares parabola through the anchors (a Doppler ramp makes
         // it differ from the frame's mean frequency).
         let end_slope = end_slope(anchors).unwrap_or(2.0 * PI * dfreq);
-        let phase_at = |k: f64| -> f64 {
-            let (lc, lp) = anchors[anchors.len() - 1];
-            if k >= lc {
-                return lp + end_slope * (k - lc);
-            }
-            let j = anchors.partition_point(|a| a.0 <= k);
-            let (c0, p0) = anchors[j - 1];
-            let (c1, p1) = anchors[j];
-            p0 + (p1 - p0) * (k - c0) / (c1 - c0)
-        };
+        let phase_at = |k: f64| -> f64 { phase_at(anchors, end_slope, k) };
         let mut k = PLHEADER_LEN;
         if blocks > 0 {
             // Amplitude and noise from the pilot symbols, carrier removed, pooled with the
@@ -990,6 +1095,27 @@ impl PlFrameSync {
         info.payload_len = payload.len() - info.payload_offset;
         frames.push(info);
     }
+}
+
+/// Symbols from one pilot block to the next (16 slots and the block, EN 302 307-1 §5.5.3).
+const PILOT_SPACING: f64 = (SLOTS_PER_PILOT * SLOT_LEN + PILOT_BLOCK_LEN) as f64;
+
+/// Start (symbols from the SOF) of pilot block `j` (§5.5.3: after every 16 slots).
+fn pilot_block_start(j: usize) -> usize {
+    PLHEADER_LEN + (j + 1) * SLOTS_PER_PILOT * SLOT_LEN + j * PILOT_BLOCK_LEN
+}
+
+/// Residual carrier phase at symbol `k`: linear between the anchors (position, phase), after
+/// the last one extrapolated with `end_slope` (rad/symbol).
+fn phase_at(anchors: &[(f64, f64)], end_slope: f64, k: f64) -> f64 {
+    let (lc, lp) = anchors[anchors.len() - 1];
+    if k >= lc {
+        return lp + end_slope * (k - lc);
+    }
+    let j = anchors.partition_point(|a| a.0 <= k);
+    let (c0, p0) = anchors[j - 1];
+    let (c1, p1) = anchors[j];
+    p0 + (p1 - p0) * (k - c0) / (c1 - c0)
 }
 
 /// Slope (rad/symbol) at the last anchor of the least-squares parabola through `anchors`
