@@ -255,6 +255,9 @@ impl Prefetch {
     /// All of `data`, spread over the layers of `iterations` iterations of `q` layers,
     /// at most [`PREFETCH_BURST`] lines per layer (longer bursts stall the kernel).
     pub(super) fn spread(data: &[f32], q: usize, iterations: usize) -> Prefetch {
+        if data.is_empty() {
+            return Prefetch::none();
+        }
         let start = data.as_ptr() as usize & !63;
         let end = data.as_ptr() as usize + std::mem::size_of_val(data);
         let lines = (end - start).div_ceil(64);
