@@ -32,6 +32,6 @@ pub use interleaver::BitInterleaver;
 pub use modcod::{Dvbs2Modulation, Dvbs2Rate, FrameSize, Modcod, Pls};
 pub use pl::{PlFramer, PlScrambler, PlscDecision, PlscDecoder};
 pub use receiver::{Dvbs2Receiver, Dvbs2RxConfig, Dvbs2RxFrame, Dvbs2RxStats};
-pub use rx::{BchOutcome, DecodedFrame, Dvbs2FrameDecoder, FrameDecoderStats};
+pub use rx::{iteration_budget, BchOutcome, DecodedFrame, Dvbs2FrameDecoder, FrameDecoderStats};
 pub use sync::{PlFrameInfo, PlFrameSync, PlSyncConfig, PlSyncStats};
 pub use tx::{Dvbs2FrameEncoder, Dvbs2Modulator};
