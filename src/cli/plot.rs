@@ -96,6 +96,9 @@ pub fn make_plots(args: &PlotArgs, quiet: bool) -> Result<PlotReport> {
     let wf = waveform(&args.waveform, profile.as_ref(), Some(&info))?;
     let mut cfg = DemodConfig::new(wf.modulation, info.sample_rate, wf.symbol_rate, wf.rolloff);
     cfg.real_input = info.real;
+    // As `rx` by default: the constellation shown is the one the decoder sees.
+    cfg.dc_iq = true;
+    cfg.balance = true;
     let mut demod = PskDemodulator::new(cfg).map_err(option_error)?;
     reader.rewind()?;
 

@@ -197,6 +197,11 @@ pub struct RxArgs {
     /// One carrier search at the start only, as before the state machine: the loops must hold the carrier for the whole stream.
     #[arg(long, overrides_with = "reacquire")]
     pub no_reacquire: bool,
+    /// No DC-offset / IQ-imbalance correction (by default on: the receiver's DC and IQ
+    /// imbalance are removed blindly from the input, and the transmitter's carrier leak and
+    /// I/Q shear from the carrier-locked symbols, which centres the constellation).
+    #[arg(long)]
+    pub no_dc_iq: bool,
     /// An FSK-family demodulator instead of the PSK one (set by --satellite).
     #[arg(skip)]
     pub fsk: Option<crate::stages::FskKind>,
@@ -423,6 +428,8 @@ impl RxPlan {
         cfg.initial_cfo_hz = args.offset.unwrap_or(0.0);
         cfg.real_input = info.real;
         cfg.reacquire = !args.no_reacquire;
+        cfg.dc_iq = !args.no_dc_iq;
+        cfg.balance = !args.no_dc_iq;
         cfg.search_span_hz = match (args.search_span, args.offset) {
             (Some(span), _) => Some(span),
             (None, Some(_)) => Some(0.5 * wf.symbol_rate),

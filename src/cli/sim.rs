@@ -7,7 +7,8 @@ use crate::io::{CaptureMeta, CaptureReader, SampleFormat};
 use crate::pipeline::{interrupt_flag, Pipeline, PipelineConfig};
 use crate::stages::{CaptureSink, CaptureSource, ChannelStage, DopplerFeed, DopplerStage};
 use clap::Args;
-use leomodem_dsp::channel::{ebn0_to_esn0_db, Channel, ChannelConfig};
+use leomodem_dsp::channel::{ebn0_to_esn0_db, Channel, ChannelConfig, ReceiverImbalance};
+use num_complex::Complex32;
 use std::path::PathBuf;
 
 /// Arguments of `leomodem sim`.
@@ -55,6 +56,16 @@ pub struct SimArgs {
     /// Sample-clock offset of the receiver, ppm.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "PPM", value_parser = parse_real)]
     pub clock_ppm: f64,
+    /// The receiver's DC offset, `RE,IM` in the input's units (the modulator's output
+    /// has power 1), added after the noise with --iq-gain/--iq-phase.
+    #[arg(long, value_name = "RE,IM", allow_hyphen_values = true, value_parser = parse_complex)]
+    pub dc_offset: Option<(f32, f32)>,
+    /// The receiver's IQ gain imbalance (Q over I), dB, within ±6.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "DB", value_parser = parse_real)]
+    pub iq_gain: f64,
+    /// The receiver's quadrature error (Q axis rotated towards I), degrees, within ±45.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "DEG", value_parser = parse_real)]
+    pub iq_phase: f64,
     /// Mean power of the input signal (default: measured on the input).
     #[arg(long, allow_hyphen_values = true, value_name = "P", value_parser = parse_real)]
     pub signal_power: Option<f64>,
@@ -145,6 +156,27 @@ pub fn run(args: SimArgs) -> Result<()> {
         seed: args.seed,
     })
     .map_err(option_error)?;
+    let (dc_re, dc_im) = args.dc_offset.unwrap_or((0.0, 0.0));
+    let receiver = ReceiverImbalance {
+        dc: Complex32::new(dc_re, dc_im),
+        gain_db: args.iq_gain,
+        phase_deg: args.iq_phase,
+    };
+    let impaired_rx = args.dc_offset.is_some() || args.iq_gain != 0.0 || args.iq_phase != 0.0;
+    let channel = if impaired_rx {
+        channel.with_receiver(receiver).map_err(|e| match e {
+            leomodem_dsp::DspError::InvalidParameter { name, reason } => Error::config(
+                match name {
+                    "dc" => "--dc-offset",
+                    "gain_db" => "--iq-gain",
+                    _ => "--iq-phase",
+                },
+                reason,
+            ),
+        })?
+    } else {
+        channel
+    };
     let pass = args.doppler.resolve(None)?;
     let doppler_stage = match &pass {
         Some(p) => {
@@ -171,7 +203,7 @@ pub fn run(args: SimArgs) -> Result<()> {
         p.record(&mut meta);
     }
     meta.description = Some(format!(
-        "leomodem sim of {}: {}Es/N0 {}, CFO {} Hz, Doppler rate {} Hz/s, phase {}°, timing {} samples, clock {} ppm, seed {}",
+        "leomodem sim of {}: {}Es/N0 {}, CFO {} Hz, Doppler rate {} Hz/s, phase {}°, timing {} samples, clock {} ppm, seed {}{}",
         info.path.display(),
         pass.as_ref()
             .map_or(String::new(), |p| format!("pass of {}, ", p.describe())),
@@ -181,7 +213,15 @@ pub fn run(args: SimArgs) -> Result<()> {
         args.phase,
         args.timing_offset,
         args.clock_ppm,
-        args.seed
+        args.seed,
+        if impaired_rx {
+            format!(
+                ", receiver DC {} IQ {} dB {}°",
+                receiver.dc, receiver.gain_db, receiver.phase_deg
+            )
+        } else {
+            String::new()
+        }
     ));
     let sink = CaptureSink::create(&args.output, args.output_format, &meta)?;
     let written = sink.written_counter();
@@ -207,6 +247,21 @@ pub fn run(args: SimArgs) -> Result<()> {
     );
     print_stats(args.stats, &report);
     Ok(())
+}
+
+/// `RE,IM` → a complex value (the receiver's DC offset).
+fn parse_complex(s: &str) -> std::result::Result<(f32, f32), String> {
+    let (re, im) = s
+        .split_once(',')
+        .ok_or_else(|| format!("`{s}` is not RE,IM (e.g. 0.1,-0.05)"))?;
+    let num = |t: &str| {
+        t.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| format!("`{t}` in `{s}` is not a finite number"))
+    };
+    Ok((num(re)?, num(im)?))
 }
 
 /// Refuses a pass whose Doppler would push the signal out of the sampled band.

@@ -39,6 +39,9 @@
 //!    n(n−1)/2 / sample_rate) / sample_rate`. A positive `cfo_hz` shifts the
 //!    spectrum up.
 //! 3. **AWGN** of variance `σ²` per complex output sample when `esn0_db` is set.
+//! 4. **The receiver's front end** (only with [`Channel::with_receiver`]): its IQ
+//!    imbalance and DC offset ([`ReceiverImbalance`]), after the noise, as a
+//!    direct-conversion receiver's mixer and ADC act on what the antenna delivers.
 //!
 //! The noise comes from a seeded [`Xoshiro256PlusPlus`]: one complex sample
 //! (I then Q, standard normal) is drawn per output sample, in order, so the same
@@ -58,6 +61,55 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Largest `|clock_ppm|` accepted (1 %).
 pub const MAX_CLOCK_PPM: f64 = 10_000.0;
+
+/// A direct-conversion receiver's front-end impairments: gain ratio `g` (Q over I),
+/// quadrature error `φ` (Q axis rotated by `φ` towards I) and DC offset `d`, the model
+/// of [`crate::sync::dciq`]: `I_r = I + Re d`, `Q_r = g·(Q·cos φ − I·sin φ) + Im d`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReceiverImbalance {
+    /// DC offset, in input units (the modulator's output has power 1).
+    pub dc: Complex32,
+    /// Gain imbalance, dB (`g = 10^(dB/20)`).
+    pub gain_db: f64,
+    /// Quadrature error, degrees.
+    pub phase_deg: f64,
+}
+
+impl ReceiverImbalance {
+    /// Checks the values: finite, |gain| ≤ 6 dB, |phase| < 45°.
+    pub fn check(&self) -> Result<(), DspError> {
+        if !(self.dc.re.is_finite() && self.dc.im.is_finite()) {
+            return Err(DspError::invalid(
+                "dc",
+                format!("must be finite, got {}", self.dc),
+            ));
+        }
+        if !(self.gain_db.is_finite() && self.gain_db.abs() <= 6.0) {
+            return Err(DspError::invalid(
+                "gain_db",
+                format!("must be within ±6 dB, got {}", self.gain_db),
+            ));
+        }
+        if !(self.phase_deg.is_finite() && self.phase_deg.abs() < 45.0) {
+            return Err(DspError::invalid(
+                "phase_deg",
+                format!("must be within ±45°, got {}", self.phase_deg),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Applies the impairments to `x` in place.
+    pub fn apply(&self, x: &mut [Complex32]) {
+        let g = 10f64.powf(self.gain_db / 20.0);
+        let (s, c) = self.phase_deg.to_radians().sin_cos();
+        let (gc, gs) = ((g * c) as f32, (g * s) as f32);
+        for v in x.iter_mut() {
+            let (i, q) = (v.re, v.im);
+            *v = Complex32::new(i, gc * q - gs * i) + self.dc;
+        }
+    }
+}
 
 /// Configuration of a [`Channel`]. The [`Default`] is a transparent channel:
 /// normalised rates (`sample_rate = symbol_rate = 1.0`), `signal_power = 1.0`, no
@@ -129,6 +181,7 @@ pub struct Channel {
     noise_var: f64,
     noise_sd: f32,
     delay: f64,
+    receiver: Option<ReceiverImbalance>,
 }
 
 impl Channel {
@@ -212,7 +265,16 @@ impl Channel {
             noise_var,
             noise_sd,
             delay,
+            receiver: None,
         })
+    }
+
+    /// Adds the receiver's front-end impairments (step 4 of the module docs); fails on
+    /// values out of range ([`ReceiverImbalance::check`]).
+    pub fn with_receiver(mut self, receiver: ReceiverImbalance) -> Result<Self, DspError> {
+        receiver.check()?;
+        self.receiver = Some(receiver);
+        Ok(self)
     }
 
     fn make_nco(cfg: &ChannelConfig) -> Result<Nco, DspError> {
@@ -265,6 +327,9 @@ impl Channel {
                 let im: f32 = self.rng.sample(StandardNormal);
                 *x += Complex32::new(sd * re, sd * im);
             }
+        }
+        if let Some(r) = &self.receiver {
+            r.apply(new);
         }
         new.len()
     }
@@ -716,5 +781,59 @@ mod tests {
                 exact,
             );
         assert_eq!(got, reference);
+    }
+
+    #[test]
+    fn receiver_imbalance_is_the_dciq_model_and_is_checked() {
+        // A noisy QPSK at 4 sps on a 0.1·fs carrier through a receiver with a known
+        // imbalance: the blind corrector (same model, crate::sync::dciq) measures it.
+        let x = qpsk_signal(40_000, 4.0, 1.0, 3);
+        let rx = ReceiverImbalance {
+            dc: Complex32::new(0.2, -0.1),
+            gain_db: 1.0,
+            phase_deg: 5.0,
+        };
+        let cfg = ChannelConfig {
+            sample_rate: 4.0,
+            symbol_rate: 1.0,
+            esn0_db: Some(10.0),
+            cfo_hz: 0.4,
+            seed: 4,
+            ..ChannelConfig::default()
+        };
+        let clean = run(&cfg, &x);
+        let mut ch = Channel::new(cfg.clone())
+            .unwrap()
+            .with_receiver(rx)
+            .unwrap();
+        let mut y = Vec::new();
+        ch.process(&x, &mut y);
+        // Same noise, then the front end: exactly `apply` on the clean output.
+        let mut expect = clean.clone();
+        rx.apply(&mut expect);
+        assert_eq!(y, expect);
+        let mut c = crate::sync::DcIqCorrector::new(1024, 65536.0, true).unwrap();
+        let mut out = Vec::new();
+        c.process(&y, &mut out);
+        let e = c.estimate();
+        assert!((20.0 * e.gain.log10() - 1.0).abs() < 0.05, "{e:?}");
+        assert!((e.phase_deg - 5.0).abs() < 0.3, "{e:?}");
+        assert!((e.dc - rx.dc).norm() < 0.01, "{e:?}");
+        for bad in [
+            ReceiverImbalance { gain_db: 7.0, ..rx },
+            ReceiverImbalance {
+                phase_deg: 45.0,
+                ..rx
+            },
+            ReceiverImbalance {
+                dc: Complex32::new(f32::NAN, 0.0),
+                ..rx
+            },
+        ] {
+            assert!(Channel::new(cfg.clone())
+                .unwrap()
+                .with_receiver(bad)
+                .is_err());
+        }
     }
 }

@@ -165,6 +165,44 @@ impl DcIqCorrector {
         }
     }
 
+    /// Learns from `samples` without correcting them, exactly as
+    /// [`process_in_place`](Self::process_in_place) would (same blocks, same averages):
+    /// for a caller that holds back the head of a stream (an acquisition block), so the
+    /// head itself can then be corrected with what it taught
+    /// ([`correct_in_place`](Self::correct_in_place)). Allocates nothing.
+    pub fn prime(&mut self, samples: &[Complex32]) {
+        let mut rest = samples;
+        while !rest.is_empty() {
+            let take = (self.block - self.in_block).min(rest.len());
+            let (now, later) = rest.split_at(take);
+            let s = &mut self.sums;
+            for x in now {
+                let (i, q) = (x.re as f64, x.im as f64);
+                if i.is_finite() && q.is_finite() {
+                    s[0] += i;
+                    s[1] += q;
+                    s[2] += i * i;
+                    s[3] += q * q;
+                    s[4] += i * q;
+                }
+            }
+            self.in_block += take;
+            if self.in_block == self.block {
+                self.block_end();
+            }
+            rest = later;
+        }
+    }
+
+    /// Applies the current correction to `samples` without learning from them.
+    pub fn correct_in_place(&self, samples: &mut [Complex32]) {
+        let (dc, a, b) = (self.dc, self.a, self.b);
+        for x in samples.iter_mut() {
+            let y = *x - dc;
+            *x = Complex32::new(y.re, a * y.re + b * y.im);
+        }
+    }
+
     /// Appends the corrected `input` to `out`.
     pub fn process(&mut self, input: &[Complex32], out: &mut Vec<Complex32>) {
         let n = out.len();
@@ -544,6 +582,39 @@ mod tests {
             },
             exact,
         );
+    }
+
+    #[test]
+    fn prime_learns_as_process_does_and_the_head_is_corrected() {
+        const F: f64 = 22.0 / 1024.0;
+        let x = impair(
+            // 22 cycles in 1024 samples: the oracle's DFT sees no leakage at 0 Hz.
+            &tone(20_000, F, 1.0),
+            1.1,
+            -4.0,
+            Complex32::new(0.4, -0.2),
+        );
+        let (head, tail) = x.split_at(5120);
+        // Primed on the head: the same state as after processing it.
+        let mut a = DcIqCorrector::new(512, 4096.0, true).unwrap();
+        let mut b = a.clone();
+        a.process(head, &mut Vec::new());
+        b.prime(head);
+        assert_eq!(a.estimate(), b.estimate());
+        let (mut ta, mut tb) = (Vec::new(), Vec::new());
+        a.process(tail, &mut ta);
+        b.process(tail, &mut tb);
+        assert_eq!(ta, tb);
+        // The head, corrected with what it taught: DC and image gone from the start.
+        let mut c = DcIqCorrector::new(512, 4096.0, true).unwrap();
+        c.prime(head);
+        let mut h = head.to_vec();
+        c.correct_in_place(&mut h);
+        let before = tone_power(&head[..1024], 0.0).sqrt();
+        let after = tone_power(&h[..1024], 0.0).sqrt();
+        assert!(before > 0.4 && after < 0.01, "DC {before} → {after}");
+        let image = tone_power(&h[..1024], -F) / tone_power(&h[..1024], F);
+        assert!(image < 1e-4, "image {image}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::{DemodConfig, DemodStatus, FLL_PULL_IN_SYMBOLS};
 use crate::modem::symbol::DemodSymbol;
-use crate::sync::{Agc, CarrierLoop, EsN0Estimator, LockDetector};
+use crate::sync::{Agc, CarrierLoop, ConstellationBalancer, EsN0Estimator, LockDetector};
 use crate::{Complex32, DspError};
 use std::f64::consts::PI;
 
@@ -22,7 +22,14 @@ pub(super) struct Back {
     pub(super) flushing: bool,
     pub(super) symbols: u64,
     pub(super) first_lock_sample: Option<u64>,
+    /// Symbol-plane offset and shear correction ([`DemodConfig::balance`]).
+    pub(super) balance: Option<ConstellationBalancer>,
 }
+
+/// Symbols between updates of the constellation balancer.
+const BALANCE_BLOCK: usize = 256;
+/// Averaging of the balancer's cluster centres, symbols.
+const BALANCE_TIME_CONSTANT: f64 = 4096.0;
 
 impl Back {
     pub(super) fn new(cfg: &DemodConfig) -> Result<Self, DspError> {
@@ -38,6 +45,15 @@ impl Back {
             flushing: false,
             symbols: 0,
             first_lock_sample: None,
+            balance: if cfg.balance {
+                Some(ConstellationBalancer::new(
+                    m.points(),
+                    BALANCE_BLOCK,
+                    BALANCE_TIME_CONSTANT,
+                )?)
+            } else {
+                None
+            },
         })
     }
 
@@ -47,6 +63,10 @@ impl Back {
         if reset {
             self.carrier.reset();
             self.lock.reset();
+            // A new carrier phase (and ambiguity): the offset is learnt again.
+            if let Some(b) = self.balance.as_mut() {
+                b.reset();
+            }
         }
         // The acquisition validated the bandwidths.
         let _ = self.carrier.set_bandwidths(carrier_bn_t, fll_bn_t);
@@ -56,7 +76,11 @@ impl Back {
     /// while the input count was `samples_in`.
     #[inline(always)]
     pub(super) fn step(&mut self, y: Complex32, sample: f64, samples_in: u64) -> DemodSymbol {
-        let z = self.carrier.step(self.sym_agc.step(y));
+        let mut z = self.carrier.step(self.sym_agc.step(y));
+        if let Some(b) = self.balance.as_mut() {
+            // Learn only on carrier-locked symbols: before lock the clusters smear.
+            z = b.step(z, !self.flushing && self.lock.locked());
+        }
         if !self.flushing {
             self.snr.update(std::slice::from_ref(&z));
             self.lock.update(std::slice::from_ref(&z));

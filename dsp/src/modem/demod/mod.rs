@@ -49,8 +49,12 @@ use crate::modem::constellation::Modulation;
 use crate::modem::symbol::DemodSymbol;
 use crate::nco::Nco;
 use crate::sync::acquisition::{AcqEvent, AcqStats, MAX_TONES};
+use crate::sync::dciq::DcIqEstimate;
+#[cfg(doc)]
+use crate::sync::ConstellationBalancer;
 use crate::sync::{
-    AcqConfig, Acquisition, Agc, CoarseCfoSearch, LineLockMeter, SymbolSync, TrackReport,
+    AcqConfig, Acquisition, Agc, CoarseCfoSearch, DcIqCorrector, LineLockMeter, SymbolSync,
+    TrackReport,
 };
 use crate::{Complex32, DspError};
 use back::{combined_status, noise_var, Back, FrontSnapshot};
@@ -75,6 +79,11 @@ pub const WORKING_SPS: f64 = 4.0;
 pub const HANDOVER_LAG_SECONDS: f64 = 0.1;
 /// Shortest hand-over delay, in blocks.
 pub const MIN_HANDOVER_LAG: u64 = 64;
+
+/// Input samples between updates of the DC/IQ correction ([`DemodConfig::dc_iq`]).
+pub const DC_IQ_BLOCK: usize = 1024;
+/// Averaging time of the DC/IQ correction, seconds (at least 16 blocks).
+pub const DC_IQ_TIME_CONSTANT_S: f64 = 0.25;
 
 /// Demodulator settings. [`DemodConfig::new`] gives defaults that suit most links.
 #[derive(Clone, Debug, PartialEq)]
@@ -112,6 +121,18 @@ pub struct DemodConfig {
     /// again (spur-proof), and tones the search finds are notched. Off: one search at
     /// the start, as before.
     pub reacquire: bool,
+    /// Blind DC-offset removal and IQ-imbalance correction of the input
+    /// ([`DcIqCorrector`]), before everything else: the receiver's own front end (an
+    /// RTL-SDR's DC spike, a direct-conversion mixer's gain and quadrature error). The
+    /// IQ part is applied to complex input carrying a proper constellation (QPSK,
+    /// OQPSK, 8PSK); a BPSK near 0 Hz or real input is improper by itself, so there
+    /// only the DC offset is removed.
+    pub dc_iq: bool,
+    /// Symbol-plane correction of the transmitter's carrier leak and I/Q imbalance
+    /// ([`ConstellationBalancer`]) on the carrier-locked symbols: the constellation's
+    /// clusters are centred and unsheared. Learns only while the carrier is locked;
+    /// restarts with the carrier loop on a retune.
+    pub balance: bool,
 }
 
 /// A setting of [`DemodConfig`] that [`DemodConfig::check`] validates, so a caller can
@@ -191,7 +212,8 @@ impl DemodConfig {
     /// through jitter and cycle slips; the acquisition pre-run makes pull-in unnecessary), FLL assist off (the FFT acquisition leaves well under 1 Hz;
     /// the M-th-power FLL adds frequency noise that makes QPSK slip below ~9 dB Es/N0),
     /// re-acquisition off (its front-end lock metric loses a carrier drifting at tens
-    /// of Hz/s: the hand-over leaves the residual in the carrier loop).
+    /// of Hz/s: the hand-over leaves the residual in the carrier loop), DC/IQ
+    /// correction and constellation balancing off (the application turns them on).
     pub fn new(modulation: Modulation, sample_rate: f64, symbol_rate: f64, rolloff: f64) -> Self {
         DemodConfig {
             modulation,
@@ -207,6 +229,8 @@ impl DemodConfig {
             carrier_bandwidth: 0.005,
             fll_bandwidth: 0.0,
             reacquire: false,
+            dc_iq: false,
+            balance: false,
         }
     }
 }
@@ -281,6 +305,16 @@ pub struct PskDemodulator {
     status: DemodStatus,
     /// Acquisition over the whole stream (with [`DemodConfig::reacquire`]).
     reacq: Option<Box<Reacquisition>>,
+    /// Blind DC/IQ correction of the input (with [`DemodConfig::dc_iq`]) and its
+    /// buffer.
+    dciq: Option<DcIqCorrector>,
+    ibuf: Vec<Complex32>,
+    /// The head of the stream (the acquisition block's length), held back with
+    /// [`DemodConfig::dc_iq`] so the correction learnt on it corrects it too; and
+    /// whether it has been released.
+    head: Vec<Complex32>,
+    head_len: usize,
+    head_done: bool,
 }
 
 /// The acquisition state machine inside the front end, what it decides on (the
@@ -385,7 +419,20 @@ impl PskDemodulator {
         } else {
             None
         };
+        let dciq = if cfg.dc_iq {
+            let tc = (DC_IQ_TIME_CONSTANT_S * cfg.sample_rate).max(16.0 * DC_IQ_BLOCK as f64);
+            let iq = !cfg.real_input && m != Modulation::Bpsk;
+            Some(DcIqCorrector::new(DC_IQ_BLOCK, tc, iq)?)
+        } else {
+            None
+        };
+        let head_len = if dciq.is_some() { acq_cap } else { 0 };
         Ok(PskDemodulator {
+            ibuf: Vec::with_capacity(if dciq.is_some() { BLOCK } else { 0 }),
+            dciq,
+            head: Vec::with_capacity(head_len),
+            head_len,
+            head_done: head_len == 0,
             agc: Agc::new(1.0 / (256.0 * sps_in), 1.0)?,
             search,
             acq_buf: Vec::with_capacity(acq_cap),
@@ -473,6 +520,11 @@ impl PskDemodulator {
             } else {
                 self.acq_buf.len() as u64
             }
+            + if self.head_done {
+                0
+            } else {
+                self.head.len() as u64
+            }
     }
 
     /// Sample index of the last Doppler knot pushed (None without a profile).
@@ -523,6 +575,9 @@ impl PskDemodulator {
     }
 
     fn flush_into(&mut self, sink: &mut Sink) {
+        if !self.head_done {
+            self.release_head(sink);
+        }
         if !self.acquired {
             if self.acq_buf.is_empty() {
                 return;
@@ -552,6 +607,51 @@ impl PskDemodulator {
     }
 
     fn run(&mut self, input: &[Complex32], emit: &mut Sink) {
+        if self.dciq.is_none() {
+            return self.run_balanced(input, emit);
+        }
+        let mut rest = input;
+        if !self.head_done {
+            let take = (self.head_len - self.head.len()).min(rest.len());
+            self.head.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.head.len() < self.head_len {
+                return;
+            }
+            self.release_head(emit);
+        }
+        let mut buf = std::mem::take(&mut self.ibuf);
+        for piece in rest.chunks(BLOCK) {
+            buf.clear();
+            buf.extend_from_slice(piece);
+            if let Some(c) = self.dciq.as_mut() {
+                c.process_in_place(&mut buf);
+            }
+            self.run_balanced(&buf, emit);
+        }
+        self.ibuf = buf;
+    }
+
+    /// The held-back head of the stream: the DC/IQ correction learns from it, corrects
+    /// it, and it goes on through the chain.
+    fn release_head(&mut self, emit: &mut Sink) {
+        self.head_done = true;
+        let mut head = std::mem::take(&mut self.head);
+        if let Some(c) = self.dciq.as_mut() {
+            c.prime(&head);
+            c.correct_in_place(&mut head);
+        }
+        self.run_balanced(&head, emit);
+    }
+
+    /// The DC offset and IQ imbalance the input correction removes now (None without
+    /// [`DemodConfig::dc_iq`]).
+    pub fn dc_iq_estimate(&self) -> Option<DcIqEstimate> {
+        self.dciq.as_ref().map(|c| c.estimate())
+    }
+
+    /// [`run`](Self::run) after the DC/IQ correction.
+    fn run_balanced(&mut self, input: &[Complex32], emit: &mut Sink) {
         if self.doppler.is_none() {
             return self.run_corrected(input, emit);
         }
