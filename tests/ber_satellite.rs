@@ -82,12 +82,21 @@ fn fsk_and_gfsk_at_2_4_and_10_samples_per_symbol_within_1_db_of_theory() {
             if let Some(b) = bt {
                 extra.extend_from_slice(&["--gfsk-bt", b]);
             }
-            let pts = sweep("US04", &extra, "11,20", 60);
-            assert_eq!(pts.len(), 2);
+            let pts = sweep("US04", &extra, "10,11,20", 60);
+            assert_eq!(pts.len(), 3);
             let what = format!("US04 FSK at {fs} S/s, BT {bt:?}");
-            assert_eq!(pts[0]["theory"], "noncoherent-bfsk");
-            assert_within_1_db(&pts[0], noncoherent_fsk, &what);
-            assert_clean(&pts[1], &what);
+            assert_eq!(pts[1]["theory"], "noncoherent-bfsk");
+            assert_within_1_db(&pts[1], noncoherent_fsk, &what);
+            // Frames too: the FER at 11 dB no worse than independent bit errors at 10 dB.
+            let fer = pts[1]["fer"].as_f64().unwrap();
+            assert!(fer > 0.0, "{what}: 11 dB should lose frames: {}", pts[1]);
+            assert!(
+                fer <= pts[0]["fer_theory"].as_f64().unwrap(),
+                "{what}: FER more than 1 dB from theory: {} {}",
+                pts[0],
+                pts[1]
+            );
+            assert_clean(&pts[2], &what);
         }
     }
 }
