@@ -65,9 +65,12 @@ pub struct BerArgs {
     /// One JSON object per point instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// FER of a catalogue satellite's framing (AX.25, AX.25 G3RUH, AO-40 FEC) over 2-FSK IQ with non-coherent detection, beside non-coherent FSK's theoretical curve.
+    /// FER and channel BER of a catalogue transmitter (AX.25, AX.25 G3RUH, AO-40 FEC over FSK/GFSK IQ, AFSK audio or BPSK ≤ 2400 Bd audio with differential detection) through tx, the channel and rx's demodulator and deframer, beside the modulation's curve (non-coherent BFSK ½·exp(−Es/2N0), also the reference for AFSK with noise in the audio; DBPSK ½·exp(−Es/N0)). --esn0 per channel bit; --ebn0 per information bit (AO-40: 2048 per 5200 channel bits).
     #[arg(long, value_name = "NAME|NORAD")]
     pub satellite: Option<String>,
+    /// With --satellite: GFSK, the Gaussian filter's bandwidth-time product of an FSK transmitter.
+    #[arg(long, value_name = "BT", requires = "satellite", value_parser = super::parse_real)]
+    pub gfsk_bt: Option<f64>,
     /// With --satellite: the transmitter (default: the first).
     #[arg(long, value_name = "NAME", requires = "satellite")]
     pub transmitter: Option<String>,
@@ -167,8 +170,15 @@ fn run_dvbs2(args: &BerArgs) -> Result<()> {
 /// Runs `leomodem ber`.
 pub fn run(args: BerArgs) -> Result<()> {
     if let Some(name) = &args.satellite {
-        let points = parse_points(args.ebn0.as_deref().unwrap_or("6:14:2"), "--ebn0")?;
-        return super::ber_satellite::run(&args, name, &points);
+        let (points, es) = match (&args.ebn0, &args.esn0) {
+            (Some(s), _) => (parse_points(s, "--ebn0")?, false),
+            (None, Some(s)) => (parse_points(s, "--esn0")?, true),
+            (None, None) => (parse_points("6:14:2", "--esn0")?, true),
+        };
+        return super::ber_satellite::run(&args, name, &points, es);
+    }
+    if args.gfsk_bt.is_some() {
+        return Err(Error::config("--gfsk-bt", "only with --satellite"));
     }
     if args.coding.profile.as_deref() == Some(crate::dvbs2::PROFILE) {
         return run_dvbs2(&args);

@@ -100,6 +100,19 @@ fn deframer_of(f: Framing) -> (DeframerSpec, BitDetection, &'static str) {
     }
 }
 
+/// The deframer of a bit-level framing after an FSK-family demodulator of `kind`, and
+/// whether the demodulator's LLRs are negated first. These demodulators give one LLR per
+/// channel bit, already differentially decoded for DBPSK (bit 1 = phase flip): NRZI after
+/// DBPSK is then the complement, with no NRZI left in the deframer (AO-40 reads the flips).
+pub(crate) fn fsk_deframer(f: Framing, kind: crate::stages::FskKind) -> (DeframerSpec, bool) {
+    let differential_bits = matches!(kind, crate::stages::FskKind::Dbpsk { .. });
+    let (mut spec, _, _) = deframer_of(f);
+    if let (true, DeframerSpec::Hdlc(c)) = (differential_bits, &mut spec) {
+        c.nrzi = false;
+    }
+    (spec, differential_bits && f != Framing::Ao40)
+}
+
 /// Arguments of `leomodem rx`.
 #[derive(Debug, Clone, Args)]
 pub struct RxArgs {
@@ -426,7 +439,10 @@ impl RxPlan {
         };
         let mut cfg = DemodConfig::new(wf.modulation, info.sample_rate, wf.symbol_rate, wf.rolloff);
         cfg.initial_cfo_hz = args.offset.unwrap_or(0.0);
-        cfg.real_input = info.real;
+        // An FSK-family receiver runs its own demodulator (`FskStage`) and never feeds
+        // this one: its real-input search band, which FSK audio at 2.4 samples per
+        // symbol leaves empty, is not a reason to refuse the input.
+        cfg.real_input = info.real && args.fsk.is_none();
         cfg.reacquire = !args.no_reacquire;
         cfg.dc_iq = !args.no_dc_iq;
         cfg.balance = !args.no_dc_iq;
@@ -616,8 +632,8 @@ fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, C
         stop: interrupt_flag()?,
         ..PipelineConfig::default()
     };
-    let differential_bits = matches!(args.fsk, Some(crate::stages::FskKind::Dbpsk { .. }));
     let pipeline = if let Some(kind) = args.fsk {
+        let invert = plan.deframing.is_some_and(|f| fsk_deframer(f, kind).1);
         let stage = crate::stages::FskStage::new(
             kind,
             info.sample_rate,
@@ -625,8 +641,7 @@ fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, C
             info.real,
             status.clone(),
         )?
-        // NRZI after a DBPSK demodulator (bit 1 = phase flip): the complement, no NRZI.
-        .inverted(differential_bits && plan.deframing != Some(Framing::Ao40));
+        .inverted(invert);
         Pipeline::new(source, cfg).then(stage)
     } else if plan.split {
         let (front, back) = demod_stage.split();
@@ -650,13 +665,10 @@ fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, C
     let chain = match (&plan.profile, plan.deframing) {
         (_, Some(f)) => {
             let (mut spec, mut detection, name) = deframer_of(f);
-            if args.fsk.is_some() {
-                // The FSK-family demodulators give one LLR per channel bit, already
-                // differentially decoded for DBPSK.
+            if let Some(kind) = args.fsk {
+                // One LLR per channel bit (see `fsk_deframer`).
+                spec = fsk_deframer(f, kind).0;
                 detection = BitDetection::Coherent;
-                if let (true, DeframerSpec::Hdlc(c)) = (differential_bits, &mut spec) {
-                    c.nrzi = false;
-                }
             }
             let stage = DeframeStage::new(&spec, detection)?;
             let sink = DeframeSink::create(

@@ -29,18 +29,10 @@ pub fn unsupported(t: &Transmitter) -> Option<String> {
     }
 }
 
-/// Sets `args` up for transmitter `t`: waveform, framing or CCSDS coding, audio carrier
-/// (when the input is real audio and no `--offset` was given).
-pub fn apply(args: &mut RxArgs, t: &Transmitter, real_input: bool) -> Result<()> {
-    if let Some(why) = unsupported(t) {
-        return Err(Error::config(
-            "--satellite",
-            format!("transmitter `{}`: {why}", t.name),
-        ));
-    }
-    args.waveform.modulation = Some(Modulation::Bpsk);
-    args.waveform.symbol_rate = Some(t.baud);
-    args.fsk = match t.modulation {
+/// The FSK-family demodulator `rx` runs for `t` (`None`: the PSK demodulator); `real_input`
+/// when the input is a receiver's audio.
+pub fn fsk_kind(t: &Transmitter, real_input: bool) -> Option<FskKind> {
+    match t.modulation {
         TxModulation::Fsk => Some(FskKind::Fsk {
             // IQ input needs the deviation; documented ones are given, else a typical
             // G3RUH-modem value (a quarter of the baud rate each side).
@@ -62,7 +54,21 @@ pub fn apply(args: &mut RxArgs, t: &Transmitter, real_input: bool) -> Result<()>
             })
         }
         _ => None,
-    };
+    }
+}
+
+/// Sets `args` up for transmitter `t`: waveform, framing or CCSDS coding, audio carrier
+/// (when the input is real audio and no `--offset` was given).
+pub fn apply(args: &mut RxArgs, t: &Transmitter, real_input: bool) -> Result<()> {
+    if let Some(why) = unsupported(t) {
+        return Err(Error::config(
+            "--satellite",
+            format!("transmitter `{}`: {why}", t.name),
+        ));
+    }
+    args.waveform.modulation = Some(Modulation::Bpsk);
+    args.waveform.symbol_rate = Some(t.baud);
+    args.fsk = fsk_kind(t, real_input);
     if real_input && args.offset.is_none() {
         args.offset = t.audio_carrier();
     }
@@ -129,14 +135,16 @@ fn append(into: &Path, from: &Path) -> Result<()> {
 pub fn receive_satellite(args: &RxArgs) -> Result<Vec<(String, RxSummary)>> {
     let name = args.satellite.as_deref().unwrap_or_default();
     let sat = catalogue::find(name)?;
-    let real_input = match args.input.file() {
+    let (real_input, sample_rate) = match args.input.file() {
         Some(f) => {
-            CaptureReader::open(&f.input, &f.open_options()?)?
-                .info()
-                .real
+            let r = CaptureReader::open(&f.input, &f.open_options()?)?;
+            (r.info().real, Some(r.info().sample_rate))
         }
-        None => false,
+        None => (false, None),
     };
+    // A file carries the transmitters whose symbols its sample rate can hold (a device
+    // takes the one given).
+    let fits = |t: &Transmitter| sample_rate.is_none_or(|fs| fs >= 2.0 * t.baud);
     let chosen: Vec<&Transmitter> = match &args.transmitter {
         Some(t) => vec![sat.transmitter(t)?],
         None => {
@@ -145,6 +153,16 @@ pub fn receive_satellite(args: &RxArgs) -> Result<Vec<(String, RxSummary)>> {
                 .iter()
                 .filter(|t| unsupported(t).is_none())
                 .collect();
+            let carried: Vec<&Transmitter> = ok.iter().copied().filter(|t| fits(t)).collect();
+            for t in ok.iter().filter(|t| !fits(t)) {
+                eprintln!(
+                    "rx: skipping transmitter `{}` ({} Bd): the input's {} S/s cannot carry it",
+                    t.name,
+                    t.baud,
+                    sample_rate.unwrap_or_default()
+                );
+            }
+            let ok = if carried.is_empty() { ok } else { carried };
             if ok.is_empty() {
                 let t = &sat.transmitters[0];
                 return Err(Error::config(

@@ -87,12 +87,18 @@ pub struct TxArgs {
     /// Print per-stage pipeline statistics.
     #[arg(long)]
     pub stats: bool,
-    /// Send what a satellite of the catalogue sends (AX.25 or AO-40 FEC frames over FSK, AFSK or BPSK ≤ 2400 Bd) as a receiver's audio recording (mono WAV) that `rx --satellite` decodes; --frame-count frames (default 10).
+    /// Send what a satellite of the catalogue sends (AX.25 or AO-40 FEC frames over FSK, AFSK or BPSK ≤ 2400 Bd) as a receiver's audio recording (mono WAV; --iq: complex baseband) that `rx --satellite` decodes; --frame-count frames (default 10).
     #[arg(long, value_name = "NAME|NORAD", conflicts_with_all = ["input", "bits_text", "random_bits", "frames_in", "device"])]
     pub satellite: Option<String>,
     /// With --satellite: the transmitter (default: the first).
     #[arg(long, value_name = "NAME", requires = "satellite")]
     pub transmitter: Option<String>,
+    /// With --satellite: complex baseband at 0 Hz (FSK/GFSK, BPSK), in --format or the file's format (.wav: 2 channels, I and Q), scaled by --scale, instead of a receiver's audio.
+    #[arg(long, requires = "satellite")]
+    pub iq: bool,
+    /// With --satellite: GFSK, the FSK tones' Gaussian filter bandwidth-time product (0.2 to 2; most cubesats send 0.5).
+    #[arg(long, value_name = "BT", requires = "satellite", value_parser = super::parse_real)]
+    pub gfsk_bt: Option<f64>,
 }
 
 /// Reads the bits to send.
