@@ -8,7 +8,7 @@
 //! report says a tone was rejected.
 
 mod common;
-use common::{ok, run, s, Dir};
+use common::{ok, run, s, sim_awgn, Dir};
 use std::f64::consts::PI;
 
 const FS: f64 = 40_000.0;
@@ -151,21 +151,7 @@ fn frames_and_events_after_noise_a_fade_and_a_jump() {
         let clean = d.p("clean.cf32");
         write_cf32(&clean, &x);
         let noisy = d.p("noisy.cf32");
-        ok(&[
-            "sim",
-            s(&clean),
-            s(&noisy),
-            "--sample-rate",
-            "40k",
-            "--symbol-rate",
-            "10k",
-            "--esn0",
-            esn0,
-            "--signal-power",
-            &power,
-            "--seed",
-            "17",
-        ]);
+        sim_awgn(&clean, &noisy, "40k", "10k", esn0, &power, "17");
         let out = run(&[
             "rx",
             s(&noisy),
@@ -241,21 +227,7 @@ fn noise_with_a_strong_tone_is_rejected() {
     let noisy = d.p("noisy.cf32");
     // Es/N0 0 dB for power 1 at 4 samples per symbol: noise power 4 over the band; the
     // tone (power 1) stands about 30 dB over the noise of one bin of the search's FFT.
-    ok(&[
-        "sim",
-        s(&clean),
-        s(&noisy),
-        "--sample-rate",
-        "40k",
-        "--symbol-rate",
-        "10k",
-        "--esn0",
-        "0",
-        "--signal-power",
-        "1",
-        "--seed",
-        "3",
-    ]);
+    sim_awgn(&clean, &noisy, "40k", "10k", "0", "1", "3");
     let out = run(&[
         "rx",
         s(&noisy),

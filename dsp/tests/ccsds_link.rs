@@ -3,36 +3,15 @@
 
 use leomodem_dsp::channel::{ebn0_to_esn0_db, Channel, ChannelConfig};
 use leomodem_dsp::fec::conv::ConvEncoder;
-use leomodem_dsp::framing::{CaduEncoder, CcsdsDecoder, DecodedFrame, LinkCoding, SyncParams};
+use leomodem_dsp::framing::{CaduEncoder, CcsdsDecoder, LinkCoding, SyncParams};
 use leomodem_dsp::modem::{DemodConfig, DemodSymbol, Modulation, PskDemodulator, PskModulator};
 use leomodem_dsp::Complex32;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-const FS: f64 = 40_000.0;
-const RS: f64 = 10_000.0;
-
-/// Random frames, each starting with a 32-bit counter.
-fn frames(n: usize, len: usize, seed: u64) -> Vec<Vec<u8>> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    (0..n)
-        .map(|i| {
-            let mut f: Vec<u8> = (0..len).map(|_| rng.random()).collect();
-            f[..4].copy_from_slice(&(i as u32).to_be_bytes());
-            f
-        })
-        .collect()
-}
-
-fn transmit(m: Modulation, coding: LinkCoding, frames: &[Vec<u8>]) -> Vec<Complex32> {
-    let mut enc = CaduEncoder::new(coding).unwrap();
-    let mut bits = Vec::new();
-    for f in frames {
-        enc.encode_frame(f, &mut bits).unwrap();
-    }
-    PskModulator::modulate(m, FS, RS, 0.35, &bits).unwrap()
-}
+mod common_link;
+use common_link::{frames, receive, score, transmit, FS, RS};
 
 /// As [`transmit`], with `gaps[i]` random bits after frame `i` (before the
 /// convolutional encoder): frames whose ASMs are not a whole number of CADUs apart.
@@ -60,54 +39,9 @@ fn transmit_gapped(
     PskModulator::modulate(m, FS, RS, 0.35, &bits).unwrap()
 }
 
+/// The shared channel with this file's offsets: carrier 0.2·RS, phase 37°.
 fn channel(tx: &[Complex32], esn0_db: f64, seed: u64) -> Vec<Complex32> {
-    let mut ch = Channel::new(ChannelConfig {
-        sample_rate: FS,
-        symbol_rate: RS,
-        esn0_db: Some(esn0_db),
-        signal_power: 1.0,
-        cfo_hz: 0.2 * RS,
-        doppler_rate_hz_s: 0.0,
-        phase_rad: 37f64.to_radians(),
-        timing_offset: 0.37,
-        clock_ppm: 20.0,
-        seed,
-    })
-    .unwrap();
-    let mut rx = Vec::new();
-    ch.process(tx, &mut rx);
-    ch.flush(&mut rx);
-    rx
-}
-
-fn receive(m: Modulation, coding: LinkCoding, rx: &[Complex32], chunk: usize) -> Vec<DecodedFrame> {
-    let mut demod = PskDemodulator::new(DemodConfig::new(m, FS, RS, 0.35)).unwrap();
-    let mut dec = CcsdsDecoder::new(m, coding, SyncParams::default()).unwrap();
-    let mut syms = Vec::new();
-    let mut out = Vec::new();
-    for c in rx.chunks(chunk) {
-        syms.clear();
-        demod.process_symbols(c, &mut syms);
-        dec.process(&syms, &mut out);
-    }
-    syms.clear();
-    demod.flush(&mut syms);
-    dec.process(&syms, &mut out);
-    dec.flush(&mut out);
-    out
-}
-
-/// (frames received exactly, ok frames that were never sent).
-fn score(sent: &[Vec<u8>], got: &[DecodedFrame]) -> (usize, usize) {
-    let mut exact = vec![false; sent.len()];
-    let mut false_frames = 0;
-    for f in got.iter().filter(|f| f.ok) {
-        match sent.iter().position(|s| *s == f.data) {
-            Some(i) => exact[i] = true,
-            None => false_frames += 1,
-        }
-    }
-    (exact.iter().filter(|&&e| e).count(), false_frames)
+    common_link::channel(tx, esn0_db, seed, 0.2 * RS, 37.0)
 }
 
 fn bpsk_i1() -> LinkCoding {

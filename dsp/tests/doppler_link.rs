@@ -11,14 +11,15 @@ use leomodem_dsp::doppler::{DopplerChannel, DopplerKnot};
 use leomodem_dsp::framing::{CaduEncoder, CcsdsDecoder, DecodedFrame, LinkCoding, SyncParams};
 use leomodem_dsp::modem::{DemodConfig, Modulation, PskDemodulator, PskModulator};
 use leomodem_dsp::Complex32;
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 
 const FS: f64 = 800_000.0;
 const RS: f64 = 100_000.0;
 const FC: f64 = 11.7e9;
 const C: f64 = 299_792_458.0;
 const KNOT: u64 = 40_000; // 50 ms
+
+mod common_link;
+use common_link::frames;
 
 /// Straight-line pass: (Doppler Hz, code scale) at `t` seconds from closest approach.
 fn pass(t: f64, speed: f64) -> (f64, f64) {
@@ -38,17 +39,6 @@ fn knots(t0: f64, speed: f64, n: u64) -> impl Iterator<Item = DopplerKnot> {
             code_scale: c,
         }
     })
-}
-
-fn frames(n: usize, len: usize, seed: u64) -> Vec<Vec<u8>> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    (0..n)
-        .map(|i| {
-            let mut f: Vec<u8> = (0..len).map(|_| rng.random()).collect();
-            f[..4].copy_from_slice(&(i as u32).to_be_bytes());
-            f
-        })
-        .collect()
 }
 
 /// Transmits `sent` through a pass starting `t0` s from closest approach.

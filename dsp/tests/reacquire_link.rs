@@ -11,23 +11,11 @@ use leomodem_dsp::modem::demod::{FrontItem, SequentialLink};
 use leomodem_dsp::modem::{DemodConfig, DemodSymbol, Modulation, PskDemodulator, PskModulator};
 use leomodem_dsp::sync::{AcqEvent, AcqState};
 use leomodem_dsp::Complex32;
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 
-const FS: f64 = 40_000.0;
-const RS: f64 = 10_000.0;
+mod common_link;
+use common_link::{frames, score, FS, RS};
+
 const N_FRAMES: usize = 40;
-
-fn frames(n: usize, len: usize, seed: u64) -> Vec<Vec<u8>> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    (0..n)
-        .map(|i| {
-            let mut f: Vec<u8> = (0..len).map(|_| rng.random()).collect();
-            f[..4].copy_from_slice(&(i as u32).to_be_bytes());
-            f
-        })
-        .collect()
-}
 
 /// The stream and where the signal is: (noise 3 s, first half at +1 kHz, fade 2 s,
 /// second half at +5 kHz, noise 0.5 s) at `esn0_db`; returns it with the sample ranges
@@ -103,19 +91,6 @@ fn fused(cfg: DemodConfig, x: &[Complex32], chunk: usize) -> (Vec<DemodSymbol>, 
     d.flush(&mut syms);
     d.take_acq_events(&mut ev);
     (syms, ev)
-}
-
-/// (frames received exactly, ok frames never sent).
-fn score(sent: &[Vec<u8>], got: &[DecodedFrame]) -> (usize, usize) {
-    let mut exact = vec![false; sent.len()];
-    let mut false_frames = 0;
-    for f in got.iter().filter(|f| f.ok) {
-        match sent.iter().position(|s| *s == f.data) {
-            Some(i) => exact[i] = true,
-            None => false_frames += 1,
-        }
-    }
-    (exact.iter().filter(|&&e| e).count(), false_frames)
 }
 
 #[test]

@@ -4,6 +4,7 @@ use super::{ensure_dir, spectrum, waterfall};
 use crate::error::{Error, Result};
 use crate::io::CaptureReader;
 use leomodem_dsp::spectrum::Welch;
+use ndarray::{s, Array2, ArrayView1};
 use num_complex::Complex32;
 use std::path::{Path, PathBuf};
 
@@ -66,8 +67,12 @@ pub fn capture_plots_with(
             .max(1),
         _ => 1,
     };
-    // Rows in linear power (FFT order), merged in pairs when `max_rows` is reached.
-    let mut rows: Vec<Vec<f32>> = Vec::with_capacity(max_rows);
+    // Time × frequency in linear power (FFT order), rows merged in pairs when `max_rows`
+    // is reached.
+    let mut rows = Array2::<f32>::zeros((0, n));
+    rows.reserve_rows(max_rows)
+        .map_err(|e| Error::config("waterfall", e.to_string()))?;
+    let mut row = vec![0.0f32; n];
     let mut prev = vec![0.0f64; n];
     let mut last_seg = 0u64;
     let mut row_end_segment = 0u64;
@@ -85,25 +90,21 @@ pub fn capture_plots_with(
             }
             let psd = welch.psd();
             let d = (seg - last_seg) as f64;
-            let mut row = Vec::with_capacity(n);
-            for (p, q) in psd.iter().zip(prev.iter_mut()) {
+            for ((p, q), r) in psd.iter().zip(prev.iter_mut()).zip(row.iter_mut()) {
                 let cur = p * seg as f64;
-                row.push(((cur - *q) / d).max(0.0) as f32);
+                *r = ((cur - *q) / d).max(0.0) as f32;
                 *q = cur;
             }
             last_seg = seg;
             row_end_segment = seg;
-            rows.push(row);
-            if rows.len() == max_rows {
-                for i in 0..max_rows / 2 {
-                    let b = std::mem::take(&mut rows[2 * i + 1]);
-                    let mut a = std::mem::take(&mut rows[2 * i]);
-                    for (x, y) in a.iter_mut().zip(&b) {
-                        *x = 0.5 * (*x + y);
-                    }
-                    rows[i] = a;
-                }
-                rows.truncate(max_rows / 2);
+            rows.push_row(ArrayView1::from(&row))
+                .map_err(|e| Error::config("waterfall", e.to_string()))?;
+            if rows.nrows() == max_rows {
+                // Row i ← mean of rows 2i and 2i + 1.
+                let merged = (&rows.slice(s![0..;2, ..]) + &rows.slice(s![1..;2, ..])) * 0.5;
+                rows = merged;
+                rows.reserve_rows(max_rows / 2)
+                    .map_err(|e| Error::config("waterfall", e.to_string()))?;
                 segs_per_row *= 2;
             }
         }
@@ -138,18 +139,17 @@ pub fn capture_plots_with(
             welch.segments()
         ),
     )?;
-    let rows_db: Vec<Vec<f32>> = rows
-        .iter()
-        .map(|r| (0..n).map(|j| to_db(r[shifted(j)] as f64) as f32).collect())
-        .collect();
+    let rows_db = Array2::from_shape_fn((rows.nrows(), n), |(r, j)| {
+        to_db(rows[[r, shifted(j)]] as f64) as f32
+    });
     drop(rows);
     let wf = dir.join("waterfall.png");
     let mut out = vec![spec];
-    if !rows_db.is_empty() {
+    if rows_db.nrows() > 0 {
         let t_end = (n as f64 + (row_end_segment.max(1) - 1) as f64 * hop as f64) / fs;
         waterfall(
             &wf,
-            &rows_db,
+            rows_db.view(),
             (freqs[0], freqs[n - 1]),
             (0.0, t_end),
             info.center_freq,

@@ -6,6 +6,7 @@ use super::{
 };
 use crate::cli::fmt_hz;
 use crate::error::{Error, Result};
+use ndarray::ArrayView2;
 use num_complex::Complex32;
 use plotters::prelude::*;
 use std::path::Path;
@@ -135,35 +136,30 @@ pub fn spectrum(
     Ok(())
 }
 
-/// Waterfall, 1200 × 800: one row of PSD values in dB per time step (`rows_db[0]` is
-/// the earliest, drawn at the top), bins evenly spaced from `freq_span_hz.0` to
+/// Waterfall, 1200 × 800: `rows_db` is time × frequency, one row of PSD values in dB per
+/// time step (row 0 is the earliest, drawn at the top), bins evenly spaced from `freq_span_hz.0` to
 /// `freq_span_hz.1` (offsets from the centre, increasing), rows evenly spaced over
 /// `time_span_s` (seconds from the start). Colours (viridis) run from the 5th
 /// percentile to the maximum, with a colour bar. Each pixel column shows the strongest
 /// bin it covers, so narrow lines stay visible.
 pub fn waterfall(
     path: &Path,
-    rows_db: &[Vec<f32>],
+    rows_db: ArrayView2<f32>,
     freq_span_hz: (f64, f64),
     time_span_s: (f64, f64),
     center_freq_hz: Option<f64>,
     title: &str,
 ) -> Result<()> {
-    let bins = rows_db.first().map_or(0, |r| r.len());
-    if bins == 0 || rows_db.iter().any(|r| r.len() != bins) {
+    let (nrows, bins) = rows_db.dim();
+    if nrows == 0 || bins == 0 {
         return Err(Error::config(
             "waterfall",
-            "rows must be non-empty and all of the same length",
+            format!("needs at least one row and one bin, got {nrows} × {bins}"),
         ));
     }
     ensure_font();
     let err = |e: &dyn std::fmt::Display| draw_error(path, e);
-    let mut all: Vec<f32> = rows_db
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
+    let mut all: Vec<f32> = rows_db.iter().copied().filter(|v| v.is_finite()).collect();
     let (lo, hi) = if all.is_empty() {
         (0.0, 1.0)
     } else {
@@ -200,13 +196,13 @@ pub fn waterfall(
         .axis_desc_style(desc_style())
         .draw()
         .map_err(|e| err(&e))?;
-    let nrows = rows_db.len();
     let span = hi - lo;
     fill_pixels(&chart, |px, py, w, h| {
-        let row = &rows_db[(py * nrows / h).min(nrows - 1)];
+        let row = rows_db.row((py * nrows / h).min(nrows - 1));
         let b0 = (px * bins / w).min(bins - 1);
         let b1 = ((px + 1) * bins / w).clamp(b0 + 1, bins);
-        let v = row[b0..b1]
+        let v = row
+            .slice(ndarray::s![b0..b1])
             .iter()
             .copied()
             .fold(f32::NEG_INFINITY, f32::max) as f64;
@@ -391,7 +387,8 @@ mod tests {
         let p = Path::new("/nonexistent/x.png");
         let e = spectrum(p, &[0.0, 1.0], &[0.0], None, "t").unwrap_err();
         assert!(e.to_string().contains("spectrum"), "{e}");
-        let e = waterfall(p, &[vec![0.0], vec![]], (0.0, 1.0), (0.0, 1.0), None, "t").unwrap_err();
+        let empty = ndarray::Array2::<f32>::zeros((2, 0));
+        let e = waterfall(p, empty.view(), (0.0, 1.0), (0.0, 1.0), None, "t").unwrap_err();
         assert!(e.to_string().contains("waterfall"), "{e}");
         let e = pass_chart(p, "t", &[0.0], &[], &[0.0]).unwrap_err();
         assert!(e.to_string().contains("pass chart"), "{e}");

@@ -9,6 +9,35 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_leomodem"))
 }
 
+/// `leomodem sim INPUT OUTPUT` adding only white noise: `--sample-rate`, `--symbol-rate`,
+/// `--esn0` (dB), `--signal-power` and `--seed` as given (strings, as on a command line);
+/// returns its standard output.
+pub fn sim_awgn(
+    input: &Path,
+    output: &Path,
+    sample_rate: &str,
+    symbol_rate: &str,
+    esn0_db: &str,
+    signal_power: &str,
+    seed: &str,
+) -> String {
+    ok(&[
+        "sim",
+        s(input),
+        s(output),
+        "--sample-rate",
+        sample_rate,
+        "--symbol-rate",
+        symbol_rate,
+        "--esn0",
+        esn0_db,
+        "--signal-power",
+        signal_power,
+        "--seed",
+        seed,
+    ])
+}
+
 /// Runs it; fails the test on any panic message in its output.
 pub fn run(args: &[&str]) -> Output {
     let out = bin().args(args).output().expect("run leomodem");

@@ -386,12 +386,14 @@ mod tests {
                     None => Ok(()),
                 }
             };
-            let check = StreamCheck::new(format!("fir taps {n}"), &x)
-                .levels(&ALL_LEVELS)
-                .chunks(&CHUNKS)
-                .random(2, 3000)
-                .seed(52 + n as u64);
-            check.run_with_reset(
+            let check = |what: String, seed: u64| {
+                StreamCheck::new(what, &x)
+                    .levels(&ALL_LEVELS)
+                    .chunks(&CHUNKS)
+                    .random(2, 3000)
+                    .seed(seed)
+            };
+            check(format!("fir taps {n}"), 52 + n as u64).run_with_reset(
                 |level| Fir::new(&h).unwrap().with_simd(level),
                 |f, c, o| {
                     let before = o.len();
@@ -402,12 +404,7 @@ mod tests {
                 close,
             );
             for d in [1usize, 2, 3, 4, 10, 16] {
-                let check = StreamCheck::new(format!("decim {d} taps {n}"), &x)
-                    .levels(&ALL_LEVELS)
-                    .chunks(&CHUNKS)
-                    .random(2, 3000)
-                    .seed(54 + d as u64);
-                check.run_with_reset(
+                check(format!("decim {d} taps {n}"), 54 + d as u64).run_with_reset(
                     |level| FirDecimator::new(&h, d).unwrap().with_simd(level),
                     |f, c, o| {
                         let expect = f.output_len(c.len());
@@ -421,12 +418,7 @@ mod tests {
                 );
             }
             for l in [1usize, 2, 4, 5, 7, 8] {
-                let check = StreamCheck::new(format!("interp {l} taps {n}"), &x)
-                    .levels(&ALL_LEVELS)
-                    .chunks(&CHUNKS)
-                    .random(2, 3000)
-                    .seed(55 + l as u64);
-                check.run_with_reset(
+                check(format!("interp {l} taps {n}"), 55 + l as u64).run_with_reset(
                     |level| FirInterpolator::new(&h, l).unwrap().with_simd(level),
                     |f, c, o| {
                         let before = o.len();

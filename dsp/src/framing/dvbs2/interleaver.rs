@@ -9,6 +9,7 @@
 
 use super::modcod::{Dvbs2Modulation, Dvbs2Rate, FrameSize, Pls};
 use crate::DspError;
+use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// The block interleaver of one MODCOD and frame size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,13 +72,38 @@ impl BitInterleaver {
             out.copy_from_slice(codeword);
             return Ok(());
         }
+        // Written column-wise: column c of the block is row c of an η × rows view of the
+        // codeword; read row-wise: the output is a rows × η matrix.
+        let (cols, mut rows) = self.views(codeword, out);
         for (k, &col) in self.order().iter().enumerate() {
-            let src = &codeword[col * self.rows..(col + 1) * self.rows];
-            for (r, &v) in src.iter().enumerate() {
-                out[r * self.eta + k] = v;
-            }
+            rows.column_mut(k).assign(&cols.row(col));
         }
         Ok(())
+    }
+
+    /// The codeword as η × rows (one row per block column) and the interleaved items as
+    /// rows × η (one row per symbol label); lengths checked by [`check`](Self::check).
+    fn views<'a, T>(
+        &self,
+        codeword: &'a [T],
+        out: &'a mut [T],
+    ) -> (ArrayView2<'a, T>, ArrayViewMut2<'a, T>) {
+        (
+            ArrayView2::from_shape((self.eta, self.rows), codeword).expect("len() checked"),
+            ArrayViewMut2::from_shape((self.rows, self.eta), out).expect("len() checked"),
+        )
+    }
+
+    /// As [`views`](Self::views), from the interleaved side.
+    fn views_inverse<'a, T>(
+        &self,
+        interleaved: &'a [T],
+        out: &'a mut [T],
+    ) -> (ArrayView2<'a, T>, ArrayViewMut2<'a, T>) {
+        (
+            ArrayView2::from_shape((self.rows, self.eta), interleaved).expect("len() checked"),
+            ArrayViewMut2::from_shape((self.eta, self.rows), out).expect("len() checked"),
+        )
     }
 
     fn check(&self, input: usize, output: usize) -> Result<(), DspError> {
@@ -103,11 +129,9 @@ impl BitInterleaver {
             out.copy_from_slice(interleaved);
             return Ok(());
         }
+        let (rows, mut cols) = self.views_inverse(interleaved, out);
         for (k, &col) in self.order().iter().enumerate() {
-            let dst = &mut out[col * self.rows..(col + 1) * self.rows];
-            for (r, v) in dst.iter_mut().enumerate() {
-                *v = interleaved[r * self.eta + k];
-            }
+            cols.row_mut(col).assign(&rows.column(k));
         }
         Ok(())
     }
