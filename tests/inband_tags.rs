@@ -63,12 +63,15 @@ fn run(json: &Path, split: bool, delay: Delay, inline: bool) -> String {
     let p = Profile::builtin("meteor-m2-lrpt").unwrap();
     let reader = CaptureReader::open(Path::new(CAPTURE), &OpenOptions::default()).unwrap();
     let info = reader.info().clone();
-    let cfg = DemodConfig::new(
+    let mut cfg = DemodConfig::new(
         p.modulation,
         info.sample_rate,
         p.symbol_rate.unwrap(),
         p.rolloff,
     );
+    // As `rx` configures it (DC/IQ correction on by default, `rx --no-dc-iq` turns it off).
+    cfg.dc_iq = true;
+    cfg.balance = true;
     let demod = PskDemodulator::new(cfg).unwrap();
     let status = Arc::new(Mutex::new(DemodStatus::default()));
     let stage = DemodStage::new(demod, status).with_carrier_tags();
