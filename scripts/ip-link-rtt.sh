@@ -3,7 +3,9 @@
 # (`leomodem link`, DVB-S2 PHY paced at the sample rate, normal frames with pilots, 1 Msym/s,
 # 2 Msps) joined by `leomodem channel` (one-way delay 10 ms, fixed Es/N0), each end in its own
 # network namespace; for each MODCOD, pings terminal → gateway and prints min/median/max RTT
-# against 2 × delay + 2 × frame time (the acceptance bound adds at most 10 ms of processing).
+# against 2 × delay + 2 × frame time (the acceptance bound adds at most 10 ms of processing),
+# the PL frames that failed (LDPC/BCH) at both ends, and the CPU used by the channel and both
+# ends together (100 % = one core).
 # Addresses only from 198.18.0.0/15 and 2001:db8::/32, inside namespaces lm-rtt-{t,g}-PID.
 # Every process is bounded in time (--duration, ping -c) and stopped; everything made is removed.
 # Usage (root): scripts/ip-link-rtt.sh [COUNT] [MODCOD:ESN0_DB ...]
@@ -41,7 +43,7 @@ trap 'teardown; rm -rf "$DIR"' EXIT
 head -c 32 /dev/urandom > "$DIR/key"; chmod 600 "$DIR/key"
 PHY=(--phy dvbs2 --pilots --symbol-rate 1M --sample-rate 2M)
 LIMIT=$((COUNT / 4 + 20))
-printf '%-11s %6s %9s %8s %8s %8s %8s %9s %6s %9s\n' MODCOD "Es/N0" "2d+2f ms" "min" "median" "max" "excess" "(median)" "loss" "failed"
+printf '%-11s %6s %9s %8s %8s %8s %8s %9s %6s %9s %7s\n' MODCOD "Es/N0" "2d+2f ms" "min" "median" "max" "excess" "(median)" "loss" "failed" "CPU"
 for c in "${CASES[@]}"; do
   M="${c%%:*}"; E="${c##*:}"
   ip netns add "$NT"; ip netns add "$NG"
@@ -64,11 +66,18 @@ for c in "${CASES[@]}"; do
     sleep 0.1
   done
   sleep 1   # both receivers locked (acquisition is one 16 ms block)
+  # CPU of the three processes over the pings: (utime + stime) ticks / wall ticks.
+  cpu_ticks() { local t=0 p; for p in "${PIDS[@]}"; do
+    [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
+  C0=$(cpu_ticks); W0=$(date +%s.%N)
   ip netns exec "$NT" ping -n -c "$COUNT" -i 0.2 -W 3 198.18.0.2 > "$DIR/ping.txt" 2>&1 || true
+  C1=$(cpu_ticks); W1=$(date +%s.%N)
+  python3 -c "import os,sys; print(round(100 * ($C1 - $C0) / os.sysconf('SC_CLK_TCK') / ($W1 - $W0)))" > "$DIR/cpu.txt"
   teardown
-  python3 - "$DIR/ping.txt" "$M" "$E" "$DIR/g.err" "$DIR/t.err" <<'PY'
+  python3 - "$DIR/ping.txt" "$M" "$E" "$DIR/g.err" "$DIR/t.err" "$DIR/cpu.txt" <<'PY'
 import json, re, statistics, sys
 txt, m, e = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+cpu = open(sys.argv[6]).read().strip() + " %"
 failed = ok = 0
 for f in sys.argv[4:6]:   # "link: stopped: {json}" on each end's standard error
     for l in open(f, errors="replace"):
@@ -86,6 +95,6 @@ loss = f"{100 * (1 - int(s.group(2)) / int(s.group(1))):.0f} %" if s else "?"
 if not rtt:
     print(f"{m:<11} {e:>6} {bound:9.1f}   no replies ({loss} loss, PL frames failed {fer})"); sys.exit()
 med = statistics.median(rtt)
-print(f"{m:<11} {e:>6} {bound:9.1f} {min(rtt):8.1f} {med:8.1f} {max(rtt):8.1f} {min(rtt) - bound:8.1f} {med - bound:9.1f} {loss:>6} {fer:>9}")
+print(f"{m:<11} {e:>6} {bound:9.1f} {min(rtt):8.1f} {med:8.1f} {max(rtt):8.1f} {min(rtt) - bound:8.1f} {med - bound:9.1f} {loss:>6} {fer:>9} {cpu:>7}")
 PY
 done
