@@ -26,7 +26,7 @@ fn knot(k: u64) -> DopplerKnot {
 }
 
 fn signal() -> Vec<Complex32> {
-    let mut m = PskModulator::new(Modulation::Bpsk, RS, FS, 0.35).unwrap();
+    let mut m = PskModulator::new(Modulation::Bpsk, FS, RS, 0.35).unwrap();
     let bits: Vec<u8> = (0..N / 8 + 64)
         .map(|i| ((i * 7 + i / 3) & 1) as u8)
         .collect();

@@ -150,7 +150,7 @@ fn bench_fft(c: &mut Criterion) {
 fn qpsk_signal(sps: f64, nsym: usize) -> Vec<Complex32> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x5eed);
     let bits: Vec<u8> = (0..2 * nsym).map(|_| rng.random::<bool>() as u8).collect();
-    let mut m = PskModulator::new(Modulation::Qpsk, 1.0, sps, 0.35).unwrap();
+    let mut m = PskModulator::new(Modulation::Qpsk, sps, 1.0, 0.35).unwrap();
     let mut out = Vec::new();
     m.process_bits(&bits, &mut out);
     out

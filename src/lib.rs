@@ -7,7 +7,7 @@
 
 pub use leomodem_dsp as dsp;
 
-pub mod ber;
+pub mod ber_harness;
 pub mod catalogue;
 pub mod cli;
 pub mod deframe;

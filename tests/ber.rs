@@ -1,7 +1,7 @@
 //! The `ber` tool's figures: the convolutional code's BER with perfect sync, and the
 //! concatenated code's FER through the whole sync chain against the genie receiver.
 
-use leomodem::ber::{measure, BerConfig};
+use leomodem::ber_harness::{measure, BerConfig};
 use leomodem_dsp::fec::conv::{CodeRate, ConvVariant};
 use leomodem_dsp::framing::LinkCoding;
 use leomodem_dsp::modem::Modulation;

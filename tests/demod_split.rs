@@ -188,7 +188,7 @@ fn signal(nsym: usize, seed: u64) -> Vec<Complex32> {
             (state >> 62) as u8 & 1
         })
         .collect();
-    let tx = PskModulator::modulate(Modulation::Bpsk, RS, FS, 0.35, &bits).unwrap();
+    let tx = PskModulator::modulate(Modulation::Bpsk, FS, RS, 0.35, &bits).unwrap();
     let mut ch = Channel::new(ChannelConfig {
         sample_rate: FS,
         symbol_rate: RS,

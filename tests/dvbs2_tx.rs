@@ -35,7 +35,7 @@ fn symbols(x: &[Complex32], sps: usize, rolloff: f64) -> Vec<Complex32> {
     fir.process(x, &mut y);
     // The matched filter's own delay: the tail of the last pulse.
     fir.process(&vec![Complex32::new(0.0, 0.0); taps.len()], &mut y);
-    let delay = Dvbs2Modulator::new(1.0, sps as f64, rolloff)
+    let delay = Dvbs2Modulator::new(sps as f64, 1.0, rolloff)
         .unwrap()
         .delay_samples()
         + (taps.len() - 1) as f64 / 2.0;

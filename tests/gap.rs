@@ -61,7 +61,7 @@ fn receiver_reacquires_after_a_gap_and_keeps_every_untouched_frame() {
     for f in &frames {
         enc.encode_frame(f, &mut bits).unwrap();
     }
-    let tx = PskModulator::modulate(Modulation::Bpsk, RS, FS, 0.35, &bits).unwrap();
+    let tx = PskModulator::modulate(Modulation::Bpsk, FS, RS, 0.35, &bits).unwrap();
     let mut ch = Channel::new(ChannelConfig {
         sample_rate: FS,
         symbol_rate: RS,

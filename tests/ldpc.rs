@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use leomodem::ber::{measure, BerConfig};
+use leomodem::ber_harness::{measure, BerConfig};
 use leomodem::profile::Profile;
 use leomodem_dsp::framing::{LinkCoding, RsParams};
 use leomodem_dsp::modem::Modulation;

@@ -464,7 +464,7 @@ fn demodulator_symbols_do_not_depend_on_chunking() {
             let fs = sym_rate * sps;
             let mut rng = SplitMix(seed);
             let bits: Vec<u8> = (0..6000).map(|_| (rng.next() & 1) as u8).collect();
-            let mut modu = PskModulator::new(modulation, sym_rate, fs, 0.35).unwrap();
+            let mut modu = PskModulator::new(modulation, fs, sym_rate, 0.35).unwrap();
             let mut clean = Vec::new();
             modu.process_bits(&bits, &mut clean);
             modu.flush(&mut clean);

@@ -66,7 +66,7 @@ fn stream_at(
     let bits: Vec<u8> = (0..(n as f64 / fs * rs * 2.0) as usize + 64)
         .map(|_| rng.random_range(0..2u8))
         .collect();
-    let mut md = PskModulator::new(m, rs, fs, ROLLOFF).unwrap();
+    let mut md = PskModulator::new(m, fs, rs, ROLLOFF).unwrap();
     let mut tx = Vec::with_capacity(n + 1024);
     md.process_bits(&bits, &mut tx);
     tx.truncate(n);

@@ -31,7 +31,7 @@ fn transmit(m: Modulation, coding: LinkCoding, frames: &[Vec<u8>]) -> Vec<Comple
     for f in frames {
         enc.encode_frame(f, &mut bits).unwrap();
     }
-    PskModulator::modulate(m, RS, FS, 0.35, &bits).unwrap()
+    PskModulator::modulate(m, FS, RS, 0.35, &bits).unwrap()
 }
 
 /// As [`transmit`], with `gaps[i]` random bits after frame `i` (before the
@@ -57,7 +57,7 @@ fn transmit_gapped(
     }
     let mut bits = Vec::new();
     ConvEncoder::new(variant, rate).encode(&info, &mut bits);
-    PskModulator::modulate(m, RS, FS, 0.35, &bits).unwrap()
+    PskModulator::modulate(m, FS, RS, 0.35, &bits).unwrap()
 }
 
 fn channel(tx: &[Complex32], esn0_db: f64, seed: u64) -> Vec<Complex32> {

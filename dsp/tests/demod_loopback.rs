@@ -45,8 +45,8 @@ impl Link {
         let bits: Vec<u8> = (0..nbits).map(|_| rng.random::<bool>() as u8).collect();
         let mut m = PskModulator::new(
             self.modulation,
-            self.symbol_rate,
             self.sample_rate,
+            self.symbol_rate,
             self.rolloff,
         )
         .unwrap();

@@ -58,7 +58,7 @@ fn over_the_pass(sent: &[Vec<u8>], coding: LinkCoding, t0: f64, speed: f64) -> V
     for f in sent {
         enc.encode_frame(f, &mut bits).unwrap();
     }
-    let tx = PskModulator::modulate(Modulation::Bpsk, RS, FS, 0.35, &bits).unwrap();
+    let tx = PskModulator::modulate(Modulation::Bpsk, FS, RS, 0.35, &bits).unwrap();
     let mut dop = DopplerChannel::new(FS).unwrap();
     for k in knots(t0, speed, tx.len() as u64 + 100_000) {
         assert!(dop.push_knot(k));

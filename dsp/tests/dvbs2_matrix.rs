@@ -138,7 +138,7 @@ fn run(c: &Case, seed: u64) -> Result<Outcome, String> {
     }
     enc.dummy(&mut sym);
     let (rs, fs) = (1e6, 2e6);
-    let mut m = Dvbs2Modulator::new(rs, fs, c.rolloff).unwrap();
+    let mut m = Dvbs2Modulator::new(fs, rs, c.rolloff).unwrap();
     let mut x = Vec::new();
     m.process(&sym, &mut x);
     m.flush(&mut x);

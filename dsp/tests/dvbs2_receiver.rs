@@ -85,7 +85,7 @@ struct Link {
 fn channel(symbols: &[Complex32], l: &Link) -> Vec<Complex32> {
     let rs = 1e6;
     let fs = rs * l.sps;
-    let mut m = PskModulator::new(Modulation::Qpsk, rs, fs, l.rolloff).unwrap();
+    let mut m = PskModulator::new(Modulation::Qpsk, fs, rs, l.rolloff).unwrap();
     let mut x = Vec::new();
     m.process_symbols(symbols, &mut x);
     m.flush(&mut x);

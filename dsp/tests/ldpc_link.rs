@@ -49,7 +49,7 @@ fn transmit(m: Modulation, coding: LinkCoding, frames: &[Vec<u8>]) -> Vec<Comple
         enc.encode_frame(f, &mut bits).unwrap();
     }
     assert_eq!(bits.len(), frames.len() * coding.cadu_bits());
-    PskModulator::modulate(m, RS, FS, 0.35, &bits).unwrap()
+    PskModulator::modulate(m, FS, RS, 0.35, &bits).unwrap()
 }
 
 fn channel(tx: &[Complex32], esn0_db: f64, seed: u64) -> Vec<Complex32> {

@@ -43,7 +43,7 @@ fn stream(
     for f in sent {
         enc.encode_frame(f, &mut bits).unwrap();
     }
-    let tx = PskModulator::modulate(m, RS, FS, 0.35, &bits).unwrap();
+    let tx = PskModulator::modulate(m, FS, RS, 0.35, &bits).unwrap();
     let half = tx.len() / 2;
     let lead = (3.0 * FS) as usize;
     let fade = (2.0 * FS) as usize;

@@ -256,7 +256,7 @@ fn psk_signal(m: Modulation, sps: f64, nsym: usize) -> Vec<Complex32> {
     let bits: Vec<u8> = (0..m.bits_per_symbol() * nsym)
         .map(|_| rng.random::<bool>() as u8)
         .collect();
-    let mut md = PskModulator::new(m, 1.0, sps, 0.35).expect("valid modulator");
+    let mut md = PskModulator::new(m, sps, 1.0, 0.35).expect("valid modulator");
     let mut out = Vec::new();
     md.process_bits(&bits, &mut out);
     out
@@ -361,7 +361,7 @@ fn bench_nco(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     Ok(res)
 }
 
-/// FFT rows. The first is the one `bench/ratios.py` sets against FFTW (1024 points, out
+/// FFT rows. The first is the one `benches/reference/ratios.py` sets against FFTW (1024 points, out
 /// of place, input kept, as FFTW's plan). The others answer issue 17 item 5: which
 /// planner `rustfft::FftPlanner` picks at run time against each forced one (AVX, SSE,
 /// scalar), and the sizes and call form the receiver uses (acquisition searches and the
@@ -758,7 +758,7 @@ fn bench_dvbs2_rx(a: &BenchArgs) -> Result<Vec<BenchResult>> {
         framer.frame(&pls, &x, &mut symbols).map_err(err)?;
     }
     let (rs, sps) = (1e6, 2.0);
-    let mut md = PskModulator::new(Modulation::Qpsk, rs, rs * sps, 0.35).map_err(err)?;
+    let mut md = PskModulator::new(Modulation::Qpsk, rs * sps, rs, 0.35).map_err(err)?;
     let mut clean = Vec::new();
     md.process_symbols(&symbols, &mut clean);
     let mut ch = Channel::new(ChannelConfig {
@@ -892,7 +892,7 @@ fn bench_dvbs2_tx(a: &BenchArgs) -> Result<Vec<BenchResult>> {
             t.0 / (8 * field) as f64 * sym.len() as f64 / 1e6,
         ));
         res.push(r);
-        let mut modu = Dvbs2Modulator::new(1.0, 2.5, 0.35).map_err(super::option_error)?;
+        let mut modu = Dvbs2Modulator::new(2.5, 1.0, 0.35).map_err(super::option_error)?;
         let mut out = Vec::new();
         let mut info = 0u64;
         let mut samples = 0u64;

@@ -2,7 +2,7 @@
 
 use super::coding::{link_coding, waveform, CodingArgs};
 use super::{option_error, parse_rate, parse_real, WaveformArgs};
-use crate::ber::{measure, BerConfig};
+use crate::ber_harness::{measure, BerConfig};
 use crate::error::{Error, Result};
 use clap::Args;
 
@@ -221,7 +221,7 @@ pub fn run(args: BerArgs) -> Result<()> {
         max_frames: args.max_frames,
         seed: args.seed,
     };
-    let offset = crate::ber::esn0_for(wf.modulation, &coding, 0.0);
+    let offset = crate::ber_harness::esn0_for(wf.modulation, &coding, 0.0);
     if !args.json {
         println!(
             "# {} {}, {} (info rate {:.4} bit/symbol), {}",
@@ -232,7 +232,7 @@ pub fn run(args: BerArgs) -> Result<()> {
             } else {
                 "whole receive chain"
             },
-            wf.modulation.bits_per_symbol() as f64 * crate::ber::info_rate(&coding),
+            wf.modulation.bits_per_symbol() as f64 * crate::ber_harness::info_rate(&coding),
             if args.genie {
                 "BER after Viterbi"
             } else {

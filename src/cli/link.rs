@@ -458,14 +458,14 @@ pub fn run(args: LinkArgs) -> Result<()> {
                 let mut phy: Box<dyn PhyTx> = match (rates, &tx_end) {
                     (None, RadioEnd::Path(path)) => Box::new(BbframeTx::create(path, bbframe_len)?),
                     (Some((rs, fs)), RadioEnd::Path(path)) => {
-                        let mut tx = Dvbs2Tx::create(path, pls, rs, fs, ROLLOFF)?;
+                        let mut tx = Dvbs2Tx::create(path, pls, fs, rs, ROLLOFF)?;
                         tx.set_realtime(!unpaced);
                         tx.set_doppler(tx_doppler);
                         Box::new(tx)
                     }
                     (Some((rs, fs)), RadioEnd::Device(cfg)) => {
                         let dev = crate::io::soapy::open_tx(cfg)?;
-                        let mut tx = Dvbs2Tx::on_device(dev, pls, rs, fs, ROLLOFF)?;
+                        let mut tx = Dvbs2Tx::on_device(dev, pls, fs, rs, ROLLOFF)?;
                         tx.set_doppler(tx_doppler);
                         Box::new(tx)
                     }
@@ -609,12 +609,12 @@ pub fn run(args: LinkArgs) -> Result<()> {
                     (None, RadioEnd::Device(_)) => unreachable!("checked: devices need dvbs2"),
                     (Some((rs, fs)), RadioEnd::Device(cfg)) => {
                         let dev = crate::io::soapy::open_rx(cfg, None)?;
-                        let mut rx = Dvbs2Rx::on_device(dev, rs, fs, ROLLOFF)?;
+                        let mut rx = Dvbs2Rx::on_device(dev, fs, rs, ROLLOFF)?;
                         rx.set_doppler(rx_doppler);
                         Box::new(rx)
                     }
                     (Some((rs, fs)), RadioEnd::Path(path)) => {
-                        let mut rx = Dvbs2Rx::open(path, rs, fs, ROLLOFF)?;
+                        let mut rx = Dvbs2Rx::open(path, fs, rs, ROLLOFF)?;
                         rx.set_doppler(rx_doppler);
                         Box::new(rx)
                     }

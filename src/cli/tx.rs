@@ -179,7 +179,7 @@ pub fn run(args: TxArgs) -> Result<()> {
         ));
     }
     let sample_rate = sample_rate(&args, wf.symbol_rate)?;
-    let modulator = PskModulator::new(wf.modulation, wf.symbol_rate, sample_rate, wf.rolloff)
+    let modulator = PskModulator::new(wf.modulation, sample_rate, wf.symbol_rate, wf.rolloff)
         .map_err(option_error)?;
     let start = start_time(&args)?;
     let mut meta = CaptureMeta::new(sample_rate);

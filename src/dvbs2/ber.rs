@@ -235,7 +235,7 @@ pub fn measure(cfg: &Dvbs2BerConfig, esn0_db: f64) -> Result<Dvbs2BerPoint, DspE
             tally.count(&out_packets);
         }
     } else {
-        let mut modulator = Dvbs2Modulator::new(cfg.symbol_rate, cfg.sample_rate, cfg.rolloff)?;
+        let mut modulator = Dvbs2Modulator::new(cfg.sample_rate, cfg.symbol_rate, cfg.rolloff)?;
         let mut ch = Channel::new(ChannelConfig {
             sample_rate: cfg.sample_rate,
             symbol_rate: cfg.symbol_rate,

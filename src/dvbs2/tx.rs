@@ -545,7 +545,7 @@ pub fn run(args: TxArgs) -> Result<()> {
     };
     let gold = d.gold_code.unwrap_or(0);
     let encoder = Dvbs2FrameEncoder::new(gold).map_err(option_error)?;
-    let modulator = Dvbs2Modulator::new(symbol_rate, sample_rate, alpha).map_err(option_error)?;
+    let modulator = Dvbs2Modulator::new(sample_rate, symbol_rate, alpha).map_err(option_error)?;
     if let Some(r) = d.fill {
         if !r.is_finite() {
             return Err(Error::config("--fill", "must be a finite rate in bit/s"));

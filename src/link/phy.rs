@@ -214,8 +214,8 @@ impl Dvbs2Tx {
     pub fn create(
         path: &Path,
         pls: leomodem_dsp::framing::dvbs2::Pls,
-        symbol_rate: f64,
         sample_rate: f64,
+        symbol_rate: f64,
         rolloff: f64,
     ) -> Result<Self> {
         let mut encoder = leomodem_dsp::framing::dvbs2::Dvbs2FrameEncoder::new(0)?;
@@ -223,7 +223,7 @@ impl Dvbs2Tx {
             encoder.prepare(m, pls.frame_size)?;
         }
         let modulator =
-            leomodem_dsp::framing::dvbs2::Dvbs2Modulator::new(symbol_rate, sample_rate, rolloff)?;
+            leomodem_dsp::framing::dvbs2::Dvbs2Modulator::new(sample_rate, symbol_rate, rolloff)?;
         let f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -253,8 +253,8 @@ impl Dvbs2Tx {
     pub fn on_device(
         device: crate::io::soapy::TxDevice,
         pls: leomodem_dsp::framing::dvbs2::Pls,
-        symbol_rate: f64,
         sample_rate: f64,
+        symbol_rate: f64,
         rolloff: f64,
     ) -> Result<Self> {
         let path = PathBuf::from(format!("device {}", device.settings.args));
@@ -263,7 +263,7 @@ impl Dvbs2Tx {
             encoder.prepare(m, pls.frame_size)?;
         }
         let modulator =
-            leomodem_dsp::framing::dvbs2::Dvbs2Modulator::new(symbol_rate, sample_rate, rolloff)?;
+            leomodem_dsp::framing::dvbs2::Dvbs2Modulator::new(sample_rate, symbol_rate, rolloff)?;
         Ok(Dvbs2Tx {
             out: TxOut::Device(Box::new(device.sink), crate::pipeline::Chunk::new()),
             realtime: false,
@@ -417,7 +417,7 @@ impl std::fmt::Debug for Dvbs2Rx {
 impl Dvbs2Rx {
     /// Opens `path` (cf32) for a DVB-S2 signal of `symbol_rate` and roll-off `rolloff` sampled
     /// at `sample_rate`.
-    pub fn open(path: &Path, symbol_rate: f64, sample_rate: f64, rolloff: f64) -> Result<Self> {
+    pub fn open(path: &Path, sample_rate: f64, symbol_rate: f64, rolloff: f64) -> Result<Self> {
         let cfg =
             leomodem_dsp::framing::dvbs2::Dvbs2RxConfig::new(sample_rate, symbol_rate, rolloff);
         let receiver = leomodem_dsp::framing::dvbs2::Dvbs2Receiver::new(cfg)?;
@@ -432,8 +432,8 @@ impl Dvbs2Rx {
     /// As [`Dvbs2Rx::open`], receiving from an opened SoapySDR device (`--rx-device`).
     pub fn on_device(
         device: crate::io::soapy::RxDevice,
-        symbol_rate: f64,
         sample_rate: f64,
+        symbol_rate: f64,
         rolloff: f64,
     ) -> Result<Self> {
         let cfg =

@@ -397,7 +397,7 @@ mod tests {
     fn qpsk_signal(n_sym: usize, sps_fs: f64, rs: f64, seed: u64) -> Vec<Complex32> {
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
         let bits: Vec<u8> = (0..2 * n_sym).map(|_| rng.random_range(0..2u8)).collect();
-        let mut tx = PskModulator::new(Modulation::Qpsk, rs, sps_fs, 0.35).unwrap();
+        let mut tx = PskModulator::new(Modulation::Qpsk, sps_fs, rs, 0.35).unwrap();
         let mut x = Vec::new();
         tx.process_bits(&bits, &mut x);
         x

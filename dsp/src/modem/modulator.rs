@@ -58,12 +58,12 @@ impl PskModulator {
     /// uses [`process_bits`](Self::process_bits) and [`flush`](Self::flush).
     pub fn modulate(
         modulation: Modulation,
-        symbol_rate: f64,
         sample_rate: f64,
+        symbol_rate: f64,
         rolloff: f64,
         bits: &[u8],
     ) -> Result<Vec<Complex32>, DspError> {
-        let mut m = PskModulator::new(modulation, symbol_rate, sample_rate, rolloff)?;
+        let mut m = PskModulator::new(modulation, sample_rate, symbol_rate, rolloff)?;
         let mut out = Vec::new();
         m.process_bits(bits, &mut out);
         m.flush(&mut out);
@@ -80,8 +80,8 @@ impl PskModulator {
     /// `rolloff` outside `(0, 1]`.
     pub fn new(
         modulation: Modulation,
-        symbol_rate: f64,
         sample_rate: f64,
+        symbol_rate: f64,
         rolloff: f64,
     ) -> Result<Self, DspError> {
         if !(symbol_rate.is_finite() && symbol_rate > 0.0) {
@@ -341,7 +341,7 @@ mod tests {
 
     /// EVM (dB) of matched-filtered symbols after a best-fit complex gain.
     fn evm_db(m: Modulation, sps_num: f64, sps_den: f64, rolloff: f64) -> f64 {
-        let mut tx = PskModulator::new(m, sps_den, sps_num, rolloff).unwrap();
+        let mut tx = PskModulator::new(m, sps_num, sps_den, rolloff).unwrap();
         let sps = tx.samples_per_symbol();
         let n_sym = 600;
         let bits = random_bits(n_sym * m.bits_per_symbol(), 11);
@@ -393,13 +393,13 @@ mod tests {
     #[test]
     fn rejects_bad_parameters() {
         let m = Modulation::Qpsk;
-        assert!(PskModulator::new(m, 0.0, 1e6, 0.35).is_err());
-        assert!(PskModulator::new(m, f64::NAN, 1e6, 0.35).is_err());
-        assert!(PskModulator::new(m, 1e3, -1.0, 0.35).is_err());
-        assert!(PskModulator::new(m, 1e3, 1.9e3, 0.35).is_err());
-        assert!(PskModulator::new(m, 1e3, 4e3, 0.0).is_err());
-        assert!(PskModulator::new(m, 1e3, 4e3, 1.5).is_err());
-        assert!(PskModulator::new(m, 1e3, 2e3, 1.0).is_ok());
+        assert!(PskModulator::new(m, 1e6, 0.0, 0.35).is_err());
+        assert!(PskModulator::new(m, 1e6, f64::NAN, 0.35).is_err());
+        assert!(PskModulator::new(m, -1.0, 1e3, 0.35).is_err());
+        assert!(PskModulator::new(m, 1.9e3, 1e3, 0.35).is_err());
+        assert!(PskModulator::new(m, 4e3, 1e3, 0.0).is_err());
+        assert!(PskModulator::new(m, 4e3, 1e3, 1.5).is_err());
+        assert!(PskModulator::new(m, 2e3, 1e3, 1.0).is_ok());
     }
 
     #[test]
@@ -434,7 +434,7 @@ mod tests {
             (Modulation::Oqpsk, 300_000.0 / 72_000.0),
             (Modulation::Psk8, 2.5),
         ] {
-            let mut tx = PskModulator::new(m, 1.0, fs, 0.35).unwrap();
+            let mut tx = PskModulator::new(m, fs, 1.0, 0.35).unwrap();
             let bits = random_bits(40_000 * m.bits_per_symbol(), 5);
             let mut x = Vec::new();
             tx.process_bits(&bits, &mut x);
@@ -452,11 +452,11 @@ mod tests {
             for fs in [4.0, 300_000.0 / 72_000.0] {
                 let bits = random_bits(3001 * m.bits_per_symbol() + 1, 9);
                 let mut reference = Vec::new();
-                let mut tx = PskModulator::new(m, 1.0, fs, 0.35).unwrap();
+                let mut tx = PskModulator::new(m, fs, 1.0, 0.35).unwrap();
                 tx.process_bits(&bits, &mut reference);
                 tx.flush(&mut reference);
                 for chunk in [1, 13, 1000] {
-                    let mut tx = PskModulator::new(m, 1.0, fs, 0.35).unwrap();
+                    let mut tx = PskModulator::new(m, fs, 1.0, 0.35).unwrap();
                     let mut out = Vec::new();
                     let mut n = 0;
                     for c in bits.chunks(chunk) {
@@ -468,7 +468,7 @@ mod tests {
                 }
                 // Random chunk sizes.
                 let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
-                let mut tx2 = PskModulator::new(m, 1.0, fs, 0.35).unwrap();
+                let mut tx2 = PskModulator::new(m, fs, 1.0, 0.35).unwrap();
                 let mut out = Vec::new();
                 let mut rest = &bits[..];
                 while !rest.is_empty() {
@@ -490,7 +490,7 @@ mod tests {
     #[test]
     fn oqpsk_q_rail_is_half_a_symbol_late() {
         for fs in [8.0, 300_000.0 / 72_000.0] {
-            let mut tx = PskModulator::new(Modulation::Oqpsk, 1.0, fs, 0.35).unwrap();
+            let mut tx = PskModulator::new(Modulation::Oqpsk, fs, 1.0, 0.35).unwrap();
             let sps = tx.samples_per_symbol();
             let mut x = Vec::new();
             let s = std::f32::consts::FRAC_1_SQRT_2;
@@ -521,7 +521,7 @@ mod tests {
         let rolloff = 0.35;
         let fs = 300_000.0;
         let rs = 72_000.0;
-        let mut tx = PskModulator::new(Modulation::Qpsk, rs, fs, rolloff).unwrap();
+        let mut tx = PskModulator::new(Modulation::Qpsk, fs, rs, rolloff).unwrap();
         let bits = random_bits(2 * 50_000, 3);
         let mut x = Vec::new();
         tx.process_bits(&bits, &mut x);

@@ -231,9 +231,9 @@ impl Dvbs2Modulator {
     ///
     /// Errors: non-positive or non-finite rates, fewer than 2 samples per symbol, a roll-off
     /// outside (0, 1].
-    pub fn new(symbol_rate: f64, sample_rate: f64, rolloff: f64) -> Result<Self, DspError> {
+    pub fn new(sample_rate: f64, symbol_rate: f64, rolloff: f64) -> Result<Self, DspError> {
         Ok(Dvbs2Modulator {
-            shaper: PskModulator::new(Modulation::Qpsk, symbol_rate, sample_rate, rolloff)?,
+            shaper: PskModulator::new(Modulation::Qpsk, sample_rate, symbol_rate, rolloff)?,
             symbol_rate,
             sample_rate,
             rolloff,
@@ -358,8 +358,8 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("9/10"), "{e}");
         assert!(Dvbs2FrameEncoder::new(262_142).is_err());
-        assert!(Dvbs2Modulator::new(1e6, 1.9e6, 0.35).is_err());
-        assert!(Dvbs2Modulator::new(1e6, 2e6, 0.0).is_err());
+        assert!(Dvbs2Modulator::new(1.9e6, 1e6, 0.35).is_err());
+        assert!(Dvbs2Modulator::new(2e6, 1e6, 0.0).is_err());
     }
 
     #[test]
@@ -371,7 +371,7 @@ mod tests {
             enc.encode(&p, &bbframe(&p, seed), &mut sym).unwrap();
         }
         for sps in [2.0, 2.5, 4.0, 3.3] {
-            let mut m = Dvbs2Modulator::new(1.0, sps, 0.2).unwrap();
+            let mut m = Dvbs2Modulator::new(sps, 1.0, 0.2).unwrap();
             let mut reference = Vec::new();
             m.process(&sym, &mut reference);
             m.flush(&mut reference);
@@ -407,7 +407,7 @@ mod tests {
             enc.encode(&p, &bbframe(&p, seed), &mut sym).unwrap();
         }
         for (alpha, sps) in [(0.35, 4.0), (0.2, 2.5)] {
-            let mut m = Dvbs2Modulator::new(1.0, sps, alpha).unwrap();
+            let mut m = Dvbs2Modulator::new(sps, 1.0, alpha).unwrap();
             let mut x = Vec::new();
             m.process(&sym, &mut x);
             let nfft = 1024;

@@ -448,7 +448,7 @@ mod tests {
                 (state >> 62) as u8 & 1
             })
             .collect();
-        let tx = PskModulator::modulate(Modulation::Bpsk, RS, FS, 0.35, &bits).unwrap();
+        let tx = PskModulator::modulate(Modulation::Bpsk, FS, RS, 0.35, &bits).unwrap();
         let mut ch = Channel::new(ChannelConfig {
             sample_rate: FS,
             symbol_rate: RS,

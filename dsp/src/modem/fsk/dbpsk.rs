@@ -89,8 +89,8 @@ impl DbpskModulator {
     pub fn new(cfg: &DbpskConfig) -> Result<Self, DspError> {
         let psk = PskModulator::new(
             Modulation::Bpsk,
-            cfg.symbol_rate,
             cfg.sample_rate,
+            cfg.symbol_rate,
             cfg.rolloff,
         )?;
         let nco = if cfg.carrier_hz != 0.0 {

@@ -4,8 +4,8 @@
  * 32fc rotator), libfec (viterbi27 dispatcher and portable C, decode_rs_ccsds at
  * 0/8/16 errors) and FFTW (1024-point complex forward, FFTW_MEASURE).
  *
- * Not run by CI. Built and run by bench/run_refs.sh:
- *   gcc -O2 -march=native -o /tmp/ref_kernels bench/ref_kernels.c -lvolk -lfec -lfftw3f -lm
+ * Not run by CI. Built and run by benches/reference/run_refs.sh:
+ *   gcc -O2 -march=native -o /tmp/ref_kernels benches/reference/ref_kernels.c -lvolk -lfec -lfftw3f -lm
  *   /tmp/ref_kernels [seconds]
  *
  * Output: one JSON object per line, the same fields as `leomodem bench --json`:

@@ -3,7 +3,7 @@
 
 Not run by CI. Needs the Debian/Ubuntu `gnuradio` package (system Python 3):
 
-    /usr/bin/python3 bench/gnuradio_ref.py [seconds]
+    /usr/bin/python3 benches/reference/gnuradio_ref.py [seconds]
 
 Prints one JSON object per line, the fields of `leomodem bench --json`:
 

@@ -1,5 +1,7 @@
 //! BER/FER measurement: random frames through the project's transmitter, channel
 //! simulator and receiver, either the whole sync chain or a genie receiver.
+//! (The harness: it runs a link. The bit-error *counter* and the theoretical curves it
+//! compares against are [`leomodem_dsp::modem::ber`].)
 //!
 //! - **Full chain**: frames → CADUs → PSK modulator → channel (AWGN at the requested
 //!   Es/N0 plus carrier, phase, timing and clock offsets) → demodulator (acquisition,
@@ -286,8 +288,8 @@ pub fn measure(cfg: &BerConfig, ebn0_db: f64) -> Result<BerPoint, DspError> {
     // Full chain.
     let mut md = PskModulator::new(
         cfg.modulation,
-        cfg.symbol_rate,
         cfg.sample_rate,
+        cfg.symbol_rate,
         cfg.rolloff,
     )?;
     let mut ch = Channel::new(ChannelConfig {
