@@ -81,9 +81,15 @@ PIDS+=($!)
 sleep 15
 # TCP, forward link (gateway → terminal: -R), 30 s.
 TCP_S=30; [[ $RUN_S -lt 70 ]] && TCP_S=$(( (RUN_S - 25) / 2 ))
-ip netns exec "$NT" timeout $((TCP_S + 20)) iperf3 -c 198.18.0.2 -p 5201 -R -t "$TCP_S" -J > "$DIR/tcp.json" 2>/dev/null || true
-# UDP, forward link, offered 1 Mbit/s for 15 s.
-ip netns exec "$NT" timeout 35 iperf3 -c 198.18.0.2 -p 5201 -R -u -b 1M -t 15 -J > "$DIR/udp.json" 2>/dev/null || true
+ip netns exec "$NT" timeout $((TCP_S + 20)) iperf3 -c 198.18.0.2 -p 5201 -R -t "$TCP_S" -J > "$DIR/tcp.json" 2>"$DIR/tcp.err" || true
+# UDP, forward link, offered 1 Mbit/s for 15 s; first the server finishes the TCP test (a
+# client arriving while it is busy fails on its control connection), and once more if it was.
+sleep 3
+ip netns exec "$NT" timeout 35 iperf3 -c 198.18.0.2 -p 5201 -R -u -b 1M -t 15 -J > "$DIR/udp.json" 2>"$DIR/udp.err" || true
+if ! grep -q '"sum_received"\|"sum"' "$DIR/udp.json" 2>/dev/null || grep -q '"error"' "$DIR/udp.json"; then
+  sleep 3
+  ip netns exec "$NT" timeout 35 iperf3 -c 198.18.0.2 -p 5201 -R -u -b 1M -t 15 -J > "$DIR/udp.json" 2>"$DIR/udp.err" || true
+fi
 wait "$PING" || true
 for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
 sleep 2
@@ -108,7 +114,9 @@ m = re.search(r"(\d+) packets transmitted, (\d+) received", ping)
 rtt = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)/", ping)
 def iperf(p):
     try: j = json.load(open(p))
-    except Exception: return None
+    except Exception:   # iperf3 ended before its JSON: say what it printed
+        try: return {"error": open(p[:-5] + ".err").read().strip()[-300:] or "no output"}
+        except OSError: return None
     if j.get("error"): return {"error": j["error"]}
     e = j.get("end", {})
     s = e.get("sum_received") or e.get("sum") or {}

@@ -9,6 +9,7 @@
 //! the two dvbs2 ends through `leomodem channel` (fixed delay and Es/N0): ping with the
 //! round-trip times printed, and `--modcod auto` (ACM) following the channel's Es/N0.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
@@ -386,35 +387,57 @@ fn spawn_link(
     rx: &Path,
     extra: &[&str],
 ) -> Child {
-    Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            ns,
-            env!("CARGO_BIN_EXE_leomodem"),
-            "link",
-            "--role",
-            role,
-        ])
-        .args(["--tun", tun])
-        .args([
-            "--address",
-            &format!("{a4}/30"),
-            "--address",
-            &format!("{a6}/64"),
-        ])
-        .arg("--key")
-        .arg(key)
-        .arg("--tx")
-        .arg(tx)
-        .arg("--rx")
-        .arg(rx)
-        .args(["--json", "--duration", "120"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn leomodem link")
+    let radio = [
+        OsString::from("--tx"),
+        tx.into(),
+        OsString::from("--rx"),
+        rx.into(),
+    ];
+    spawn_link_with(ns, role, tun, a4, a6, key, &radio, extra, None)
+}
+
+/// [`spawn_link`] with the radio options `radio` (files/FIFOs or devices) and, when given,
+/// SoapySDR's plugin path.
+#[allow(clippy::too_many_arguments)]
+fn spawn_link_with(
+    ns: &str,
+    role: &str,
+    tun: &str,
+    a4: &str,
+    a6: &str,
+    key: &Path,
+    radio: &[OsString],
+    extra: &[&str],
+    soapy_plugins: Option<&Path>,
+) -> Child {
+    let mut c = Command::new("ip");
+    c.args([
+        "netns",
+        "exec",
+        ns,
+        env!("CARGO_BIN_EXE_leomodem"),
+        "link",
+        "--role",
+        role,
+    ])
+    .args(["--tun", tun])
+    .args([
+        "--address",
+        &format!("{a4}/30"),
+        "--address",
+        &format!("{a6}/64"),
+    ])
+    .arg("--key")
+    .arg(key)
+    .args(radio)
+    .args(["--json", "--duration", "120"])
+    .args(extra)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    if let Some(dir) = soapy_plugins {
+        c.env("SOAPY_SDR_PLUGIN_PATH", dir);
+    }
+    c.spawn().expect("spawn leomodem link")
 }
 
 /// Waits until each (namespace, interface, IPv6 address) is up with its address.
@@ -756,6 +779,26 @@ fn link_refuses_bad_options_and_open_keys() {
     assert!(e.contains("--mtu"), "{e}");
     let e = run(&["--address", "198.18.0.2/30", "--modcod", "auto"], &key);
     assert!(e.contains("needs --phy dvbs2"), "{e}");
+    // A device instead of --tx: samples, so only with the dvbs2 PHY, and with its frequency.
+    let device = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_leomodem"))
+            .args(["link", "--role", "gateway", "--tun", "lmbad0"])
+            .args(["--address", "198.18.0.2/30", "--rx", "/nonexistent/rx"])
+            .arg("--key")
+            .arg(&key)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let e = device(&["--tx-device", "driver=leomodem_test", "--tx-freq", "2.2G"]);
+    assert!(
+        e.contains("--tx-device") && e.contains("--phy dvbs2"),
+        "{e}"
+    );
+    let e = device(&["--tx-device", "driver=leomodem_test"]);
+    assert!(e.contains("--tx-freq"), "{e}");
     let dvbs2 = [
         "--address",
         "198.18.0.2/30",
@@ -804,6 +847,33 @@ fn run_through_channel(
     settle: Duration,
     n: u16,
 ) -> ChannelRun {
+    run_pair(
+        tag,
+        path,
+        phy,
+        gateway_extra,
+        terminal_extra,
+        settle,
+        n,
+        None,
+    )
+}
+
+/// [`run_through_channel`]; with `soapy_plugins` (the directory of the SoapySDR test device
+/// module) each end transmits and receives through a `leomodem_test` device
+/// (`--tx-device driver=leomodem_test,tx_file=FIFO`, `--rx-device driver=leomodem_test,file=FIFO`)
+/// instead of writing and reading the FIFOs itself.
+#[allow(clippy::too_many_arguments)]
+fn run_pair(
+    tag: &str,
+    path: &[&str],
+    phy: &[&str],
+    gateway_extra: &[&str],
+    terminal_extra: &[&str],
+    settle: Duration,
+    n: u16,
+    soapy_plugins: Option<&Path>,
+) -> ChannelRun {
     let _slot = realtime_slot();
     let pid = std::process::id();
     let (ns_t, ns_g) = (format!("lm-{tag}t-{pid}"), format!("lm-{tag}g-{pid}"));
@@ -838,13 +908,51 @@ fn run_through_channel(
     );
     let mut t_args = phy.to_vec();
     t_args.extend_from_slice(terminal_extra);
-    guard.children.push(spawn_link(
-        &ns_t, "terminal", &tun_t, T4, T6, &key, &t_tx, &t_rx, &t_args,
+    let radio = |tx: &Path, rx: &Path| -> Vec<OsString> {
+        match soapy_plugins {
+            None => vec!["--tx".into(), tx.into(), "--rx".into(), rx.into()],
+            Some(_) => {
+                let dev = |k: &str, p: &Path| {
+                    let mut a = OsString::from(format!("driver=leomodem_test,{k}="));
+                    a.push(p);
+                    a
+                };
+                vec![
+                    "--tx-device".into(),
+                    dev("tx_file", tx),
+                    "--tx-freq".into(),
+                    "2.2G".into(),
+                    "--rx-device".into(),
+                    dev("file", rx),
+                    "--rx-freq".into(),
+                    "2.0G".into(),
+                ]
+            }
+        }
+    };
+    guard.children.push(spawn_link_with(
+        &ns_t,
+        "terminal",
+        &tun_t,
+        T4,
+        T6,
+        &key,
+        &radio(&t_tx, &t_rx),
+        &t_args,
+        soapy_plugins,
     ));
     let mut g_args = phy.to_vec();
     g_args.extend_from_slice(gateway_extra);
-    guard.children.push(spawn_link(
-        &ns_g, "gateway", &tun_g, G4, G6, &key, &g_tx, &g_rx, &g_args,
+    guard.children.push(spawn_link_with(
+        &ns_g,
+        "gateway",
+        &tun_g,
+        G4,
+        G6,
+        &key,
+        &radio(&g_tx, &g_rx),
+        &g_args,
+        soapy_plugins,
     ));
     wait_up(&mut guard, &[(&ns_t, &tun_t, T6), (&ns_g, &tun_g, G6)]);
     std::thread::sleep(settle);
@@ -916,8 +1024,8 @@ fn clean_stop(lines: &[serde_json::Value]) -> &serde_json::Value {
 
 /// Terminal and gateway joined through `leomodem channel` in both directions (cf32 FIFOs,
 /// DVB-S2 QPSK 1/2 normal frames with pilots at 1 Msym/s, 2 Msps, one-way delay 10 ms, Es/N0
-/// 8 dB, no TLE): IPv4 echo both ways with 0% loss; the round-trip times are printed against
-/// 2 × delay + frame times.
+/// 8 dB, no TLE): IPv4 echo both ways with 0% loss; the median round-trip time is within
+/// 2 × delay + frame times + 10 ms of processing (plus a stated margin for a loaded machine).
 #[test]
 fn ip_over_dvbs2_through_channel() {
     if let Some(why) = unavailable() {
@@ -945,14 +1053,29 @@ fn ip_over_dvbs2_through_channel() {
     );
     // A PL frame of QPSK 1/2 normal with pilots: 90 + 32400 + 22·36 = 33 282 symbols.
     let frame_ms = 33_282.0 / 1e6 * 1e3;
+    // Acceptance (issue 20): RTT = 2 × one-way delay + frame times + at most 10 ms of
+    // processing. Asserted on the median of each direction (the first echo may meet a receiver
+    // still acquiring), with a margin of 5 ms for this test sharing its 2 cores with other
+    // builds (measured: median 6–8 ms over 2 × delay + 2 × frames at load average 10, see
+    // scripts/ip-link-rtt.sh; the DVB-S2 receiver's old 32768-sample blocks alone added up to
+    // 2 × 16.4 ms).
+    let bound_ms = 2.0 * 10.0 + 2.0 * frame_ms + 10.0;
+    const MARGIN_MS: f64 = 5.0;
     for (dir, r) in ["terminal→gateway", "gateway→terminal"]
         .iter()
         .zip(&run.rtt)
     {
-        let ms: Vec<f64> = r.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+        let mut ms: Vec<f64> = r.iter().map(|d| d.as_secs_f64() * 1e3).collect();
         eprintln!(
-            "RTT {dir}: {ms:.1?} ms (2 × delay = 20 ms, 2 × frame = {:.1} ms)",
+            "RTT {dir}: {ms:.1?} ms (2 × delay = 20 ms, 2 × frame = {:.1} ms, bound {bound_ms:.1} ms)",
             2.0 * frame_ms
+        );
+        ms.sort_by(f64::total_cmp);
+        let median = ms[ms.len() / 2];
+        assert!(
+            median <= bound_ms + MARGIN_MS,
+            "{dir}: median RTT {median:.1} ms > 2 × delay + 2 × frame + 10 ms = {bound_ms:.1} ms \
+             (+ {MARGIN_MS} ms margin)"
         );
     }
     for l in &run.lines {
@@ -1207,6 +1330,81 @@ fn doppler_removed_and_precompensated_along_a_pass() {
         run.rtt.each_ref().map(|r| r.len() as u16),
         [N; 2],
         "echo replies with the pass Doppler corrected at the terminal"
+    );
+    for l in &run.lines {
+        let v = clean_stop(l);
+        eprintln!("{v}");
+        assert!(v["rx"]["packets"].as_u64().unwrap() >= u64::from(N), "{v}");
+    }
+}
+
+/// The pair through SoapySDR (issue 20): each end transmits and receives through the
+/// project's test device module (`tests/soapy_module/`, driver `leomodem_test`: its TX stream
+/// consumes at the sample rate into a FIFO, its RX stream plays a FIFO at the sample rate),
+/// the two devices joined by `leomodem channel` (10 ms, Es/N0 8 dB); DVB-S2 QPSK 1/2 at
+/// 1 Msym/s, 2 Msps. IPv4 echo both ways with 0 % loss, nothing rejected or corrupted. The
+/// module is built by `tests/soapy_module/build.sh` into the test's temporary directory, or
+/// taken from `$LEOMODEM_SOAPY_MODULE_DIR`.
+#[cfg(feature = "soapy")]
+#[test]
+fn ip_over_dvbs2_through_soapy_test_devices() {
+    if let Some(why) = unavailable() {
+        eprintln!("SKIPPED ip_over_dvbs2_through_soapy_test_devices: {why}");
+        return;
+    }
+    let dir = match std::env::var_os("LEOMODEM_SOAPY_MODULE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("soapy_module_link");
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/soapy_module/build.sh");
+            let out = Command::new("sh").arg(&script).arg(&dir).output().unwrap();
+            assert!(
+                out.status.success(),
+                "building the SoapySDR test module failed (needs g++ and libsoapysdr-dev):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            dir
+        }
+    };
+    assert!(
+        dir.join("libleomodem_test.so").is_file(),
+        "no libleomodem_test.so in {}",
+        dir.display()
+    );
+    const N: u16 = 5;
+    let phy = [
+        "--phy",
+        "dvbs2",
+        "--modcod",
+        "qpsk-1/2",
+        "--pilots",
+        "--symbol-rate",
+        "1M",
+        "--sample-rate",
+        "2M",
+    ];
+    let path = ["--delay", "10", "--esn0-zenith", "8"];
+    let run = run_pair(
+        "s",
+        &path,
+        &phy,
+        &[],
+        &[],
+        Duration::from_millis(500),
+        N,
+        Some(&dir),
+    );
+    for (dir, r) in ["terminal→gateway", "gateway→terminal"]
+        .iter()
+        .zip(&run.rtt)
+    {
+        let ms: Vec<f64> = r.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+        eprintln!("RTT through the test devices {dir}: {ms:.1?} ms");
+    }
+    assert_eq!(
+        run.rtt.each_ref().map(|r| r.len() as u16),
+        [N; 2],
+        "echo replies through the SoapySDR test devices (terminal→gateway, gateway→terminal)"
     );
     for l in &run.lines {
         let v = clean_stop(l);

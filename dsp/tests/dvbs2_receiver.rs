@@ -306,6 +306,56 @@ fn chunking_does_not_change_output() {
     }
 }
 
+/// Latency: fed in pieces of 1000 samples, a locked receiver hands out each frame with the
+/// piece that holds its last sample (the matched filter's half span later at most), not at the
+/// end of its 32768-sample coarse-frequency block; and the frames are those of one call.
+#[test]
+fn locked_receiver_emits_each_frame_with_its_last_sample() {
+    let plan = vec![Some(pls("qpsk-1/2", true, true)); 14];
+    let (sym, _) = transmit(&plan, 0, RollOff::R035);
+    let l = Link {
+        sps: 2.0,
+        rolloff: 0.35,
+        cfo: 0.08,
+        clock_ppm: 10.0,
+        esn0_db: 10.0,
+        seed: 3,
+    };
+    let y = channel(&sym, &l);
+    let (_, whole, _) = receive(&y, &l, 0, None);
+    let mut cfg = Dvbs2RxConfig::new(1e6 * l.sps, 1e6, l.rolloff);
+    cfg.sync.gold_code = 0;
+    let mut rx = Dvbs2Receiver::new(cfg).unwrap();
+    let block = 32768;
+    let piece = 1000;
+    let (mut frames, mut bb) = (Vec::new(), Vec::new());
+    let mut late = Vec::new();
+    for (k, c) in y.chunks(piece).enumerate() {
+        let n0 = frames.len();
+        rx.process(c, &mut frames, &mut bb);
+        let fed = (k * piece + c.len()) as f64;
+        for f in &frames[n0..] {
+            let f: &Dvbs2RxFrame = f;
+            let end = f.sample + f.frame.pl.pls.plframe_len() as f64 * l.sps;
+            // After the first two blocks (acquisition, one block of latency) it is locked.
+            if f.sample > 2.0 * block as f64 {
+                late.push(fed - end);
+            }
+        }
+    }
+    rx.finish(&mut frames, &mut bb);
+    assert_eq!(frames, whole, "the frames of one call");
+    assert!(frames.iter().all(|f| f.frame.ok()));
+    assert!(late.len() >= 8, "{} locked frames", late.len());
+    let half_span = 8.0 * l.sps + 4.0;
+    for d in &late {
+        assert!(
+            *d >= 0.0 && *d <= piece as f64 + half_span,
+            "frame out {d} samples after its last one (allowed {piece} + {half_span})"
+        );
+    }
+}
+
 /// Noise alone, and a signal received with the wrong symbol rate (×1.25) or the wrong PL
 /// scrambling code: no BBFRAME, no panic.
 #[test]

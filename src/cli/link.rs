@@ -22,6 +22,7 @@ use leomodem_dsp::framing::gse::GseEncapError;
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::io::soapy::DeviceConfig;
 use crate::link::doppler::{LinkDoppler, LinkPass};
 use crate::link::phy::{BbframeRx, BbframeTx, Dvbs2Rx, Dvbs2Tx, PhyRx, PhyTx};
 use crate::link::secure::{LinkKey, Role};
@@ -63,12 +64,36 @@ pub struct LinkArgs {
     /// Pre-shared key: 32 raw bytes or 64 hex digits, in a file readable by its owner only.
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
-    /// Where the PHY sends (file or FIFO).
-    #[arg(long, value_name = "PATH")]
-    pub tx: PathBuf,
-    /// Where the PHY receives from (file or FIFO).
-    #[arg(long, value_name = "PATH")]
-    pub rx: PathBuf,
+    /// Where the PHY sends (file or FIFO); or --tx-device.
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "tx_device",
+        conflicts_with = "tx_device"
+    )]
+    pub tx: Option<PathBuf>,
+    /// Where the PHY receives from (file or FIFO); or --rx-device.
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "rx_device",
+        conflicts_with = "rx_device"
+    )]
+    pub rx: Option<PathBuf>,
+    /// SDR device (SoapySDR arguments, e.g. driver=hackrf) to transmit on instead of --tx
+    /// (--phy dvbs2; a build with the `soapy` feature); at --sample-rate and --tx-freq.
+    #[arg(long, value_name = "ARGS", requires = "tx_freq")]
+    pub tx_device: Option<String>,
+    /// Centre frequency of --tx-device, Hz (e.g. 2.4G).
+    #[arg(long, value_name = "HZ", value_parser = super::parse_rate, requires = "tx_device")]
+    pub tx_freq: Option<f64>,
+    /// SDR device (SoapySDR arguments) to receive from instead of --rx (--phy dvbs2); at
+    /// --sample-rate and --rx-freq.
+    #[arg(long, value_name = "ARGS", requires = "rx_freq")]
+    pub rx_device: Option<String>,
+    /// Centre frequency of --rx-device, Hz.
+    #[arg(long, value_name = "HZ", value_parser = super::parse_rate, requires = "rx_device")]
+    pub rx_freq: Option<f64>,
     /// Physical layer.
     #[arg(long, value_enum, default_value = "bbframe")]
     pub phy: PhyKind,
@@ -218,6 +243,22 @@ fn check_cidr(a: &str, option: &str, prefix: bool) -> Result<()> {
     Ok(())
 }
 
+/// One radio end of the link: a file/FIFO of samples or BBFRAMEs, or a SoapySDR device.
+#[derive(Clone)]
+enum RadioEnd {
+    Path(PathBuf),
+    Device(DeviceConfig),
+}
+
+impl std::fmt::Display for RadioEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RadioEnd::Path(p) => write!(f, "{}", p.display()),
+            RadioEnd::Device(d) => write!(f, "device {} at {} Hz", d.args, d.freq),
+        }
+    }
+}
+
 /// ACM counters of the receiver thread.
 #[derive(Debug, Default)]
 struct AcmStats {
@@ -270,6 +311,24 @@ pub fn run(args: LinkArgs) -> Result<()> {
             ))
         }
     };
+    // Radio ends: a file/FIFO path or a SoapySDR device.
+    let end = |path: &Option<PathBuf>, dev: &Option<String>, freq: Option<f64>, opt: &str| match (
+        path, dev, rates,
+    ) {
+        (Some(p), None, _) => Ok(RadioEnd::Path(p.clone())),
+        (None, Some(d), Some((_, fs))) => Ok(RadioEnd::Device(DeviceConfig::new(
+            d.clone(),
+            freq.unwrap_or(0.0),
+            fs,
+        ))),
+        (None, Some(_), None) => Err(Error::config(
+            opt,
+            "a device carries samples: it needs --phy dvbs2",
+        )),
+        _ => Err(Error::config(opt, "give a path or a device (not both)")),
+    };
+    let tx_end = end(&args.tx, &args.tx_device, args.tx_freq, "--tx-device")?;
+    let rx_end = end(&args.rx, &args.rx_device, args.rx_freq, "--rx-device")?;
     let acm = match args.modcod {
         ModcodChoice::Fixed(_) => None,
         ModcodChoice::Auto => Some(acm_policy(&args, rates.is_some())?),
@@ -316,8 +375,8 @@ pub fn run(args: LinkArgs) -> Result<()> {
             if acm.is_some() { "ACM from " } else { "" },
             start_modcod,
             args.frame_size,
-            args.tx.display(),
-            args.rx.display()
+            tx_end,
+            rx_end
         );
     } else {
         println!(
@@ -385,7 +444,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
     let transmitter: JoinHandle<Result<()>> = {
         let halt = halt.clone();
         let counters = counters.clone();
-        let path = args.tx.clone();
+        let tx_end = tx_end.clone();
         let keepalive = Duration::from_millis(keepalive_ms);
         let mut link_tx = link_tx;
         let report_slot = report_slot.clone();
@@ -396,14 +455,21 @@ pub fn run(args: LinkArgs) -> Result<()> {
         std::thread::Builder::new()
             .name("link-tx".into())
             .spawn(move || {
-                let mut phy: Box<dyn PhyTx> = match rates {
-                    None => Box::new(BbframeTx::create(&path, bbframe_len)?),
-                    Some((rs, fs)) => {
-                        let mut tx = Dvbs2Tx::create(&path, pls, fs, rs, ROLLOFF)?;
+                let mut phy: Box<dyn PhyTx> = match (rates, &tx_end) {
+                    (None, RadioEnd::Path(path)) => Box::new(BbframeTx::create(path, bbframe_len)?),
+                    (Some((rs, fs)), RadioEnd::Path(path)) => {
+                        let mut tx = Dvbs2Tx::create(path, pls, fs, rs, ROLLOFF)?;
                         tx.set_realtime(!unpaced);
                         tx.set_doppler(tx_doppler);
                         Box::new(tx)
                     }
+                    (Some((rs, fs)), RadioEnd::Device(cfg)) => {
+                        let dev = crate::io::soapy::open_tx(cfg)?;
+                        let mut tx = Dvbs2Tx::on_device(dev, pls, fs, rs, ROLLOFF)?;
+                        tx.set_doppler(tx_doppler);
+                        Box::new(tx)
+                    }
+                    (None, RadioEnd::Device(_)) => unreachable!("checked: devices need dvbs2"),
                 };
                 let mut frame = Vec::with_capacity(bbframe_len);
                 let give_back = |b: Vec<u8>| match buf_tx.try_send(b) {
@@ -526,7 +592,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
     // Receiver.
     let rx_shared = Arc::new(Mutex::new(RxShared::default()));
     let receiver: JoinHandle<Result<()>> = {
-        let path = args.rx.clone();
+        let rx_end = rx_end.clone();
         let shared = rx_shared.clone();
         let mut link_rx = link_rx;
         let report_slot = report_slot.clone();
@@ -538,10 +604,17 @@ pub fn run(args: LinkArgs) -> Result<()> {
         std::thread::Builder::new()
             .name("link-rx".into())
             .spawn(move || {
-                let mut phy: Box<dyn PhyRx> = match rates {
-                    None => Box::new(BbframeRx::open(&path)?),
-                    Some((rs, fs)) => {
-                        let mut rx = Dvbs2Rx::open(&path, fs, rs, ROLLOFF)?;
+                let mut phy: Box<dyn PhyRx> = match (rates, &rx_end) {
+                    (None, RadioEnd::Path(path)) => Box::new(BbframeRx::open(path)?),
+                    (None, RadioEnd::Device(_)) => unreachable!("checked: devices need dvbs2"),
+                    (Some((rs, fs)), RadioEnd::Device(cfg)) => {
+                        let dev = crate::io::soapy::open_rx(cfg, None)?;
+                        let mut rx = Dvbs2Rx::on_device(dev, fs, rs, ROLLOFF)?;
+                        rx.set_doppler(rx_doppler);
+                        Box::new(rx)
+                    }
+                    (Some((rs, fs)), RadioEnd::Path(path)) => {
+                        let mut rx = Dvbs2Rx::open(path, fs, rs, ROLLOFF)?;
                         rx.set_doppler(rx_doppler);
                         Box::new(rx)
                     }

@@ -158,6 +158,24 @@ impl PhyRx for BbframeRx {
     }
 }
 
+/// Where a [`Dvbs2Tx`] writes: a cf32 file or FIFO, or a SoapySDR device's TX stream.
+enum TxOut {
+    File(BufWriter<File>),
+    Device(
+        Box<crate::io::soapy::DeviceSink>,
+        crate::pipeline::Chunk<num_complex::Complex32>,
+    ),
+}
+
+/// Where a [`Dvbs2Rx`] reads: a cf32 file or FIFO, or a SoapySDR device's RX stream.
+enum RxIn {
+    File(File),
+    Device(
+        Box<dyn crate::pipeline::Source<Out = num_complex::Complex32>>,
+        crate::pipeline::Chunk<num_complex::Complex32>,
+    ),
+}
+
 /// Seconds of signal per paced write of [`Dvbs2Tx`].
 pub const PACE_PIECE_S: f64 = 0.001;
 
@@ -169,7 +187,7 @@ pub const PACE_PIECE_S: f64 = 0.001;
 /// each when its last sample would leave a radio transmitting at the sample rate since the
 /// first write, so the stream is a real-time signal and frame times and delays are real.
 pub struct Dvbs2Tx {
-    out: BufWriter<File>,
+    out: TxOut,
     realtime: bool,
     t0: Option<std::time::Instant>,
     written: u64,
@@ -213,13 +231,47 @@ impl Dvbs2Tx {
             .open(path)
             .map_err(|e| Error::io(path, e))?;
         Ok(Dvbs2Tx {
-            out: BufWriter::with_capacity(1 << 16, f),
+            out: TxOut::File(BufWriter::with_capacity(1 << 16, f)),
             realtime: false,
             t0: None,
             written: 0,
             sample_rate,
             doppler: None,
             path: path.to_path_buf(),
+            pls,
+            encoder,
+            modulator,
+            symbols: Vec::new(),
+            samples: Vec::new(),
+            bytes: Vec::new(),
+        })
+    }
+
+    /// As [`Dvbs2Tx::create`], transmitting on an opened SoapySDR device (`--tx-device`): the
+    /// device takes samples at its sample rate, so the PHY is paced by it
+    /// ([`PhyTx::paced`]) and [`Dvbs2Tx::set_realtime`] is not needed.
+    pub fn on_device(
+        device: crate::io::soapy::TxDevice,
+        pls: leomodem_dsp::framing::dvbs2::Pls,
+        sample_rate: f64,
+        symbol_rate: f64,
+        rolloff: f64,
+    ) -> Result<Self> {
+        let path = PathBuf::from(format!("device {}", device.settings.args));
+        let mut encoder = leomodem_dsp::framing::dvbs2::Dvbs2FrameEncoder::new(0)?;
+        if let Some(m) = pls.modcod {
+            encoder.prepare(m, pls.frame_size)?;
+        }
+        let modulator =
+            leomodem_dsp::framing::dvbs2::Dvbs2Modulator::new(sample_rate, symbol_rate, rolloff)?;
+        Ok(Dvbs2Tx {
+            out: TxOut::Device(Box::new(device.sink), crate::pipeline::Chunk::new()),
+            realtime: false,
+            t0: None,
+            written: 0,
+            sample_rate,
+            doppler: None,
+            path,
             pls,
             encoder,
             modulator,
@@ -250,6 +302,19 @@ impl Dvbs2Tx {
         if let Some(d) = self.doppler.as_mut() {
             d.process(&mut self.samples)?;
         }
+        let out = match &mut self.out {
+            TxOut::File(f) => f,
+            TxOut::Device(sink, chunk) => {
+                // The device paces: its write returns once the samples fit in its buffer.
+                use crate::pipeline::Sink;
+                chunk.data.clear();
+                chunk.data.extend_from_slice(&self.samples);
+                chunk.first_sample = self.written;
+                sink.consume(chunk)?;
+                self.written += self.samples.len() as u64;
+                return Ok(());
+            }
+        };
         self.bytes.clear();
         for s in &self.samples {
             self.bytes.extend_from_slice(&s.re.to_le_bytes());
@@ -257,8 +322,7 @@ impl Dvbs2Tx {
         }
         if !self.realtime {
             self.written += self.samples.len() as u64;
-            return self
-                .out
+            return out
                 .write_all(&self.bytes)
                 .map_err(|e| Error::io(&self.path, e));
         }
@@ -275,9 +339,8 @@ impl Dvbs2Tx {
             if due > now {
                 std::thread::sleep(due - now);
             }
-            self.out
-                .write_all(&self.bytes[off * 8..(off + n) * 8])
-                .and_then(|()| self.out.flush())
+            out.write_all(&self.bytes[off * 8..(off + n) * 8])
+                .and_then(|()| out.flush())
                 .map_err(|e| Error::io(&self.path, e))?;
             self.written += n as u64;
             off += n;
@@ -301,10 +364,13 @@ impl PhyTx for Dvbs2Tx {
         self.write_symbols()
     }
     fn flush(&mut self) -> Result<()> {
-        self.out.flush().map_err(|e| Error::io(&self.path, e))
+        match &mut self.out {
+            TxOut::File(f) => f.flush().map_err(|e| Error::io(&self.path, e)),
+            TxOut::Device(..) => Ok(()),
+        }
     }
     fn paced(&self) -> bool {
-        self.realtime
+        self.realtime || matches!(self.out, TxOut::Device(..))
     }
     fn set_modcod(&mut self, modcod: Modcod) -> Result<usize> {
         let pls = Pls::new(modcod, self.pls.frame_size, self.pls.pilots).ok_or_else(|| {
@@ -325,7 +391,7 @@ impl PhyTx for Dvbs2Tx {
 /// DVB-S2 receiver at sample level: cf32 from a file or FIFO → carrier, matched filter,
 /// timing, PL frame sync → LDPC/BCH → BBFRAMEs whose BCH and BBHEADER CRC-8 passed.
 pub struct Dvbs2Rx {
-    input: File,
+    input: RxIn,
     path: PathBuf,
     receiver: leomodem_dsp::framing::dvbs2::Dvbs2Receiver,
     raw: Vec<u8>,
@@ -356,9 +422,39 @@ impl Dvbs2Rx {
             leomodem_dsp::framing::dvbs2::Dvbs2RxConfig::new(sample_rate, symbol_rate, rolloff);
         let receiver = leomodem_dsp::framing::dvbs2::Dvbs2Receiver::new(cfg)?;
         let input = File::open(path).map_err(|e| Error::io(path, e))?;
-        Ok(Dvbs2Rx {
+        Ok(Self::with_input(
+            RxIn::File(input),
+            path.to_path_buf(),
+            receiver,
+        ))
+    }
+
+    /// As [`Dvbs2Rx::open`], receiving from an opened SoapySDR device (`--rx-device`).
+    pub fn on_device(
+        device: crate::io::soapy::RxDevice,
+        sample_rate: f64,
+        symbol_rate: f64,
+        rolloff: f64,
+    ) -> Result<Self> {
+        let cfg =
+            leomodem_dsp::framing::dvbs2::Dvbs2RxConfig::new(sample_rate, symbol_rate, rolloff);
+        let receiver = leomodem_dsp::framing::dvbs2::Dvbs2Receiver::new(cfg)?;
+        let path = PathBuf::from(format!("device {}", device.settings.args));
+        Ok(Self::with_input(
+            RxIn::Device(device.source, crate::pipeline::Chunk::new()),
+            path,
+            receiver,
+        ))
+    }
+
+    fn with_input(
+        input: RxIn,
+        path: PathBuf,
+        receiver: leomodem_dsp::framing::dvbs2::Dvbs2Receiver,
+    ) -> Self {
+        Dvbs2Rx {
             input,
-            path: path.to_path_buf(),
+            path,
             receiver,
             raw: vec![0u8; 1 << 16],
             carry: 0,
@@ -372,7 +468,7 @@ impl Dvbs2Rx {
             esn0_sum: 0.0,
             esn0_n: 0,
             doppler: None,
-        })
+        }
     }
 
     /// Removes the predicted Doppler of the received signal from the next sample on.
@@ -419,33 +515,61 @@ impl PhyRx for Dvbs2Rx {
             if self.ended {
                 return Ok(false);
             }
-            // Whatever the pipe holds now (a FIFO returns what was written so far).
-            let n = match self.input.read(&mut self.raw[self.carry..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::io(&self.path, e)),
-            };
-            if n == 0 {
-                self.ended = true;
-                self.receiver.finish(&mut self.frames, &mut self.bbframes);
-                self.take_frames();
-                continue;
-            }
-            let have = self.carry + n;
-            let whole = have / 8 * 8;
             self.samples.clear();
-            for c in self.raw[..whole].chunks_exact(8) {
-                let re = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-                let im = f32::from_le_bytes([c[4], c[5], c[6], c[7]]);
-                self.samples.push(num_complex::Complex32::new(re, im));
+            match &mut self.input {
+                RxIn::File(input) => {
+                    // Whatever the pipe holds now (a FIFO returns what was written so far).
+                    let n = match input.read(&mut self.raw[self.carry..]) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(Error::io(&self.path, e)),
+                    };
+                    if n == 0 {
+                        self.ended = true;
+                        self.receiver.finish(&mut self.frames, &mut self.bbframes);
+                        self.take_frames();
+                        continue;
+                    }
+                    let have = self.carry + n;
+                    let whole = have / 8 * 8;
+                    for c in self.raw[..whole].chunks_exact(8) {
+                        let re = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                        let im = f32::from_le_bytes([c[4], c[5], c[6], c[7]]);
+                        self.samples.push(num_complex::Complex32::new(re, im));
+                    }
+                    self.raw.copy_within(whole..have, 0);
+                    self.carry = have - whole;
+                }
+                RxIn::Device(source, chunk) => {
+                    // What the device delivered (an empty chunk: a read timeout).
+                    // Preset as a pipeline does: continuing the previous chunk.
+                    chunk.first_sample += chunk.data.len() as u64;
+                    chunk.time = None;
+                    chunk.gap = 0;
+                    chunk.data.clear();
+                    chunk.tags.clear();
+                    let more = source.fill(chunk)?;
+                    self.samples.extend_from_slice(&chunk.data);
+                    if !more {
+                        self.ended = true;
+                    }
+                    if self.samples.is_empty() {
+                        if self.ended {
+                            self.receiver.finish(&mut self.frames, &mut self.bbframes);
+                            self.take_frames();
+                        }
+                        continue;
+                    }
+                }
             }
-            self.raw.copy_within(whole..have, 0);
-            self.carry = have - whole;
             if let Some(d) = self.doppler.as_mut() {
                 d.process(&mut self.samples)?;
             }
             self.receiver
                 .process(&self.samples, &mut self.frames, &mut self.bbframes);
+            if self.ended {
+                self.receiver.finish(&mut self.frames, &mut self.bbframes);
+            }
             self.take_frames();
         }
     }

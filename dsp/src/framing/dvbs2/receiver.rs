@@ -20,16 +20,27 @@
 //! first block sets the correction; afterwards the estimates are averaged (weight 1/8) and,
 //! only while the frame synchroniser is not locked, the correction jumps to the average when
 //! they differ by more than 2 % of the symbol rate (within that, the matched filter loses
-//! nothing measurable and [`PlFrameSync`] tracks the rest). A block is processed after its own
-//! estimate (one block of latency), so the first frames are corrected too. Every decision is
-//! taken at a block boundary from what precedes it, so chunking never changes the output.
+//! nothing measurable and [`PlFrameSync`] tracks the rest).
 //!
-//! A carrier that moves by more than a few % of the symbol rate while locked (a LEO pass without
-//! The synchroniser then searches headers within ±3 % of the symbol rate around zero
+//! # Latency
+//!
+//! A block that starts while the synchroniser is not locked is processed after its own
+//! estimate (one block of latency: the first frames, and those after a loss of lock, are
+//! corrected by the estimate of the samples that carry them). A block that starts while it is
+//! locked is *streamed*: every piece of input goes through the carrier removal, the matched
+//! filter, timing and frame synchroniser as it arrives, so a frame comes out of
+//! [`Dvbs2Receiver::process`] with the call that brings its last sample (plus the matched
+//! filter's half span), whatever the block length; the block's estimate only updates the
+//! average (and, if lock was lost within the block, a jump applies from the next block). The
+//! mode of each block and every correction are decided at block boundaries from the samples
+//! before them, so chunking never changes the output.
+//!
+//! The synchroniser searches headers within ±3 % of the symbol rate around zero
 //! ([`PlSyncConfig::acquire_centre`]) rather than around each header's own (noisy) differential
 //! estimate. A carrier that moves by more than a few % of the symbol rate while locked (a LEO
-//! pass without the orbit prediction) is followed by [`PlFrameSync`]'s tracking alone; the matched filter
-//! then loses a little. With a TLE the application removes the pass Doppler before this.
+//! pass without the orbit prediction) is followed by [`PlFrameSync`]'s tracking alone; the
+//! matched filter then loses a little. With a TLE the application removes the pass Doppler
+//! before this.
 
 use super::rx::{DecodedFrame, Dvbs2FrameDecoder, FrameDecoderStats};
 use super::sync::{PlFrameInfo, PlFrameSync, PlSyncConfig, PlSyncStats};
@@ -83,7 +94,8 @@ impl Dvbs2RxConfig {
 /// One PL frame out of a [`Dvbs2Receiver`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dvbs2RxFrame {
-    /// The decoded frame (its BBFRAME, when `ok()`, is in the caller's byte vector).
+    /// The decoded frame (its BBFRAME, when `ok()`, is in the caller's byte vector; its
+    /// `pl.payload_offset` is 0: the data symbols stay inside the receiver).
     pub frame: DecodedFrame,
     /// Input-sample index (from the start of the stream, fractional) of the frame's first SOF
     /// symbol.
@@ -135,6 +147,8 @@ pub struct Dvbs2Receiver {
     average: f64,
     coarse_updates: u64,
     timing_preset: bool,
+    /// The current block is streamed (it started while locked); see "Latency".
+    streaming: bool,
 }
 
 impl std::fmt::Debug for Dvbs2Receiver {
@@ -195,6 +209,7 @@ impl Dvbs2Receiver {
             average: 0.0,
             coarse_updates: 0,
             timing_preset: false,
+            streaming: false,
             cfg,
         })
     }
@@ -224,7 +239,9 @@ impl Dvbs2Receiver {
 
     /// Consumes `input`; appends every PL frame completed by it to `frames` and the BBFRAMEs of
     /// the good ones to `bbframes` (see [`DecodedFrame::bbframe_offset`]). Returns the number of
-    /// frames appended. Non-finite samples count as zeros.
+    /// frames appended. Non-finite samples count as zeros. While locked, a frame comes out of
+    /// the call that brings its last sample (plus the matched filter's half span; see the module
+    /// documentation, "Latency").
     pub fn process(
         &mut self,
         input: &[Complex32],
@@ -236,9 +253,22 @@ impl Dvbs2Receiver {
         let mut rest = input;
         while !rest.is_empty() {
             let take = rest.len().min(len - self.block.len());
-            self.block.extend_from_slice(&rest[..take]);
+            let start = self.block.len();
+            // Non-finite samples count as zeros (for the estimate too).
+            self.block.extend(rest[..take].iter().map(|v| {
+                if v.re.is_finite() && v.im.is_finite() {
+                    *v
+                } else {
+                    Complex32::new(0.0, 0.0)
+                }
+            }));
             rest = &rest[take..];
             self.samples += take as u64;
+            if self.streaming {
+                self.mixed.clear();
+                self.nco.mix(&self.block[start..], &mut self.mixed);
+                self.run_mixed(frames, bbframes);
+            }
             if self.block.len() == len {
                 self.block_done(frames, bbframes);
             }
@@ -250,13 +280,14 @@ impl Dvbs2Receiver {
     /// frames whose end reached the last samples come out. Returns the number of frames.
     pub fn finish(&mut self, frames: &mut Vec<Dvbs2RxFrame>, bbframes: &mut Vec<u8>) -> usize {
         let n0 = frames.len();
-        if !self.block.is_empty() {
+        if !self.block.is_empty() && !self.streaming {
             if self.coarse.is_none() {
                 let est = self.cfo.estimate(&self.block).band_center_hz;
                 self.set_coarse(est);
             }
             self.run_block(frames, bbframes);
         }
+        self.block.clear();
         self.symbols.clear();
         self.sym_times.clear();
         self.timing.flush(&mut self.symbols, &mut self.sym_times);
@@ -284,21 +315,28 @@ impl Dvbs2Receiver {
                 }
             }
         }
-        self.run_block(frames, bbframes);
+        if self.streaming {
+            // Already through the chain; the estimate counts from the next block.
+            self.block.clear();
+        } else {
+            self.run_block(frames, bbframes);
+        }
+        // The next block's mode, decided here (a fixed stream position).
+        self.streaming = self.sync.is_locked();
     }
 
     fn run_block(&mut self, frames: &mut Vec<Dvbs2RxFrame>, bbframes: &mut Vec<u8>) {
         self.mixed.clear();
-        for v in self.block.iter_mut() {
-            if !(v.re.is_finite() && v.im.is_finite()) {
-                *v = Complex32::new(0.0, 0.0);
-            }
-        }
         self.nco.mix(&self.block, &mut self.mixed);
         self.block.clear();
         if !self.timing_preset {
             self.preset_timing();
         }
+        self.run_mixed(frames, bbframes);
+    }
+
+    /// `self.mixed` (carrier removed) through timing recovery, frame sync and decoding.
+    fn run_mixed(&mut self, frames: &mut Vec<Dvbs2RxFrame>, bbframes: &mut Vec<u8>) {
         self.symbols.clear();
         self.sym_times.clear();
         self.timing
@@ -342,7 +380,10 @@ impl Dvbs2Receiver {
         let coarse = self.coarse.unwrap_or(0.0);
         for f in &self.frames {
             let syms = &self.payload[f.payload_offset..f.payload_offset + f.payload_len];
-            let frame = self.decoder.decode(f, syms, bbframes);
+            let mut frame = self.decoder.decode(f, syms, bbframes);
+            // The data symbols stay inside the receiver (and their offset would depend on
+            // how the input was cut).
+            frame.pl.payload_offset = 0;
             frames.push(Dvbs2RxFrame {
                 frame,
                 sample: self.times[(f.start as usize) & (TIME_RING - 1)],

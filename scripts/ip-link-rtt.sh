@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Round-trip time over the IP link, per MODCOD (issue 20): a terminal and a gateway
+# (`leomodem link`, DVB-S2 PHY paced at the sample rate, normal frames with pilots, 1 Msym/s,
+# 2 Msps) joined by `leomodem channel` (one-way delay 10 ms, fixed Es/N0), each end in its own
+# network namespace; for each MODCOD, pings terminal → gateway and prints min/median/max RTT
+# against 2 × delay + 2 × frame time (the acceptance bound adds at most 10 ms of processing),
+# the PL frames that failed (LDPC/BCH) at both ends, and the CPU used by the channel and both
+# ends together (100 % = one core).
+# Addresses only from 198.18.0.0/15 and 2001:db8::/32, inside namespaces lm-rtt-{t,g}-PID.
+# Every process is bounded in time (--duration, ping -c) and stopped; everything made is removed.
+# Usage (root): scripts/ip-link-rtt.sh [COUNT] [MODCOD:ESN0_DB ...]
+#   default: 20 pings each for qpsk-1/4:2 qpsk-1/2:8 8psk-3/4:12 16apsk-3/4:14
+# Needs: iproute2, iputils-ping, python3; LEOMODEM=path/to/leomodem (default: release build).
+set -euo pipefail
+COUNT="${1:-20}"; shift || true
+CASES=("$@"); [[ ${#CASES[@]} -gt 0 ]] || CASES=(qpsk-1/4:2 qpsk-1/2:8 8psk-3/4:12 16apsk-3/4:14)
+HERE="$(cd "$(dirname "$0")/.." && pwd)"
+BIN="${LEOMODEM:-$HERE/target/release/leomodem}"
+[[ -x "$BIN" ]] || { echo "build first: cargo build --release (or set LEOMODEM=path)" >&2; exit 1; }
+[[ $EUID -eq 0 ]] || { echo "run as root (TUN and network namespaces)" >&2; exit 1; }
+[[ "$COUNT" =~ ^[0-9]+$ && $COUNT -ge 1 && $COUNT -le 1000 ]] || { echo "COUNT: 1..1000, got $COUNT" >&2; exit 1; }
+for t in ip ping python3; do
+  command -v "$t" >/dev/null || { echo "$t is missing (apt-get install iproute2 iputils-ping python3)" >&2; exit 1; }
+done
+
+ID=$$
+NT="lm-rtt-t-$ID"; NG="lm-rtt-g-$ID"
+DIR=$(mktemp -d /tmp/lm-rtt-XXXXXX)
+PIDS=()
+teardown() {
+  for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for _ in $(seq 30); do
+    alive=0; for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [[ $alive == 0 ]] && break; sleep 0.1
+  done
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  PIDS=()
+  ip netns del "$NT" 2>/dev/null || true
+  ip netns del "$NG" 2>/dev/null || true
+  rm -f "$DIR"/g_tx "$DIR"/t_rx "$DIR"/t_tx "$DIR"/g_rx
+}
+trap 'teardown; rm -rf "$DIR"' EXIT
+head -c 32 /dev/urandom > "$DIR/key"; chmod 600 "$DIR/key"
+PHY=(--phy dvbs2 --pilots --symbol-rate 1M --sample-rate 2M)
+LIMIT=$((COUNT / 4 + 20))
+printf '%-11s %6s %9s %8s %8s %8s %8s %9s %6s %9s %7s\n' MODCOD "Es/N0" "2d+2f ms" "min" "median" "max" "excess" "(median)" "loss" "failed" "CPU"
+for c in "${CASES[@]}"; do
+  M="${c%%:*}"; E="${c##*:}"
+  ip netns add "$NT"; ip netns add "$NG"
+  ip -n "$NT" link set lo up; ip -n "$NG" link set lo up
+  mkfifo "$DIR/g_tx" "$DIR/t_rx" "$DIR/t_tx" "$DIR/g_rx"
+  "$BIN" channel --forward "$DIR/g_tx" "$DIR/t_rx" --return "$DIR/t_tx" "$DIR/g_rx" \
+    --sample-rate 2M --symbol-rate 1M --delay 10 --esn0-zenith "$E" --duration "$LIMIT" \
+    > /dev/null 2> "$DIR/channel.err" &
+  PIDS+=($!)
+  for side in g t; do
+    if [[ $side == g ]]; then NS=$NG; ROLE=gateway; A=198.18.0.2; A6=2001:db8::2; else NS=$NT; ROLE=terminal; A=198.18.0.1; A6=2001:db8::1; fi
+    ip netns exec "$NS" "$BIN" link --role $ROLE --tun lmr${side}0 --address $A/30 --address $A6/64 \
+      --key "$DIR/key" --tx "$DIR/${side}_tx" --rx "$DIR/${side}_rx" "${PHY[@]}" --modcod "$M" \
+      --duration "$LIMIT" > /dev/null 2> "$DIR/$side.err" &
+    PIDS+=($!)
+  done
+  for _ in $(seq 200); do
+    ip -n "$NT" addr show dev lmrt0 2>/dev/null | grep -q 2001:db8::1 \
+      && ip -n "$NG" addr show dev lmrg0 2>/dev/null | grep -q 2001:db8::2 && break
+    sleep 0.1
+  done
+  sleep 1   # both receivers locked (acquisition is one 16 ms block)
+  # CPU of the three processes over the pings: (utime + stime) ticks / wall ticks.
+  cpu_ticks() { local t=0 p; for p in "${PIDS[@]}"; do
+    [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
+  C0=$(cpu_ticks); W0=$(date +%s.%N)
+  ip netns exec "$NT" ping -n -c "$COUNT" -i 0.2 -W 3 198.18.0.2 > "$DIR/ping.txt" 2>&1 || true
+  C1=$(cpu_ticks); W1=$(date +%s.%N)
+  python3 -c "import os,sys; print(round(100 * ($C1 - $C0) / os.sysconf('SC_CLK_TCK') / ($W1 - $W0)))" > "$DIR/cpu.txt"
+  teardown
+  python3 - "$DIR/ping.txt" "$M" "$E" "$DIR/g.err" "$DIR/t.err" "$DIR/cpu.txt" <<'PY'
+import json, re, statistics, sys
+txt, m, e = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+cpu = open(sys.argv[6]).read().strip() + " %"
+failed = ok = 0
+for f in sys.argv[4:6]:   # "link: stopped: {json}" on each end's standard error
+    for l in open(f, errors="replace"):
+        if "stopped" in l and "{" in l:
+            phy = json.loads(l[l.index("{"):]).get("phy") or {}
+            failed += phy.get("frames_failed") or 0; ok += phy.get("frames_ok") or 0
+fer = f"{failed}/{failed + ok}"
+bits = {"qpsk": 2, "8psk": 3, "16apsk": 4, "32apsk": 5}[m.split("-")[0]]
+slots = 64800 // bits // 90
+frame = 90 + slots * 90 + (slots - 1) // 16 * 36          # EN 302 307-1 §5.5: normal, pilots
+bound = 2 * 10.0 + 2 * frame / 1e6 * 1e3
+rtt = [float(x) for x in re.findall(r"time=([\d.]+) ms", txt)]
+s = re.search(r"(\d+) packets transmitted, (\d+) received", txt)
+loss = f"{100 * (1 - int(s.group(2)) / int(s.group(1))):.0f} %" if s else "?"
+if not rtt:
+    print(f"{m:<11} {e:>6} {bound:9.1f}   no replies ({loss} loss, PL frames failed {fer})"); sys.exit()
+med = statistics.median(rtt)
+print(f"{m:<11} {e:>6} {bound:9.1f} {min(rtt):8.1f} {med:8.1f} {max(rtt):8.1f} {min(rtt) - bound:8.1f} {med - bound:9.1f} {loss:>6} {fer:>9} {cpu:>7}")
+PY
+done
