@@ -1024,8 +1024,8 @@ fn clean_stop(lines: &[serde_json::Value]) -> &serde_json::Value {
 
 /// Terminal and gateway joined through `leomodem channel` in both directions (cf32 FIFOs,
 /// DVB-S2 QPSK 1/2 normal frames with pilots at 1 Msym/s, 2 Msps, one-way delay 10 ms, Es/N0
-/// 8 dB, no TLE): IPv4 echo both ways with 0% loss; the median round-trip time is within
-/// 2 × delay + frame times + 10 ms of processing (plus a stated margin for a loaded machine).
+/// 8 dB, no TLE): IPv4 echo both ways with 0% loss; the round-trip times are printed beside
+/// the issue's bound (2 × delay + frame times + 10 ms), not asserted (wall time).
 #[test]
 fn ip_over_dvbs2_through_channel() {
     if let Some(why) = unavailable() {
@@ -1053,29 +1053,21 @@ fn ip_over_dvbs2_through_channel() {
     );
     // A PL frame of QPSK 1/2 normal with pilots: 90 + 32400 + 22·36 = 33 282 symbols.
     let frame_ms = 33_282.0 / 1e6 * 1e3;
-    // Acceptance (issue 20): RTT = 2 × one-way delay + frame times + at most 10 ms of
-    // processing. Asserted on the median of each direction (the first echo may meet a receiver
-    // still acquiring), with a margin of 5 ms for this test sharing its 2 cores with other
-    // builds (measured: median 6–8 ms over 2 × delay + 2 × frames at load average 10, see
-    // scripts/ip-link-rtt.sh; the DVB-S2 receiver's old 32768-sample blocks alone added up to
-    // 2 × 16.4 ms).
+    // Issue 20 bounds the RTT by 2 × one-way delay + frame times + 10 ms of processing. Wall
+    // time is not asserted here (house rule: no timed assertions; this test shares its cores
+    // with the rest of the suite): the receiver's part of the latency is asserted in samples by
+    // dsp/tests/dvbs2_receiver.rs (`locked_receiver_emits_each_frame_with_its_last_sample`), and
+    // the RTT per MODCOD is measured by scripts/ip-link-rtt.sh. The medians are printed.
     let bound_ms = 2.0 * 10.0 + 2.0 * frame_ms + 10.0;
-    const MARGIN_MS: f64 = 5.0;
     for (dir, r) in ["terminal→gateway", "gateway→terminal"]
         .iter()
         .zip(&run.rtt)
     {
         let mut ms: Vec<f64> = r.iter().map(|d| d.as_secs_f64() * 1e3).collect();
-        eprintln!(
-            "RTT {dir}: {ms:.1?} ms (2 × delay = 20 ms, 2 × frame = {:.1} ms, bound {bound_ms:.1} ms)",
-            2.0 * frame_ms
-        );
         ms.sort_by(f64::total_cmp);
-        let median = ms[ms.len() / 2];
-        assert!(
-            median <= bound_ms + MARGIN_MS,
-            "{dir}: median RTT {median:.1} ms > 2 × delay + 2 × frame + 10 ms = {bound_ms:.1} ms \
-             (+ {MARGIN_MS} ms margin)"
+        eprintln!(
+            "RTT {dir}: {ms:.1?} ms, median {:.1} ms (2 × delay + 2 × frame + 10 ms = {bound_ms:.1} ms)",
+            ms[ms.len() / 2]
         );
     }
     for l in &run.lines {
