@@ -28,6 +28,19 @@
 
 use crate::{Complex32, DspError};
 
+/// Adds one sample to a block's sums (I, Q, I², Q², IQ); non-finite samples are left out.
+#[inline(always)]
+fn accumulate(s: &mut [f64; 5], x: Complex32) {
+    let (i, q) = (x.re as f64, x.im as f64);
+    if i.is_finite() && q.is_finite() {
+        s[0] += i;
+        s[1] += q;
+        s[2] += i * i;
+        s[3] += q * q;
+        s[4] += i * q;
+    }
+}
+
 /// Largest gain imbalance the blind corrector believes, dB: beyond it the input's
 /// impropriety is the signal's own (a BPSK near 0 Hz, a real signal), not the receiver's.
 pub const MAX_GAIN_IMBALANCE_DB: f64 = 3.0;
@@ -146,14 +159,7 @@ impl DcIqCorrector {
             let (dc, a, b) = (self.dc, self.a, self.b);
             let s = &mut self.sums;
             for x in now.iter_mut() {
-                let (i, q) = (x.re as f64, x.im as f64);
-                if i.is_finite() && q.is_finite() {
-                    s[0] += i;
-                    s[1] += q;
-                    s[2] += i * i;
-                    s[3] += q * q;
-                    s[4] += i * q;
-                }
+                accumulate(s, *x);
                 let y = *x - dc;
                 *x = Complex32::new(y.re, a * y.re + b * y.im);
             }
@@ -176,15 +182,8 @@ impl DcIqCorrector {
             let take = (self.block - self.in_block).min(rest.len());
             let (now, later) = rest.split_at(take);
             let s = &mut self.sums;
-            for x in now {
-                let (i, q) = (x.re as f64, x.im as f64);
-                if i.is_finite() && q.is_finite() {
-                    s[0] += i;
-                    s[1] += q;
-                    s[2] += i * i;
-                    s[3] += q * q;
-                    s[4] += i * q;
-                }
+            for &x in now {
+                accumulate(s, x);
             }
             self.in_block += take;
             if self.in_block == self.block {
