@@ -169,6 +169,22 @@ fn ping(dst: std::net::IpAddr, count: u16) -> u16 {
     ping_rtt(dst, count).len() as u16
 }
 
+/// The DVB-S2 PHY of most link tests: QPSK 1/2 normal frames with pilots, 1 Msym/s at 2 Msps.
+const QPSK_1_2_1MSPS: [&str; 9] = [
+    "--phy",
+    "dvbs2",
+    "--modcod",
+    "qpsk-1/2",
+    "--pilots",
+    "--symbol-rate",
+    "1M",
+    "--sample-rate",
+    "2M",
+];
+
+/// A `leomodem channel` path: 10 ms one way, Es/N0 8 dB at zenith.
+const DELAY_10MS_8DB: [&str; 4] = ["--delay", "10", "--esn0-zenith", "8"];
+
 /// [`ping`], returning the round-trip time of each reply received.
 fn ping_rtt(dst: std::net::IpAddr, count: u16) -> Vec<Duration> {
     let v6 = dst.is_ipv6();
@@ -649,17 +665,7 @@ fn ip_over_dvbs2_link_between_namespaces() {
     let (fwd, ret) = (dir.path().join("fwd.cf32"), dir.path().join("ret.cf32"));
     mkfifo(&fwd);
     mkfifo(&ret);
-    let phy = [
-        "--phy",
-        "dvbs2",
-        "--modcod",
-        "qpsk-1/2",
-        "--pilots",
-        "--symbol-rate",
-        "1M",
-        "--sample-rate",
-        "2M",
-    ];
+    let phy = QPSK_1_2_1MSPS;
     guard.children.push(spawn_link(
         &ns_t, "terminal", &tun_t, T4, T6, &key, &ret, &fwd, &phy,
     ));
@@ -1033,18 +1039,8 @@ fn ip_over_dvbs2_through_channel() {
         return;
     }
     const N: u16 = 5;
-    let phy = [
-        "--phy",
-        "dvbs2",
-        "--modcod",
-        "qpsk-1/2",
-        "--pilots",
-        "--symbol-rate",
-        "1M",
-        "--sample-rate",
-        "2M",
-    ];
-    let path = ["--delay", "10", "--esn0-zenith", "8"];
+    let phy = QPSK_1_2_1MSPS;
+    let path = DELAY_10MS_8DB;
     let run = run_through_channel("c", &path, &phy, &[], &[], Duration::ZERO, N);
     assert_eq!(
         run.rtt.each_ref().map(|r| r.len() as u16),
@@ -1364,18 +1360,8 @@ fn ip_over_dvbs2_through_soapy_test_devices() {
         dir.display()
     );
     const N: u16 = 5;
-    let phy = [
-        "--phy",
-        "dvbs2",
-        "--modcod",
-        "qpsk-1/2",
-        "--pilots",
-        "--symbol-rate",
-        "1M",
-        "--sample-rate",
-        "2M",
-    ];
-    let path = ["--delay", "10", "--esn0-zenith", "8"];
+    let phy = QPSK_1_2_1MSPS;
+    let path = DELAY_10MS_8DB;
     let run = run_pair(
         "s",
         &path,
