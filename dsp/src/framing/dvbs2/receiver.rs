@@ -9,7 +9,8 @@
 //!
 //! The timing loop is preset from a pre-run over the first block (a copy of the loop pulls in,
 //! wide then narrow; its grid extrapolated back to sample 0), so the first frame is not lost
-//! to the pull-in.
+//! to the pull-in. A pre-run period further than 500 ppm from the nominal is noise, not a clock
+//! (see `MAX_PRESET_CLOCK_OFFSET`), and is not preset.
 //!
 //! # Coarse frequency
 //!
@@ -125,6 +126,12 @@ pub struct Dvbs2RxStats {
 
 /// Ring of symbol times, indexed by symbol count.
 const TIME_RING: usize = 1 << 17;
+
+/// Largest sample-clock offset (fraction) the timing pre-run may preset: 500 ppm, five times
+/// the ±100 ppm of common crystals and within the lock range of the timing loop at its default
+/// bandwidth (2ζω_n in theory: ≈ 850 ppm at 0.002 per symbol), so the loop pulls in from the
+/// nominal period whenever the preset is rejected.
+const MAX_PRESET_CLOCK_OFFSET: f64 = 500e-6;
 
 /// DVB-S2 receiver kernel; see the module documentation.
 pub struct Dvbs2Receiver {
@@ -361,7 +368,15 @@ impl Dvbs2Receiver {
         }
         if let Some(&t) = self.sym_times.last() {
             let p = pre.period();
-            if p > 0.0 && t.is_finite() {
+            // A period further from the nominal than any sample clock (EN 302 307-1 §5.6 gives
+            // none; crystals are within ±100 ppm) is a wide loop that wandered off in noise
+            // (measured: QPSK 1/4 at 2 dB, roll-off 0.2, 2 samples/symbol: +4300 ppm), not a
+            // clock: the real loop, preset to it, could not pull in for hundreds of frames
+            // (outside its lock range) and every frame was lost. Then it starts from the
+            // nominal period without a preset, and pulls in by itself.
+            let nominal = self.cfg.sample_rate / self.cfg.symbol_rate;
+            let plausible = (p / nominal - 1.0).abs() <= MAX_PRESET_CLOCK_OFFSET;
+            if p > 0.0 && t.is_finite() && plausible {
                 let k = (t / p).floor();
                 self.timing.preset(t - k * p, p);
             }
