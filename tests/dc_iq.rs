@@ -10,7 +10,7 @@
 //!   clean channel; without the correction the impairment costs Es/N0 and frames.
 
 mod common;
-use common::{fail_with, ok, s, Dir};
+use common::{fail_with, ok, s, tx_frames, Dir};
 
 fn read_cf32(p: &std::path::Path) -> Vec<(f32, f32)> {
     std::fs::read(p)
@@ -154,18 +154,7 @@ fn own_links_through_an_imbalanced_receiver_decode_as_through_a_clean_one() {
         let data: Vec<u8> = (0..len * n).map(|k| (k * 7 + k / 251) as u8).collect();
         let fin = d.write("frames.bin", data);
         let tx = d.p("tx.cf32");
-        ok(&[
-            "tx",
-            s(&tx),
-            "--profile",
-            profile,
-            "--frames-in",
-            s(&fin),
-            "--symbol-rate",
-            "10k",
-            "--sample-rate",
-            "40k",
-        ]);
+        tx_frames(&tx, profile, &fin, "10k", "40k");
         let mut results = Vec::new();
         for (impaired, rx_opt) in [(false, None), (true, None), (true, Some("--no-dc-iq"))] {
             let ch = d.p("ch.cf32");

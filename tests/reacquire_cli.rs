@@ -8,7 +8,7 @@
 //! report says a tone was rejected.
 
 mod common;
-use common::{ok, run, s, sim_awgn, Dir};
+use common::{run, s, sim_awgn, tx_frames, Dir};
 use std::f64::consts::PI;
 
 const FS: f64 = 40_000.0;
@@ -105,18 +105,7 @@ fn frames_and_events_after_noise_a_fade_and_a_jump() {
         let sent = frames(n, len, 7);
         let fin = d.write("frames.bin", sent.concat());
         let tx = d.p("tx.cf32");
-        ok(&[
-            "tx",
-            s(&tx),
-            "--profile",
-            profile,
-            "--frames-in",
-            s(&fin),
-            "--symbol-rate",
-            "10k",
-            "--sample-rate",
-            "40k",
-        ]);
+        tx_frames(&tx, profile, &fin, "10k", "40k");
         let sig = read_cf32(&tx);
         // `sim` sets the noise from the signal's power (tx leaves headroom).
         let power = sig

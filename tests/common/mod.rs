@@ -9,6 +9,29 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_leomodem"))
 }
 
+/// `leomodem tx OUTPUT --profile PROFILE --frames-in FRAMES` at `symbol_rate` and
+/// `sample_rate` (strings, as on a command line); returns its standard output.
+pub fn tx_frames(
+    output: &Path,
+    profile: &str,
+    frames_in: &Path,
+    symbol_rate: &str,
+    sample_rate: &str,
+) -> String {
+    ok(&[
+        "tx",
+        s(output),
+        "--profile",
+        profile,
+        "--frames-in",
+        s(frames_in),
+        "--symbol-rate",
+        symbol_rate,
+        "--sample-rate",
+        sample_rate,
+    ])
+}
+
 /// `leomodem sim INPUT OUTPUT` adding only white noise: `--sample-rate`, `--symbol-rate`,
 /// `--esn0` (dB), `--signal-power` and `--seed` as given (strings, as on a command line);
 /// returns its standard output.
