@@ -5,7 +5,9 @@
 //! iterations and the frame errors, `REPEATS` times per point.
 //!
 //! Run: `cargo run --release -p leomodem-dsp --example ldpc_speed -- normal:1/2:1.2 normal:8/9:3.8`
-//! (`FRAMES=256 REPEATS=5` by default; `SCHEDULE=row` for the row-serial schedule).
+//! (`FRAMES=256 REPEATS=5` by default; `SCHEDULE=row` for the row-serial schedule;
+//! `INPUT=i8` to decode from LLRs quantised beforehand, untimed, with
+//! [`LdpcDecoder::decode_batch_i8`]: 8-bit soft bits in, as xdsopl's testbench feeds).
 
 use leomodem_dsp::fec::ldpc::{
     pack_bits, DecodeStatus, DecoderConfig, Dvbs2Rate, FrameSize, LdpcCode, LdpcDecoder, Schedule,
@@ -76,18 +78,26 @@ fn main() {
         // Touched here (not in the timed decode), as the other decoders' buffers are.
         let mut out = vec![0xFFu8; frames * ib];
         let mut st = vec![DecodeStatus::default(); frames];
+        let i8_input = std::env::var("INPUT").is_ok_and(|s| s == "i8");
+        let mut q = vec![0i8; if i8_input { llrs.len() } else { 0 }];
+        dec.quantise_llrs(&llrs[..q.len()], &mut q);
         for _ in 0..repeats {
             let t0 = cpu_seconds();
-            dec.decode_batch(&llrs, &mut out, &mut st);
+            if i8_input {
+                dec.decode_batch_i8(&q, &mut out, &mut st);
+            } else {
+                dec.decode_batch(&llrs, &mut out, &mut st);
+            }
             let secs = cpu_seconds() - t0;
             let errors = (0..frames)
                 .filter(|&f| out[f * ib..(f + 1) * ib] != packed[f * ib..(f + 1) * ib])
                 .count();
             let iters: u64 = st.iter().map(|s| u64::from(s.iterations)).sum();
             println!(
-                "{} Eb/N0 {ebn0:.2} dB [{}]: {:.1} info Mbit/s per CPU-second, avg iterations {:.2}, {errors}/{frames} frame errors",
+                "{} Eb/N0 {ebn0:.2} dB [{} {}]: {:.1} info Mbit/s per CPU-second, avg iterations {:.2}, {errors}/{frames} frame errors",
                 code.name(),
                 dec.level(),
+                if i8_input { "i8" } else { "f32" },
                 (frames * k) as f64 / secs / 1e6,
                 iters as f64 / frames as f64
             );

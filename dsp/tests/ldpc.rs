@@ -137,6 +137,64 @@ fn simd_paths_are_bit_identical_to_scalar() {
     }
 }
 
+/// The 8-bit input API (`decode_batch_i8`, `decode_i8`) on LLRs from `quantise_llrs`
+/// gives what the `f32` API gives on the LLRs themselves, frame by frame (output and
+/// iterations), on every path and schedule, with −128 read as −127 (every −127 is fed as
+/// −128 here), for frames that converge and frames that fail.
+#[test]
+fn i8_input_equals_f32_input() {
+    for (size, rate, ebn0, frames) in [
+        (FrameSize::Short, Dvbs2Rate::R1_2, 1.0, 16),
+        (FrameSize::Normal, Dvbs2Rate::R8_9, 3.6, 4),
+    ] {
+        let code = LdpcCode::dvbs2(size, rate).unwrap();
+        let (infos, _, mut llrs) = noisy_frames(&code, frames, ebn0, 17);
+        // Erasures (NaN) and ±∞ / ±1e9 (with the transmitted bit's sign) on a few bits.
+        let tx = code.tx_len();
+        let mut cw = vec![0u8; code.n()];
+        for (f, info) in infos.iter().enumerate() {
+            code.encode(info, &mut cw);
+            for i in (0..tx).step_by(97) {
+                let sign = 1.0 - 2.0 * f32::from(cw[i]);
+                llrs[f * tx + i] = [f32::NAN, sign * f32::INFINITY, sign * 1e9][i % 3];
+            }
+        }
+        for schedule in [Schedule::QuasiCyclic, Schedule::RowSerial] {
+            let cfg = DecoderConfig {
+                schedule,
+                ..DecoderConfig::default()
+            };
+            for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
+                let mut dec = LdpcDecoder::with_simd(&code, cfg, level).unwrap();
+                let (want, want_st) = decode_all(&mut dec, &llrs, frames);
+                let mut q = vec![0i8; llrs.len()];
+                dec.quantise_llrs(&llrs, &mut q);
+                let saturated = q.iter().filter(|&&x| x == -127).count();
+                assert!(saturated > 0, "no saturated LLR to test −128 with");
+                for x in q.iter_mut().filter(|x| **x == -127) {
+                    *x = -128;
+                }
+                let mut got = vec![0xA5u8; frames * dec.info_bytes()];
+                let mut st = vec![DecodeStatus::default(); frames];
+                dec.decode_batch_i8(&q, &mut got, &mut st);
+                let what = format!("{} {schedule:?} {} at {ebn0} dB", code.name(), dec.level());
+                assert_eq!(st, want_st, "{what}");
+                assert_eq!(got, want, "{what}");
+                let failures = st.iter().filter(|s| !s.ok).count();
+                assert!(failures < frames, "{what}: every frame failed");
+                // One frame through `decode_i8` (the last: the batch prefetch has no next).
+                let ib = dec.info_bytes();
+                let mut one = vec![0u8; ib];
+                let f = frames - 1;
+                let s1 = dec.decode_i8(&q[f * code.tx_len()..], &mut one);
+                assert_eq!(s1, want_st[f], "{what}, decode_i8");
+                assert_eq!(one, want[f * ib..], "{what}, decode_i8");
+                eprintln!("{what}: {failures}/{frames} frames failed, {saturated} LLRs at −128");
+            }
+        }
+    }
+}
+
 /// Garbage LLRs (NaN, infinities, huge values) never panic and are never reported as
 /// decoded; a frame of +∞ (every bit surely 0) decodes to the all-zero word on every path.
 #[test]

@@ -121,6 +121,63 @@ pub(super) fn quantise(x: f32, scale: f32) -> i8 {
     ((y + MAGIC) - MAGIC) as i8
 }
 
+/// Quantises one already-quantised LLR: the same value, with −128 read as −127 (the
+/// range [`quantise`] gives).
+#[inline]
+fn clamp_i8(x: i8) -> i8 {
+    x.max(-127)
+}
+
+/// The decoder's input: channel LLRs as floats (quantised by the decoder) or as values
+/// already quantised to the decoder's step ([`LdpcDecoder::quantise_llrs`]).
+#[derive(Clone, Copy)]
+enum Llrs<'a> {
+    F32(&'a [f32]),
+    I8(&'a [i8]),
+}
+
+impl<'a> Llrs<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Llrs::F32(x) => x.len(),
+            Llrs::I8(x) => x.len(),
+        }
+    }
+
+    fn sub(&self, r: std::ops::Range<usize>) -> Llrs<'a> {
+        match self {
+            Llrs::F32(x) => Llrs::F32(&x[r]),
+            Llrs::I8(x) => Llrs::I8(&x[r]),
+        }
+    }
+
+    /// Frame `f` of `len` LLRs, or empty when there is none.
+    fn frame(&self, f: usize, len: usize) -> Llrs<'a> {
+        match self {
+            Llrs::F32(x) => Llrs::F32(x.get(f * len..(f + 1) * len).unwrap_or(&[])),
+            Llrs::I8(x) => Llrs::I8(x.get(f * len..(f + 1) * len).unwrap_or(&[])),
+        }
+    }
+
+    /// The decoder's value of LLR `i`.
+    #[inline]
+    fn q(&self, i: usize, scale: f32) -> i8 {
+        match self {
+            Llrs::F32(x) => quantise(x[i], scale),
+            Llrs::I8(x) => clamp_i8(x[i]),
+        }
+    }
+
+    /// Address and size in bytes (for prefetching).
+    #[cfg(target_arch = "x86_64")]
+    fn bytes(&self) -> (usize, usize) {
+        match self {
+            Llrs::F32(x) => (x.as_ptr() as usize, std::mem::size_of_val(*x)),
+            Llrs::I8(x) => (x.as_ptr() as usize, x.len()),
+        }
+    }
+}
+
 /// Buffers of the inter-frame SIMD paths.
 struct Batch {
     /// `L`, `n × lanes` bytes (bit-major: the lanes of bit `v` are contiguous).
@@ -282,15 +339,46 @@ impl LdpcDecoder {
     /// # Panics
     /// On wrong slice lengths.
     pub fn decode(&mut self, llrs: &[f32], info: &mut [u8]) -> DecodeStatus {
+        self.decode_llrs(Llrs::F32(llrs), info)
+    }
+
+    /// [`LdpcDecoder::decode`] from LLRs already quantised to the decoder's step (as
+    /// [`LdpcDecoder::quantise_llrs`] gives them: `round(s · LLR)` with `s` =
+    /// [`DecoderConfig::llr_scale`], positive = bit 0; −128 is read as −127). A quarter of
+    /// the input of the `f32` call, for demappers that produce 8-bit soft bits; the result
+    /// equals [`LdpcDecoder::decode`] of the LLRs these were quantised from.
+    /// Allocates nothing.
+    ///
+    /// # Panics
+    /// On wrong slice lengths.
+    pub fn decode_i8(&mut self, llrs: &[i8], info: &mut [u8]) -> DecodeStatus {
+        self.decode_llrs(Llrs::I8(llrs), info)
+    }
+
+    /// Quantises LLRs (positive = bit 0) as the decoder does (see the module docs: NaN
+    /// becomes 0, the range is −127 … 127) for [`LdpcDecoder::decode_i8`] and
+    /// [`LdpcDecoder::decode_batch_i8`].
+    ///
+    /// # Panics
+    /// If the lengths differ.
+    pub fn quantise_llrs(&self, llrs: &[f32], out: &mut [i8]) {
+        assert_eq!(llrs.len(), out.len(), "quantise_llrs: lengths differ");
+        let s = self.cfg.llr_scale;
+        for (o, &x) in out.iter_mut().zip(llrs) {
+            *o = quantise(x, s);
+        }
+    }
+
+    fn decode_llrs(&mut self, llrs: Llrs, info: &mut [u8]) -> DecodeStatus {
         let code = &self.code;
         assert_eq!(llrs.len(), code.tx_len(), "llrs length");
         assert_eq!(info.len(), code.k().div_ceil(8), "info length");
         if self.use_qc {
-            return self.decode_qc(llrs, info, &[]);
+            return self.decode_qc(llrs, info, Llrs::I8(&[]));
         }
         let s = self.cfg.llr_scale;
-        for (q, &x) in self.l.iter_mut().zip(llrs) {
-            *q = quantise(x, s);
+        for (i, q) in self.l[..code.tx_len()].iter_mut().enumerate() {
+            *q = llrs.q(i, s);
         }
         self.l[code.tx_len()..].fill(0);
         self.r.fill(0);
@@ -333,20 +421,34 @@ impl LdpcDecoder {
     /// # Panics
     /// On wrong slice lengths.
     pub fn decode_batch(&mut self, llrs: &[f32], info: &mut [u8], status: &mut [DecodeStatus]) {
+        self.decode_batch_llrs(Llrs::F32(llrs), info, status);
+    }
+
+    /// [`LdpcDecoder::decode_batch`] from LLRs already quantised to the decoder's step
+    /// (see [`LdpcDecoder::decode_i8`]); every frame's output equals what
+    /// [`LdpcDecoder::decode_batch`] gives for the LLRs they were quantised from.
+    /// Allocates nothing.
+    ///
+    /// # Panics
+    /// On wrong slice lengths.
+    pub fn decode_batch_i8(&mut self, llrs: &[i8], info: &mut [u8], status: &mut [DecodeStatus]) {
+        self.decode_batch_llrs(Llrs::I8(llrs), info, status);
+    }
+
+    fn decode_batch_llrs(&mut self, llrs: Llrs, info: &mut [u8], status: &mut [DecodeStatus]) {
         let frames = status.len();
         let (tx, ib) = (self.code.tx_len(), self.info_bytes());
         assert_eq!(llrs.len(), frames * tx, "llrs length");
         assert_eq!(info.len(), frames * ib, "info length");
         if self.lanes == 1 {
             for f in 0..frames {
-                let frame = &llrs[f * tx..(f + 1) * tx];
+                let frame = llrs.frame(f, tx);
                 let out = &mut info[f * ib..(f + 1) * ib];
                 status[f] = if self.use_qc {
                     // The next frame's LLRs are prefetched while this one decodes.
-                    let next = llrs.get((f + 1) * tx..(f + 2) * tx).unwrap_or(&[]);
-                    self.decode_qc(frame, out, next)
+                    self.decode_qc(frame, out, llrs.frame(f + 1, tx))
                 } else {
-                    self.decode(frame, out)
+                    self.decode_llrs(frame, out)
                 };
             }
             return;
@@ -356,7 +458,7 @@ impl LdpcDecoder {
         while f0 < frames {
             let nf = (frames - f0).min(w);
             self.decode_group(
-                &llrs[f0 * tx..(f0 + nf) * tx],
+                llrs.sub(f0 * tx..(f0 + nf) * tx),
                 &mut info[f0 * ib..(f0 + nf) * ib],
                 &mut status[f0..f0 + nf],
             );
@@ -367,8 +469,8 @@ impl LdpcDecoder {
     /// One frame on the quasi-cyclic schedule (see [`super::qc`]); `next` (the next
     /// frame's LLRs, or empty) is prefetched into the cache during the first iterations
     /// on the AVX-512 path.
-    fn decode_qc(&mut self, llrs: &[f32], info: &mut [u8], next: &[f32]) -> DecodeStatus {
-        use super::qc::{QcLayout, STRIDE, SUBS, Z};
+    fn decode_qc(&mut self, llrs: Llrs, info: &mut [u8], next: Llrs) -> DecodeStatus {
+        use super::qc::{QcLayout, STRIDE, SUB, SUBS, Z};
         let code = &self.code;
         let lay = code.qc.as_ref().expect("qc layout");
         let (k, n, q) = (code.k(), code.n(), lay.q);
@@ -384,45 +486,48 @@ impl LdpcDecoder {
         if vector {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: AVX-512 and VBMI checked at construction; `llrs[k..]` holds the
-            // `360 q` parity LLRs, `l` 384 bytes per group, `qc_scratch` was sized by
-            // `parity_scratch_len` and zeroed at construction (it writes only zeros
-            // past its first `360 q` bytes).
+            // `360 q` parity LLRs and `llrs[..k]` the information groups' 360 each, `l`
+            // 384 bytes per group, `qc_scratch` was sized by `parity_scratch_len` and
+            // zeroed at construction (the parity loaders write only zeros past its first
+            // `360 q` bytes).
             unsafe {
-                super::x86::quantise_parity_avx512(
-                    llrs[k..].as_ptr(),
-                    q,
-                    self.qc_scratch.as_mut_ptr().cast(),
-                    l.as_mut_ptr().add(lay.info_groups * STRIDE).cast(),
-                    s,
-                );
-            }
-            #[cfg(target_arch = "x86_64")]
-            for (g, src) in llrs[..k].chunks_exact(Z).enumerate() {
-                // SAFETY: AVX-512 and VBMI checked at construction; `src` holds the
-                // group's 360 LLRs, `l` 384 bytes per group.
-                unsafe {
-                    super::x86::quantise_info_group_avx512(
-                        src.as_ptr(),
-                        l.as_mut_ptr().add(g * STRIDE).cast(),
-                        s,
-                    );
+                let scratch = self.qc_scratch.as_mut_ptr().cast();
+                let lp = l.as_mut_ptr().cast::<u8>();
+                let parity = lp.add(lay.info_groups * STRIDE);
+                match llrs {
+                    Llrs::F32(x) => {
+                        super::x86::quantise_parity_avx512(x[k..].as_ptr(), q, scratch, parity, s);
+                        for (g, src) in x[..k].chunks_exact(Z).enumerate() {
+                            super::x86::quantise_info_group_avx512(
+                                src.as_ptr(),
+                                lp.add(g * STRIDE),
+                                s,
+                            );
+                        }
+                    }
+                    Llrs::I8(x) => {
+                        super::x86::load_parity_i8_avx512(x[k..].as_ptr(), q, scratch, parity);
+                        for (g, src) in x[..k].chunks_exact(Z).enumerate() {
+                            super::x86::load_info_group_i8_avx512(src.as_ptr(), lp.add(g * STRIDE));
+                        }
+                    }
                 }
             }
         } else {
-            for (g, chunk) in llrs[..k].chunks_exact(Z).enumerate() {
+            for g in 0..lay.info_groups {
                 // Element 6 λ + u at byte 64 u + λ (see `super::qc`).
                 for (u, row) in l[g * STRIDE..(g + 1) * STRIDE]
                     .chunks_exact_mut(64)
                     .enumerate()
                 {
-                    for (d, &x) in row.iter_mut().zip(chunk[u..].iter().step_by(SUBS)) {
-                        *d = quantise(x, s);
+                    for (lane, d) in row[..SUB].iter_mut().enumerate() {
+                        *d = llrs.q(g * Z + SUBS * lane + u, s);
                     }
                 }
             }
-            for (j, chunk) in llrs[k..n].chunks_exact(q).enumerate() {
-                for (i, &x) in chunk.iter().enumerate() {
-                    l[QcLayout::elem((lay.info_groups + i) * STRIDE, j)] = quantise(x, s);
+            for j in 0..Z {
+                for i in 0..q {
+                    l[QcLayout::elem((lay.info_groups + i) * STRIDE, j)] = llrs.q(k + q * j + i, s);
                 }
             }
         }
@@ -435,7 +540,7 @@ impl LdpcDecoder {
             // Spread over the first two iterations (frames rarely stop before), in
             // bursts of at most `PREFETCH_BURST` lines per layer; what is not fetched
             // by then is read on demand.
-            super::x86::Prefetch::spread(next, q, 2)
+            super::x86::Prefetch::spread(next.bytes(), q, 2)
         } else {
             super::x86::Prefetch::none()
         };
@@ -526,7 +631,7 @@ impl LdpcDecoder {
     }
 
     /// One SIMD pass over up to `lanes` frames.
-    fn decode_group(&mut self, llrs: &[f32], info: &mut [u8], status: &mut [DecodeStatus]) {
+    fn decode_group(&mut self, llrs: Llrs, info: &mut [u8], status: &mut [DecodeStatus]) {
         let w = self.lanes;
         let nf = status.len();
         let code = &self.code;
@@ -537,9 +642,10 @@ impl LdpcDecoder {
         let l = bytes_mut(&mut b.l, n * w);
         // Transpose-quantise: lane f of bit v at l[v * w + f]; idle lanes hold the all-zero
         // codeword at full confidence (they stop after one iteration).
-        for (f, frame) in llrs.chunks_exact(tx).enumerate() {
-            for (v, &x) in frame.iter().enumerate() {
-                l[v * w + f] = quantise(x, s) as u8;
+        for f in 0..nf {
+            let frame = llrs.frame(f, tx);
+            for v in 0..tx {
+                l[v * w + f] = frame.q(v, s) as u8;
             }
             for v in tx..n {
                 l[v * w + f] = 0;

@@ -252,14 +252,16 @@ impl Prefetch {
         }
     }
 
-    /// All of `data`, spread over the layers of `iterations` iterations of `q` layers,
+    /// All of the input, spread over the layers of `iterations` iterations of `q` layers,
     /// at most [`PREFETCH_BURST`] lines per layer (longer bursts stall the kernel).
-    pub(super) fn spread(data: &[f32], q: usize, iterations: usize) -> Prefetch {
-        if data.is_empty() {
+    /// `data` is the address and size in bytes of the input.
+    pub(super) fn spread(data: (usize, usize), q: usize, iterations: usize) -> Prefetch {
+        let (addr, bytes) = data;
+        if bytes == 0 {
             return Prefetch::none();
         }
-        let start = data.as_ptr() as usize & !63;
-        let end = data.as_ptr() as usize + std::mem::size_of_val(data);
+        let start = addr & !63;
+        let end = addr + bytes;
         let lines = (end - start).div_ceil(64);
         Prefetch {
             next: start,
@@ -614,6 +616,14 @@ pub(super) unsafe fn quantise_info_group_avx512(src: *const f32, dst: *mut u8, s
         _mm512_load_si512(t.add(256) as *const _),
         _mm512_load_si512(t.add(320) as *const _),
     ];
+    permute_info_group(&v, dst);
+}
+
+/// Stores the 360 bytes of one information group in element order (`v`, bytes 360–383
+/// ignored) into the quasi-cyclic layout at `dst` (384 bytes).
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[inline]
+unsafe fn permute_info_group(v: &[__m512i; 6], dst: *mut u8) {
     for u in 0..SUBS {
         let mut o = _mm512_setzero_si512();
         for s in 0..3 {
@@ -625,6 +635,53 @@ pub(super) unsafe fn quantise_info_group_avx512(src: *const f32, dst: *mut u8, s
         }
         _mm512_storeu_si512(dst.add(u * 64) as *mut _, o);
     }
+}
+
+/// [`quantise_info_group_avx512`] for LLRs already quantised (360 bytes at `src`): each
+/// byte as it is, −128 read as −127 (as [`super::decoder`]'s `clamp_i8`).
+///
+/// # Safety
+/// The CPU must support AVX-512F/BW/VBMI; `src` holds 360 bytes and `dst` 384 bytes.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+pub(super) unsafe fn load_info_group_i8_avx512(src: *const i8, dst: *mut u8) {
+    let lo = _mm512_set1_epi8(-127);
+    let ld = |i: usize, m: u64| _mm512_max_epi8(lo, _mm512_maskz_loadu_epi8(m, src.add(64 * i)));
+    // Bytes 360–383 are past the group: the last load reads 40 bytes.
+    let v = [
+        ld(0, u64::MAX),
+        ld(1, u64::MAX),
+        ld(2, u64::MAX),
+        ld(3, u64::MAX),
+        ld(4, u64::MAX),
+        ld(5, (1u64 << 40) - 1),
+    ];
+    permute_info_group(&v, dst);
+}
+
+/// [`quantise_parity_avx512`] for LLRs already quantised (`360 q` bytes at `src`, bit
+/// `p_{q j + i}` at `src[q j + i]`): each byte as it is, −128 read as −127.
+///
+/// # Safety
+/// As [`quantise_parity_avx512`], with `src` holding `360 q` bytes.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+pub(super) unsafe fn load_parity_i8_avx512(src: *const i8, q: usize, t: *mut u8, dst: *mut u8) {
+    let m = Z_PARITY * q;
+    let lo = _mm512_set1_epi8(-127);
+    let mut i = 0;
+    while i < m {
+        let left = m - i;
+        let mk: u64 = if left >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << left) - 1
+        };
+        // The tail's masked lanes are 0 (max(−127, 0) = 0): t stays 0 past m; the store
+        // ends at most 63 bytes past m, inside `t`.
+        let x = _mm512_max_epi8(lo, _mm512_maskz_loadu_epi8(mk, src.add(i)));
+        _mm512_storeu_si512(t.add(i) as *mut _, x);
+        i += 64;
+    }
+    transpose_parity(q, t, dst);
 }
 
 /// The inverse of [`INFO_PERM`]: `vpermt2b` indices and masks that gather elements
@@ -732,6 +789,14 @@ pub(super) unsafe fn quantise_parity_avx512(
         _mm_storeu_si128(t.add(i) as *mut _, b);
         i += 16;
     }
+    transpose_parity(q, t, dst);
+}
+
+/// The second half of [`quantise_parity_avx512`]: from the quantised parity bytes in
+/// transmission order in `t` (zero past `360 q`) to the parity groups at `dst`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[inline]
+unsafe fn transpose_parity(q: usize, t: *const u8, dst: *mut u8) {
     // Byte 8 r + g (row lane λ0 + r, group i0 + g) to byte 8 g + r.
     let tr = _mm512_loadu_si512(TRANSPOSE8.as_ptr() as *const _);
     let mut out = [0u64; 8];
