@@ -283,6 +283,27 @@ impl Prefetch {
     }
 }
 
+/// `x`, hidden from the optimiser: keeps LLVM from sinking the clip of the two output
+/// magnitudes into the per-circulant select (`min(blend(a, b), c)` for
+/// `blend(min(a, c), min(b, c))`: one more vector operation per edge instead of two per
+/// sub-layer). Emits no instruction.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn opaque(mut x: __m512i) -> __m512i {
+    // SAFETY: an empty asm block that only claims to modify a register.
+    unsafe {
+        std::arch::asm!(
+            "/* {0} */",
+            inout(zmm_reg) x,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    x
+}
+
 /// Largest layer degree for which [`qc_layer_fixed`] keeps `|t|` in registers too.
 const KEEP_ABS: usize = 12;
 
@@ -309,9 +330,11 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
     let zero = _mm512_setzero_si512();
     let circs = lay.circs.get_unchecked(c0..c0 + D);
     for u in 0..SUBS {
-        let mut t = [zero; D];
+        // Written below before they are read (no clear: at high degrees the arrays live
+        // on the stack and a clear would cost a store per circulant).
+        let mut t = [const { std::mem::MaybeUninit::<__m512i>::uninit() }; D];
         // |t| too while registers last (small degrees), else recomputed below.
-        let mut av = [zero; D];
+        let mut av = [const { std::mem::MaybeUninit::<__m512i>::uninit() }; D];
         // Two independent minimum / parity chains (even and odd circulants), merged
         // after: the same minima and parity, half the dependency chain.
         let (mut min1a, mut min2a, mut para) = (ones, ones, zero);
@@ -333,10 +356,10 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
         let mut ci = 0;
         while ci < D {
             let x = edge(ci);
-            *t.get_unchecked_mut(ci) = x;
+            t.get_unchecked_mut(ci).write(x);
             let a = _mm512_abs_epi8(x);
             if D <= KEEP_ABS {
-                *av.get_unchecked_mut(ci) = a;
+                av.get_unchecked_mut(ci).write(a);
             }
             min2a = _mm512_min_epu8(min2a, _mm512_max_epu8(min1a, a));
             min1a = _mm512_min_epu8(min1a, a);
@@ -348,10 +371,10 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
             }
             if ci + 1 < D {
                 let x = edge(ci + 1);
-                *t.get_unchecked_mut(ci + 1) = x;
+                t.get_unchecked_mut(ci + 1).write(x);
                 let a = _mm512_abs_epi8(x);
                 if D <= KEEP_ABS {
-                    *av.get_unchecked_mut(ci + 1) = a;
+                    av.get_unchecked_mut(ci + 1).write(a);
                 }
                 min2b = _mm512_min_epu8(min2b, _mm512_max_epu8(min1b, a));
                 min1b = _mm512_min_epu8(min1b, a);
@@ -362,12 +385,14 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
         let min1 = _mm512_min_epu8(min1a, min1b);
         let min2 = _mm512_min_epu8(_mm512_max_epu8(min1a, min1b), _mm512_min_epu8(min2a, min2b));
         let par = _mm512_xor_si512(para, parb);
-        let n1 = _mm512_min_epu8(_mm512_subs_epu8(min1, off), clp);
-        let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
-        for (ci, (c, &x)) in circs.iter().zip(t.iter()).enumerate() {
+        let n1 = opaque(_mm512_min_epu8(_mm512_subs_epu8(min1, off), clp));
+        let n2 = opaque(_mm512_min_epu8(_mm512_subs_epu8(min2, off), clp));
+        for (ci, (c, x)) in circs.iter().zip(t.iter()).enumerate() {
+            // SAFETY: every `t[ci]` (and `av[ci]` for D ≤ KEEP_ABS) was written above.
+            let x = x.assume_init();
             let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
             let a = if D <= KEEP_ABS {
-                *av.get_unchecked(ci)
+                av.get_unchecked(ci).assume_init()
             } else {
                 _mm512_abs_epi8(x)
             };
