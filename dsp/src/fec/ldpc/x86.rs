@@ -525,8 +525,13 @@ pub(super) unsafe fn qc_syndrome_ok_avx512(lay: &QcLayout, l: *const u8) -> bool
                 let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
                 let lv =
                     _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(so as usize) as *const _));
-                let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
-                synd = _mm512_xor_si512(synd, _mm512_maskz_mov_epi8(present, lv));
+                // Lanes 60–63 (padding) are dropped below; only the parity chain's start
+                // needs a mask (row 0 has no edge there).
+                synd = if c.skip0 && u == 0 {
+                    _mm512_xor_si512(synd, _mm512_maskz_mov_epi8(!1, lv))
+                } else {
+                    _mm512_xor_si512(synd, lv)
+                };
             }
             bad |= _mm512_movepi8_mask(synd) & VALID;
         }
