@@ -4,12 +4,14 @@
 # 2 Msps) joined by `leomodem channel` (one-way delay 10 ms, fixed Es/N0), each end in its own
 # network namespace; for each MODCOD, pings terminal → gateway and prints min/median/max RTT
 # against 2 × delay + 2 × frame time (the acceptance bound adds at most 10 ms of processing),
-# the PL frames that failed (LDPC/BCH) at both ends, and the CPU used by the channel and both
+# the PL frames that failed (LDPC/BCH) at both ends (and, when a ping or a frame was lost or with
+# DETAIL=1, per direction: data frames sent, received ok, failed, not found), and the CPU used by the channel and both
 # ends together (100 % = one core) and the 1-minute load average of the machine.
 # With TCP_S=N (environment), after the pings: TCP goodput over N seconds on the forward link
 # (iperf3 -R, gateway → terminal) against the MODCOD's information rate ((K_bch − 80) bits of
 # data field per PL frame, EN 302 307-1 §5.1.6 and Table 5a, normal frames with pilots), and
-# the CPU of the three processes during it.
+# the CPU of the three processes during it. SEED=N: the channel's noise seed (default 1; the
+# return link uses N + 1).
 # Addresses only from 198.18.0.0/15 and 2001:db8::/32, inside namespaces lm-link-rtt-{t,g}-PID.
 # Every process is bounded in time (--duration, ping -c, iperf3 -t, timeout) and stopped; everything made is removed.
 # Usage (root): scripts/ip-link-rtt.sh [COUNT] [MODCOD:ESN0_DB ...]
@@ -23,7 +25,8 @@ BIN="${LEOMODEM:-$HERE/target/release/leomodem}"
 [[ -x "$BIN" ]] || { echo "build first: cargo build --release (or set LEOMODEM=path)" >&2; exit 1; }
 [[ $EUID -eq 0 ]] || { echo "run as root (TUN and network namespaces)" >&2; exit 1; }
 [[ "$COUNT" =~ ^[0-9]+$ && $COUNT -ge 1 && $COUNT -le 1000 ]] || { echo "COUNT: 1..1000, got $COUNT" >&2; exit 1; }
-TCP_S="${TCP_S:-0}"
+TCP_S="${TCP_S:-0}"; SEED="${SEED:-1}"
+[[ "$SEED" =~ ^[0-9]+$ ]] || { echo "SEED: a number, got $SEED" >&2; exit 1; }
 [[ "$TCP_S" =~ ^[0-9]+$ && $TCP_S -le 300 ]] || { echo "TCP_S: 0..300 seconds, got $TCP_S" >&2; exit 1; }
 NEED=(ip ping python3); [[ $TCP_S -gt 0 ]] && NEED+=(iperf3)
 for t in "${NEED[@]}"; do
@@ -58,7 +61,7 @@ for c in "${CASES[@]}"; do
   ip -n "$NT" link set lo up; ip -n "$NG" link set lo up
   mkfifo "$DIR/g_tx" "$DIR/t_rx" "$DIR/t_tx" "$DIR/g_rx"
   "$BIN" channel --forward "$DIR/g_tx" "$DIR/t_rx" --return "$DIR/t_tx" "$DIR/g_rx" \
-    --sample-rate 2M --symbol-rate 1M --delay 10 --esn0-zenith "$E" --duration "$LIMIT" \
+    --sample-rate 2M --symbol-rate 1M --delay 10 --esn0-zenith "$E" --duration "$LIMIT" --seed "$SEED" \
     > /dev/null 2> "$DIR/channel.err" &
   PIDS+=($!)
   for side in g t; do
@@ -99,13 +102,24 @@ import json, os, re, statistics, sys
 txt, m, e = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
 cpu = open(sys.argv[6]).read().strip() + " %"
 load = open(sys.argv[7]).read().strip()
-failed = ok = 0
-for f in sys.argv[4:6]:   # "link: stopped: {json}" on each end's standard error
+end = {}
+for side, f in zip("gt", sys.argv[4:6]):   # "link: stopped: {json}" on each end's standard error
     for l in open(f, errors="replace"):
         if "stopped" in l and "{" in l:
-            phy = json.loads(l[l.index("{"):]).get("phy") or {}
-            failed += phy.get("frames_failed") or 0; ok += phy.get("frames_ok") or 0
+            end[side] = json.loads(l[l.index("{"):])
+phy = {k: end.get(k, {}).get("phy") or {} for k in "gt"}
+failed = sum(phy[k].get("frames_failed") or 0 for k in "gt")
+ok = sum(phy[k].get("frames_ok") or 0 for k in "gt")
 fer = f"{failed}/{failed + ok}"
+# Per direction: data PL frames sent by one end against those the other found (ok + failed);
+# "not found" also counts the frames before the receiver locked and the few in flight at the stop.
+def direction(frm, to):
+    sent = (end.get(frm, {}).get("tx") or {}).get("frames")
+    o, fl = phy[to].get("frames_ok") or 0, phy[to].get("frames_failed") or 0
+    missed = sent - o - fl if sent is not None else "?"
+    return f"sent {sent}, ok {o}, failed {fl}, not found {missed}"
+detail = (f"    forward (gateway→terminal): {direction('g', 't')}; "
+          f"return (terminal→gateway): {direction('t', 'g')}")
 bits = {"qpsk": 2, "8psk": 3, "16apsk": 4, "32apsk": 5}[m.split("-")[0]]
 slots = 64800 // bits // 90
 frame = 90 + slots * 90 + (slots - 1) // 16 * 36          # EN 302 307-1 §5.5: normal, pilots
@@ -126,8 +140,11 @@ rtt = [float(x) for x in re.findall(r"time=([\d.]+) ms", txt)]
 s = re.search(r"(\d+) packets transmitted, (\d+) received", txt)
 loss = f"{100 * (1 - int(s.group(2)) / int(s.group(1))):.0f} %" if s else "?"
 if not rtt:
-    print(f"{m:<11} {e:>6} {bound:9.1f}   no replies ({loss} loss, PL frames failed {fer}, load {load}){tcp}"); sys.exit()
+    print(f"{m:<11} {e:>6} {bound:9.1f}   no replies ({loss} loss, PL frames failed {fer}, load {load}){tcp}")
+    print(detail); sys.exit()
 med = statistics.median(rtt)
 print(f"{m:<11} {e:>6} {bound:9.1f} {min(rtt):8.1f} {med:8.1f} {max(rtt):8.1f} {min(rtt) - bound:8.1f} {med - bound:9.1f} {loss:>6} {fer:>9} {cpu:>7} {load:>5}{tcp}")
+if failed or loss != "0 %" or os.environ.get("DETAIL"):
+    print(detail)
 PY
 done
