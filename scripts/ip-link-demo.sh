@@ -3,12 +3,13 @@
 # paced at the sample rate, ACM on the forward link, Doppler removed/pre-compensated at the
 # terminal from the TLE) joined by `leomodem channel` (STARLINK-1007 over 47°N 4°E, Ku-band
 # carriers, delay and Es/N0 from the geometry), each end in its own network namespace.
-# Prints ping loss and round-trip times, TCP and UDP goodput (iperf3), the MODCODs used and the
-# frames dropped by authentication, then removes everything it made.
-# Addresses only from 198.18.0.0/15 and 2001:db8::/32, inside namespaces lm-demo-{t,g}-PID.
-# Every process is bounded in time (--duration, ping -c, iperf3 -t) and killed on exit.
+# Prints ping loss and round-trip times, TCP and UDP goodput (iperf3), a file sent with netcat
+# (forward link) and whether it arrived byte-identical (sha256), the MODCODs used and the frames
+# dropped by authentication, then removes everything it made.
+# Addresses only from 198.18.0.0/15 and 2001:db8::/32, inside namespaces lm-link-demo-{t,g}-PID.
+# Every process is bounded in time (--duration, ping -c, iperf3 -t, timeout) and killed on exit.
 # Usage (root): scripts/ip-link-demo.sh [--json] [STREAM_SECONDS]   (default 120: the whole pass)
-# Needs: iproute2, iputils-ping, iperf3, python3; LEOMODEM=path/to/leomodem (default: release build).
+# Needs: iproute2, iputils-ping, iperf3, netcat-openbsd, python3; LEOMODEM=path/to/leomodem (default: release build).
 set -euo pipefail
 JSON=0
 if [[ "${1:-}" == "--json" ]]; then JSON=1; shift; fi
@@ -17,12 +18,12 @@ HERE="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${LEOMODEM:-$HERE/target/release/leomodem}"
 [[ -x "$BIN" ]] || { echo "build first: cargo build --release (or set LEOMODEM=path)" >&2; exit 1; }
 [[ $EUID -eq 0 ]] || { echo "run as root (TUN and network namespaces)" >&2; exit 1; }
-for t in ip ping iperf3 python3; do
-  command -v "$t" >/dev/null || { echo "$t is missing (apt-get install iproute2 iputils-ping iperf3 python3)" >&2; exit 1; }
+for t in ip ping iperf3 nc sha256sum python3; do
+  command -v "$t" >/dev/null || { echo "$t is missing (apt-get install iproute2 iputils-ping iperf3 netcat-openbsd coreutils python3)" >&2; exit 1; }
 done
 
 ID=$$
-NT="lm-demo-t-$ID"; NG="lm-demo-g-$ID"
+NT="lm-link-demo-t-$ID"; NG="lm-link-demo-g-$ID"
 DIR=$(mktemp -d /tmp/lm-demo-XXXXXX)
 PIDS=()
 cleanup() {
@@ -90,6 +91,24 @@ if ! grep -q '"sum_received"\|"sum"' "$DIR/udp.json" 2>/dev/null || grep -q '"er
   sleep 3
   ip netns exec "$NT" timeout 35 iperf3 -c 198.18.0.2 -p 5201 -R -u -b 1M -t 15 -J > "$DIR/udp.json" 2>"$DIR/udp.err" || true
 fi
+# A file over TCP with netcat, forward link (gateway → terminal): 512 kB of random bytes, the
+# listener in the terminal's namespace; sha256 of what arrived against what was sent.
+FILE_KB=512
+head -c $((FILE_KB * 1024)) /dev/urandom > "$DIR/file.sent"
+ip netns exec "$NT" timeout 60 nc -l 198.18.0.1 5202 > "$DIR/file.received" 2>"$DIR/nc-server.err" &
+NC_SERVER=$!; PIDS+=($NC_SERVER)
+for _ in $(seq 50); do   # the listener is up
+  ip netns exec "$NT" ss -ltn 2>/dev/null | grep -q '198.18.0.1:5202' && break
+  sleep 0.1
+done
+F0=$(date +%s.%N)
+ip netns exec "$NG" timeout 50 nc -N 198.18.0.1 5202 < "$DIR/file.sent" 2>"$DIR/nc-client.err" || true
+wait "$NC_SERVER" || true
+F1=$(date +%s.%N)
+python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$F0" "$F1" > "$DIR/file.seconds"
+sha256sum < "$DIR/file.sent" | cut -d' ' -f1 > "$DIR/file.sent.sha256"
+sha256sum < "$DIR/file.received" | cut -d' ' -f1 > "$DIR/file.received.sha256"
+stat -c %s "$DIR/file.received" > "$DIR/file.received.bytes"
 wait "$PING" || true
 for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
 sleep 2
@@ -98,7 +117,7 @@ for f in channel gateway terminal; do   # a process that failed says why
   grep -q '"event":"stop"\|"event":"end"' "$DIR/$f.log" 2>/dev/null || { echo "== $f:" >&2; tail -3 "$DIR/$f.err" >&2; }
 done
 python3 - "$DIR" "$JSON" <<'EOF'
-import json, re, sys
+import json, os, re, sys
 d, as_json = sys.argv[1], sys.argv[2] == "1"
 def lines(p):
     out = []
@@ -123,6 +142,16 @@ def iperf(p):
     r = {"mbit_s": round((s.get("bits_per_second") or 0) / 1e6, 3), "seconds": round(s.get("seconds") or 0, 1)}
     if "lost_percent" in s: r["lost_percent"] = round(s["lost_percent"], 2)
     return r
+def file_result():
+    rd = lambda n: open(f"{d}/{n}").read().strip()
+    try:
+        sent, got = rd("file.sent.sha256"), rd("file.received.sha256")
+        n = int(rd("file.received.bytes")); secs = float(rd("file.seconds"))
+    except (OSError, ValueError):
+        return None
+    return {"bytes_sent": os.path.getsize(f"{d}/file.sent"), "bytes_received": n,
+            "sha256_sent": sent, "sha256_received": got, "identical": sent == got,
+            "seconds": secs, "mbit_s": round(n * 8 / secs / 1e6, 3) if secs > 0 else None}
 g, t = stop(f"{d}/gateway.log"), stop(f"{d}/terminal.log")
 acm = [v for v in lines(f"{d}/gateway.log") if v.get("event") == "acm"]
 used = ["qpsk-1/4"] + [a["to"] for a in acm]
@@ -131,6 +160,7 @@ res = {
     "ping": {"sent": int(m.group(1)) if m else None, "received": int(m.group(2)) if m else None,
              "rtt_ms_min_avg_max": [float(x) for x in rtt.groups()] if rtt else None},
     "tcp_forward": iperf(f"{d}/tcp.json"), "udp_forward": iperf(f"{d}/udp.json"),
+    "file_forward_netcat": file_result(),
     "modcods_used": sorted(set(used), key=used.index), "acm_changes": len(acm),
     "frames_rejected_by_authentication": {"gateway": g.get("auth", {}).get("rejected"),
                                           "terminal": t.get("auth", {}).get("rejected")},
@@ -148,6 +178,12 @@ else:
     print(f"ping terminal→gateway: {p['received']}/{p['sent']} replies, RTT min/avg/max {p['rtt_ms_min_avg_max']} ms")
     print(f"TCP forward (iperf3): {res['tcp_forward']}")
     print(f"UDP forward (iperf3, 1 Mbit/s offered): {res['udp_forward']}")
+    fr = res["file_forward_netcat"]
+    if fr:
+        print(f"file forward (netcat): {fr['bytes_received']}/{fr['bytes_sent']} bytes in {fr['seconds']} s, "
+              f"sha256 {'identical' if fr['identical'] else 'DIFFERENT'} ({fr['sha256_received'][:16]}…)")
+    else:
+        print("file forward (netcat): no result")
     print(f"MODCODs used: {' → '.join(a['from'] + '→' + a['to'] for a in acm) or 'qpsk-1/4 only'}")
     print(f"frames rejected by authentication: {res['frames_rejected_by_authentication']}; GSE CRC errors: {res['gse_crc_errors']}")
     print(f"pass: {res['pass']}")

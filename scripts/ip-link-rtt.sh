@@ -4,13 +4,19 @@
 # 2 Msps) joined by `leomodem channel` (one-way delay 10 ms, fixed Es/N0), each end in its own
 # network namespace; for each MODCOD, pings terminal → gateway and prints min/median/max RTT
 # against 2 × delay + 2 × frame time (the acceptance bound adds at most 10 ms of processing),
-# the PL frames that failed (LDPC/BCH) at both ends, and the CPU used by the channel and both
-# ends together (100 % = one core).
-# Addresses only from 198.18.0.0/15 and 2001:db8::/32, inside namespaces lm-rtt-{t,g}-PID.
-# Every process is bounded in time (--duration, ping -c) and stopped; everything made is removed.
+# the PL frames that failed (LDPC/BCH) at both ends (and, when a ping or a frame was lost or with
+# DETAIL=1, per direction: data frames sent, received ok, failed, not found), and the CPU used by the channel and both
+# ends together (100 % = one core) and the 1-minute load average of the machine.
+# With TCP_S=N (environment), after the pings: TCP goodput over N seconds on the forward link
+# (iperf3 -R, gateway → terminal) against the MODCOD's information rate ((K_bch − 80) bits of
+# data field per PL frame, EN 302 307-1 §5.1.6 and Table 5a, normal frames with pilots), and
+# the CPU of the three processes during it. SEED=N: the channel's noise seed (default 1; the
+# return link uses N + 1).
+# Addresses only from 198.18.0.0/15 and 2001:db8::/32, inside namespaces lm-link-rtt-{t,g}-PID.
+# Every process is bounded in time (--duration, ping -c, iperf3 -t, timeout) and stopped; everything made is removed.
 # Usage (root): scripts/ip-link-rtt.sh [COUNT] [MODCOD:ESN0_DB ...]
 #   default: 20 pings each for qpsk-1/4:2 qpsk-1/2:8 8psk-3/4:12 16apsk-3/4:14
-# Needs: iproute2, iputils-ping, python3; LEOMODEM=path/to/leomodem (default: release build).
+# Needs: iproute2, iputils-ping, python3 (and iperf3 with TCP_S); LEOMODEM=path/to/leomodem (default: release build).
 set -euo pipefail
 COUNT="${1:-20}"; shift || true
 CASES=("$@"); [[ ${#CASES[@]} -gt 0 ]] || CASES=(qpsk-1/4:2 qpsk-1/2:8 8psk-3/4:12 16apsk-3/4:14)
@@ -19,12 +25,16 @@ BIN="${LEOMODEM:-$HERE/target/release/leomodem}"
 [[ -x "$BIN" ]] || { echo "build first: cargo build --release (or set LEOMODEM=path)" >&2; exit 1; }
 [[ $EUID -eq 0 ]] || { echo "run as root (TUN and network namespaces)" >&2; exit 1; }
 [[ "$COUNT" =~ ^[0-9]+$ && $COUNT -ge 1 && $COUNT -le 1000 ]] || { echo "COUNT: 1..1000, got $COUNT" >&2; exit 1; }
-for t in ip ping python3; do
-  command -v "$t" >/dev/null || { echo "$t is missing (apt-get install iproute2 iputils-ping python3)" >&2; exit 1; }
+TCP_S="${TCP_S:-0}"; SEED="${SEED:-1}"
+[[ "$SEED" =~ ^[0-9]+$ ]] || { echo "SEED: a number, got $SEED" >&2; exit 1; }
+[[ "$TCP_S" =~ ^[0-9]+$ && $TCP_S -le 300 ]] || { echo "TCP_S: 0..300 seconds, got $TCP_S" >&2; exit 1; }
+NEED=(ip ping python3); [[ $TCP_S -gt 0 ]] && NEED+=(iperf3)
+for t in "${NEED[@]}"; do
+  command -v "$t" >/dev/null || { echo "$t is missing (apt-get install iproute2 iputils-ping python3 iperf3)" >&2; exit 1; }
 done
 
 ID=$$
-NT="lm-rtt-t-$ID"; NG="lm-rtt-g-$ID"
+NT="lm-link-rtt-t-$ID"; NG="lm-link-rtt-g-$ID"
 DIR=$(mktemp -d /tmp/lm-rtt-XXXXXX)
 PIDS=()
 teardown() {
@@ -42,15 +52,16 @@ teardown() {
 trap 'teardown; rm -rf "$DIR"' EXIT
 head -c 32 /dev/urandom > "$DIR/key"; chmod 600 "$DIR/key"
 PHY=(--phy dvbs2 --pilots --symbol-rate 1M --sample-rate 2M)
-LIMIT=$((COUNT / 4 + 20))
-printf '%-11s %6s %9s %8s %8s %8s %8s %9s %6s %9s %7s\n' MODCOD "Es/N0" "2d+2f ms" "min" "median" "max" "excess" "(median)" "loss" "failed" "CPU"
+LIMIT=$((COUNT / 4 + 20 + (TCP_S > 0 ? TCP_S + 15 : 0)))
+printf '%-11s %6s %9s %8s %8s %8s %8s %9s %6s %9s %7s %5s%s\n' MODCOD "Es/N0" "2d+2f ms" "min" "median" "max" "excess" "(median)" "loss" "failed" "CPU" "load" \
+  "$([[ $TCP_S -gt 0 ]] && printf ' %9s %9s %7s %8s' 'TCP Mb/s' 'info Mb/s' 'of info' 'TCP CPU')"
 for c in "${CASES[@]}"; do
   M="${c%%:*}"; E="${c##*:}"
   ip netns add "$NT"; ip netns add "$NG"
   ip -n "$NT" link set lo up; ip -n "$NG" link set lo up
   mkfifo "$DIR/g_tx" "$DIR/t_rx" "$DIR/t_tx" "$DIR/g_rx"
   "$BIN" channel --forward "$DIR/g_tx" "$DIR/t_rx" --return "$DIR/t_tx" "$DIR/g_rx" \
-    --sample-rate 2M --symbol-rate 1M --delay 10 --esn0-zenith "$E" --duration "$LIMIT" \
+    --sample-rate 2M --symbol-rate 1M --delay 10 --esn0-zenith "$E" --duration "$LIMIT" --seed "$SEED" \
     > /dev/null 2> "$DIR/channel.err" &
   PIDS+=($!)
   for side in g t; do
@@ -73,28 +84,67 @@ for c in "${CASES[@]}"; do
   ip netns exec "$NT" ping -n -c "$COUNT" -i 0.2 -W 3 198.18.0.2 > "$DIR/ping.txt" 2>&1 || true
   C1=$(cpu_ticks); W1=$(date +%s.%N)
   python3 -c "import os,sys; print(round(100 * ($C1 - $C0) / os.sysconf('SC_CLK_TCK') / ($W1 - $W0)))" > "$DIR/cpu.txt"
+  awk '{print $1}' /proc/loadavg > "$DIR/load.txt"
+  rm -f "$DIR/tcp.json" "$DIR/cpu_tcp.txt"
+  if [[ $TCP_S -gt 0 ]]; then   # forward link: the client receives (-R)
+    ip netns exec "$NG" timeout $((TCP_S + 20)) iperf3 -s -1 -B 198.18.0.2 -p 5201 > /dev/null 2>&1 &
+    SRV=$!; PIDS+=($SRV)
+    sleep 0.5
+    C0=$(cpu_ticks); W0=$(date +%s.%N)
+    ip netns exec "$NT" timeout $((TCP_S + 15)) iperf3 -c 198.18.0.2 -p 5201 -R -t "$TCP_S" -J > "$DIR/tcp.json" 2>&1 || true
+    C1=$(cpu_ticks); W1=$(date +%s.%N)
+    python3 -c "import os,sys; print(round(100 * ($C1 - $C0) / os.sysconf('SC_CLK_TCK') / ($W1 - $W0)))" > "$DIR/cpu_tcp.txt"
+    wait "$SRV" 2>/dev/null || true
+  fi
   teardown
-  python3 - "$DIR/ping.txt" "$M" "$E" "$DIR/g.err" "$DIR/t.err" "$DIR/cpu.txt" <<'PY'
-import json, re, statistics, sys
+  python3 - "$DIR/ping.txt" "$M" "$E" "$DIR/g.err" "$DIR/t.err" "$DIR/cpu.txt" "$DIR/load.txt" "$DIR/tcp.json" "$DIR/cpu_tcp.txt" <<'PY'
+import json, os, re, statistics, sys
 txt, m, e = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
 cpu = open(sys.argv[6]).read().strip() + " %"
-failed = ok = 0
-for f in sys.argv[4:6]:   # "link: stopped: {json}" on each end's standard error
+load = open(sys.argv[7]).read().strip()
+end = {}
+for side, f in zip("gt", sys.argv[4:6]):   # "link: stopped: {json}" on each end's standard error
     for l in open(f, errors="replace"):
         if "stopped" in l and "{" in l:
-            phy = json.loads(l[l.index("{"):]).get("phy") or {}
-            failed += phy.get("frames_failed") or 0; ok += phy.get("frames_ok") or 0
+            end[side] = json.loads(l[l.index("{"):])
+phy = {k: end.get(k, {}).get("phy") or {} for k in "gt"}
+failed = sum(phy[k].get("frames_failed") or 0 for k in "gt")
+ok = sum(phy[k].get("frames_ok") or 0 for k in "gt")
 fer = f"{failed}/{failed + ok}"
+# Per direction: data PL frames sent by one end against those the other found (ok + failed);
+# "not found" also counts the frames before the receiver locked and the few in flight at the stop.
+def direction(frm, to):
+    sent = (end.get(frm, {}).get("tx") or {}).get("frames")
+    o, fl = phy[to].get("frames_ok") or 0, phy[to].get("frames_failed") or 0
+    missed = sent - o - fl if sent is not None else "?"
+    return f"sent {sent}, ok {o}, failed {fl}, not found {missed}"
+detail = (f"    forward (gateway→terminal): {direction('g', 't')}; "
+          f"return (terminal→gateway): {direction('t', 'g')}")
 bits = {"qpsk": 2, "8psk": 3, "16apsk": 4, "32apsk": 5}[m.split("-")[0]]
 slots = 64800 // bits // 90
 frame = 90 + slots * 90 + (slots - 1) // 16 * 36          # EN 302 307-1 §5.5: normal, pilots
 bound = 2 * 10.0 + 2 * frame / 1e6 * 1e3
+tcp = ""
+if os.path.exists(sys.argv[8]):   # K_bch of normal frames, EN 302 307-1 Table 5a
+    k_bch = {"1/4": 16008, "1/3": 21408, "2/5": 25728, "1/2": 32208, "3/5": 38688, "2/3": 43040,
+             "3/4": 48408, "4/5": 51648, "5/6": 53840, "8/9": 57472, "9/10": 58192}[m.split("-")[1]]
+    info = (k_bch - 80) / (frame / 1e6) / 1e6
+    try:
+        j = json.load(open(sys.argv[8]))
+        got = j["end"]["sum_received"]["bits_per_second"] / 1e6
+        tcp_cpu = open(sys.argv[9]).read().strip() + " %"
+        tcp = f" {got:9.3f} {info:9.3f} {100 * got / info:6.0f}% {tcp_cpu:>8}"
+    except (ValueError, KeyError, OSError):
+        tcp = f"  TCP: no result ({open(sys.argv[8]).read().strip()[-120:]!r})"
 rtt = [float(x) for x in re.findall(r"time=([\d.]+) ms", txt)]
 s = re.search(r"(\d+) packets transmitted, (\d+) received", txt)
 loss = f"{100 * (1 - int(s.group(2)) / int(s.group(1))):.0f} %" if s else "?"
 if not rtt:
-    print(f"{m:<11} {e:>6} {bound:9.1f}   no replies ({loss} loss, PL frames failed {fer})"); sys.exit()
+    print(f"{m:<11} {e:>6} {bound:9.1f}   no replies ({loss} loss, PL frames failed {fer}, load {load}){tcp}")
+    print(detail); sys.exit()
 med = statistics.median(rtt)
-print(f"{m:<11} {e:>6} {bound:9.1f} {min(rtt):8.1f} {med:8.1f} {max(rtt):8.1f} {min(rtt) - bound:8.1f} {med - bound:9.1f} {loss:>6} {fer:>9} {cpu:>7}")
+print(f"{m:<11} {e:>6} {bound:9.1f} {min(rtt):8.1f} {med:8.1f} {max(rtt):8.1f} {min(rtt) - bound:8.1f} {med - bound:9.1f} {loss:>6} {fer:>9} {cpu:>7} {load:>5}{tcp}")
+if failed or loss != "0 %" or os.environ.get("DETAIL"):
+    print(detail)
 PY
 done

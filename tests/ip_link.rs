@@ -63,7 +63,7 @@ fn unavailable() -> Option<String> {
     // One name per call: the tests run in parallel threads of one process.
     static PROBES: AtomicU64 = AtomicU64::new(0);
     let probe = format!(
-        "lm-probe{}-{}",
+        "lm-link-probe{}-{}",
         PROBES.fetch_add(1, Ordering::SeqCst),
         std::process::id()
     );
@@ -492,7 +492,7 @@ fn ip_over_bbframe_link_between_namespaces() {
         return;
     }
     let pid = std::process::id();
-    let (ns_t, ns_g) = (format!("lm-t-{pid}"), format!("lm-g-{pid}"));
+    let (ns_t, ns_g) = (format!("lm-link-t-{pid}"), format!("lm-link-g-{pid}"));
     let (tun_t, tun_g) = (format!("lmt{pid}"), format!("lmg{pid}"));
     let mut guard = Guard::with_namespaces(&[&ns_t, &ns_g]);
     let dir = tempfile::tempdir().unwrap();
@@ -657,7 +657,7 @@ fn ip_over_dvbs2_link_between_namespaces() {
     }
     let _slot = realtime_slot();
     let pid = std::process::id();
-    let (ns_t, ns_g) = (format!("lm-st-{pid}"), format!("lm-sg-{pid}"));
+    let (ns_t, ns_g) = (format!("lm-link-st-{pid}"), format!("lm-link-sg-{pid}"));
     let (tun_t, tun_g) = (format!("lst{pid}"), format!("lsg{pid}"));
     let mut guard = Guard::with_namespaces(&[&ns_t, &ns_g]);
     let dir = tempfile::tempdir().unwrap();
@@ -882,7 +882,10 @@ fn run_pair(
 ) -> ChannelRun {
     let _slot = realtime_slot();
     let pid = std::process::id();
-    let (ns_t, ns_g) = (format!("lm-{tag}t-{pid}"), format!("lm-{tag}g-{pid}"));
+    let (ns_t, ns_g) = (
+        format!("lm-link-{tag}t-{pid}"),
+        format!("lm-link-{tag}g-{pid}"),
+    );
     let (tun_t, tun_g) = (format!("l{tag}t{pid}"), format!("l{tag}g{pid}"));
     let mut guard = Guard::with_namespaces(&[&ns_t, &ns_g]);
     let dir = tempfile::tempdir().unwrap();

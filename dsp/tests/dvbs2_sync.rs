@@ -100,6 +100,8 @@ fn receive(
         pos += n;
         k += 1;
     }
+    // The last frame, when it has no pilots, waits for a next header until the end.
+    sync.finish(&mut frames, &mut payload);
     (frames, payload, sync)
 }
 

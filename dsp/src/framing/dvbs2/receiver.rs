@@ -31,7 +31,8 @@
 //! locked is *streamed*: every piece of input goes through the carrier removal, the matched
 //! filter, timing and frame synchroniser as it arrives, so a frame comes out of
 //! [`Dvbs2Receiver::process`] with the call that brings its last sample (plus the matched
-//! filter's half span), whatever the block length; the block's estimate only updates the
+//! filter's half span; a frame without pilots waits for the next header too, 92 symbols, see
+//! [`PlFrameSync`]), whatever the block length; the block's estimate only updates the
 //! average (and, if lock was lost within the block, a jump applies from the next block). The
 //! mode of each block and every correction are decided at block boundaries from the samples
 //! before them, so chunking never changes the output.
@@ -299,6 +300,11 @@ impl Dvbs2Receiver {
         self.sym_times.clear();
         self.timing.flush(&mut self.symbols, &mut self.sym_times);
         self.run_symbols(frames, bbframes);
+        // A last frame without pilots that waited for a next header.
+        self.frames.clear();
+        self.payload.clear();
+        self.sync.finish(&mut self.frames, &mut self.payload);
+        self.decode_frames(frames, bbframes);
         frames.len() - n0
     }
 
@@ -392,6 +398,11 @@ impl Dvbs2Receiver {
         self.payload.clear();
         self.sync
             .process(&self.symbols, &mut self.frames, &mut self.payload);
+        self.decode_frames(frames, bbframes);
+    }
+
+    /// The frames in `self.frames` (data in `self.payload`) through the decoder.
+    fn decode_frames(&mut self, frames: &mut Vec<Dvbs2RxFrame>, bbframes: &mut Vec<u8>) {
         let coarse = self.coarse.unwrap_or(0.0);
         for f in &self.frames {
             let syms = &self.payload[f.payload_offset..f.payload_offset + f.payload_len];

@@ -32,9 +32,11 @@
 //!    the frequency; afterwards the tracked frequency is used, which each frame refines. With
 //!    pilots, each pilot block gives a phase anchor, their successive phase differences a
 //!    frequency correction, and the payload phase is interpolated linearly between anchors.
-//!    Without pilots a second-order decision-directed phase-locked loop (on the frame's own
-//!    constellation, noise bandwidth `dd_bandwidth` per symbol) follows the payload from the
-//!    header's phase; its frequency integrator at the end of the frame updates the tracked
+//!    Without pilots the frame waits for the next header (92 symbols more), whose phase
+//!    bridges the data: the frequency is the multiple of `1/frame length` that fits the two
+//!    header phases and the payload best (see `bridge`). A second-order decision-directed
+//!    phase-locked loop (on the frame's own constellation, noise bandwidth `dd_bandwidth` per
+//!    symbol) then follows the payload from the header's phase; its frequency integrator at the end of the frame updates the tracked
 //!    frequency (so a Doppler ramp is followed frame by frame). QPSK and 8PSK frames first
 //!    measure their own residual frequency from the 4th/8th power of their symbols (when that is
 //!    above its noise, about 2 dB Es/N0 for QPSK). The pilot blocks' spacing leaves the
@@ -348,6 +350,25 @@ impl PlFrameSync {
         self.freq_track
     }
 
+    /// End of stream: delivers the frame whose symbols are all in but which still waits for
+    /// the next header (a frame without pilots is bridged to it; see "Carrier per frame"),
+    /// carrier from its own header. Returns the number of frames appended.
+    pub fn finish(&mut self, frames: &mut Vec<PlFrameInfo>, payload: &mut Vec<Complex32>) -> usize {
+        let n0 = frames.len();
+        if let (Mode::Locked { misses, .. }, Some(p)) = (self.mode, self.pending) {
+            if p.start + p.pls.plframe_len() as u64 <= self.end() {
+                self.pending = None;
+                self.emit(&p, frames, payload);
+                self.mode = Mode::Locked {
+                    next: p.start + p.pls.plframe_len() as u64,
+                    pls: p.pls,
+                    misses,
+                };
+            }
+        }
+        frames.len() - n0
+    }
+
     /// Consumes `input` symbols; appends every PL frame completed by them to `frames` and their
     /// data symbols to `payload` (see [`PlFrameInfo::payload_offset`]). Returns the number of
     /// frames appended. Allocates nothing when `frames` and `payload` have spare capacity.
@@ -471,7 +492,7 @@ impl PlFrameSync {
                 }
                 Mode::Locked { next, pls, misses } => {
                     if let Some(p) = self.pending {
-                        if p.start + p.pls.plframe_len() as u64 > end {
+                        if p.start + emit_after(&p.pls) > end {
                             return;
                         }
                         self.pending = None;
@@ -931,6 +952,68 @@ impl PlFrameSync {
         f + f64::from(n) / PILOT_SPACING
     }
 
+    /// Carrier of a frame without pilots (`p`, header phase `phi0` at its centre, frequency
+    /// `f`) bridged to the next header: that header's phase, measured at its centre `d` symbols
+    /// later, fixes the frequency up to multiples of `1/d` cycles/symbol (d = the PL frame
+    /// length, e.g. 4140 for a 16APSK short frame, where one header's frequency, ±1.4e-4 at
+    /// 10 dB, spans a whole multiple). Each multiple within 3σ of `f` (σ: 1.5× the Cramér–Rao
+    /// bound of a 90-symbol header, at most ±24) is scored by the max-log likelihood of every
+    /// 4th data symbol under its linear carrier (nearest constellation point; the PL scrambling's
+    /// quarter turns keep points on the constellation) plus the Gaussian prior; the best one
+    /// is returned. Without a next header (end of stream, or one below `track_threshold`) the
+    /// frame keeps `f`, as before (EN 302 307-1 §5.5.2: the PLHEADER is the only known
+    /// sequence of a frame without pilots).
+    fn bridge(&mut self, p: &Pending, f: f64, phi0: f64, amp: f32, noise_var: f32) -> f64 {
+        let Some(m) = p.pls.modcod else { return f };
+        let l = p.pls.plframe_len();
+        let q = p.start + l as u64;
+        if q + PLHEADER_LEN as u64 + 2 > self.end() {
+            return f;
+        }
+        let (pos, next) = self.fit_around(q, f, self.cfg.track_span);
+        if next.kappa < self.cfg.track_threshold || next.dec.pls.is_none() {
+            return f;
+        }
+        let d = (pos - p.start) as f64;
+        let mut r = f64::from(next.dec.phase) - phi0 - 2.0 * PI * f * d;
+        r -= 2.0 * PI * (r / (2.0 * PI)).round();
+        let n0 = noise_var.max(1e-4);
+        let inv_n0 = 1.0 / n0;
+        let snr = 1.0 / f64::from(n0);
+        let nh = PLHEADER_LEN as f64;
+        let var_h = 2.25 * 6.0 / ((2.0 * PI).powi(2) * snr * nh * (nh * nh - 1.0));
+        let n_max = (3.0 * var_h.sqrt() * d).ceil().clamp(1.0, 24.0) as i32;
+        let i0 = self.idx(p.start);
+        let cons = &self.constellations[usize::from(m.value()) - 1];
+        let mut best = (f64::NEG_INFINITY, f);
+        for n in -n_max..=n_max {
+            let df = (r + 2.0 * PI * f64::from(n)) / (2.0 * PI * d);
+            let w = 2.0 * PI * (f + df);
+            let mut ll = -df * df / (2.0 * var_h);
+            let step = Complex32::new((4.0 * w).cos() as f32, -(4.0 * w).sin() as f32);
+            let mut k = PLHEADER_LEN;
+            let mut rot = Complex32::new(0.0, 0.0);
+            let mut acc = 0f32;
+            while k < l {
+                if (k - PLHEADER_LEN) % SLOT_LEN < 4 {
+                    // Exact phasor once per slot.
+                    let a = -(w * (k as f64 - 45.0) + phi0);
+                    rot = Complex32::new(a.cos() as f32, a.sin() as f32) / amp;
+                }
+                let z = self.buf[i0 + k] * rot;
+                let s = cons.points()[usize::from(cons.hard_label(z))];
+                acc += (z - s).norm_sqr();
+                rot *= step;
+                k += 4;
+            }
+            ll -= f64::from(acc * inv_n0);
+            if ll > best.0 {
+                best = (ll, f + df);
+            }
+        }
+        best.1
+    }
+
     fn emit(&mut self, p: &Pending, frames: &mut Vec<PlFrameInfo>, payload: &mut Vec<Complex32>) {
         let n90 = PLHEADER_LEN as f32;
         let amp = (p.fit.dec.correlation / n90).max(1e-30);
@@ -986,6 +1069,12 @@ impl PlFrameSync {
         // on the payload (`check_alias`), so even the first frame after lock is right.
         let f_use = if blocks >= 2 && !self.alias_checked {
             self.check_alias(i0, &p.pls, f_use, phi0, amp, info.noise_var)
+        } else {
+            f_use
+        };
+        // Without pilots, the phase of the next header pins the carrier at the frame's end.
+        let f_use = if bridged(&p.pls) {
+            self.bridge(p, f_use, phi0, amp, info.noise_var)
         } else {
             f_use
         };
@@ -1095,6 +1184,19 @@ impl PlFrameSync {
         info.payload_len = payload.len() - info.payload_offset;
         frames.push(info);
     }
+}
+
+/// True for the frames whose carrier is bridged from their header to the next one: data
+/// frames without pilot blocks (EN 302 307-1 §5.5.3, pilots off).
+fn bridged(pls: &Pls) -> bool {
+    !pls.is_dummy() && pls.pilot_blocks() == 0
+}
+
+/// Symbols from a locked frame's start that must be in before it is delivered: the frame, and
+/// for a bridged frame the next header too (±1 symbol, as `fit_around` searches it).
+fn emit_after(pls: &Pls) -> u64 {
+    let next = if bridged(pls) { PLHEADER_LEN + 2 } else { 0 };
+    (pls.plframe_len() + next) as u64
 }
 
 /// Symbols from one pilot block to the next (16 slots and the block, EN 302 307-1 §5.5.3).
