@@ -328,7 +328,6 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
 ) {
     let ones = _mm512_set1_epi8(-1);
     let zero = _mm512_setzero_si512();
-    let circs = lay.circs.get_unchecked(c0..c0 + D);
     for u in 0..SUBS {
         // Written below before they are read (no clear: at high degrees the arrays live
         // on the stack and a clear would cost a store per circulant).
@@ -340,10 +339,11 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
         let (mut min1a, mut min2a, mut para) = (ones, ones, zero);
         let (mut min1b, mut min2b, mut parb) = (ones, ones, zero);
         let edge = |ci: usize| {
-            let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
-            let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+            let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+            let idx =
+                _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
             let lv =
-                _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(so as usize) as *const _));
+                _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(sr.off as usize) as *const _));
             // The first iteration's messages are all zero (`R` is not read, nor cleared
             // before).
             if FIRST {
@@ -387,10 +387,10 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
         let par = _mm512_xor_si512(para, parb);
         let n1 = opaque(_mm512_min_epu8(_mm512_subs_epu8(min1, off), clp));
         let n2 = opaque(_mm512_min_epu8(_mm512_subs_epu8(min2, off), clp));
-        for (ci, (c, x)) in circs.iter().zip(t.iter()).enumerate() {
+        for (ci, x) in t.iter().enumerate() {
             // SAFETY: every `t[ci]` (and `av[ci]` for D ≤ KEEP_ABS) was written above.
             let x = x.assume_init();
-            let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+            let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
             let a = if D <= KEEP_ABS {
                 av.get_unchecked(ci).assume_init()
             } else {
@@ -401,9 +401,10 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
             let sg = _mm512_movepi8_mask(_mm512_xor_si512(x, par));
             let rn = _mm512_mask_sub_epi8(mag, sg, zero, mag);
             let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
-            let pl = l.add(so as usize) as *mut __m512i;
-            let ln = if c.reread {
-                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+            let pl = l.add(sr.off as usize) as *mut __m512i;
+            let ln = if sr.reread {
+                let idx =
+                    _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
                 let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
                 if FIRST {
                     _mm512_adds_epi8(lv, rn)
@@ -415,8 +416,9 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
                 _mm512_adds_epi8(x, rn)
             };
             _mm512_store_si512(pr, rn);
-            let back =
-                _mm512_loadu_si512(rot.get_unchecked(SUB + ra as usize).as_ptr() as *const _);
+            let back = _mm512_loadu_si512(
+                rot.as_ptr().cast::<u8>().add(SUB * 64 + sr.rot as usize) as *const _,
+            );
             _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
         }
     }
@@ -453,9 +455,10 @@ unsafe fn qc_layer_masked(
             let mut par = zero;
             for (ci, c) in circs.iter().enumerate() {
                 let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
-                let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
-                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
-                let raw = _mm512_load_si512(l.add(so as usize) as *const _);
+                let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+                let idx =
+                    _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
+                let raw = _mm512_load_si512(l.add(sr.off as usize) as *const _);
                 let lv = _mm512_permutexvar_epi8(idx, raw);
                 let rold = if first {
                     zero
@@ -473,22 +476,23 @@ unsafe fn qc_layer_masked(
             let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
             for (ci, c) in circs.iter().enumerate() {
                 let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
-                let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+                let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
                 let t = _mm512_load_si512(tmp.add(ci * 64) as *const _);
                 let im = _mm512_cmpeq_epi8_mask(_mm512_abs_epi8(t), min1);
                 let mag = _mm512_mask_blend_epi8(im, n1, n2);
                 let sg = _mm512_movepi8_mask(_mm512_xor_si512(t, par));
                 let rn = _mm512_mask_sub_epi8(mag, sg, zero, mag);
                 let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
-                let pl = l.add(so as usize) as *mut __m512i;
+                let pl = l.add(sr.off as usize) as *mut __m512i;
                 let ln = if c.reread {
                     let rold = if first {
                         zero
                     } else {
                         _mm512_load_si512(pr as *const _)
                     };
-                    let idx =
-                        _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+                    let idx = _mm512_loadu_si512(
+                        rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _
+                    );
                     let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
                     _mm512_mask_adds_epi8(lv, present, _mm512_subs_epi8(lv, rold), rn)
                 } else {
@@ -496,8 +500,9 @@ unsafe fn qc_layer_masked(
                     _mm512_adds_epi8(t, rn)
                 };
                 _mm512_store_si512(pr, rn);
-                let back =
-                    _mm512_loadu_si512(rot.get_unchecked(SUB + ra as usize).as_ptr() as *const _);
+                let back = _mm512_loadu_si512(
+                    rot.as_ptr().cast::<u8>().add(SUB * 64 + sr.rot as usize) as *const _,
+                );
                 _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
             }
         }
@@ -521,10 +526,13 @@ pub(super) unsafe fn qc_syndrome_ok_avx512(lay: &QcLayout, l: *const u8) -> bool
             let mut synd = _mm512_setzero_si512();
             for ci in c0..c1 {
                 let c = lay.circs.get_unchecked(ci);
-                let (so, ra) = *lay.src.get_unchecked(ci * SUBS + u);
-                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
-                let lv =
-                    _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(so as usize) as *const _));
+                let sr = *lay.src.get_unchecked(ci * SUBS + u);
+                let idx =
+                    _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
+                let lv = _mm512_permutexvar_epi8(
+                    idx,
+                    _mm512_load_si512(l.add(sr.off as usize) as *const _),
+                );
                 // Lanes 60–63 (padding) are dropped below; only the parity chain's start
                 // needs a mask (row 0 has no edge there).
                 synd = if c.skip0 && u == 0 {
