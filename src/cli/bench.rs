@@ -656,10 +656,7 @@ fn bench_ldpc_ccsds(a: &BenchArgs) -> Result<Vec<BenchResult>> {
             BPS,
             t,
         ));
-        let cfg = DecoderConfig {
-            max_iterations: 50,
-            ..DecoderConfig::default()
-        };
+        let cfg = DecoderConfig::ccsds();
         let mut dec = LdpcDecoder::new(&code, cfg).map_err(super::option_error)?;
         let lanes = dec.lanes();
         let llrs: Vec<f32> = (0..lanes)
@@ -686,7 +683,7 @@ fn bench_ldpc_ccsds(a: &BenchArgs) -> Result<Vec<BenchResult>> {
             let mut b = result(
                 "ldpc_ccsds",
                 format!(
-                    "{} decoder, Eb/N0 {ebn0} dB, layered min-sum int8, early stop, {} (information bits)",
+                    "{} decoder, Eb/N0 {ebn0} dB, layered box-plus int8, 50 iterations, early stop, {} (information bits)",
                     code.name(),
                     if batch {
                         format!("{lanes} frames at once, {}", dec.level())
