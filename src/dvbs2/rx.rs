@@ -3,12 +3,19 @@
 //! the outputs: TS packets (`--ts`, mode adaptation of EN 302 307-1 §5.1 undone by
 //! [`TsBbDeframer`]: sync byte restored, each packet's CRC-8 checked), whole BBFRAMEs
 //! (`--bbframes`), UDP, one JSON line per PL frame (`--json`) and the report.
+//!
+//! With a pass (`--tle`/`--observer`/`--carrier`, or the one a `leomodem sim` capture
+//! records; `--no-doppler` ignores it), the predicted Doppler, carrier and code, is removed
+//! by a [`DopplerStage`] before the receiver, which then tracks only what the prediction
+//! missed; each frame's carrier is reported as predicted plus that residual.
 
+use crate::cli::doppler::{start_time, OrbitDoppler, PassSpec};
 use crate::cli::rx::RxArgs;
 use crate::error::{Error, Result};
 use crate::io::CaptureReader;
 use crate::pipeline::{interrupt_flag, Chunk, Pipeline, PipelineConfig, Sink, Stage};
-use crate::stages::CaptureSource;
+use crate::stages::{CaptureSource, DopplerFeed, DopplerModel, DopplerStage};
+use crate::time::Timestamp;
 use leomodem_dsp::framing::dvbs2::bb::{StreamType, TsBbDeframer, TS_PACKET_LEN};
 use leomodem_dsp::framing::dvbs2::{Dvbs2Receiver, Dvbs2RxConfig, Dvbs2RxFrame, Dvbs2RxStats};
 use leomodem_dsp::Complex32;
@@ -101,8 +108,15 @@ pub struct Dvbs2Summary {
     pub good: u64,
     /// Sum of the Es/N0 (dB) of the data frames (for the mean).
     pub es_n0_sum: f64,
-    /// Carrier of the first and last frame (Hz).
+    /// Carrier of the first and last data frame (Hz; with a pass, predicted Doppler plus
+    /// the receiver's residual).
     pub carrier: Option<(f64, f64)>,
+    /// The predicted Doppler (Hz) at the first and last data frame, with a pass.
+    pub predicted: Option<(f64, f64)>,
+    /// The pass whose Doppler was removed before the receiver.
+    pub pass: Option<PassSpec>,
+    /// The prediction failed part-way (SGP4 error): the message.
+    pub doppler_error: Option<String>,
     /// TS packets out (CRC-8 ok).
     pub packets: u64,
     /// TS packets dropped (CRC-8 failed).
@@ -176,6 +190,9 @@ struct Dvbs2Sink {
     line: String,
     summary: Arc<Mutex<Dvbs2Summary>>,
     index: u64,
+    /// With a pass: the predicted Doppler, the time of sample 0 and the sample rate, to
+    /// give each frame its predicted carrier.
+    doppler: Option<(OrbitDoppler, Timestamp, f64)>,
 }
 
 impl Dvbs2Sink {
@@ -197,6 +214,14 @@ impl Sink for Dvbs2Sink {
         for item in &chunk.data {
             let f = &item.frame;
             let d = &f.frame;
+            // The frame's time on the receiver's axis (the removal's resampling moves it by
+            // the code Doppler, tens of ppm: a few Hz of prediction over a pass).
+            let predicted = self
+                .doppler
+                .as_mut()
+                .and_then(|(m, t0, fs)| m.at(t0.add_seconds(f.sample / *fs)).ok())
+                .map(|(hz, _)| hz);
+            let carrier_hz = f.carrier_hz + predicted.unwrap_or(0.0);
             let name = match d.modcod {
                 None => "dummy".to_string(),
                 Some(m) => format!(
@@ -221,9 +246,15 @@ impl Sink for Dvbs2Sink {
                 if !d.is_dummy() {
                     s.es_n0_sum += f64::from(d.pl.es_n0_db);
                     s.carrier = Some(match s.carrier {
-                        None => (f.carrier_hz, f.carrier_hz),
-                        Some((a, _)) => (a, f.carrier_hz),
+                        None => (carrier_hz, carrier_hz),
+                        Some((a, _)) => (a, carrier_hz),
                     });
+                    if let Some(p) = predicted {
+                        s.predicted = Some(match s.predicted {
+                            None => (p, p),
+                            Some((a, _)) => (a, p),
+                        });
+                    }
                 }
             }
             if let Some(j) = self.json.as_mut() {
@@ -231,14 +262,15 @@ impl Sink for Dvbs2Sink {
                 self.line.clear();
                 let _ = writeln!(
                     self.line,
-                    "{{\"index\":{},\"sample\":{:.1},\"modcod\":{},\"frame_size\":\"{}\",\"pilots\":{},\"es_n0_db\":{:.2},\"carrier_hz\":{:.1},\"ldpc_iterations\":{},\"ldpc_converged\":{},\"bch_corrections\":{},\"crc_ok\":{},\"ok\":{}}}",
+                    "{{\"index\":{},\"sample\":{:.1},\"modcod\":{},\"frame_size\":\"{}\",\"pilots\":{},\"es_n0_db\":{:.2},\"carrier_hz\":{:.1},{}\"ldpc_iterations\":{},\"ldpc_converged\":{},\"bch_corrections\":{},\"crc_ok\":{},\"ok\":{}}}",
                     self.index,
                     f.sample,
                     d.modcod.map_or("\"dummy\"".to_string(), |m| format!("\"{}\"", m.name())),
                     d.frame_size.name(),
                     d.pilots,
                     d.pl.es_n0_db,
-                    f.carrier_hz,
+                    carrier_hz,
+                    predicted.map_or(String::new(), |p| format!("\"doppler_predicted_hz\":{p:.1},")),
                     d.ldpc_iterations,
                     d.ldpc_converged,
                     d.bch_corrections().map_or("null".to_string(), |n| n.to_string()),
@@ -390,10 +422,29 @@ pub fn receive(args: &RxArgs) -> Result<Dvbs2Summary> {
         Error::config(opt, e.to_string())
     };
     let rx = Dvbs2Receiver::new(cfg).map_err(flag)?;
+    let pass = if args.no_doppler {
+        None
+    } else {
+        args.doppler.resolve(Some(&info))?
+    };
+    let mut doppler_error = None;
+    let (removal, doppler) = match &pass {
+        None => (None, None),
+        Some(p) => {
+            let t0 = start_time(&info)?;
+            let feed = DopplerFeed::new(Box::new(OrbitDoppler::received(p.predictor()?)), t0, fs);
+            doppler_error = Some(feed.error_slot());
+            (
+                Some(DopplerStage::remove(feed, fs)?),
+                Some((OrbitDoppler::received(p.predictor()?), t0, fs)),
+            )
+        }
+    };
     let stats = Arc::new(Mutex::new(Dvbs2RxStats::default()));
     let summary = Arc::new(Mutex::new(Dvbs2Summary {
         sample_rate: fs,
         symbol_rate: rs,
+        pass,
         ..Default::default()
     }));
     let udp = match &args.udp {
@@ -414,6 +465,7 @@ pub fn receive(args: &RxArgs) -> Result<Dvbs2Summary> {
         line: String::with_capacity(256),
         summary: summary.clone(),
         index: 0,
+        doppler,
     };
     let pcfg = PipelineConfig {
         stop: interrupt_flag()?,
@@ -421,6 +473,7 @@ pub fn receive(args: &RxArgs) -> Result<Dvbs2Summary> {
     };
     let source = CaptureSource::new(reader, args.chunk);
     Pipeline::new(source, pcfg)
+        .then(removal)
         .then(Dvbs2Stage::new(rx, stats.clone()))
         .run(sink)?;
     let mut s = summary
@@ -430,6 +483,7 @@ pub fn receive(args: &RxArgs) -> Result<Dvbs2Summary> {
     s.rx = *stats
         .lock()
         .map_err(|_| Error::config("rx", "DVB-S2 counters lost"))?;
+    s.doppler_error = doppler_error.and_then(|e| e.lock().ok().and_then(|e| e.clone()));
     Ok(s)
 }
 
@@ -454,10 +508,31 @@ pub fn report(name: &str, s: &Dvbs2Summary) {
     if data > 0 {
         eprintln!("  Es/N0          {:.2} dB mean", s.es_n0_sum / data as f64);
     }
+    if let Some(p) = &s.pass {
+        eprintln!("  doppler        predicted for {}", p.describe());
+        if let (Some((p0, p1)), Some((m0, m1))) = (s.predicted, s.carrier) {
+            eprintln!(
+                "                 {p0:+.1} Hz → {p1:+.1} Hz predicted; measured − predicted {:+.1} Hz → {:+.1} Hz",
+                m0 - p0,
+                m1 - p1
+            );
+        }
+        if let Some(e) = &s.doppler_error {
+            eprintln!("  warning        the prediction stopped: {e}");
+        }
+    }
     if let Some((a, b)) = s.carrier {
         eprintln!(
-            "  carrier        {:+.1} Hz → {:+.1} Hz (coarse {:+.1} Hz); clock {:+.1} ppm",
-            a, b, s.rx.coarse_hz, s.rx.clock_ppm
+            "  carrier        {:+.1} Hz → {:+.1} Hz (coarse {:+.1} Hz{}); clock {:+.1} ppm",
+            a,
+            b,
+            s.rx.coarse_hz,
+            if s.pass.is_some() {
+                ", after the predicted Doppler"
+            } else {
+                ""
+            },
+            s.rx.clock_ppm
         );
     }
     let dec = &s.rx.decoder;

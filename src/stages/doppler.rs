@@ -118,6 +118,19 @@ impl DopplerStage {
         })
     }
 
+    /// A stage that removes a predicted pass from a received signal, carrier and code
+    /// Doppler, before a receiver that has no Doppler input of its own (DVB-S2): the
+    /// pre-compensator's exact inverse of the pass (rotate by −Doppler, then resample by
+    /// the code scale), fed with the Doppler as received (knots on its input axis, the
+    /// received stream's).
+    pub fn remove(feed: DopplerFeed, sample_rate: f64) -> Result<Self> {
+        Ok(DopplerStage {
+            channel: DopplerChannel::precompensator(sample_rate)?,
+            feed,
+            name: "doppler-remove",
+        })
+    }
+
     fn feed(&mut self, n: usize) {
         // Knots are on the output axis (apply) or the input axis (pre-compensation);
         // the two differ by a few ppm: cover both with a margin.

@@ -234,7 +234,7 @@ impl BlockDecoder {
                 crate::fec::ldpc::unpack_bits(&seq, &mut sequence);
                 let cfg = DecoderConfig {
                     max_iterations: LDPC_ITERATIONS,
-                    ..DecoderConfig::default()
+                    ..DecoderConfig::ccsds()
                 };
                 Some(LdpcBlock {
                     llrs: vec![0.0; code.tx_len()],

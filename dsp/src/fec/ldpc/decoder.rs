@@ -23,6 +23,20 @@
 //! After `max_iterations` the syndrome is computed on the hard decisions;
 //! [`DecodeStatus::ok`] is true only for a zero syndrome.
 //!
+//! # Box-plus rule
+//!
+//! With [`CheckRule::BoxPlus`] (the CCSDS codes' setting, [`DecoderConfig::ccsds`]) step 2
+//! uses, instead of min1/min2, the box-plus of the other bits' magnitudes (the
+//! sum-product check node in the log domain): with `a_e = min(|t_e|, 127)` (u8) and
+//! `a ⊞ b = sat0(min(a, b) + g[min(a + b, 15)] − g[min(|a − b|, 15)])`,
+//! `g[x] = round(s ln(1 + e^(−x/s)))` (the Jacobian correction `ln(1 + e^−|a+b|) −
+//! ln(1 + e^−|a−b|)` in quantisation steps, zero from 15 steps on for `s ≤ 4`), the
+//! forward sums `f_1 = a_1`, `f_j = f_{j−1} ⊞ a_j` and the backward sums `b_d = a_d`,
+//! `b_j = a_j ⊞ b_{j+1}` give `m_e = f_{e−1} ⊞ b_{e+1}` (`b_2` for the first bit,
+//! `f_{d−1}` for the last), and `R_e ← ±min(sat(m_e − offset), clip)` with the sign of
+//! step 2. The bits of a row are written back last to first. The stopping rule is the
+//! same. On AR4JA this closes the ~0.2 dB min-sum gap to belief propagation.
+//!
 //! [`Schedule::QuasiCyclic`] (the default for DVB-S2) runs the same arithmetic on 60
 //! rows at once; its order and stopping rule (a syndrome check after every iteration)
 //! are defined in [`super::qc`].
@@ -39,6 +53,8 @@
 //! bit-identical to the scalar path (tested). The AVX-512 path stores each row's two
 //! output magnitudes per lane and, per edge, two 64-bit masks (sign, "is the minimum")
 //! instead of a byte per edge and lane: a quarter of the memory traffic of the messages.
+//! With the box-plus rule both keep one message byte per edge and lane and look the
+//! correction up with `vpshufb` (16-entry table per 128-bit lane).
 //! The path is chosen at construction with [`Level::for_kernel`] (`LEOMODEM_SIMD`).
 
 use super::LdpcCode;
@@ -58,6 +74,22 @@ pub struct DecoderConfig {
     pub clip: u8,
     /// Order in which checks are processed.
     pub schedule: Schedule,
+    /// Check-node rule.
+    pub rule: CheckRule,
+}
+
+/// Check-node rule: how a check turns its bits' messages into check-to-bit messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CheckRule {
+    /// Offset min-sum (steps 1–2 of the module docs): the DVB-S2 default, on every
+    /// schedule and path.
+    #[default]
+    OffsetMinSum,
+    /// Box-plus (sum-product) with a correction table, for the low-rate CCSDS codes
+    /// (AR4JA, where min-sum loses about 0.2 dB to belief propagation): see
+    /// "Box-plus rule" in the module docs. Row-serial schedule only (a decoder with this
+    /// rule never takes the quasi-cyclic one); `llr_scale` must be at most 4.
+    BoxPlus,
 }
 
 /// Layered schedule. The two give slightly different (equally good) results; each is
@@ -89,6 +121,28 @@ impl Default for DecoderConfig {
             offset: 1,
             clip: 63,
             schedule: Schedule::QuasiCyclic,
+            rule: CheckRule::OffsetMinSum,
+        }
+    }
+}
+
+impl DecoderConfig {
+    /// The CCSDS 131.0-B §7 codes' settings (AR4JA and C2): 50 iterations, box-plus rule
+    /// ([`CheckRule::BoxPlus`]), `s = 4` (step 0.25, LLRs up to 31.75), no offset, clip
+    /// 40 (10.0), row-serial schedule. Measured on AR4JA r=1/2 (BPSK/AWGN): clip 24 and 32
+    /// leave frames that never stop at high Eb/N0 (k=1024 at 3.5 dB: 132 and 12 of 1000,
+    /// right information, nonzero syndrome), 40 and 48 none; clip 56 and 127 let the
+    /// decoder run away in the waterfall (k=4096 at 1.2–1.3 dB it reached the weight-4M
+    /// codeword that is all ones outside block column 2: a wrong frame with a zero
+    /// syndrome); `s` = 2 or 3 lose 0.05–0.1 dB to the coarser correction table.
+    pub fn ccsds() -> Self {
+        DecoderConfig {
+            max_iterations: 50,
+            llr_scale: 4.0,
+            offset: 0,
+            clip: 40,
+            schedule: Schedule::RowSerial,
+            rule: CheckRule::BoxPlus,
         }
     }
 }
@@ -188,10 +242,12 @@ struct Batch {
     /// AVX-512: per edge, sign and is-minimum lane masks.
     sgn: Vec<u64>,
     ism: Vec<u64>,
-    /// AVX2: `R`, `edges × 32` bytes.
+    /// AVX2, and AVX-512 with the box-plus rule: `R`, `edges × lanes` bytes.
     r: Vec<Blk>,
     /// Row scratch: `t` per edge of a row, and the sign masks of the `L` read.
     tmp: Vec<Blk>,
+    /// Box-plus rule: the forward partial sums of a row, `max_row_weight × lanes` bytes.
+    fwd: Vec<Blk>,
     lsign: Vec<u64>,
 }
 
@@ -205,7 +261,10 @@ pub struct LdpcDecoder {
     l: Vec<i8>,
     r: Vec<i8>,
     tmp: Vec<i8>,
+    fwd: Vec<u8>,
     hard: Vec<u8>,
+    /// Box-plus correction table ([`boxplus_table`]).
+    table: [u8; 16],
     batch: Batch,
     // quasi-cyclic (intra-frame) path: `L`, `R` and row scratch in the layout of `super::qc`
     qc_l: Vec<Blk>,
@@ -236,8 +295,15 @@ impl LdpcDecoder {
         if cfg.clip == 0 || cfg.clip > 127 {
             return Err(DspError::invalid("clip", "must be in 1..=127"));
         }
+        let boxplus = cfg.rule == CheckRule::BoxPlus;
+        if boxplus && cfg.llr_scale > 4.0 {
+            return Err(DspError::invalid(
+                "llr_scale",
+                "must be at most 4 with the box-plus rule (its correction table has 16 entries)",
+            ));
+        }
         let level = Level::clamp(level);
-        let use_qc = cfg.schedule == Schedule::QuasiCyclic && code.qc.is_some();
+        let use_qc = cfg.schedule == Schedule::QuasiCyclic && code.qc.is_some() && !boxplus;
         let lanes = match level {
             _ if use_qc => 1,
             Level::Avx512 => 64,
@@ -254,22 +320,44 @@ impl LdpcDecoder {
                 ism: Vec::new(),
                 r: Vec::new(),
                 tmp: Vec::new(),
+                fwd: Vec::new(),
                 lsign: Vec::new(),
             }
         } else {
             let avx512 = lanes == 64;
             Batch {
                 l: blocks(n * lanes),
-                m1: if avx512 { blocks(m * 64) } else { Vec::new() },
-                m2: if avx512 { blocks(m * 64) } else { Vec::new() },
-                sgn: if avx512 { vec![0; e] } else { Vec::new() },
-                ism: if avx512 { vec![0; e] } else { Vec::new() },
-                r: if avx512 {
+                m1: if avx512 && !boxplus {
+                    blocks(m * 64)
+                } else {
+                    Vec::new()
+                },
+                m2: if avx512 && !boxplus {
+                    blocks(m * 64)
+                } else {
+                    Vec::new()
+                },
+                sgn: if avx512 && !boxplus {
+                    vec![0; e]
+                } else {
+                    Vec::new()
+                },
+                ism: if avx512 && !boxplus {
+                    vec![0; e]
+                } else {
+                    Vec::new()
+                },
+                r: if avx512 && !boxplus {
                     Vec::new()
                 } else {
                     blocks(e * lanes)
                 },
                 tmp: blocks(d * lanes),
+                fwd: if boxplus {
+                    blocks(d * lanes)
+                } else {
+                    Vec::new()
+                },
                 lsign: vec![0; d],
             }
         };
@@ -288,7 +376,9 @@ impl LdpcDecoder {
             l: vec![0; n],
             r: vec![0; e],
             tmp: vec![0; d],
+            fwd: vec![0; d],
             hard: vec![0; n],
+            table: boxplus_table(cfg.llr_scale),
             batch,
             qc_l: qc.map_or(Vec::new(), |q| blocks(q.l_len())),
             qc_r: qc.map_or(Vec::new(), |q| blocks(q.r_len())),
@@ -387,14 +477,27 @@ impl LdpcDecoder {
             iterations: self.cfg.max_iterations,
         };
         for it in 1..=self.cfg.max_iterations {
-            if iterate_scalar(
-                code,
-                &mut self.l,
-                &mut self.r,
-                &mut self.tmp,
-                self.cfg.offset,
-                self.cfg.clip,
-            ) {
+            let done = match self.cfg.rule {
+                CheckRule::OffsetMinSum => iterate_scalar(
+                    code,
+                    &mut self.l,
+                    &mut self.r,
+                    &mut self.tmp,
+                    self.cfg.offset,
+                    self.cfg.clip,
+                ),
+                CheckRule::BoxPlus => iterate_scalar_boxplus(
+                    code,
+                    &mut self.l,
+                    &mut self.r,
+                    &mut self.tmp,
+                    &mut self.fwd,
+                    &self.table,
+                    self.cfg.offset,
+                    self.cfg.clip,
+                ),
+            };
+            if done {
                 status = DecodeStatus {
                     ok: true,
                     iterations: it,
@@ -658,9 +761,12 @@ impl LdpcDecoder {
         }
         let mut active: u64 = if w == 64 { u64::MAX } else { (1u64 << w) - 1 };
         let mut iters = [self.cfg.max_iterations; 64];
+        let boxplus = self.cfg.rule == CheckRule::BoxPlus;
         #[cfg(target_arch = "x86_64")]
         {
-            if w == 64 {
+            if boxplus {
+                bytes_mut(&mut b.r, code.edges() * w).fill(0);
+            } else if w == 64 {
                 bytes_mut(&mut b.m1, code.checks() * 64).fill(0);
                 bytes_mut(&mut b.m2, code.checks() * 64).fill(0);
                 b.sgn.fill(0);
@@ -672,7 +778,33 @@ impl LdpcDecoder {
                 // SAFETY: the level was checked against the CPU at construction and the
                 // buffers were sized for this code and lane count.
                 let bad = unsafe {
-                    if w == 64 {
+                    if boxplus && w == 64 {
+                        super::x86::iterate_boxplus_avx512(
+                            &code.row_start,
+                            &code.cols,
+                            b.l.as_mut_ptr().cast(),
+                            b.r.as_mut_ptr().cast(),
+                            b.tmp.as_mut_ptr().cast(),
+                            b.fwd.as_mut_ptr().cast(),
+                            &self.table,
+                            self.cfg.offset,
+                            self.cfg.clip,
+                            active,
+                        )
+                    } else if boxplus {
+                        super::x86::iterate_boxplus_avx2(
+                            &code.row_start,
+                            &code.cols,
+                            b.l.as_mut_ptr().cast(),
+                            b.r.as_mut_ptr().cast(),
+                            b.tmp.as_mut_ptr().cast(),
+                            b.fwd.as_mut_ptr().cast(),
+                            &self.table,
+                            self.cfg.offset,
+                            self.cfg.clip,
+                            active as u32,
+                        ) as u64
+                    } else if w == 64 {
                         super::x86::iterate_avx512(
                             &code.row_start,
                             &code.cols,
@@ -840,6 +972,85 @@ pub(super) fn iterate_scalar(
             let new = t.saturating_add(rn);
             bad |= (old < 0) != (new < 0);
             l[v as usize] = new;
+        }
+    }
+    !bad
+}
+
+/// The box-plus correction table of [`CheckRule::BoxPlus`]: `g[x] = round(s ln(1 +
+/// e^(−x/s)))` for `x` in quantisation steps (`s` = [`DecoderConfig::llr_scale`] ≤ 4, so
+/// `g[x] = 0` for every `x ≥ 15`).
+pub(super) fn boxplus_table(scale: f32) -> [u8; 16] {
+    let s = f64::from(scale);
+    std::array::from_fn(|x| (s * (1.0 + (-(x as f64) / s).exp()).ln()).round() as u8)
+}
+
+/// Box-plus of two magnitudes (quantisation steps, ≤ 127): `min(a, b) + g[min(a + b, 15)]
+/// − g[min(|a − b|, 15)]`, saturating at 0 (see the module docs).
+#[inline(always)]
+fn boxplus(a: u8, b: u8, g: &[u8; 16]) -> u8 {
+    let (m, big) = (a.min(b), a.max(b));
+    let s = a.saturating_add(b).min(15);
+    let d = (big - m).min(15);
+    m.saturating_add(g[s as usize])
+        .saturating_sub(g[d as usize])
+}
+
+/// One layered iteration with the box-plus rule on one frame (see the module docs);
+/// `fwd` holds `max_row_weight` bytes. Returns as [`iterate_scalar`].
+#[allow(clippy::too_many_arguments)]
+pub(super) fn iterate_scalar_boxplus(
+    code: &LdpcCode,
+    l: &mut [i8],
+    r: &mut [i8],
+    tmp: &mut [i8],
+    fwd: &mut [u8],
+    g: &[u8; 16],
+    offset: u8,
+    clip: u8,
+) -> bool {
+    let mut bad = false;
+    for row in 0..code.checks() {
+        let (s, e) = (
+            code.row_start[row] as usize,
+            code.row_start[row + 1] as usize,
+        );
+        let d = e - s;
+        let cols = &code.cols[s..e];
+        let rr = &mut r[s..e];
+        let (mut par, mut synd) = (false, false);
+        let mut acc = 0u8;
+        for j in 0..d {
+            let lv = l[cols[j] as usize];
+            synd ^= lv < 0;
+            let x = lv.saturating_sub(rr[j]);
+            tmp[j] = x;
+            par ^= x < 0;
+            let a = x.unsigned_abs().min(127);
+            acc = if j == 0 { a } else { boxplus(acc, a, g) };
+            fwd[j] = acc;
+        }
+        bad |= synd;
+        let mut back = 0u8;
+        for j in (0..d).rev() {
+            let t = tmp[j];
+            let m = if j == d - 1 {
+                fwd[d - 2]
+            } else if j == 0 {
+                back
+            } else {
+                boxplus(fwd[j - 1], back, g)
+            };
+            let mag = m.saturating_sub(offset).min(clip) as i8;
+            let rn = if par ^ (t < 0) { -mag } else { mag };
+            rr[j] = rn;
+            let v = cols[j] as usize;
+            let old = l[v];
+            let new = t.saturating_add(rn);
+            bad |= (old < 0) != (new < 0);
+            l[v] = new;
+            let a = t.unsigned_abs().min(127);
+            back = if j == d - 1 { a } else { boxplus(a, back, g) };
         }
     }
     !bad

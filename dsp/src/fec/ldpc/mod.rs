@@ -15,7 +15,8 @@
 //! # Decoder
 //!
 //! [`LdpcDecoder`] runs layered (row-serial) offset min-sum on 8-bit saturating
-//! messages and stops when an iteration leaves every parity check satisfied and no
+//! messages (for the CCSDS codes a box-plus check node instead, [`CheckRule::BoxPlus`]
+//! with [`DecoderConfig::ccsds`]) and stops when an iteration leaves every parity check satisfied and no
 //! hard decision changed (which implies a zero syndrome). The AVX-512 and AVX2 paths
 //! decode 64 or 32 codewords at once (one per byte lane, "inter-frame") and are
 //! bit-identical to the scalar path frame by frame; [`bp::decode_bp`] is a float
@@ -33,7 +34,7 @@ mod x86;
 pub mod bp;
 
 pub use ccsds::Ar4jaRate;
-pub use decoder::{DecodeStatus, DecoderConfig, LdpcDecoder, Schedule};
+pub use decoder::{CheckRule, DecodeStatus, DecoderConfig, LdpcDecoder, Schedule};
 pub use dvbs2::{Dvbs2Rate, FrameSize};
 
 use crate::DspError;

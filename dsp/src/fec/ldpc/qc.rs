@@ -77,9 +77,21 @@ pub(super) struct QcLayout {
     pub circs: Vec<Circ>,
     /// Largest number of circulants in a layer.
     pub max_deg: usize,
-    /// Per circulant and sub-layer (`6 c + u`): byte offset of the vector it reads in the
-    /// `L` buffer, and the lane rotation (row lane `λ` reads lane `(λ − rot) mod 60`).
-    pub src: Vec<(u32, u8)>,
+    /// Per circulant and sub-layer (`6 c + u`): where its rows read (see [`Src`]).
+    pub src: Vec<Src>,
+}
+
+/// Where the rows of one circulant's sub-layer read, for the vector kernels.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Src {
+    /// Byte offset of the vector it reads in the `L` buffer.
+    pub off: u32,
+    /// Row lane `λ` reads lane `(λ − r) mod 60`; stored as `64 r`, the byte offset of the
+    /// rotation's `vpermb` indices in the table (the inverse rotation's are `64 · 60`
+    /// further on).
+    pub rot: u16,
+    /// The circulant's [`Circ::reread`].
+    pub reread: bool,
 }
 
 impl QcLayout {
@@ -147,7 +159,11 @@ impl QcLayout {
                 } else {
                     (u + SUBS - b, (a + 1) % SUB)
                 };
-                src.push((c.base + (vec * 64) as u32, rot as u8));
+                src.push(Src {
+                    off: c.base + (vec * 64) as u32,
+                    rot: (rot * 64) as u16,
+                    reread: c.reread,
+                });
             }
         }
         QcLayout {

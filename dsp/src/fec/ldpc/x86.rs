@@ -157,6 +157,220 @@ pub(super) unsafe fn iterate_avx2(
     bad
 }
 
+/// Box-plus of two magnitude vectors (u8 lanes ≤ 127) with the correction table `tab`
+/// (16 bytes in each 128-bit lane): [`super::decoder`]'s `boxplus`, lane by lane.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn boxplus512(a: __m512i, b: __m512i, tab: __m512i, c15: __m512i) -> __m512i {
+    let m = _mm512_min_epu8(a, b);
+    let s = _mm512_min_epu8(_mm512_adds_epu8(a, b), c15);
+    let d = _mm512_min_epu8(_mm512_sub_epi8(_mm512_max_epu8(a, b), m), c15);
+    _mm512_subs_epu8(
+        _mm512_adds_epu8(m, _mm512_shuffle_epi8(tab, s)),
+        _mm512_shuffle_epi8(tab, d),
+    )
+}
+
+/// One iteration with the box-plus rule over all rows for 64 lanes, bit-identical lane by
+/// lane to [`super::decoder`]'s `iterate_scalar_boxplus`. `l`: `n × 64` bytes; `r`:
+/// `edges × 64`; `tmp`, `fwd`: `max_row_weight × 64`; all 64-byte aligned. Lanes
+/// outside `active` are not written in `l`. Returns the lanes that had an unsatisfied row
+/// or a sign change.
+///
+/// # Safety
+/// The CPU must support AVX-512F/BW; the buffers must have the sizes above for the rows
+/// `row_start`/`cols` describe (every row of weight ≥ 2).
+#[target_feature(enable = "avx512f,avx512bw")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn iterate_boxplus_avx512(
+    row_start: &[u32],
+    cols: &[u32],
+    l: *mut u8,
+    r: *mut u8,
+    tmp: *mut u8,
+    fwd: *mut u8,
+    table: &[u8; 16],
+    offset: u8,
+    clip: u8,
+    active: u64,
+) -> u64 {
+    let zero = _mm512_setzero_si512();
+    let off = _mm512_set1_epi8(offset as i8);
+    let clp = _mm512_set1_epi8(clip as i8);
+    let c127 = _mm512_set1_epi8(127);
+    let c15 = _mm512_set1_epi8(15);
+    let tab = _mm512_broadcast_i32x4(_mm_loadu_si128(table.as_ptr().cast()));
+    let mut bad = 0u64;
+    let rows = row_start.len() - 1;
+    for row in 0..rows {
+        let (s, e) = (row_start[row] as usize, row_start[row + 1] as usize);
+        let d = e - s;
+        let cols = cols.get_unchecked(s..e);
+        let mut par = zero;
+        let mut synd = 0u64;
+        let mut acc = zero;
+        for (j, &v) in cols.iter().enumerate() {
+            let lv = _mm512_load_si512(l.add(v as usize * 64) as *const _);
+            synd ^= _mm512_movepi8_mask(lv);
+            let rold = _mm512_load_si512(r.add((s + j) * 64) as *const _);
+            let t = _mm512_subs_epi8(lv, rold);
+            _mm512_store_si512(tmp.add(j * 64) as *mut _, t);
+            par = _mm512_xor_si512(par, t);
+            let a = _mm512_min_epu8(_mm512_abs_epi8(t), c127);
+            acc = if j == 0 {
+                a
+            } else {
+                boxplus512(acc, a, tab, c15)
+            };
+            _mm512_store_si512(fwd.add(j * 64) as *mut _, acc);
+        }
+        bad |= synd;
+        let mut back = zero;
+        for j in (0..d).rev() {
+            let v = *cols.get_unchecked(j) as usize;
+            let t = _mm512_load_si512(tmp.add(j * 64) as *const _);
+            let m = if j == d - 1 {
+                _mm512_load_si512(fwd.add((d - 2) * 64) as *const _)
+            } else if j == 0 {
+                back
+            } else {
+                boxplus512(
+                    _mm512_load_si512(fwd.add((j - 1) * 64) as *const _),
+                    back,
+                    tab,
+                    c15,
+                )
+            };
+            let mag = _mm512_min_epu8(_mm512_subs_epu8(m, off), clp);
+            let sg = _mm512_movepi8_mask(_mm512_xor_si512(t, par));
+            let rn = _mm512_mask_sub_epi8(mag, sg, zero, mag);
+            _mm512_store_si512(r.add((s + j) * 64) as *mut _, rn);
+            let ln = _mm512_adds_epi8(t, rn);
+            let pl = l.add(v * 64);
+            let old = _mm512_load_si512(pl as *const _);
+            bad |= _mm512_movepi8_mask(_mm512_xor_si512(ln, old));
+            _mm512_mask_storeu_epi8(pl as *mut _, active, ln);
+            let a = _mm512_min_epu8(_mm512_abs_epi8(t), c127);
+            back = if j == d - 1 {
+                a
+            } else {
+                boxplus512(a, back, tab, c15)
+            };
+        }
+    }
+    bad
+}
+
+/// [`boxplus512`] on 32 lanes.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn boxplus256(a: __m256i, b: __m256i, tab: __m256i, c15: __m256i) -> __m256i {
+    let m = _mm256_min_epu8(a, b);
+    let s = _mm256_min_epu8(_mm256_adds_epu8(a, b), c15);
+    let d = _mm256_min_epu8(_mm256_sub_epi8(_mm256_max_epu8(a, b), m), c15);
+    _mm256_subs_epu8(
+        _mm256_adds_epu8(m, _mm256_shuffle_epi8(tab, s)),
+        _mm256_shuffle_epi8(tab, d),
+    )
+}
+
+/// [`iterate_boxplus_avx512`] on 32 lanes (`n × 32`, `edges × 32`, `max_row_weight × 32`
+/// bytes, 32-byte aligned).
+///
+/// # Safety
+/// The CPU must support AVX2; buffers as above.
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn iterate_boxplus_avx2(
+    row_start: &[u32],
+    cols: &[u32],
+    l: *mut u8,
+    r: *mut u8,
+    tmp: *mut u8,
+    fwd: *mut u8,
+    table: &[u8; 16],
+    offset: u8,
+    clip: u8,
+    active: u32,
+) -> u32 {
+    let zero = _mm256_setzero_si256();
+    let off = _mm256_set1_epi8(offset as i8);
+    let clp = _mm256_set1_epi8(clip as i8);
+    let c127 = _mm256_set1_epi8(127);
+    let c15 = _mm256_set1_epi8(15);
+    let one = _mm256_set1_epi8(1);
+    let tab = _mm256_broadcastsi128_si256(_mm_loadu_si128(table.as_ptr().cast()));
+    // Lane mask as bytes: 0xFF where active.
+    let bits = _mm256_setr_epi8(
+        1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128,
+        1, 2, 4, 8, 16, 32, 64, -128,
+    );
+    let bytesel = _mm256_setr_epi8(
+        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3,
+        3, 3,
+    );
+    let am = _mm256_shuffle_epi8(_mm256_set1_epi32(active as i32), bytesel);
+    let act = _mm256_cmpeq_epi8(_mm256_and_si256(am, bits), bits);
+    let mut bad = 0u32;
+    let rows = row_start.len() - 1;
+    for row in 0..rows {
+        let (s, e) = (row_start[row] as usize, row_start[row + 1] as usize);
+        let d = e - s;
+        let cols = cols.get_unchecked(s..e);
+        let mut par = zero;
+        let mut synd = zero;
+        let mut acc = zero;
+        for (j, &v) in cols.iter().enumerate() {
+            let lv = _mm256_load_si256(l.add(v as usize * 32) as *const _);
+            synd = _mm256_xor_si256(synd, lv);
+            let rold = _mm256_load_si256(r.add((s + j) * 32) as *const _);
+            let t = _mm256_subs_epi8(lv, rold);
+            _mm256_store_si256(tmp.add(j * 32) as *mut _, t);
+            par = _mm256_xor_si256(par, t);
+            let a = _mm256_min_epu8(_mm256_abs_epi8(t), c127);
+            acc = if j == 0 {
+                a
+            } else {
+                boxplus256(acc, a, tab, c15)
+            };
+            _mm256_store_si256(fwd.add(j * 32) as *mut _, acc);
+        }
+        bad |= _mm256_movemask_epi8(synd) as u32;
+        let mut back = zero;
+        for j in (0..d).rev() {
+            let v = *cols.get_unchecked(j) as usize;
+            let t = _mm256_load_si256(tmp.add(j * 32) as *const _);
+            let m = if j == d - 1 {
+                _mm256_load_si256(fwd.add((d - 2) * 32) as *const _)
+            } else if j == 0 {
+                back
+            } else {
+                boxplus256(
+                    _mm256_load_si256(fwd.add((j - 1) * 32) as *const _),
+                    back,
+                    tab,
+                    c15,
+                )
+            };
+            let mag = _mm256_min_epu8(_mm256_subs_epu8(m, off), clp);
+            let rn = _mm256_sign_epi8(mag, _mm256_or_si256(_mm256_xor_si256(t, par), one));
+            _mm256_store_si256(r.add((s + j) * 32) as *mut _, rn);
+            let ln = _mm256_adds_epi8(t, rn);
+            let pl = l.add(v * 32) as *mut __m256i;
+            let old = _mm256_load_si256(pl as *const _);
+            bad |= _mm256_movemask_epi8(_mm256_xor_si256(ln, old)) as u32;
+            _mm256_store_si256(pl, _mm256_blendv_epi8(old, ln, act));
+            let a = _mm256_min_epu8(_mm256_abs_epi8(t), c127);
+            back = if j == d - 1 {
+                a
+            } else {
+                boxplus256(a, back, tab, c15)
+            };
+        }
+    }
+    bad
+}
+
 /// Lane-rotation indices for `vpermb`: `ROT_FWD[a]` moves lane `λ − a` (mod 60) to lane
 /// `λ`, `ROT_BWD[a]` back; lanes 60–63 stay.
 static ROT: std::sync::OnceLock<Box<[[u8; 64]; 120]>> = std::sync::OnceLock::new();
@@ -328,7 +542,6 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
 ) {
     let ones = _mm512_set1_epi8(-1);
     let zero = _mm512_setzero_si512();
-    let circs = lay.circs.get_unchecked(c0..c0 + D);
     for u in 0..SUBS {
         // Written below before they are read (no clear: at high degrees the arrays live
         // on the stack and a clear would cost a store per circulant).
@@ -340,10 +553,11 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
         let (mut min1a, mut min2a, mut para) = (ones, ones, zero);
         let (mut min1b, mut min2b, mut parb) = (ones, ones, zero);
         let edge = |ci: usize| {
-            let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
-            let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+            let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+            let idx =
+                _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
             let lv =
-                _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(so as usize) as *const _));
+                _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(sr.off as usize) as *const _));
             // The first iteration's messages are all zero (`R` is not read, nor cleared
             // before).
             if FIRST {
@@ -387,10 +601,10 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
         let par = _mm512_xor_si512(para, parb);
         let n1 = opaque(_mm512_min_epu8(_mm512_subs_epu8(min1, off), clp));
         let n2 = opaque(_mm512_min_epu8(_mm512_subs_epu8(min2, off), clp));
-        for (ci, (c, x)) in circs.iter().zip(t.iter()).enumerate() {
+        for (ci, x) in t.iter().enumerate() {
             // SAFETY: every `t[ci]` (and `av[ci]` for D ≤ KEEP_ABS) was written above.
             let x = x.assume_init();
-            let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+            let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
             let a = if D <= KEEP_ABS {
                 av.get_unchecked(ci).assume_init()
             } else {
@@ -401,9 +615,10 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
             let sg = _mm512_movepi8_mask(_mm512_xor_si512(x, par));
             let rn = _mm512_mask_sub_epi8(mag, sg, zero, mag);
             let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
-            let pl = l.add(so as usize) as *mut __m512i;
-            let ln = if c.reread {
-                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+            let pl = l.add(sr.off as usize) as *mut __m512i;
+            let ln = if sr.reread {
+                let idx =
+                    _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
                 let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
                 if FIRST {
                     _mm512_adds_epi8(lv, rn)
@@ -415,8 +630,9 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
                 _mm512_adds_epi8(x, rn)
             };
             _mm512_store_si512(pr, rn);
-            let back =
-                _mm512_loadu_si512(rot.get_unchecked(SUB + ra as usize).as_ptr() as *const _);
+            let back = _mm512_loadu_si512(
+                rot.as_ptr().cast::<u8>().add(SUB * 64 + sr.rot as usize) as *const _,
+            );
             _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
         }
     }
@@ -453,9 +669,10 @@ unsafe fn qc_layer_masked(
             let mut par = zero;
             for (ci, c) in circs.iter().enumerate() {
                 let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
-                let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
-                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
-                let raw = _mm512_load_si512(l.add(so as usize) as *const _);
+                let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+                let idx =
+                    _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
+                let raw = _mm512_load_si512(l.add(sr.off as usize) as *const _);
                 let lv = _mm512_permutexvar_epi8(idx, raw);
                 let rold = if first {
                     zero
@@ -473,22 +690,23 @@ unsafe fn qc_layer_masked(
             let n2 = _mm512_min_epu8(_mm512_subs_epu8(min2, off), clp);
             for (ci, c) in circs.iter().enumerate() {
                 let present = if c.skip0 && u == 0 { VALID & !1 } else { VALID };
-                let (so, ra) = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+                let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
                 let t = _mm512_load_si512(tmp.add(ci * 64) as *const _);
                 let im = _mm512_cmpeq_epi8_mask(_mm512_abs_epi8(t), min1);
                 let mag = _mm512_mask_blend_epi8(im, n1, n2);
                 let sg = _mm512_movepi8_mask(_mm512_xor_si512(t, par));
                 let rn = _mm512_mask_sub_epi8(mag, sg, zero, mag);
                 let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
-                let pl = l.add(so as usize) as *mut __m512i;
+                let pl = l.add(sr.off as usize) as *mut __m512i;
                 let ln = if c.reread {
                     let rold = if first {
                         zero
                     } else {
                         _mm512_load_si512(pr as *const _)
                     };
-                    let idx =
-                        _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
+                    let idx = _mm512_loadu_si512(
+                        rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _
+                    );
                     let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
                     _mm512_mask_adds_epi8(lv, present, _mm512_subs_epi8(lv, rold), rn)
                 } else {
@@ -496,8 +714,9 @@ unsafe fn qc_layer_masked(
                     _mm512_adds_epi8(t, rn)
                 };
                 _mm512_store_si512(pr, rn);
-                let back =
-                    _mm512_loadu_si512(rot.get_unchecked(SUB + ra as usize).as_ptr() as *const _);
+                let back = _mm512_loadu_si512(
+                    rot.as_ptr().cast::<u8>().add(SUB * 64 + sr.rot as usize) as *const _,
+                );
                 _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
             }
         }
@@ -521,10 +740,13 @@ pub(super) unsafe fn qc_syndrome_ok_avx512(lay: &QcLayout, l: *const u8) -> bool
             let mut synd = _mm512_setzero_si512();
             for ci in c0..c1 {
                 let c = lay.circs.get_unchecked(ci);
-                let (so, ra) = *lay.src.get_unchecked(ci * SUBS + u);
-                let idx = _mm512_loadu_si512(rot.get_unchecked(ra as usize).as_ptr() as *const _);
-                let lv =
-                    _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(so as usize) as *const _));
+                let sr = *lay.src.get_unchecked(ci * SUBS + u);
+                let idx =
+                    _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
+                let lv = _mm512_permutexvar_epi8(
+                    idx,
+                    _mm512_load_si512(l.add(sr.off as usize) as *const _),
+                );
                 // Lanes 60–63 (padding) are dropped below; only the parity chain's start
                 // needs a mask (row 0 has no edge there).
                 synd = if c.skip0 && u == 0 {
