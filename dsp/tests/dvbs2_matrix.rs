@@ -24,7 +24,7 @@ use serde_json::Value;
 
 /// Floors below the measured state (see the test).
 const FLOOR_CASES: usize = 256;
-const FLOOR_AFTER_FIRST_PERCENT: usize = 94;
+const FLOOR_AFTER_FIRST_PERCENT: usize = 96;
 
 fn matrix() -> Value {
     let path = concat!(
