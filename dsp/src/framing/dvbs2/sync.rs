@@ -1156,11 +1156,12 @@ impl PlFrameSync {
             let m = p.pls.modcod.map_or(1, |m| m.value());
             let cons = &self.constellations[usize::from(m) - 1];
             // Bridged, the frequency is known to a fraction of 1/frame length and the loop only
-            // follows what is left (a Doppler ramp). Below 3 dB Es/N0 decision errors make the
-            // full bandwidth slip (gr-dtv matrix, QPSK 1/4 at −1.35 dB: 0.002 lost every normal
-            // frame, 0.0005 two of three), so there it has a quarter of it; above, a ramp of
-            // 1e-8 cycles/symbol² (tests/dvbs2_sync.rs) needs the full bandwidth.
-            let bn = if bridge.is_some() && info.noise_var > 0.5 {
+            // follows what is left (a Doppler ramp). Below about 8 dB Es/N0 decision errors make
+            // the full bandwidth slip (gr-dtv matrix, QPSK 1/4 at −1.35 dB: 0.002 lost every
+            // normal frame, 0.0005 two of three; 259 → 263 of 312 cases), so there it has a
+            // quarter of it; at 10 dB a ramp of 1e-8 cycles/symbol² (tests/dvbs2_sync.rs) needs
+            // the full bandwidth.
+            let bn = if bridge.is_some() && info.noise_var > 0.16 {
                 0.25 * self.cfg.dd_bandwidth
             } else {
                 self.cfg.dd_bandwidth
