@@ -11,7 +11,8 @@
 # (iperf3 -R, gateway → terminal) against the MODCOD's information rate ((K_bch − 80) bits of
 # data field per PL frame, EN 302 307-1 §5.1.6 and Table 5a, normal frames with pilots), and
 # the CPU of the three processes during it. SEED=N: the channel's noise seed (default 1; the
-# return link uses N + 1).
+# return link uses N + 1). KEEP=DIR: each end's `--json` lines (statistics per second: PL frames
+# ok/failed, Es/N0) and the ping output are kept in DIR/N-MODCOD-{gateway,terminal,ping}.* .
 # Addresses only from 198.18.0.0/15 and 2001:db8::/32, inside namespaces lm-link-rtt-{t,g}-PID.
 # Every process is bounded in time (--duration, ping -c, iperf3 -t, timeout) and stopped; everything made is removed.
 # Usage (root): scripts/ip-link-rtt.sh [COUNT] [MODCOD:ESN0_DB ...]
@@ -68,7 +69,7 @@ for c in "${CASES[@]}"; do
     if [[ $side == g ]]; then NS=$NG; ROLE=gateway; A=198.18.0.2; A6=2001:db8::2; else NS=$NT; ROLE=terminal; A=198.18.0.1; A6=2001:db8::1; fi
     ip netns exec "$NS" "$BIN" link --role $ROLE --tun lmr${side}0 --address $A/30 --address $A6/64 \
       --key "$DIR/key" --tx "$DIR/${side}_tx" --rx "$DIR/${side}_rx" "${PHY[@]}" --modcod "$M" \
-      --duration "$LIMIT" > /dev/null 2> "$DIR/$side.err" &
+      --duration "$LIMIT" --json > "$DIR/$side.json" 2> "$DIR/$side.err" &
     PIDS+=($!)
   done
   for _ in $(seq 200); do
@@ -97,16 +98,21 @@ for c in "${CASES[@]}"; do
     wait "$SRV" 2>/dev/null || true
   fi
   teardown
-  python3 - "$DIR/ping.txt" "$M" "$E" "$DIR/g.err" "$DIR/t.err" "$DIR/cpu.txt" "$DIR/load.txt" "$DIR/tcp.json" "$DIR/cpu_tcp.txt" <<'PY'
+  if [[ -n "${KEEP:-}" ]]; then
+    mkdir -p "$KEEP"; RUN=$(( $(ls "$KEEP" | wc -l) / 3 + 1 )); TAG="$KEEP/$RUN-${M//\//_}"
+    cp "$DIR/g.json" "$TAG-gateway.jsonl"; cp "$DIR/t.json" "$TAG-terminal.jsonl"; cp "$DIR/ping.txt" "$TAG-ping.txt"
+  fi
+  python3 - "$DIR/ping.txt" "$M" "$E" "$DIR/g.json" "$DIR/t.json" "$DIR/cpu.txt" "$DIR/load.txt" "$DIR/tcp.json" "$DIR/cpu_tcp.txt" <<'PY'
 import json, os, re, statistics, sys
 txt, m, e = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
 cpu = open(sys.argv[6]).read().strip() + " %"
 load = open(sys.argv[7]).read().strip()
 end = {}
-for side, f in zip("gt", sys.argv[4:6]):   # "link: stopped: {json}" on each end's standard error
+for side, f in zip("gt", sys.argv[4:6]):   # each end's last line: {"event": "stop", ...}
     for l in open(f, errors="replace"):
-        if "stopped" in l and "{" in l:
-            end[side] = json.loads(l[l.index("{"):])
+        try: v = json.loads(l)
+        except ValueError: continue
+        if isinstance(v, dict) and v.get("event") == "stop": end[side] = v
 phy = {k: end.get(k, {}).get("phy") or {} for k in "gt"}
 failed = sum(phy[k].get("frames_failed") or 0 for k in "gt")
 ok = sum(phy[k].get("frames_ok") or 0 for k in "gt")

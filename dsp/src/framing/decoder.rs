@@ -83,6 +83,10 @@ enum Trust {
     None,
 }
 
+/// Decoded bits a hypothesis holds at most, in CADUs (the frame being decoded, the ASM
+/// before it, the two after it, the trim's slack and a sub-block's output).
+const BITS_KEPT: usize = 6;
+
 /// Symbols per processing sub-block.
 pub const SUB_BLOCK: usize = 256;
 /// Confirmed sync candidates closer than this (in bits) compete; the best one wins.
@@ -476,11 +480,15 @@ impl CcsdsDecoder {
                     llr: Vec::with_capacity(SUB_BLOCK * bps),
                     out_bits: Vec::with_capacity(SUB_BLOCK * bps + 64),
                     out_soft: Vec::with_capacity(if soft { SUB_BLOCK * bps } else { 0 }),
-                    soft: Vec::with_capacity(if soft { 3 * cadu_bits as usize } else { 0 }),
+                    soft: Vec::with_capacity(if soft {
+                        BITS_KEPT * cadu_bits as usize
+                    } else {
+                        0
+                    }),
                     nrzm_prev: 0,
                     reg: 0,
                     decoded: 0,
-                    bits: Vec::with_capacity(3 * cadu_bits as usize),
+                    bits: Vec::with_capacity(BITS_KEPT * cadu_bits as usize),
                     bits_base: 0,
                     mode: Mode::Search,
                     candidates: Vec::with_capacity(64),
@@ -836,6 +844,24 @@ impl CcsdsDecoder {
             } else {
                 (None, 0)
             };
+            // One readable ASM: the ASM one CADU beyond the unreadable one decides when it
+            // is clear and agrees (an even number of 180° slips between two agreeing
+            // ASMs; a pair of slips that inverts most of the block leaves RS
+            // correcting the bit next to the readable ASM, which `proven` refuses).
+            // Waits for that ASM (up to one CADU more) unless the stream ends.
+            let beyond = match (start_pol, end_pol) {
+                (Some(_), None) => Some(next_asm_end + self.cadu_bits),
+                (None, Some(_)) => next.checked_sub(self.cadu_bits),
+                _ => None,
+            };
+            if let Some(b) = beyond {
+                if b > next_asm_end && hyp.decoded < b + SLIP_BITS && !self.finishing {
+                    return;
+                }
+            }
+            let beyond_pol = beyond
+                .filter(|&b| b >= hyp.bits_base + 32)
+                .and_then(|b| clear(asm_distance(&hyp.bits, hyp.bits_base, b, self.asm, false)));
             let from = (next - hyp.bits_base) as usize;
             let bits = &hyp.bits[from..from + self.block_bits];
             let soft = hyp.soft.get(from..from + self.block_bits);
@@ -857,13 +883,14 @@ impl CcsdsDecoder {
                 }
                 _ => self.codec.decode_into(bits, inverted, buf, corr),
             };
+            let limit = if beyond_pol.is_some() && beyond_pol == start_pol.or(end_pol) {
+                i16::MAX
+            } else {
+                self.params.lone_max_corrections.max(0)
+            };
             let accept = match trust {
                 Trust::Full => true,
-                Trust::Weak => self.codec.proven(
-                    &result,
-                    self.params.lone_max_corrections.max(0),
-                    start_pol.is_some(),
-                ),
+                Trust::Weak => self.codec.proven(&result, limit, start_pol.is_some()),
                 Trust::None => false,
             };
             result.ok &= accept;
@@ -905,10 +932,12 @@ impl CcsdsDecoder {
 
     /// Drops bits no longer needed by the synchroniser.
     fn trim(&mut self, h: usize) {
+        let cadu = self.cadu_bits;
         let hyp = &mut self.hyps[h];
         let mut keep = hyp.decoded.saturating_sub(64);
         if let Mode::Locked { next, .. } = hyp.mode {
-            keep = keep.min(next.saturating_sub(64));
+            // The ASM before this frame's stays readable (see `decode_locked`).
+            keep = keep.min(next.saturating_sub(cadu + 64));
         }
         for c in hyp.candidates.iter().chain(hyp.pending.iter()) {
             keep = keep.min(c.start.saturating_sub(64));

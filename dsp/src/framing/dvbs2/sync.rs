@@ -963,16 +963,16 @@ impl PlFrameSync {
     /// is returned. Without a next header (end of stream, or one below `track_threshold`) the
     /// frame keeps `f`, as before (EN 302 307-1 §5.5.2: the PLHEADER is the only known
     /// sequence of a frame without pilots).
-    fn bridge(&mut self, p: &Pending, f: f64, phi0: f64, amp: f32, noise_var: f32) -> f64 {
-        let Some(m) = p.pls.modcod else { return f };
+    fn bridge(&mut self, p: &Pending, f: f64, phi0: f64, amp: f32, noise_var: f32) -> Option<f64> {
+        let m = p.pls.modcod?;
         let l = p.pls.plframe_len();
         let q = p.start + l as u64;
         if q + PLHEADER_LEN as u64 + 2 > self.end() {
-            return f;
+            return None;
         }
         let (pos, next) = self.fit_around(q, f, self.cfg.track_span);
         if next.kappa < self.cfg.track_threshold || next.dec.pls.is_none() {
-            return f;
+            return None;
         }
         let d = (pos - p.start) as f64;
         let mut r = f64::from(next.dec.phase) - phi0 - 2.0 * PI * f * d;
@@ -1011,7 +1011,7 @@ impl PlFrameSync {
                 best = (ll, f + df);
             }
         }
-        best.1
+        Some(best.1)
     }
 
     fn emit(&mut self, p: &Pending, frames: &mut Vec<PlFrameInfo>, payload: &mut Vec<Complex32>) {
@@ -1055,12 +1055,20 @@ impl PlFrameSync {
             Some(Dvbs2Modulation::Psk8) => 8,
             _ => 0,
         };
-        let f_use = if power > 0 {
-            f_track + self.nda_freq(i0, p.pls.plframe_len(), f_track, power)
-        } else {
-            f_track
-        };
         let phi0 = f64::from(p.fit.dec.phase);
+        // Without pilots, the phase of the next header pins the carrier at the frame's end; it
+        // replaces the 4th/8th-power estimate, whose lag-64 ambiguity (1/(64·M) cycles/symbol)
+        // near its noise floor (QPSK 1/2 at 2 dB) can be resolved wrongly.
+        let bridge = if bridged(&p.pls) {
+            self.bridge(p, f_track, phi0, amp, info.noise_var)
+        } else {
+            None
+        };
+        let f_use = match bridge {
+            Some(f) => f,
+            None if power > 0 => f_track + self.nda_freq(i0, p.pls.plframe_len(), f_track, power),
+            None => f_track,
+        };
         let slots = p.pls.slots();
         let blocks = p.pls.pilot_blocks();
         // The pilot blocks fix the carrier only up to multiples of 1/1476 cycles/symbol, and at
@@ -1069,12 +1077,6 @@ impl PlFrameSync {
         // on the payload (`check_alias`), so even the first frame after lock is right.
         let f_use = if blocks >= 2 && !self.alias_checked {
             self.check_alias(i0, &p.pls, f_use, phi0, amp, info.noise_var)
-        } else {
-            f_use
-        };
-        // Without pilots, the phase of the next header pins the carrier at the frame's end.
-        let f_use = if bridged(&p.pls) {
-            self.bridge(p, f_use, phi0, amp, info.noise_var)
         } else {
             f_use
         };
@@ -1153,7 +1155,18 @@ impl PlFrameSync {
             // Decision-directed second-order PLL (no pilot blocks in this frame).
             let m = p.pls.modcod.map_or(1, |m| m.value());
             let cons = &self.constellations[usize::from(m) - 1];
-            let (alpha, beta) = loop_gains(self.cfg.dd_bandwidth);
+            // Bridged, the frequency is known to a fraction of 1/frame length and the loop only
+            // follows what is left (a Doppler ramp). Below about 8 dB Es/N0 decision errors make
+            // the full bandwidth slip (gr-dtv matrix, QPSK 1/4 at −1.35 dB: 0.002 lost every
+            // normal frame, 0.0005 two of three; 259 → 263 of 312 cases), so there it has a
+            // quarter of it; at 10 dB a ramp of 1e-8 cycles/symbol² (tests/dvbs2_sync.rs) needs
+            // the full bandwidth.
+            let bn = if bridge.is_some() && info.noise_var > 0.16 {
+                0.25 * self.cfg.dd_bandwidth
+            } else {
+                self.cfg.dd_bandwidth
+            };
+            let (alpha, beta) = loop_gains(bn);
             let (mut theta, mut nu) = (0f64, 0f64);
             let base_step = Complex32::new(w.cos() as f32, -w.sin() as f32);
             for _ in 0..slots {

@@ -24,7 +24,14 @@ pub(super) struct Back {
     pub(super) first_lock_sample: Option<u64>,
     /// Symbol-plane offset and shear correction ([`DemodConfig::balance`]).
     pub(super) balance: Option<ConstellationBalancer>,
+    /// Carrier-loop and FLL bandwidths before the low-Es/N0 scaling, and the factor
+    /// applied ([`super::low_snr_loop_scale`]).
+    pub(super) carrier_base: (f64, f64),
+    pub(super) carrier_scale: f64,
 }
+
+/// Symbols between updates of the carrier loop's low-Es/N0 bandwidth.
+const ADAPT_INTERVAL: u64 = 512;
 
 /// Symbols between updates of the constellation balancer.
 const BALANCE_BLOCK: usize = 256;
@@ -40,6 +47,8 @@ impl Back {
             sym_agc: Agc::new(1.0 / 256.0, 1.0)?,
             carrier: CarrierLoop::new(order, p0, cfg.carrier_bandwidth, cfg.fll_bandwidth)?,
             snr: EsN0Estimator::new(1024)?,
+            carrier_base: (cfg.carrier_bandwidth, cfg.fll_bandwidth),
+            carrier_scale: 1.0,
             lock: LockDetector::new(order, p0, 256)?,
             fll_active: cfg.fll_bandwidth > 0.0,
             flushing: false,
@@ -68,8 +77,33 @@ impl Back {
                 b.reset();
             }
         }
-        // The acquisition validated the bandwidths.
-        let _ = self.carrier.set_bandwidths(carrier_bn_t, fll_bn_t);
+        self.carrier_base = (carrier_bn_t, fll_bn_t);
+        // The acquisition validated the bandwidths (a smaller carrier one too).
+        let _ = self
+            .carrier
+            .set_bandwidths(carrier_bn_t * self.carrier_scale, fll_bn_t);
+    }
+
+    /// Every [`ADAPT_INTERVAL`] symbols: the carrier PLL's bandwidth is its base times
+    /// [`super::low_snr_loop_scale`] of the Es/N0 estimate (counted in symbols, so the
+    /// same however the stream is cut and in the fused and split chains).
+    fn adapt_carrier_loop(&mut self) {
+        let scale = if self.snr.count() >= super::ADAPT_MIN_SYMBOLS {
+            super::low_snr_loop_scale(self.snr.esn0_db(), super::CARRIER_MIN_SCALE)
+        } else {
+            1.0
+        };
+        if scale != self.carrier_scale {
+            self.carrier_scale = scale;
+            let fll = if self.fll_active {
+                self.carrier_base.1
+            } else {
+                0.0
+            };
+            let _ = self
+                .carrier
+                .set_bandwidths(self.carrier_base.0 * scale, fll);
+        }
     }
 
     /// One symbol `y` from the timing loop, centred at input sample `sample`, made
@@ -96,6 +130,9 @@ impl Back {
             self.carrier.set_fll_enabled(false);
         }
         self.symbols += 1;
+        if !self.flushing && self.symbols.is_multiple_of(ADAPT_INTERVAL) {
+            self.adapt_carrier_loop();
+        }
         // Unit signal power, and 1/(Es/N0) (as `noise_variance`), with one square root
         // for both.
         let (s, n) = self.snr.powers();

@@ -53,8 +53,8 @@ use crate::sync::dciq::DcIqEstimate;
 #[cfg(doc)]
 use crate::sync::ConstellationBalancer;
 use crate::sync::{
-    AcqConfig, Acquisition, Agc, CoarseCfoSearch, DcIqCorrector, LineLockMeter, SymbolSync,
-    TrackReport,
+    AcqConfig, Acquisition, Agc, CoarseCfoSearch, DcIqCorrector, EsN0Estimator, LineLockMeter,
+    SymbolSync, TrackReport,
 };
 use crate::{Complex32, DspError};
 use back::{combined_status, noise_var, Back, FrontSnapshot};
@@ -63,6 +63,32 @@ use std::f64::consts::PI;
 
 /// Sub-block length in input samples; loop hand-over happens at multiples of it.
 pub const BLOCK: usize = 512;
+
+/// Es/N0 (dB) at and above which the tracking loops keep their configured bandwidths.
+pub const LOOP_SCALE_FULL_DB: f64 = 2.0;
+/// Es/N0 (dB) at and below which they are scaled by their smallest factor.
+pub const LOOP_SCALE_MIN_DB: f64 = -1.0;
+/// Smallest factor on the timing loop's bandwidth (0.002 → 0.0005 B_nT at −1 dB).
+pub const TIMING_MIN_SCALE: f64 = 0.25;
+/// Smallest factor on the carrier PLL's bandwidth (0.005 → 0.0025 B_nT at −1 dB): the
+/// carrier loop must still follow Doppler rates, so it is narrowed less.
+pub const CARRIER_MIN_SCALE: f64 = 0.5;
+/// Symbols of Es/N0 estimate needed before the loops are scaled.
+pub const ADAPT_MIN_SYMBOLS: u64 = 1024;
+
+/// Factor on a tracking loop's noise bandwidth at `esn0_db`: 1 at and above
+/// [`LOOP_SCALE_FULL_DB`], `min_scale` at and below [`LOOP_SCALE_MIN_DB`], geometric
+/// in between. Near the concatenated code's threshold (BPSK r1/2 + RS at −1.5 dB Es/N0)
+/// the loops' jitter, not their pull-in, costs frames: measured on `ber` (3000 frames,
+/// seed 5), the timing loop at B_nT 0.002 delivered 86 % of the genie receiver's
+/// frames, at 0.001 91 %, at 0.0005 with the carrier at 0.0025 92 %.
+pub fn low_snr_loop_scale(esn0_db: f64, min_scale: f64) -> f64 {
+    if !esn0_db.is_finite() || esn0_db >= LOOP_SCALE_FULL_DB {
+        return 1.0;
+    }
+    let t = ((LOOP_SCALE_FULL_DB - esn0_db) / (LOOP_SCALE_FULL_DB - LOOP_SCALE_MIN_DB)).min(1.0);
+    min_scale.powf(t)
+}
 
 /// Symbols after acquisition during which the FLL assists the carrier loop (unless it
 /// locks earlier).
@@ -274,6 +300,11 @@ pub struct DemodStatus {
 
 /// The receive chain from samples to carrier-corrected symbols.
 pub struct PskDemodulator {
+    /// Es/N0 of the timing loop's output (M2M4), for [`low_snr_loop_scale`].
+    timing_snr: EsN0Estimator,
+    /// Timing-loop bandwidth before the low-Es/N0 scaling, and the one applied.
+    timing_base: f64,
+    timing_bw: f64,
     cfg: DemodConfig,
     agc: Agc,
     search: Option<CoarseCfoSearch>,
@@ -428,6 +459,9 @@ impl PskDemodulator {
         };
         let head_len = if dciq.is_some() { acq_cap } else { 0 };
         Ok(PskDemodulator {
+            timing_snr: EsN0Estimator::new(1024)?,
+            timing_base: cfg.timing_bandwidth,
+            timing_bw: cfg.timing_bandwidth,
             ibuf: Vec::with_capacity(if dciq.is_some() { BLOCK } else { 0 }),
             dciq,
             head: Vec::with_capacity(head_len),
@@ -742,6 +776,7 @@ impl PskDemodulator {
             }
             if at_end && !flushing {
                 self.acquisition_step(j, sink);
+                self.adapt_timing_loop();
             }
         }
     }
@@ -790,8 +825,7 @@ impl PskDemodulator {
             return;
         }
         self.nco.set_freq_rate(-d.rate_hz_s);
-        // The acquisition validated the bandwidths.
-        let _ = self.sync.set_bandwidth(d.loops.timing_bn_t);
+        self.timing_base = d.loops.timing_bn_t;
         let loops = (d.loops.carrier_bn_t, d.loops.fll_bn_t);
         if retune || loops != r.loops {
             r.loops = loops;
@@ -804,6 +838,24 @@ impl PskDemodulator {
                     block: j,
                 }),
             }
+        }
+    }
+
+    /// At a block end: the timing loop's bandwidth is its base (the configured or the
+    /// acquisition's) times [`low_snr_loop_scale`] of the Es/N0 measured on its own
+    /// output (M2M4: blind to the carrier phase, so the same in the fused and the split
+    /// chain, and decided at fixed stream positions).
+    fn adapt_timing_loop(&mut self) {
+        let scale = if self.timing_snr.count() >= ADAPT_MIN_SYMBOLS {
+            low_snr_loop_scale(self.timing_snr.esn0_db(), TIMING_MIN_SCALE)
+        } else {
+            1.0
+        };
+        let bw = self.timing_base * scale;
+        if bw != self.timing_bw {
+            self.timing_bw = bw;
+            // The base was validated (config check or acquisition); a smaller one is too.
+            let _ = self.sync.set_bandwidth(bw);
         }
     }
 
@@ -860,6 +912,7 @@ impl PskDemodulator {
             out,
             samples_in,
             reacq,
+            timing_snr,
             ..
         } = self;
         let mut line = reacq.as_mut().map(|r| &mut r.line);
@@ -885,6 +938,7 @@ impl PskDemodulator {
                 if let Some(l) = line.as_mut() {
                     l.update(y);
                 }
+                timing_snr.update(std::slice::from_ref(&y));
                 out.push(back.step(y, sample, samples_in));
             },
         );

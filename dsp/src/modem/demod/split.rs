@@ -74,6 +74,7 @@ impl PskDemodulator {
             None => &self.work,
         };
         let mut line = self.reacq.as_mut().map(|r| &mut r.line);
+        let timing_snr = &mut self.timing_snr;
         self.sync.process_with(
             input,
             #[inline(always)]
@@ -85,6 +86,7 @@ impl PskDemodulator {
                 if let Some(l) = line.as_mut() {
                     l.update(value);
                 }
+                timing_snr.update(std::slice::from_ref(&value));
                 items.push(FrontItem::Symbol { value, sample });
             },
         );
