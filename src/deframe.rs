@@ -8,8 +8,8 @@
 //! one channel bit per symbol.
 
 use crate::error::{Error, Result};
-use crate::frames::{FrameCounts, FrameOutputs, FrameWriters};
-use crate::pipeline::{Chunk, Sink, Stage};
+use crate::frames::{write_event, EventHold, FrameCounts, FrameOutputs, FrameWriters};
+use crate::pipeline::{Chunk, Sink, Stage, TagValue};
 use leomodem_dsp::framing::ax25::Ax25Frame;
 use leomodem_dsp::framing::deframer::{AnyDeframer, Deframer, DeframerSpec, Frame};
 use leomodem_dsp::modem::{DemodSymbol, Modulation, SoftDemapper};
@@ -59,6 +59,8 @@ pub struct DeframeStage {
     next_index: u64,
     produced: u64,
     name: String,
+    /// The demodulator's acquisition events, put in sample order among the frames.
+    events: EventHold,
 }
 
 impl DeframeStage {
@@ -83,17 +85,24 @@ impl DeframeStage {
             next_index: 0,
             produced: 0,
             name: format!("deframe-{name}"),
+            // A frame ends within the ring's span of its start (see [`RING`]): an event
+            // waits that long for the frames that start before it.
+            events: EventHold::new(RING as u64),
         })
     }
 
-    fn emit(&mut self, out: &mut Vec<AirFrame>) {
+    /// Passes the frames found on, each after the acquisition events that precede it.
+    fn emit(&mut self, out: &mut Chunk<AirFrame>) {
         for f in self.found.drain(..) {
             let sample = if self.symbols.saturating_sub(f.position) <= RING as u64 {
                 self.ring[(f.position % RING as u64) as usize]
             } else {
                 f64::NAN
             };
-            out.push(AirFrame {
+            if sample.is_finite() {
+                self.events.before(out.data.len(), sample, &mut out.tags);
+            }
+            out.data.push(AirFrame {
                 index: self.next_index,
                 sample,
                 frame: f,
@@ -112,10 +121,12 @@ impl Stage for DeframeStage {
     fn process(&mut self, input: &Chunk<DemodSymbol>, out: &mut Chunk<AirFrame>) {
         out.first_sample = self.produced;
         out.time = None;
+        self.events.take(&input.tags);
+        self.events.time(&input.data);
         if input.gap > 0 {
             // The bit stream is broken: finish what the bits so far complete, start over.
             self.deframer.flush(&mut self.found);
-            self.emit(&mut out.data);
+            self.emit(out);
             self.deframer.reset();
             self.symbols = 0;
             self.prev = Complex32::new(0.0, 0.0);
@@ -152,14 +163,16 @@ impl Stage for DeframeStage {
                 }
             }
             self.deframer.process(&self.llrs, &mut self.found);
-            self.emit(&mut out.data);
+            self.emit(out);
         }
+        self.events.due(out.data.len(), &mut out.tags, false);
         self.produced += out.data.len() as u64;
     }
     fn flush(&mut self, out: &mut Chunk<AirFrame>) {
         out.first_sample = self.produced;
         self.deframer.flush(&mut self.found);
-        self.emit(&mut out.data);
+        self.emit(out);
+        self.events.due(out.data.len(), &mut out.tags, true);
         self.produced += out.data.len() as u64;
     }
     fn reclaim(&mut self, used: &mut Vec<AirFrame>) {
@@ -179,6 +192,8 @@ pub struct DeframeSink {
     framing: &'static str,
     counts: Arc<FrameCounts>,
     line: String,
+    /// Write the acquisition event lines (`rx --events`).
+    events: bool,
 }
 
 impl DeframeSink {
@@ -197,7 +212,35 @@ impl DeframeSink {
             framing,
             counts: Arc::new(FrameCounts::default()),
             line: String::with_capacity(8192),
+            events: false,
         })
+    }
+
+    /// With `on`, the acquisition events that come in-band with the frames
+    /// ([`TagValue::Acq`], from a PSK demodulator) are written as JSON lines too
+    /// ([`crate::frames::acq_event_json`]), in sample order among the frame lines.
+    pub fn with_events(mut self, on: bool) -> Self {
+        self.events = on;
+        self
+    }
+
+    /// Writes the acquisition events among `tags` (with `--events`).
+    fn event_tags(&mut self, tags: &[crate::pipeline::Tag]) -> Result<()> {
+        if !self.events {
+            return Ok(());
+        }
+        for t in tags {
+            if let TagValue::Acq(e) = t.value {
+                write_event(
+                    &mut self.out,
+                    &e,
+                    self.start,
+                    self.sample_rate,
+                    &mut self.line,
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// Shared counters (every frame a deframer emits passed its checks: `ok` only).
@@ -269,7 +312,11 @@ impl Sink for DeframeSink {
         "frame-output"
     }
     fn consume(&mut self, chunk: &Chunk<AirFrame>) -> Result<()> {
-        for f in &chunk.data {
+        let mut next = 0;
+        for (i, f) in chunk.data.iter().enumerate() {
+            let n = chunk.tags[next..].partition_point(|t| t.index <= i);
+            self.event_tags(&chunk.tags[next..next + n])?;
+            next += n;
             let data = &f.frame.data;
             self.counts.ok.fetch_add(1, Ordering::Relaxed);
             self.counts
@@ -286,6 +333,7 @@ impl Sink for DeframeSink {
                 self.out.json_line(&self.line)?;
             }
         }
+        self.event_tags(&chunk.tags[next..])?;
         Ok(())
     }
     fn finish(&mut self) -> Result<()> {

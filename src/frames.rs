@@ -24,13 +24,87 @@ pub struct FrameStage {
     locked: Arc<std::sync::atomic::AtomicBool>,
     /// Carrier measurements received, oldest first.
     points: VecDeque<CarrierPoint>,
-    /// Acquisition events received, not yet passed on: each with the input symbol
-    /// count at which it goes (once known).
+    /// Acquisition events received, not yet passed on.
+    events: EventHold,
+}
+
+/// Acquisition events ([`TagValue::Acq`]) on their way from the demodulator's symbols to
+/// the frames a stage makes of them (CCSDS frames, AX.25 / AO-40 frames): each goes out
+/// as a tag before the first frame whose start follows its sample, or, with no such
+/// frame, once `hold` input symbols have followed the first symbol past its sample. With
+/// `hold` at least the stage's latency (the longest frame and its decoder's depth), no
+/// frame that starts before the event can follow it, so events and frames go out in
+/// sample order however the stream was chunked.
+pub struct EventHold {
+    /// Events received, not yet passed on: each with the input symbol count at which it
+    /// goes (once known).
     events: VecDeque<(leomodem_dsp::sync::AcqEvent, Option<u64>)>,
     /// Input symbols so far.
     seen: u64,
     /// Symbols an event waits after the first symbol past its sample.
     hold: u64,
+}
+
+impl EventHold {
+    /// Events that wait `hold` symbols (see [`EventHold`]).
+    pub fn new(hold: u64) -> Self {
+        EventHold {
+            events: VecDeque::with_capacity(16),
+            seen: 0,
+            hold,
+        }
+    }
+
+    /// Keeps the acquisition events of `tags` (other tags are left to the caller).
+    pub fn take(&mut self, tags: &[Tag]) {
+        for t in tags {
+            if let TagValue::Acq(e) = t.value {
+                self.events.push_back((e, None));
+            }
+        }
+    }
+
+    /// Finds when the pending events go (the first symbol of `input` past their sample
+    /// plus the hold); counts the input.
+    pub fn time(&mut self, input: &[DemodSymbol]) {
+        for (e, at) in self.events.iter_mut().filter(|(_, at)| at.is_none()) {
+            let s = e.sample as f64;
+            if let Some(i) = input.iter().position(|y| y.sample > s) {
+                *at = Some(self.seen + i as u64 + self.hold);
+            }
+        }
+        self.seen += input.len() as u64;
+    }
+
+    /// Tags, at `index`, the pending events whose sample comes before `start` (the
+    /// input sample where the frame at `index` starts).
+    pub fn before(&mut self, index: usize, start: f64, tags: &mut Vec<Tag>) {
+        while let Some(&(e, _)) = self.events.front() {
+            if (e.sample as f64) >= start {
+                break;
+            }
+            self.events.pop_front();
+            tags.push(Tag {
+                index,
+                value: TagValue::Acq(e),
+            });
+        }
+    }
+
+    /// Tags, at `index` (after the last frame), the pending events that are due (all
+    /// with `all`, at the end of the stream).
+    pub fn due(&mut self, index: usize, tags: &mut Vec<Tag>, all: bool) {
+        while let Some(&(e, at)) = self.events.front() {
+            if !all && at.is_none_or(|a| a > self.seen) {
+                break;
+            }
+            self.events.pop_front();
+            tags.push(Tag {
+                index,
+                value: TagValue::Acq(e),
+            });
+        }
+    }
 }
 
 impl FrameStage {
@@ -45,9 +119,7 @@ impl FrameStage {
             produced: 0,
             locked: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             points: VecDeque::with_capacity(Self::CARRIER_POINTS),
-            events: VecDeque::with_capacity(16),
-            seen: 0,
-            hold: Self::DEFAULT_EVENT_HOLD,
+            events: EventHold::new(Self::DEFAULT_EVENT_HOLD),
         }
     }
 
@@ -61,7 +133,7 @@ impl FrameStage {
     /// before the event can follow it, so events and frames go out in sample order
     /// however the stream was chunked.
     pub fn with_event_hold(mut self, symbols: u64) -> Self {
-        self.hold = symbols;
+        self.events.hold = symbols;
         self
     }
 
@@ -75,21 +147,10 @@ impl FrameStage {
                     }
                     self.points.push_back(p);
                 }
-                TagValue::Acq(e) => self.events.push_back((e, None)),
+                TagValue::Acq(_) => {}
             }
         }
-    }
-
-    /// Finds when the pending events go (the first symbol of `input` past their sample
-    /// plus the hold); counts the input.
-    fn time_events(&mut self, input: &[DemodSymbol]) {
-        for (e, at) in self.events.iter_mut().filter(|(_, at)| at.is_none()) {
-            let s = e.sample as f64;
-            if let Some(i) = input.iter().position(|y| y.sample > s) {
-                *at = Some(self.seen + i as u64 + self.hold);
-            }
-        }
-        self.seen += input.len() as u64;
+        self.events.take(tags);
     }
 
     /// Tags the frames of `out` from `start` on with the nearest carrier measurement,
@@ -99,16 +160,7 @@ impl FrameStage {
     fn tag_frames(&mut self, start: usize, out: &mut Chunk<DecodedFrame>, all: bool) {
         for i in start..out.data.len() {
             let asm = out.data[i].asm_sample;
-            while let Some(&(e, _)) = self.events.front() {
-                if (e.sample as f64) >= asm {
-                    break;
-                }
-                self.events.pop_front();
-                out.tags.push(Tag {
-                    index: i,
-                    value: TagValue::Acq(e),
-                });
-            }
+            self.events.before(i, asm, &mut out.tags);
             let nearest = self
                 .points
                 .iter()
@@ -120,17 +172,7 @@ impl FrameStage {
                 });
             }
         }
-        let index = out.data.len();
-        while let Some(&(e, at)) = self.events.front() {
-            if !all && at.is_none_or(|a| a > self.seen) {
-                break;
-            }
-            self.events.pop_front();
-            out.tags.push(Tag {
-                index,
-                value: TagValue::Acq(e),
-            });
-        }
+        self.events.due(out.data.len(), &mut out.tags, all);
     }
 
     /// Shared frame-lock flag (for status displays).
@@ -153,7 +195,7 @@ impl Stage for FrameStage {
             self.produced += self.decoder.restart(&mut out.data) as u64;
         }
         self.produced += self.decoder.process(&input.data, &mut out.data) as u64;
-        self.time_events(&input.data);
+        self.events.time(&input.data);
         self.tag_frames(0, out, false);
         self.locked.store(self.decoder.locked(), Ordering::Relaxed);
     }
@@ -490,13 +532,14 @@ impl FrameSink {
     /// Writes the JSON line of an acquisition event (`--json --events`; schema in
     /// [`acq_event_json`]).
     fn event(&mut self, e: &leomodem_dsp::sync::AcqEvent) -> Result<()> {
-        if self.events && self.out.wants_json() {
-            let time = self
-                .start
-                .map(|t| t.add_seconds(e.sample as f64 / self.sample_rate));
-            acq_event_json(e, self.sample_rate, time, &mut self.line);
-            self.line.push('\n');
-            self.out.json_line(&self.line)?;
+        if self.events {
+            write_event(
+                &mut self.out,
+                e,
+                self.start,
+                self.sample_rate,
+                &mut self.line,
+            )?;
         }
         Ok(())
     }
@@ -607,6 +650,24 @@ impl Sink for FrameSink {
     fn finish(&mut self) -> Result<()> {
         self.out.finish()
     }
+}
+
+/// Writes the JSON line of acquisition event `e` to `out` (when it writes JSON), its
+/// UTC from `start` and `sample_rate`; `line` is scratch space.
+pub(crate) fn write_event(
+    out: &mut FrameWriters,
+    e: &leomodem_dsp::sync::AcqEvent,
+    start: Option<crate::Timestamp>,
+    sample_rate: f64,
+    line: &mut String,
+) -> Result<()> {
+    if out.wants_json() {
+        let time = start.map(|t| t.add_seconds(e.sample as f64 / sample_rate));
+        acq_event_json(e, sample_rate, time, line);
+        line.push('\n');
+        out.json_line(line)?;
+    }
+    Ok(())
 }
 
 /// One JSON object (no trailing newline) describing a transition of the acquisition

@@ -236,3 +236,101 @@ fn fsk_report_has_no_psk_lines() {
         assert!(!e.contains(absent), "{absent:?} in {e}");
     }
 }
+
+/// `rx --satellite --json FILE --events` with a PSK-family demodulator (PicSat's BPSK
+/// through the demodulator's acquisition state machine): the event lines come beside the
+/// AX.25 frame lines in sample order, search → pull-in before the first frame and a lock
+/// after it, the report counts the acquisitions, and the frame lines are those of
+/// the run without `--events`, unchanged.
+#[test]
+fn psk_satellite_events_beside_the_frames() {
+    let d = Dir::new();
+    let input = root().join("captures/real/picsat_9k6.wav");
+    let (plain, with) = (d.p("plain.json"), d.p("events.json"));
+    ok(&[
+        "rx",
+        s(&input),
+        "--satellite",
+        "PicSat",
+        "--json",
+        s(&plain),
+    ]);
+    let e = ok(&[
+        "rx",
+        s(&input),
+        "--satellite",
+        "PicSat",
+        "--json",
+        s(&with),
+        "--events",
+    ]);
+    assert!(e.contains("acquisitions"), "{e}");
+    let plain = std::fs::read_to_string(&plain).unwrap();
+    let with = std::fs::read_to_string(&with).unwrap();
+    let is_event = |l: &&str| l.starts_with("{\"event\":");
+    assert!(
+        !plain.lines().any(|l| is_event(&l)),
+        "events without --events"
+    );
+    let frames: Vec<&str> = with.lines().filter(|l| !is_event(l)).collect();
+    assert_eq!(frames, plain.lines().collect::<Vec<_>>());
+    assert!(frames.len() >= 57);
+    let lines: Vec<serde_json::Value> = with
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let to: Vec<(usize, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l["event"] == "acquisition")
+        .map(|(i, l)| (i, l["to"].as_str().unwrap()))
+        .collect();
+    let first = |state: &str| to.iter().find(|(_, t)| *t == state).map(|(i, _)| *i);
+    let (pull, locked) = (first("pull-in"), first("locked"));
+    let first_frame = lines.iter().position(|l| l.get("event").is_none()).unwrap();
+    assert!(pull.is_some() && locked.is_some(), "events: {to:?}");
+    // In this recording the first burst decodes during the pull-in (its frames come
+    // out before the lock is declared): the search ends before the first frame line.
+    assert!(
+        pull < Some(first_frame) && pull < locked,
+        "events: {to:?}, first frame line {first_frame}"
+    );
+    assert_eq!(lines[to[0].0]["from"], "search", "{}", lines[to[0].0]);
+    // Sample order across event and frame lines.
+    let samples: Vec<f64> = lines
+        .iter()
+        .map(|l| l["sample"].as_f64().unwrap())
+        .collect();
+    assert!(
+        samples.windows(2).all(|w| w[0] <= w[1]),
+        "lines out of sample order: {samples:?}"
+    );
+    for l in lines.iter().filter(|l| l["event"] == "acquisition") {
+        for k in ["stream_time_s", "time", "from", "reason", "freq_hz"] {
+            assert!(l.get(k).is_some(), "{k} missing in {l}");
+        }
+    }
+}
+
+/// An FSK-family demodulator has no acquisition state machine: with `--events` the run
+/// succeeds, the report says why no event is written, and the JSON has only frame lines.
+#[test]
+fn fsk_satellite_events_not_available() {
+    let d = Dir::new();
+    let input = root().join("captures/real/us04.wav");
+    let json = d.p("f.json");
+    let e = ok(&[
+        "rx",
+        s(&input),
+        "--satellite",
+        "US04",
+        "--json",
+        s(&json),
+        "--events",
+    ]);
+    assert!(e.contains("events         not available"), "{e}");
+    assert!(e.contains("non-coherently"), "{e}");
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(!text.contains("\"event\""), "{text}");
+}

@@ -248,6 +248,10 @@ pub struct RxArgs {
 pub struct RxSummary {
     /// An FSK-family demodulator ran (no carrier, clock or lock measurements).
     pub fsk: bool,
+    /// Which FSK-family demodulator ran, if one did.
+    pub fsk_kind: Option<crate::stages::FskKind>,
+    /// `--events` was asked for.
+    pub events: bool,
     /// A bit-level framing (AX.25, AO-40) ran: its frames carry no CCSDS counters.
     pub deframed: bool,
     /// The acquisition state machine's counters (with `--reacquire`).
@@ -681,7 +685,8 @@ fn build_chain(mut plan: RxPlan, args: &RxArgs) -> Result<(RxChain, RxMonitor, C
                 name,
                 info.start_time,
                 info.sample_rate,
-            )?;
+            )?
+            .with_events(args.events);
             monitor.frames = Some(sink.counts());
             RxChain::Deframed(pipeline.then(stage), Box::new(sink))
         }
@@ -778,6 +783,8 @@ pub fn receive(args: &RxArgs) -> Result<RxSummary> {
     };
     Ok(RxSummary {
         fsk: args.fsk.is_some(),
+        fsk_kind: args.fsk,
+        events: args.events,
         deframed: args.framing.is_some(),
         acq: m.acq.lock().ok().and_then(|a| *a),
         frames_ok: load(|c| &c.ok),
@@ -855,6 +862,16 @@ fn report(args: &RxArgs, s: &RxSummary) {
             a.tones_rejected,
             a.tone_candidates_rejected,
             a.candidates_rejected
+        );
+    }
+    if let (true, Some(k)) = (s.events, s.fsk_kind) {
+        let name = match k {
+            crate::stages::FskKind::Fsk { .. } => "FSK",
+            crate::stages::FskKind::Afsk { .. } => "AFSK",
+            crate::stages::FskKind::Dbpsk { .. } => "DBPSK",
+        };
+        eprintln!(
+            "  events         not available for this transmitter: its {name} demodulator detects non-coherently, with no acquisition state machine (no search, pull-in or lock to report)"
         );
     }
     if s.reacquisitions > 0 {
