@@ -708,39 +708,9 @@ impl RsCode {
             s.omega[i] = acc;
         }
         // Forney (as in `correct`).
-        let x1_fac = 11 * (256 - self.fcr);
         let mut vals = [0u8; 32];
         for (v, &k) in vals[..deg].iter_mut().zip(&roots[..deg]) {
-            let xl = (255 - (11 * k) % 255) % 255;
-            let x2l = (2 * xl) % 255;
-            let mut num = 0u8;
-            for i in (0..deg).rev() {
-                if num != 0 {
-                    num = EXP[LOG[num as usize] as usize + xl];
-                }
-                num ^= s.omega[i];
-            }
-            let mut den = 0u8;
-            let mut t = if deg % 2 == 1 { deg } else { deg - 1 };
-            loop {
-                if den != 0 {
-                    den = EXP[LOG[den as usize] as usize + x2l];
-                }
-                den ^= lambda[t];
-                if t == 1 {
-                    break;
-                }
-                t -= 2;
-            }
-            if den == 0 {
-                return None;
-            }
-            *v = if num == 0 {
-                0
-            } else {
-                EXP[(x1_fac * k + LOG[num as usize] as usize + 255 - LOG[den as usize] as usize)
-                    % 255]
-            };
+            *v = Self::forney(self.fcr, k, &s.omega[..deg], &lambda[..=deg])?;
         }
         let mut errors = 0;
         let mut changed = 0;
@@ -765,6 +735,43 @@ impl RsCode {
             erasures: f,
             changed,
             e: self.e,
+        })
+    }
+
+    /// Forney's error value at degree `k` (error locator X = α^{11k}; the syndromes start at
+    /// the root α^{11·fcr}, `fcr` the code's first consecutive root): e = X^{1−fcr}·Ω(X^{−1}) / Λ'(X^{−1}), Λ' keeping the odd terms of
+    /// Λ (`lambda`, degree `lambda.len() − 1`; `omega` holds Ω). `None` when Λ'(X^{−1}) = 0.
+    fn forney(fcr: usize, k: usize, omega: &[u8], lambda: &[u8]) -> Option<u8> {
+        let x1_fac = 11 * (256 - fcr); // 11·(1 − fcr) mod 255, made positive
+        let xl = (255 - (11 * k) % 255) % 255; // log X^{−1}
+        let x2l = (2 * xl) % 255; // log X^{−2}
+        let mut num = 0u8;
+        for &o in omega.iter().rev() {
+            if num != 0 {
+                num = EXP[LOG[num as usize] as usize + xl];
+            }
+            num ^= o;
+        }
+        let deg = lambda.len() - 1;
+        let mut den = 0u8;
+        let mut t = if deg % 2 == 1 { deg } else { deg - 1 };
+        loop {
+            if den != 0 {
+                den = EXP[LOG[den as usize] as usize + x2l];
+            }
+            den ^= lambda[t];
+            if t == 1 {
+                break;
+            }
+            t -= 2;
+        }
+        if den == 0 {
+            return None;
+        }
+        Some(if num == 0 {
+            0
+        } else {
+            EXP[(x1_fac * k + LOG[num as usize] as usize + 255 - LOG[den as usize] as usize) % 255]
         })
     }
 
@@ -891,38 +898,12 @@ impl RsCode {
             s.omega[i] = acc;
         }
 
-        // Forney: e = X^{1−fcr}·Ω(X^{−1}) / Λ'(X^{−1}), X = α^{11k} (syndromes start at
-        // the root α^{11·fcr}); Λ' keeps the odd terms of Λ.
-        let x1_fac = 11 * (256 - self.fcr); // 11·(1 − fcr) mod 255, made positive
+        // Forney (see `forney`); an error position must carry a non-zero error.
         for idx in 0..l {
-            let k = s.err_deg[idx];
-            let xl = (255 - (11 * k) % 255) % 255; // log X^{−1}
-            let x2l = (2 * xl) % 255; // log X^{−2}
-            let mut num = 0u8;
-            for i in (0..l).rev() {
-                if num != 0 {
-                    num = EXP[LOG[num as usize] as usize + xl];
-                }
-                num ^= s.omega[i];
+            match Self::forney(self.fcr, s.err_deg[idx], &s.omega[..l], &lambda[..=l]) {
+                Some(e) if e != 0 => s.err_val[idx] = e,
+                _ => return -1,
             }
-            let mut den = 0u8;
-            let mut t = if l % 2 == 1 { l } else { l - 1 };
-            loop {
-                if den != 0 {
-                    den = EXP[LOG[den as usize] as usize + x2l];
-                }
-                den ^= lambda[t];
-                if t == 1 {
-                    break;
-                }
-                t -= 2;
-            }
-            if num == 0 || den == 0 {
-                return -1;
-            }
-            let log_e =
-                (x1_fac * k + LOG[num as usize] as usize + 255 - LOG[den as usize] as usize) % 255;
-            s.err_val[idx] = EXP[log_e];
         }
 
         // Apply: degree k is transmitted symbol m = n−1−k, block byte j + I·m. The basis
