@@ -73,6 +73,9 @@ pub const LOOP_SCALE_MIN_DB: f64 = -1.0;
 /// but made the AR4JA link emit false frames (`tests/ldpc.rs` `ber_fer_curve_ar4ja`: 7 of
 /// 300 at Eb/N0 2.5 dB, the same count at both factors); kept at 1 until that is understood.
 pub const TIMING_MIN_SCALE: f64 = 1.0;
+/// Whether the timing loop adapts at all (its Es/N0 estimate is kept only then: it costs
+/// per symbol).
+const ADAPT_TIMING: bool = TIMING_MIN_SCALE < 1.0;
 /// Smallest factor on the carrier PLL's bandwidth (0.005 → 0.0025 B_nT at −1 dB): the
 /// carrier loop must still follow Doppler rates, so it is narrowed less.
 pub const CARRIER_MIN_SCALE: f64 = 0.5;
@@ -941,7 +944,9 @@ impl PskDemodulator {
                 if let Some(l) = line.as_mut() {
                     l.update(y);
                 }
-                timing_snr.update(std::slice::from_ref(&y));
+                if ADAPT_TIMING {
+                    timing_snr.update(std::slice::from_ref(&y));
+                }
                 out.push(back.step(y, sample, samples_in));
             },
         );

@@ -86,7 +86,9 @@ impl PskDemodulator {
                 if let Some(l) = line.as_mut() {
                     l.update(value);
                 }
-                timing_snr.update(std::slice::from_ref(&value));
+                if super::ADAPT_TIMING {
+                    timing_snr.update(std::slice::from_ref(&value));
+                }
                 items.push(FrontItem::Symbol { value, sample });
             },
         );
