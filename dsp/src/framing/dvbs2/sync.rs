@@ -357,16 +357,28 @@ impl PlFrameSync {
         let n0 = frames.len();
         if let (Mode::Locked { misses, .. }, Some(p)) = (self.mode, self.pending) {
             if p.start + p.pls.plframe_len() as u64 <= self.end() {
-                self.pending = None;
-                self.emit(&p, frames, payload);
-                self.mode = Mode::Locked {
-                    next: p.start + p.pls.plframe_len() as u64,
-                    pls: p.pls,
-                    misses,
-                };
+                self.emit_pending(p, misses, frames, payload);
             }
         }
         frames.len() - n0
+    }
+
+    /// Emits the pending frame `p` and moves the flywheel to the header after it (`misses`
+    /// carried over).
+    fn emit_pending(
+        &mut self,
+        p: Pending,
+        misses: u32,
+        frames: &mut Vec<PlFrameInfo>,
+        payload: &mut Vec<Complex32>,
+    ) {
+        self.pending = None;
+        self.emit(&p, frames, payload);
+        self.mode = Mode::Locked {
+            next: p.start + p.pls.plframe_len() as u64,
+            pls: p.pls,
+            misses,
+        };
     }
 
     /// Consumes `input` symbols; appends every PL frame completed by them to `frames` and their
@@ -495,13 +507,7 @@ impl PlFrameSync {
                         if p.start + emit_after(&p.pls) > end {
                             return;
                         }
-                        self.pending = None;
-                        self.emit(&p, frames, payload);
-                        self.mode = Mode::Locked {
-                            next: p.start + p.pls.plframe_len() as u64,
-                            pls: p.pls,
-                            misses,
-                        };
+                        self.emit_pending(p, misses, frames, payload);
                     } else {
                         if next + PLHEADER_LEN as u64 + 2 > end {
                             return;
