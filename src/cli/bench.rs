@@ -965,42 +965,121 @@ fn dvbs2_rx_split(
     Ok((wall, busiest, good as f64 / frames.max(1) as f64))
 }
 
-/// DVB-S2 BCH (EN 302 307-1 §5.3.1) decoder, normal rate 1/2 (t = 12): a clean codeword
-/// (syndromes only) and one with t errors (Berlekamp-Massey, Chien). Information bits.
+/// DVB-S2 BCH (EN 302 307-1 §5.3.1) decoder beside the LDPC decoder of the same frame
+/// (issue 18: BCH must stay ≥ 10× faster, so it never dominates). For normal 1/2 (t = 12),
+/// normal 8/9 (t = 8) and short 1/2 (t = 12): the LDPC decode (int8 LLR input, early stop)
+/// of BCH codewords at the operating Eb/N0, then BCH on a clean codeword (remainder only)
+/// and on codewords with t errors (syndromes, Berlekamp–Massey, Chien search), each with
+/// `ldpc_ratio` = how many times faster than that LDPC decode, measured in this run.
+/// Information bits (`k_bch`) per second, one core.
 fn bench_bch(a: &BenchArgs) -> Result<Vec<BenchResult>> {
     use leomodem_dsp::fec::bch::BchCode;
-    use leomodem_dsp::fec::ldpc::{Dvbs2Rate, FrameSize};
+    use leomodem_dsp::fec::ldpc::{DecoderConfig, Dvbs2Rate, FrameSize, LdpcCode, LdpcDecoder};
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0xbc4);
-    let code = BchCode::dvbs2(FrameSize::Normal, Dvbs2Rate::R1_2).map_err(super::option_error)?;
-    let msg: Vec<u8> = (0..code.k() / 8).map(|_| rng.random()).collect();
-    let mut cw = vec![0u8; code.n() / 8];
-    code.encode(&msg, &mut cw);
     let mut res = Vec::new();
-    for errors in [0, code.t()] {
-        let mut bad = cw.clone();
-        for _ in 0..errors {
-            let bit = rng.random_range(0..code.n());
-            bad[bit / 8] ^= 0x80 >> (bit % 8);
+    for (size, rate, r, ebn0) in [
+        (FrameSize::Normal, Dvbs2Rate::R1_2, 0.5, 1.2),
+        (FrameSize::Normal, Dvbs2Rate::R8_9, 8.0 / 9.0, 3.8),
+        (FrameSize::Short, Dvbs2Rate::R1_2, 0.5, 1.3),
+    ] {
+        let size_name = if size == FrameSize::Normal {
+            "normal"
+        } else {
+            "short"
+        };
+        let code = BchCode::dvbs2(size, rate).map_err(super::option_error)?;
+        let ldpc = LdpcCode::dvbs2(size, rate).map_err(super::option_error)?;
+        let mut dec =
+            LdpcDecoder::new(&ldpc, DecoderConfig::default()).map_err(super::option_error)?;
+        let (k, t) = (code.k(), code.t());
+        // Eight frames: BCH codewords, LDPC encoded, BPSK over AWGN, quantised to int8.
+        let mut cws = Vec::new();
+        let mut llrs = Vec::new();
+        let mut ldpc_cw = vec![0u8; ldpc.n()];
+        for _ in 0..8 {
+            let msg: Vec<u8> = (0..k / 8).map(|_| rng.random()).collect();
+            let mut cw = vec![0u8; code.n() / 8];
+            code.encode(&msg, &mut cw);
+            let bits: Vec<u8> = (0..code.n())
+                .map(|i| cw[i / 8] >> (7 - i % 8) & 1)
+                .collect();
+            ldpc.encode(&bits, &mut ldpc_cw);
+            let f = bpsk_awgn_llrs(&ldpc_cw, r, ebn0, &mut rng);
+            let mut q = vec![0i8; f.len()];
+            dec.quantise_llrs(&f, &mut q);
+            llrs.push(q);
+            cws.push(cw);
         }
-        let mut work = bad.clone();
-        let st = code.decode(&mut work);
-        if !st.ok || work[..msg.len()] != msg[..] {
-            return Err(Error::config("bench", "BCH self-check failed"));
+        let mut out = vec![0u8; dec.info_bytes()];
+        let (mut iters, mut fails) = (0u64, 0u64);
+        for (q, cw) in llrs.iter().zip(&cws) {
+            let st = dec.decode_i8(q, &mut out);
+            iters += u64::from(st.iterations);
+            fails += u64::from(!st.ok || out != *cw);
         }
-        let t = measure(a.seconds, Clock::Thread, || {
-            work.copy_from_slice(&bad);
-            black_box(code.decode(&mut work));
-            code.k() as u64
+        let mut i = 0;
+        let tl = measure(a.seconds, Clock::Thread, || {
+            dec.decode_i8(black_box(&llrs[i % llrs.len()]), &mut out);
+            i += 1;
+            k as u64
         });
-        res.push(result(
+        let mut row = result(
             "bch",
             format!(
-                "DVB-S2 normal 1/2 BCH decoder (t = {}), {errors} errors (information bits, with copy)",
-                code.t()
+                "DVB-S2 {size_name} {} LDPC decoder of the same frames, Eb/N0 {ebn0} dB, early stop, int8 LLR input (the reference of ldpc_ratio; k_bch bits)",
+                rate.name()
             ),
             BPS,
-            t,
-        ));
+            tl,
+        );
+        row.extra
+            .push(("iterations", iters as f64 / cws.len() as f64));
+        row.extra
+            .push(("frame_errors", fails as f64 / cws.len() as f64));
+        res.push(row);
+        for errors in [0, t] {
+            // Eight words with `errors` distinct errors each.
+            let bad: Vec<Vec<u8>> = cws
+                .iter()
+                .map(|cw| {
+                    let mut w = cw.clone();
+                    let mut pos = std::collections::BTreeSet::new();
+                    while pos.len() < errors {
+                        pos.insert(rng.random_range(0..code.n()));
+                    }
+                    for bit in pos {
+                        w[bit / 8] ^= 0x80 >> (bit % 8);
+                    }
+                    w
+                })
+                .collect();
+            let mut work = vec![0u8; code.n() / 8];
+            for (w, cw) in bad.iter().zip(&cws) {
+                work.copy_from_slice(w);
+                let st = code.decode(&mut work);
+                if !st.ok || st.corrected != errors || work != *cw {
+                    return Err(Error::config("bench", "BCH self-check failed"));
+                }
+            }
+            let mut i = 0;
+            let tb = measure(a.seconds, Clock::Thread, || {
+                work.copy_from_slice(&bad[i % bad.len()]);
+                black_box(code.decode(&mut work));
+                i += 1;
+                k as u64
+            });
+            let mut row = result(
+                "bch",
+                format!(
+                    "DVB-S2 {size_name} {} BCH decoder (t = {t}), {errors} errors (information bits, with copy)",
+                    rate.name()
+                ),
+                BPS,
+                tb,
+            );
+            row.extra.push(("ldpc_ratio", tb.0 / tl.0));
+            res.push(row);
+        }
     }
     Ok(res)
 }
