@@ -975,7 +975,7 @@ pub fn acm_report(data: &[u8]) {
 /// (8-bit steps or raw f32 with NaN, ±Inf, huge values), or a clean codeword of fuzz bits
 /// with up to 3 bits flipped or erased.
 /// Invariants: no panic; both schedules give the same bits and status on every SIMD level
-/// as on the scalar path; a frame is output (LDPC syndrome zero and BCH decodes) only as
+/// as on the scalar path, and so does BCH; a frame is output (LDPC syndrome zero and BCH decodes) only as
 /// a BCH codeword whose LDPC encoding is a codeword; a clean codeword with a few errors
 /// comes back exactly.
 pub fn ldpc(data: &[u8]) {
@@ -1061,7 +1061,13 @@ pub fn ldpc(data: &[u8]) {
         }
     }
     let (mut info, status) = want.expect("decoded");
-    let bch_ok = bch.decode(&mut info).ok;
+    // BCH on the CPU's fast path and on the scalar reference: the same status and word.
+    let mut reference = info.clone();
+    let want_bch = bch.clone().with_simd(Level::Scalar).decode(&mut reference);
+    let bch_status = bch.decode(&mut info);
+    assert_eq!(bch_status, want_bch, "BCH fast path differs from scalar");
+    assert_eq!(info, reference, "BCH fast path corrected other bits");
+    let bch_ok = bch_status.ok;
     if status.ok && bch_ok {
         // The output: a BCH codeword, whose LDPC encoding is a codeword.
         let mut again = vec![0u8; k / 8];
