@@ -524,10 +524,12 @@ const KEEP_ABS: usize = 12;
 /// One layer of [`iterate_qc_avx512`] with `D` circulants, none of them `skip0`: the
 /// lanes 60–63 (padding, which no row reads and whose rotation keeps them in place) are
 /// left to compute garbage instead of being masked, and the `t` of a sub-layer stay in
-/// registers.
+/// registers. The last two circulants are the layer's parity circulants, of shift 0
+/// (see [`QcLayout::dvbs2`]): they are read and written without a lane rotation.
 ///
 /// # Safety
-/// As [`iterate_qc_avx512`]; `lay.circs[c0..c0 + D]` is one layer without `skip0`.
+/// As [`iterate_qc_avx512`]; `lay.circs[c0..c0 + D]` is one layer without `skip0`
+/// whose last two circulants have shift 0.
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
 #[inline]
 #[allow(clippy::too_many_arguments)]
@@ -554,10 +556,15 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
         let (mut min1b, mut min2b, mut parb) = (ones, ones, zero);
         let edge = |ci: usize| {
             let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
-            let idx =
-                _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
-            let lv =
-                _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(sr.off as usize) as *const _));
+            let raw = _mm512_load_si512(l.add(sr.off as usize) as *const _);
+            let lv = if ci + 2 >= D {
+                // A parity circulant (shift 0): no rotation.
+                raw
+            } else {
+                let idx =
+                    _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
+                _mm512_permutexvar_epi8(idx, raw)
+            };
             // The first iteration's messages are all zero (`R` is not read, nor cleared
             // before).
             if FIRST {
@@ -630,10 +637,14 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
                 _mm512_adds_epi8(x, rn)
             };
             _mm512_store_si512(pr, rn);
-            let back = _mm512_loadu_si512(
-                rot.as_ptr().cast::<u8>().add(SUB * 64 + sr.rot as usize) as *const _,
-            );
-            _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
+            if ci + 2 >= D {
+                _mm512_store_si512(pl, ln);
+            } else {
+                let back = _mm512_loadu_si512(
+                    rot.as_ptr().cast::<u8>().add(SUB * 64 + sr.rot as usize) as *const _,
+                );
+                _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
+            }
         }
     }
 }
@@ -741,12 +752,16 @@ pub(super) unsafe fn qc_syndrome_ok_avx512(lay: &QcLayout, l: *const u8) -> bool
             for ci in c0..c1 {
                 let c = lay.circs.get_unchecked(ci);
                 let sr = *lay.src.get_unchecked(ci * SUBS + u);
-                let idx =
-                    _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
-                let lv = _mm512_permutexvar_epi8(
-                    idx,
-                    _mm512_load_si512(l.add(sr.off as usize) as *const _),
-                );
+                let raw = _mm512_load_si512(l.add(sr.off as usize) as *const _);
+                // Rotation 0 (the parity circulants, shift 0) is the identity.
+                let lv = if sr.rot == 0 {
+                    raw
+                } else {
+                    let idx = _mm512_loadu_si512(
+                        rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _
+                    );
+                    _mm512_permutexvar_epi8(idx, raw)
+                };
                 // Lanes 60–63 (padding) are dropped below; only the parity chain's start
                 // needs a mask (row 0 has no edge there).
                 synd = if c.skip0 && u == 0 {
