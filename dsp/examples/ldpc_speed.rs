@@ -6,6 +6,7 @@
 //!
 //! Run: `cargo run --release -p leomodem-dsp --example ldpc_speed -- normal:1/2:1.2 normal:8/9:3.8`
 //! (`FRAMES=256 REPEATS=5` by default; `SCHEDULE=row` for the row-serial schedule;
+//! `SCALE`, `OFFSET`, `CLIP` override the decoder settings and `SEED` the noise seed;
 //! `INPUT=i8` to decode from LLRs quantised beforehand, untimed, with
 //! [`LdpcDecoder::decode_batch_i8`]: 8-bit soft bits in, as xdsopl's testbench feeds).
 
@@ -57,9 +58,15 @@ fn main() {
         if std::env::var("SCHEDULE").is_ok_and(|s| s == "row") {
             cfg.schedule = Schedule::RowSerial;
         }
+        if let Some(s) = std::env::var("SCALE").ok().and_then(|s| s.parse().ok()) {
+            cfg.llr_scale = s;
+        }
+        cfg.offset = env("OFFSET", usize::from(cfg.offset)) as u8;
+        cfg.clip = env("CLIP", usize::from(cfg.clip)) as u8;
+        let seed = env("SEED", 1000) as u64;
         let mut dec = LdpcDecoder::new(&code, cfg).expect("decoder");
         let (k, tx, ib) = (code.k(), code.tx_len(), dec.info_bytes());
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1000);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         let sigma2 = 1.0 / (2.0 * k as f64 / tx as f64 * 10f64.powf(ebn0 / 10.0));
         let sigma = sigma2.sqrt();
         let mut packed = vec![0u8; frames * ib];

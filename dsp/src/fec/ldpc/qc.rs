@@ -141,6 +141,15 @@ impl QcLayout {
                 }
             }
         }
+        // The AVX-512 kernel reads and writes the last two circulants of every layer but
+        // the first (the parity circulants) without a lane rotation and without a re-read.
+        for layer in &per_layer[1..] {
+            assert!(layer
+                .iter()
+                .rev()
+                .take(2)
+                .all(|c| c.shift == 0 && !c.skip0 && !c.reread));
+        }
         let mut layer_start = vec![0u32];
         let mut circs = Vec::new();
         let mut max_deg = 0;

@@ -524,10 +524,13 @@ const KEEP_ABS: usize = 12;
 /// One layer of [`iterate_qc_avx512`] with `D` circulants, none of them `skip0`: the
 /// lanes 60–63 (padding, which no row reads and whose rotation keeps them in place) are
 /// left to compute garbage instead of being masked, and the `t` of a sub-layer stay in
-/// registers.
+/// registers. The last two circulants are the layer's parity circulants, of shift 0 and
+/// not re-read (see [`QcLayout::dvbs2`]): they are read and written without a lane
+/// rotation.
 ///
 /// # Safety
-/// As [`iterate_qc_avx512`]; `lay.circs[c0..c0 + D]` is one layer without `skip0`.
+/// As [`iterate_qc_avx512`]; `lay.circs[c0..c0 + D]` is one layer without `skip0`
+/// whose last two circulants have shift 0 and no re-read.
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
 #[inline]
 #[allow(clippy::too_many_arguments)]
@@ -542,6 +545,8 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
 ) {
     let ones = _mm512_set1_epi8(-1);
     let zero = _mm512_setzero_si512();
+    // Circulants `0..rotated` are rotated; the last two (parity, shift 0) are not.
+    let rotated = D - 2;
     for u in 0..SUBS {
         // Written below before they are read (no clear: at high degrees the arrays live
         // on the stack and a clear would cost a store per circulant).
@@ -552,12 +557,17 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
         // after: the same minima and parity, half the dependency chain.
         let (mut min1a, mut min2a, mut para) = (ones, ones, zero);
         let (mut min1b, mut min2b, mut parb) = (ones, ones, zero);
-        let edge = |ci: usize| {
+        // `t` of circulant `ci`; `ident`: read without rotation (a parity circulant).
+        let edge = |ci: usize, ident: bool| {
             let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
-            let idx =
-                _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
-            let lv =
-                _mm512_permutexvar_epi8(idx, _mm512_load_si512(l.add(sr.off as usize) as *const _));
+            let raw = _mm512_load_si512(l.add(sr.off as usize) as *const _);
+            let lv = if ident {
+                raw
+            } else {
+                let idx =
+                    _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
+                _mm512_permutexvar_epi8(idx, raw)
+            };
             // The first iteration's messages are all zero (`R` is not read, nor cleared
             // before).
             if FIRST {
@@ -567,74 +577,96 @@ unsafe fn qc_layer_fixed<const D: usize, const FIRST: bool>(
                 _mm512_subs_epi8(lv, rold)
             }
         };
-        let mut ci = 0;
-        while ci < D {
-            let x = edge(ci);
-            t.get_unchecked_mut(ci).write(x);
-            let a = _mm512_abs_epi8(x);
-            if D <= KEEP_ABS {
-                av.get_unchecked_mut(ci).write(a);
-            }
-            min2a = _mm512_min_epu8(min2a, _mm512_max_epu8(min1a, a));
-            min1a = _mm512_min_epu8(min1a, a);
-            para = _mm512_xor_si512(para, x);
-            if D <= KEEP_ABS {
-                // Short chains: one is faster.
-                ci += 1;
-                continue;
-            }
-            if ci + 1 < D {
-                let x = edge(ci + 1);
-                t.get_unchecked_mut(ci + 1).write(x);
+        // Reads circulant `ci` into one of the two chains. The loops below are split at
+        // `rotated` so that no circulant tests whether it is rotated.
+        macro_rules! read {
+            ($ci:expr, $ident:expr, $m1:ident, $m2:ident, $p:ident) => {{
+                let ci = $ci;
+                let x = edge(ci, $ident);
+                t.get_unchecked_mut(ci).write(x);
                 let a = _mm512_abs_epi8(x);
                 if D <= KEEP_ABS {
-                    av.get_unchecked_mut(ci + 1).write(a);
+                    av.get_unchecked_mut(ci).write(a);
                 }
-                min2b = _mm512_min_epu8(min2b, _mm512_max_epu8(min1b, a));
-                min1b = _mm512_min_epu8(min1b, a);
-                parb = _mm512_xor_si512(parb, x);
+                $m2 = _mm512_min_epu8($m2, _mm512_max_epu8($m1, a));
+                $m1 = _mm512_min_epu8($m1, a);
+                $p = _mm512_xor_si512($p, x);
+            }};
+        }
+        if D <= KEEP_ABS {
+            // Short chains: one is faster.
+            for ci in 0..rotated {
+                read!(ci, false, min1a, min2a, para);
             }
-            ci += 2;
+            read!(rotated, true, min1a, min2a, para);
+            read!(rotated + 1, true, min1a, min2a, para);
+        } else {
+            let mut ci = 0;
+            while ci + 1 < rotated {
+                read!(ci, false, min1a, min2a, para);
+                read!(ci + 1, false, min1b, min2b, parb);
+                ci += 2;
+            }
+            if ci < rotated {
+                read!(ci, false, min1a, min2a, para);
+            }
+            read!(rotated, true, min1a, min2a, para);
+            read!(rotated + 1, true, min1b, min2b, parb);
         }
         let min1 = _mm512_min_epu8(min1a, min1b);
         let min2 = _mm512_min_epu8(_mm512_max_epu8(min1a, min1b), _mm512_min_epu8(min2a, min2b));
         let par = _mm512_xor_si512(para, parb);
         let n1 = opaque(_mm512_min_epu8(_mm512_subs_epu8(min1, off), clp));
         let n2 = opaque(_mm512_min_epu8(_mm512_subs_epu8(min2, off), clp));
-        for (ci, x) in t.iter().enumerate() {
-            // SAFETY: every `t[ci]` (and `av[ci]` for D ≤ KEEP_ABS) was written above.
-            let x = x.assume_init();
-            let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
-            let a = if D <= KEEP_ABS {
-                av.get_unchecked(ci).assume_init()
-            } else {
-                _mm512_abs_epi8(x)
-            };
-            let im = _mm512_cmpeq_epi8_mask(a, min1);
-            let mag = _mm512_mask_blend_epi8(im, n1, n2);
-            let sg = _mm512_movepi8_mask(_mm512_xor_si512(x, par));
-            let rn = _mm512_mask_sub_epi8(mag, sg, zero, mag);
-            let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
-            let pl = l.add(sr.off as usize) as *mut __m512i;
-            let ln = if sr.reread {
-                let idx =
-                    _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
-                let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
-                if FIRST {
-                    _mm512_adds_epi8(lv, rn)
+        // Writes circulant `ci` back, in circulant order (see the schedule).
+        macro_rules! write {
+            ($ci:expr, $ident:expr) => {{
+                let ci = $ci;
+                // SAFETY: every `t[ci]` (and `av[ci]` for D ≤ KEEP_ABS) was written above.
+                let x = t.get_unchecked(ci).assume_init();
+                let sr = *lay.src.get_unchecked((c0 + ci) * SUBS + u);
+                let a = if D <= KEEP_ABS {
+                    av.get_unchecked(ci).assume_init()
                 } else {
-                    let rold = _mm512_load_si512(pr as *const _);
-                    _mm512_adds_epi8(_mm512_subs_epi8(lv, rold), rn)
+                    _mm512_abs_epi8(x)
+                };
+                let im = _mm512_cmpeq_epi8_mask(a, min1);
+                let mag = _mm512_mask_blend_epi8(im, n1, n2);
+                let sg = _mm512_movepi8_mask(_mm512_xor_si512(x, par));
+                let rn = _mm512_mask_sub_epi8(mag, sg, zero, mag);
+                let pr = r.add((c0 + ci) * STRIDE + u * 64) as *mut __m512i;
+                let pl = l.add(sr.off as usize) as *mut __m512i;
+                // The parity circulants never re-read (their groups are not shared).
+                let ln = if !$ident && sr.reread {
+                    let idx = _mm512_loadu_si512(
+                        rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _
+                    );
+                    let lv = _mm512_permutexvar_epi8(idx, _mm512_load_si512(pl as *const _));
+                    if FIRST {
+                        _mm512_adds_epi8(lv, rn)
+                    } else {
+                        let rold = _mm512_load_si512(pr as *const _);
+                        _mm512_adds_epi8(_mm512_subs_epi8(lv, rold), rn)
+                    }
+                } else {
+                    _mm512_adds_epi8(x, rn)
+                };
+                _mm512_store_si512(pr, rn);
+                if $ident {
+                    _mm512_store_si512(pl, ln);
+                } else {
+                    let back = _mm512_loadu_si512(
+                        rot.as_ptr().cast::<u8>().add(SUB * 64 + sr.rot as usize) as *const _,
+                    );
+                    _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
                 }
-            } else {
-                _mm512_adds_epi8(x, rn)
-            };
-            _mm512_store_si512(pr, rn);
-            let back = _mm512_loadu_si512(
-                rot.as_ptr().cast::<u8>().add(SUB * 64 + sr.rot as usize) as *const _,
-            );
-            _mm512_store_si512(pl, _mm512_permutexvar_epi8(back, ln));
+            }};
         }
+        for ci in 0..rotated {
+            write!(ci, false);
+        }
+        write!(rotated, true);
+        write!(rotated + 1, true);
     }
 }
 
@@ -741,12 +773,16 @@ pub(super) unsafe fn qc_syndrome_ok_avx512(lay: &QcLayout, l: *const u8) -> bool
             for ci in c0..c1 {
                 let c = lay.circs.get_unchecked(ci);
                 let sr = *lay.src.get_unchecked(ci * SUBS + u);
-                let idx =
-                    _mm512_loadu_si512(rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _);
-                let lv = _mm512_permutexvar_epi8(
-                    idx,
-                    _mm512_load_si512(l.add(sr.off as usize) as *const _),
-                );
+                let raw = _mm512_load_si512(l.add(sr.off as usize) as *const _);
+                // Rotation 0 (the parity circulants, shift 0) is the identity.
+                let lv = if sr.rot == 0 {
+                    raw
+                } else {
+                    let idx = _mm512_loadu_si512(
+                        rot.as_ptr().cast::<u8>().add(sr.rot as usize) as *const _
+                    );
+                    _mm512_permutexvar_epi8(idx, raw)
+                };
                 // Lanes 60–63 (padding) are dropped below; only the parity chain's start
                 // needs a mask (row 0 has no edge there).
                 synd = if c.skip0 && u == 0 {
