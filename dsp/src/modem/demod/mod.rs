@@ -663,9 +663,8 @@ impl PskDemodulator {
         let mut buf = std::mem::take(&mut self.ibuf);
         for piece in rest.chunks(BLOCK) {
             buf.clear();
-            buf.extend_from_slice(piece);
             if let Some(c) = self.dciq.as_mut() {
-                c.process_in_place(&mut buf);
+                c.process(piece, &mut buf);
             }
             self.run_balanced(&buf, emit);
         }
