@@ -947,8 +947,12 @@ impl PskDemodulator {
                     timing_snr.update(std::slice::from_ref(&y));
                 }
                 out.push(back.step(y, sample, samples_in));
+                if back.must_settle() {
+                    back.settle(out);
+                }
             },
         );
+        back.settle(out);
     }
 
     /// Sets the symbol synchroniser's nominal period from the predicted code scale at
