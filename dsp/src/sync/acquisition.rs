@@ -1520,9 +1520,14 @@ impl Acquisition {
         let to_next = (b - (self.pos - self.origin) % b) as usize;
         let take = to_next.min(input.len());
         let n = self.hist.len();
-        for &x in &input[..take] {
-            self.hist[self.hist_at] = x;
-            self.hist_at = (self.hist_at + 1) % n;
+        // Into the ring in at most two copies (up to its end, then from its start): a
+        // per-sample index kept in `self` went through memory for every sample.
+        let mut rest = &input[..take];
+        while !rest.is_empty() && n > 0 {
+            let m = (n - self.hist_at).min(rest.len());
+            self.hist[self.hist_at..self.hist_at + m].copy_from_slice(&rest[..m]);
+            self.hist_at = (self.hist_at + m) % n;
+            rest = &rest[m..];
         }
         self.filled = (self.filled + take).min(n);
         self.pos += take as u64;
@@ -1589,8 +1594,13 @@ impl Acquisition {
         }
         let cap = self.metrics.len();
         let mut s = 0.0f32;
-        for i in 0..k {
-            s += self.metrics[(self.metrics_at + cap - 1 - i) % cap];
+        if k > 0 {
+            // Newest first, stepping back around the ring (no division per metric).
+            let mut j = (self.metrics_at + cap - 1) % cap;
+            for _ in 0..k {
+                s += self.metrics[j];
+                j = if j == 0 { cap - 1 } else { j - 1 };
+            }
         }
         s / k as f32
     }

@@ -41,6 +41,39 @@ fn accumulate(s: &mut [f64; 5], x: Complex32) {
     }
 }
 
+/// Adds `xs` to a block's sums, sample after sample as [`accumulate`] does (the same
+/// additions in the same order, so the same sums bit for bit); when every sample is
+/// finite (the usual case, checked first in one pass), without the per-sample check.
+#[inline(always)]
+fn accumulate_all(s: &mut [f64; 5], xs: &[Complex32]) {
+    let finite = xs
+        .iter()
+        .fold(true, |ok, x| ok & x.re.is_finite() & x.im.is_finite());
+    if !finite {
+        for &x in xs {
+            accumulate(s, x);
+        }
+        return;
+    }
+    let [mut s0, mut s1, mut s2, mut s3, mut s4] = *s;
+    for x in xs {
+        let (i, q) = (x.re as f64, x.im as f64);
+        s0 += i;
+        s1 += q;
+        s2 += i * i;
+        s3 += q * q;
+        s4 += i * q;
+    }
+    *s = [s0, s1, s2, s3, s4];
+}
+
+/// `x` corrected: DC removed, Q decorrelated from I and scaled (see [`DcIqCorrector`]).
+#[inline(always)]
+fn corrected(x: Complex32, dc: Complex32, a: f32, b: f32) -> Complex32 {
+    let y = x - dc;
+    Complex32::new(y.re, a * y.re + b * y.im)
+}
+
 /// Largest gain imbalance the blind corrector believes, dB: beyond it the input's
 /// impropriety is the signal's own (a BPSK near 0 Hz, a real signal), not the receiver's.
 pub const MAX_GAIN_IMBALANCE_DB: f64 = 3.0;
@@ -157,11 +190,9 @@ impl DcIqCorrector {
             let take = (self.block - self.in_block).min(rest.len());
             let (now, later) = rest.split_at_mut(take);
             let (dc, a, b) = (self.dc, self.a, self.b);
-            let s = &mut self.sums;
+            accumulate_all(&mut self.sums, now);
             for x in now.iter_mut() {
-                accumulate(s, *x);
-                let y = *x - dc;
-                *x = Complex32::new(y.re, a * y.re + b * y.im);
+                *x = corrected(*x, dc, a, b);
             }
             self.in_block += take;
             if self.in_block == self.block {
@@ -181,10 +212,7 @@ impl DcIqCorrector {
         while !rest.is_empty() {
             let take = (self.block - self.in_block).min(rest.len());
             let (now, later) = rest.split_at(take);
-            let s = &mut self.sums;
-            for &x in now {
-                accumulate(s, x);
-            }
+            accumulate_all(&mut self.sums, now);
             self.in_block += take;
             if self.in_block == self.block {
                 self.block_end();
@@ -197,16 +225,28 @@ impl DcIqCorrector {
     pub fn correct_in_place(&self, samples: &mut [Complex32]) {
         let (dc, a, b) = (self.dc, self.a, self.b);
         for x in samples.iter_mut() {
-            let y = *x - dc;
-            *x = Complex32::new(y.re, a * y.re + b * y.im);
+            *x = corrected(*x, dc, a, b);
         }
     }
 
-    /// Appends the corrected `input` to `out`.
+    /// Appends the corrected `input` to `out`: the same output and statistics as
+    /// copying it and [`process_in_place`](Self::process_in_place), in one pass (no
+    /// copy). Allocates nothing when `out` has the spare capacity.
     pub fn process(&mut self, input: &[Complex32], out: &mut Vec<Complex32>) {
-        let n = out.len();
-        out.extend_from_slice(input);
-        self.process_in_place(&mut out[n..]);
+        out.reserve(input.len());
+        let mut rest = input;
+        while !rest.is_empty() {
+            let take = (self.block - self.in_block).min(rest.len());
+            let (now, later) = rest.split_at(take);
+            let (dc, a, b) = (self.dc, self.a, self.b);
+            accumulate_all(&mut self.sums, now);
+            out.extend(now.iter().map(|&x| corrected(x, dc, a, b)));
+            self.in_block += take;
+            if self.in_block == self.block {
+                self.block_end();
+            }
+            rest = later;
+        }
     }
 
     fn block_end(&mut self) {
@@ -247,6 +287,9 @@ impl DcIqCorrector {
     }
 }
 
+/// Largest block of [`ConstellationBalancer`], symbols (its learning buffer holds one).
+pub const MAX_BALANCE_BLOCK: usize = 1 << 20;
+
 /// What [`ConstellationBalancer`] measures on the symbols.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ConstellationBalance {
@@ -274,8 +317,17 @@ pub struct ConstellationBalancer {
     points: Vec<Complex32>,
     block: usize,
     alpha: f64,
+    /// Smallest cluster count whose growing-memory weight `1/count` (in `f64`) is at
+    /// most `alpha`: from there on the weight is `alpha` and the division is skipped
+    /// (the same weights as `(1/count).max(alpha)`, bit for bit).
+    exp_from: u64,
     min_count: u64,
     in_block: usize,
+    /// The symbols of the current block to learn from, in order (capacity `block`,
+    /// allocated in `new`): the centres are only read at the block's end, so the
+    /// learning runs there in one tight loop, off the per-symbol path of the caller's
+    /// loops, with the same updates in the same order as symbol by symbol.
+    pending: Vec<Complex32>,
     centres: Vec<(f64, f64)>,
     counts: Vec<u64>,
     d: Complex32,
@@ -286,7 +338,8 @@ pub struct ConstellationBalancer {
 
 impl ConstellationBalancer {
     /// `points`: the ideal constellation (2 to 64 points, any scale); `block` symbols
-    /// between updates (≥ 1); `time_constant` symbols of averaging (≥ 1).
+    /// between updates (1 to [`MAX_BALANCE_BLOCK`]); `time_constant` symbols of
+    /// averaging (≥ 1).
     pub fn new(points: &[Complex32], block: usize, time_constant: f64) -> Result<Self, DspError> {
         if !(2..=64).contains(&points.len()) {
             return Err(DspError::invalid(
@@ -294,8 +347,11 @@ impl ConstellationBalancer {
                 format!("{} points (2 to 64 supported)", points.len()),
             ));
         }
-        if block == 0 {
-            return Err(DspError::invalid("block", "must be at least 1"));
+        if !(1..=MAX_BALANCE_BLOCK).contains(&block) {
+            return Err(DspError::invalid(
+                "block",
+                format!("{block} symbols (1 to {MAX_BALANCE_BLOCK} supported)"),
+            ));
         }
         if !(time_constant.is_finite() && time_constant >= 1.0) {
             return Err(DspError::invalid(
@@ -304,13 +360,16 @@ impl ConstellationBalancer {
             ));
         }
         let m = points.len();
+        let alpha = 1.0 / time_constant;
         Ok(ConstellationBalancer {
             points: points.to_vec(),
             block,
-            alpha: 1.0 / time_constant,
+            alpha,
+            exp_from: exponential_from(alpha),
             // A centre is trusted after a few dozen symbols of its own.
             min_count: 32,
             in_block: 0,
+            pending: Vec::with_capacity(block),
             centres: vec![(0.0, 0.0); m],
             counts: vec![0; m],
             d: Complex32::new(0.0, 0.0),
@@ -328,6 +387,7 @@ impl ConstellationBalancer {
     /// Back to the state of [`new`](Self::new).
     pub fn reset(&mut self) {
         self.in_block = 0;
+        self.pending.clear();
         self.centres.iter_mut().for_each(|c| *c = (0.0, 0.0));
         self.counts.iter_mut().for_each(|c| *c = 0);
         self.d = Complex32::new(0.0, 0.0);
@@ -353,25 +413,51 @@ impl ConstellationBalancer {
 
     /// One symbol: corrects it and learns from it. `learn = false` (e.g. before carrier
     /// lock, or in a flush tail) corrects without learning.
-    #[inline]
+    #[inline(always)]
     pub fn step(&mut self, z: Complex32, learn: bool) -> Complex32 {
-        let y = z - self.d;
-        let w = (y - self.kappa * y.conj()) * self.gain;
+        let w = self.correct(z);
         if learn && z.re.is_finite() && z.im.is_finite() {
-            let k = self.nearest(w);
-            self.counts[k] += 1;
-            // Growing-memory mean for a cluster's first symbols, then exponential.
-            let a = (1.0 / self.counts[k] as f64).max(self.alpha);
-            let c = &mut self.centres[k];
-            c.0 += a * (z.re as f64 - c.0);
-            c.1 += a * (z.im as f64 - c.1);
+            // At most `block` per block: within the capacity reserved in `new`.
+            self.pending.push(z);
         }
         self.in_block += 1;
         if self.in_block == self.block {
             self.in_block = 0;
-            self.update();
+            self.block_end();
         }
         w
+    }
+
+    /// The correction applied now (it changes only at block ends).
+    #[inline(always)]
+    fn correct(&self, z: Complex32) -> Complex32 {
+        let y = z - self.d;
+        (y - self.kappa * y.conj()) * self.gain
+    }
+
+    /// The block's learning, in symbol order, then the update of the correction.
+    #[inline(never)]
+    fn block_end(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        for &z in &pending {
+            // The symbol's output, as `step` returned it (same correction).
+            let k = self.nearest(self.correct(z));
+            self.counts[k] += 1;
+            let n = self.counts[k];
+            // Growing-memory mean for a cluster's first symbols, then exponential (no
+            // division per symbol once the weight is `alpha`: see `exp_from`).
+            let a = if n >= self.exp_from {
+                self.alpha
+            } else {
+                (1.0 / n as f64).max(self.alpha)
+            };
+            let c = &mut self.centres[k];
+            c.0 += a * (z.re as f64 - c.0);
+            c.1 += a * (z.im as f64 - c.1);
+        }
+        self.pending = pending;
+        self.pending.clear();
+        self.update();
     }
 
     /// Corrects `symbols` in place, learning from all of them.
@@ -431,6 +517,25 @@ impl ConstellationBalancer {
             applied: true,
         };
     }
+}
+
+/// Smallest count `n ≥ 1` with `1.0 / n as f64 <= alpha` (`u64::MAX` when that lies
+/// beyond 2⁴⁰ symbols: then the weight is always computed). `1.0 / n as f64` does not
+/// grow with `n` (division and the conversion, exact below 2⁵³, round monotonically),
+/// so counts from here on weigh `alpha` and counts below weigh more.
+fn exponential_from(alpha: f64) -> u64 {
+    let inv = 1.0 / alpha;
+    if !(inv.is_finite() && inv <= (1u64 << 40) as f64) {
+        return u64::MAX;
+    }
+    let mut n = (inv.ceil() as u64).max(1);
+    while n > 1 && 1.0 / (n - 1) as f64 <= alpha {
+        n -= 1;
+    }
+    while 1.0 / n as f64 > alpha {
+        n += 1;
+    }
+    n
 }
 
 #[cfg(test)]
@@ -583,6 +688,62 @@ mod tests {
         );
     }
 
+    /// The one-pass `process` gives what a copy and `process_in_place` give, and what
+    /// the sample-by-sample oracle gives, bit for bit (non-finite samples included), and
+    /// learns the same.
+    #[test]
+    fn process_equals_copy_and_process_in_place() {
+        let mut x = impair(
+            &tone(20_000, 0.021, 0.7),
+            0.93,
+            -4.0,
+            Complex32::new(-0.2, 0.05),
+        );
+        x[1234] = Complex32::new(f32::NAN, 0.0);
+        x[5000] = Complex32::new(0.0, f32::INFINITY);
+        let mut a = DcIqCorrector::new(1024, 8192.0, true).unwrap();
+        let mut b = a.clone();
+        let mut got = Vec::new();
+        let mut want = Vec::new();
+        for c in x.chunks(777) {
+            a.process(c, &mut got);
+            let n = want.len();
+            want.extend_from_slice(c);
+            b.process_in_place(&mut want[n..]);
+        }
+        // The oracle: sample by sample, the statistics with the per-sample check.
+        let mut o = DcIqCorrector::new(1024, 8192.0, true).unwrap();
+        let oracle: Vec<Complex32> = x
+            .iter()
+            .map(|&z| {
+                accumulate(&mut o.sums, z);
+                let y = z - o.dc;
+                let out = Complex32::new(y.re, o.a * y.re + o.b * y.im);
+                o.in_block += 1;
+                if o.in_block == o.block {
+                    o.block_end();
+                }
+                out
+            })
+            .collect();
+        assert_eq!(o.estimate(), a.estimate());
+        for (g, w) in got.iter().zip(&oracle) {
+            assert_eq!(
+                (g.re.to_bits(), g.im.to_bits()),
+                (w.re.to_bits(), w.im.to_bits())
+            );
+        }
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(
+                (g.re.to_bits(), g.im.to_bits()),
+                (w.re.to_bits(), w.im.to_bits())
+            );
+        }
+        assert_eq!(a.estimate(), b.estimate());
+        assert!(a.estimate().iq_applied);
+    }
+
     #[test]
     fn prime_learns_as_process_does_and_the_head_is_corrected() {
         const F: f64 = 22.0 / 1024.0;
@@ -625,6 +786,7 @@ mod tests {
         assert!(ConstellationBalancer::new(&p, 16, 100.0).is_err());
         let p = [Complex32::new(1.0, 0.0), Complex32::new(-1.0, 0.0)];
         assert!(ConstellationBalancer::new(&p, 0, 100.0).is_err());
+        assert!(ConstellationBalancer::new(&p, MAX_BALANCE_BLOCK + 1, 100.0).is_err());
         assert!(ConstellationBalancer::new(&p, 16, 0.5).is_err());
     }
 
@@ -679,6 +841,95 @@ mod tests {
         assert!(st.applied);
         assert!((st.offset - d).norm() < 0.01, "{:?}", st.offset);
         assert!((st.image - kappa).norm() < 0.01, "{:?}", st.image);
+    }
+
+    /// The division-free weight equals `(1/n).max(alpha)` at every count around the
+    /// threshold, for time constants that are and are not powers of two.
+    #[test]
+    fn exponential_threshold_matches_the_division() {
+        for tc in [1.0, 1.5, 3.0, 7.0, 100.0, 2000.0, 4096.0, 4097.3, 1e6 / 3.0] {
+            let alpha = 1.0 / tc;
+            let t = exponential_from(alpha);
+            assert!((1..u64::MAX).contains(&t), "time constant {tc}");
+            let lo = t.saturating_sub(50).max(1);
+            for n in lo..t + 50 {
+                let exp = n >= t;
+                assert_eq!(
+                    1.0 / n as f64 <= alpha,
+                    exp,
+                    "time constant {tc}, count {n}"
+                );
+                let want = (1.0 / n as f64).max(alpha);
+                let got = if exp {
+                    alpha
+                } else {
+                    (1.0 / n as f64).max(alpha)
+                };
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "time constant {tc}, count {n}"
+                );
+            }
+        }
+        assert_eq!(exponential_from(1e-15), u64::MAX);
+    }
+
+    /// The balancer as first written, learning symbol by symbol inside `step` with a
+    /// division per symbol (the oracle of the deferred, division-free learning).
+    fn step_oracle(b: &mut ConstellationBalancer, z: Complex32, learn: bool) -> Complex32 {
+        let w = b.correct(z);
+        if learn && z.re.is_finite() && z.im.is_finite() {
+            let k = b.nearest(w);
+            b.counts[k] += 1;
+            let a = (1.0 / b.counts[k] as f64).max(b.alpha);
+            let c = &mut b.centres[k];
+            c.0 += a * (z.re as f64 - c.0);
+            c.1 += a * (z.im as f64 - c.1);
+        }
+        b.in_block += 1;
+        if b.in_block == b.block {
+            b.in_block = 0;
+            b.update();
+        }
+        w
+    }
+
+    /// Deferred learning gives the symbol-by-symbol outputs and state bit for bit:
+    /// sheared QPSK and BPSK with an offset, learning switched on and off in runs,
+    /// non-finite symbols, time constants whose first weights are divisions.
+    #[test]
+    fn deferred_learning_equals_symbol_by_symbol_learning() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(31);
+        let bpsk = vec![Complex32::new(1.0, 0.0), Complex32::new(-1.0, 0.0)];
+        for (pts, block, tc) in [(qpsk_points(), 256, 4096.0), (bpsk, 100, 300.7)] {
+            let mut a = ConstellationBalancer::new(&pts, block, tc).unwrap();
+            let mut b = a.clone();
+            let kappa = Complex32::new(0.08, -0.05);
+            let d = Complex32::new(0.07, -0.04);
+            for i in 0..30_000 {
+                let w = pts[rng.random_range(0..pts.len())];
+                let n = Complex32::new(
+                    0.2 * rng.sample::<f32, _>(StandardNormal),
+                    0.2 * rng.sample::<f32, _>(StandardNormal),
+                );
+                let mut z = w + kappa * w.conj() + d + n;
+                if i % 7919 == 5 {
+                    z.re = f32::NAN;
+                }
+                let learn = (i / 1000) % 5 != 3;
+                let (p, q) = (a.step(z, learn), step_oracle(&mut b, z, learn));
+                assert_eq!(
+                    (p.re.to_bits(), p.im.to_bits()),
+                    (q.re.to_bits(), q.im.to_bits()),
+                    "symbol {i}"
+                );
+            }
+            assert_eq!(a.balance(), b.balance());
+            assert!(a.balance().applied);
+            a.reset();
+            assert!(a.pending.is_empty() && a.counts.iter().all(|&c| c == 0));
+        }
     }
 
     #[test]

@@ -2,6 +2,15 @@
 
 use crate::{Complex32, DspError};
 
+/// `(S, N)` of the M2M4 moments (see [`EsN0Estimator`]): `S = sqrt(max(2·M2² − M4, 0))`,
+/// `N = max(M2 − S, 10⁻⁶·M2)`; the one definition behind [`EsN0Estimator::powers`] and
+/// [`EsN0Estimator::noise_power`].
+#[inline(always)]
+pub fn powers_of(m2: f64, m4: f64) -> (f64, f64) {
+    let s = (2.0 * m2 * m2 - m4).max(0.0).sqrt();
+    (s, (m2 - s).max(m2 * 1e-6))
+}
+
 /// Non-data-aided M2M4 Es/N0 estimator for constant-envelope (PSK) symbols
 /// (Pauluzzi & Beaulieu, IEEE Trans. Commun. 48(10), 2000).
 ///
@@ -57,19 +66,25 @@ impl EsN0Estimator {
 
     /// Estimated signal power S (mean |symbol|² without noise).
     pub fn signal_power(&self) -> f64 {
-        (2.0 * self.m2 * self.m2 - self.m4).max(0.0).sqrt()
+        powers_of(self.m2, self.m4).0
     }
 
     /// `(signal_power(), noise_power())` with one square root.
     #[inline]
     pub fn powers(&self) -> (f64, f64) {
-        let s = self.signal_power();
-        (s, (self.m2 - s).max(self.m2 * 1e-6))
+        powers_of(self.m2, self.m4)
+    }
+
+    /// The moments `(M2, M4)` now: [`powers_of`] of them is [`powers`](Self::powers),
+    /// for a caller that computes the powers of many symbols later in one pass.
+    #[inline(always)]
+    pub fn moments(&self) -> (f64, f64) {
+        (self.m2, self.m4)
     }
 
     /// Estimated noise power N per symbol (complex variance).
     pub fn noise_power(&self) -> f64 {
-        (self.m2 - self.signal_power()).max(self.m2 * 1e-6)
+        powers_of(self.m2, self.m4).1
     }
 
     /// Es/N0 as a linear ratio (0 before any symbol).

@@ -663,9 +663,8 @@ impl PskDemodulator {
         let mut buf = std::mem::take(&mut self.ibuf);
         for piece in rest.chunks(BLOCK) {
             buf.clear();
-            buf.extend_from_slice(piece);
             if let Some(c) = self.dciq.as_mut() {
-                c.process_in_place(&mut buf);
+                c.process(piece, &mut buf);
             }
             self.run_balanced(&buf, emit);
         }
@@ -948,8 +947,12 @@ impl PskDemodulator {
                     timing_snr.update(std::slice::from_ref(&y));
                 }
                 out.push(back.step(y, sample, samples_in));
+                if back.must_settle() {
+                    back.settle(out);
+                }
             },
         );
+        back.settle(out);
     }
 
     /// Sets the symbol synchroniser's nominal period from the predicted code scale at

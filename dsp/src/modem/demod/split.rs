@@ -311,10 +311,21 @@ impl DemodBack {
     /// [`FrontItem::Mark`], appending the symbols to `out`; returns the items consumed.
     pub fn process(&mut self, items: &[FrontItem], out: &mut Vec<DemodSymbol>) -> usize {
         self.marked = false;
+        let n = self.run(items, out);
+        // Every symbol leaves settled (before a restart replaces the back end, too).
+        self.back.settle(out);
+        n
+    }
+
+    /// [`process`](Self::process) before the last symbols are settled.
+    fn run(&mut self, items: &[FrontItem], out: &mut Vec<DemodSymbol>) -> usize {
         for (i, item) in items.iter().enumerate() {
             match *item {
                 FrontItem::Symbol { value, sample } => {
                     out.push(self.back.step(value, sample, self.samples));
+                    if self.back.must_settle() {
+                        self.back.settle(out);
+                    }
                 }
                 FrontItem::Samples(n) => self.samples = n,
                 FrontItem::BlockEnd => {
@@ -357,7 +368,10 @@ impl DemodBack {
                 }
                 FrontItem::End => self.ended = true,
                 FrontItem::Flush => self.back.flushing = true,
-                FrontItem::Restart { origin, base } => self.restart(origin, base),
+                FrontItem::Restart { origin, base } => {
+                    self.back.settle(out);
+                    self.restart(origin, base);
+                }
                 FrontItem::Mark => {
                     self.marked = true;
                     return i + 1;
