@@ -23,8 +23,10 @@ use leomodem_dsp::Complex32;
 use serde_json::Value;
 
 /// Floors below the measured state (see the test).
-const FLOOR_CASES: usize = 260;
-const FLOOR_AFTER_FIRST_PERCENT: usize = 97;
+const FLOOR_CASES: usize = 298;
+const FLOOR_AFTER_FIRST_PERCENT: usize = 98;
+/// Every data frame, the first of each case included.
+const FLOOR_ALL_PERCENT: usize = 98;
 
 fn matrix() -> Value {
     let path = concat!(
@@ -203,11 +205,15 @@ fn run(c: &Case, seed: u64) -> Result<Outcome, String> {
     Ok(o)
 }
 
-/// Known state (stop 24, not the acceptance yet): at QEF + 1 dB with 3 frames per case, the
-/// first frame of a stream is often lost (the timing and carrier loops are still pulling in, or
-/// the carrier is one pilot-spacing alias, 677 Hz, off), and some later frames fail. The test
-/// asserts the transmitter's identity with gr-dtv in every case, no false packet anywhere, and
-/// floors below the measured decode rates so that a regression fails it.
+/// Known state (session 27, not the acceptance yet): at QEF + 1 dB with 3 frames per case,
+/// 301 of 312 cases give every packet, 921 of 936 frames decode (616 of 624 after the first).
+/// The first frame was lost in about 40 cases until the timing pre-run's grid came from a line
+/// fitted to its symbol instants (before, the loop's last period extrapolated over 16384
+/// symbols put the first header a quarter symbol off: κ 0.6 instead of 0.95 at roll-off 0.2).
+/// Left: QPSK 1/4 and 1/3 normal frames without pilots lose the first frame (its header still
+/// reads low), and frames without pilots at the lowest Es/N0 slip. The test asserts the
+/// transmitter's identity with gr-dtv in every case, no false packet anywhere, and floors
+/// below the measured decode rates so that a regression fails it.
 #[test]
 fn gr_dtv_matrix_tx_identical_and_rx_at_qef_plus_1_db() {
     let cases = cases();
@@ -272,6 +278,12 @@ fn gr_dtv_matrix_tx_identical_and_rx_at_qef_plus_1_db() {
     assert!(
         all_good >= FLOOR_CASES,
         "cases with every packet: {all_good}"
+    );
+    assert!(
+        total.decoded * 100 >= FLOOR_ALL_PERCENT * total.frames,
+        "frames decoded: {} of {}",
+        total.decoded,
+        total.frames
     );
     assert!(
         total.decoded_after_first * 100 >= FLOOR_AFTER_FIRST_PERCENT * (total.frames - cases.len()),

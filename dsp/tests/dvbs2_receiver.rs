@@ -485,3 +485,47 @@ fn low_es_n0_rolloff_0_2_with_dummy_runs_locks_from_the_first_frame() {
     let (first, _) = check_packets(&got, &ts);
     assert_eq!(first, 0);
 }
+
+/// The first frame of a stream under a large carrier offset at low Es/N0 (issue 19: "carrier
+/// offset ±20 % of the symbol rate, 50 ppm clock, every frame"): QPSK 1/4 normal frames with
+/// pilots at Es/N0 −1.55 dB (0.8 dB above the QEF threshold of EN 302 307-1 Table 13), carrier
+/// +20 %, −20 %, +15 % of the symbol rate, +20 ppm clock, noise seeds 1–4, 3 frames each: every
+/// frame decodes, the first included, and every TS packet out is one sent, in order, from the
+/// first. Before (main d5e75bd) 3 of these 12 streams lost their first frame: its header alone
+/// missed the search's thresholds (κ 0.41–0.44 at the locked frequency, below the 0.45 needed
+/// at an unknown one) and only the second header locked; `PlFrameSync` now looks back one frame
+/// from a new lock. The coarse estimate (band centre) is within 1.2 % of the symbol rate in all.
+#[test]
+fn first_frame_under_20_percent_carrier_at_qpsk_1_4() {
+    let plan: Vec<Option<Pls>> = (0..3).map(|_| Some(pls("qpsk-1/4", false, true))).collect();
+    let (sym, ts) = transmit(&plan, 0, RollOff::R035);
+    for cfo in [0.2, -0.2, 0.15] {
+        for seed in 1..=4 {
+            let l = Link {
+                sps: 2.0,
+                rolloff: 0.35,
+                cfo,
+                clock_ppm: 20.0,
+                esn0_db: -1.55,
+                seed,
+            };
+            let y = channel(&sym, &l);
+            let (rx, frames, bb) = receive(&y, &l, 0, None);
+            let st = rx.stats();
+            let what = format!("carrier {cfo}, seed {seed}: {st:?}");
+            assert!(
+                (st.coarse_hz - cfo * 1e6).abs() < 0.012e6,
+                "coarse {} Hz; {what}",
+                st.coarse_hz
+            );
+            assert_eq!(frames.len(), 3, "{what}");
+            for f in &frames {
+                assert!(f.frame.ok(), "frame at sample {} lost; {what}", f.sample);
+            }
+            let (got, _) = packets(&frames, &bb);
+            let (first, n) = check_packets(&got, &ts);
+            assert_eq!(first, 0, "{what}");
+            assert!(n > 0);
+        }
+    }
+}

@@ -1,9 +1,16 @@
 //! Coarse carrier-frequency search by FFT.
 //!
 //! Two estimates from one block of samples:
-//! 1. the centre of the occupied band: the power spectrum smoothed by a window one
-//!    symbol rate wide, whose maximum sits at the signal's centre whatever the
-//!    modulation (coarse, unambiguous over the whole sampled band);
+//! 1. the centre of the occupied band: the power spectrum correlated with the shape a
+//!    root-raised-cosine signal of the given roll-off occupies (its raised-cosine power
+//!    spectrum, approximated by a box one symbol rate wide convolved twice with a box half
+//!    the roll-off band wide), whose maximum sits at the signal's centre whatever the
+//!    modulation (coarse, unambiguous over the whole sampled band). The sloped edges weigh
+//!    the band edges, where the information on the centre is; a box alone has a flat-topped
+//!    maximum that wanders by ±3.5 % of the symbol rate at Es/N0 −2.35 dB, this one stays
+//!    within ±1.5 % (rms 0.6 %, close to the Cramér–Rao bound of one 32768-sample block;
+//!    see the tests). When the band centre is the estimate (`power` 1) the block is not
+//!    windowed, so the bins of a noise-like spectrum are independent;
 //! 2. the M-th power line: for M-PSK, `x^M` has a spectral line at `M·f_c`
 //!    (M = 2 for BPSK, 4 for QPSK and OQPSK, 8 for 8PSK). Before raising to the
 //!    power, everything outside the occupied band is removed in the frequency
@@ -43,6 +50,9 @@ pub struct CoarseCfoSearch {
     window: Vec<f32>,
     buf: Vec<Complex32>,
     spec: Vec<f32>,
+    /// The band-centre search's moving sums (f64: later sums subtract earlier ones).
+    sums: Vec<f64>,
+    sums2: Vec<f64>,
     scratch: Vec<Complex32>,
     sorted: Vec<f32>,
     range: (f64, f64),
@@ -84,8 +94,17 @@ impl CoarseCfoSearch {
         let scratch_len = fwd
             .get_inplace_scratch_len()
             .max(inv.get_inplace_scratch_len());
+        // Hann for the M-th power line (its main lobe is interpolated); rectangular when the
+        // band centre is the estimate: every sample weighs the same and neighbouring bins
+        // of a noise-like spectrum are independent (a Hann window correlates them).
         let window = (0..len)
-            .map(|n| (0.5 - 0.5 * (2.0 * PI * n as f64 / len as f64).cos()) as f32)
+            .map(|n| {
+                if power == 1 {
+                    1.0
+                } else {
+                    (0.5 - 0.5 * (2.0 * PI * n as f64 / len as f64).cos()) as f32
+                }
+            })
             .collect();
         Ok(CoarseCfoSearch {
             sample_rate,
@@ -98,6 +117,8 @@ impl CoarseCfoSearch {
             window,
             buf: vec![Complex32::new(0.0, 0.0); len],
             spec: vec![0.0; len],
+            sums: vec![0.0; len],
+            sums2: vec![0.0; len],
             scratch: vec![Complex32::new(0.0, 0.0); scratch_len],
             sorted: vec![0.0; len],
             range: (-sample_rate / 2.0, sample_rate / 2.0),
@@ -150,26 +171,38 @@ impl CoarseCfoSearch {
         for (s, b) in self.spec.iter_mut().zip(&self.buf) {
             *s = b.norm_sqr();
         }
-        // 1. Band centre: circular moving sum one symbol rate wide.
-        let width = ((self.symbol_rate / self.sample_rate * n as f64).round() as usize).clamp(1, n);
-        let mut acc: f64 = self.spec[..width].iter().map(|&v| v as f64).sum();
-        let half = (width as f64 - 1.0) / 2.0;
+        // 1. Band centre: the spectrum correlated with the raised-cosine power shape,
+        //    approximated by three circular moving sums (a box one symbol rate wide, then
+        //    twice a box half the roll-off band wide: sloped edges `roll-off × symbol rate`
+        //    wide whose slope is a triangle, close to the raised cosine's half sine).
+        let bins_per_hz = n as f64 / self.sample_rate;
+        let width = ((self.symbol_rate * bins_per_hz).round() as usize).clamp(1, n);
+        let edge = ((0.5 * self.rolloff * self.symbol_rate * bins_per_hz).round() as usize)
+            .clamp(1, (n + 2 - width) / 2);
+        for (a, &v) in self.sums.iter_mut().zip(&self.spec) {
+            *a = v as f64;
+        }
+        moving_sum(&self.sums, width, &mut self.sums2);
+        moving_sum(&self.sums2, edge, &mut self.sums);
+        // Start bin s of the last sum covers bins s .. s + width + 2·edge - 3: its centre.
+        let half = (width + 2 * edge - 3) as f64 / 2.0;
         let in_range = |start: usize| {
             let f = self.bin_to_hz((start as f64 + half) % n as f64);
             f >= self.range.0 && f <= self.range.1
         };
+        let mut acc: f64 = self.sums[..edge].iter().sum();
         let (mut best, mut best_start) = (f64::NEG_INFINITY, 0usize);
         if in_range(0) {
             best = acc;
         }
         for start in 1..n {
-            acc += self.spec[(start + width - 1) % n] as f64 - self.spec[start - 1] as f64;
+            acc += self.sums[(start + edge - 1) % n] - self.sums[start - 1];
             if acc > best && in_range(start) {
                 best = acc;
                 best_start = start;
             }
         }
-        let centre_bin = (best_start as f64 + (width as f64 - 1.0) / 2.0) % n as f64;
+        let centre_bin = (best_start as f64 + half) % n as f64;
         let band_center_hz = self.bin_to_hz(centre_bin);
 
         if self.power == 1 {
@@ -249,6 +282,17 @@ impl CoarseCfoSearch {
     }
 }
 
+/// `dst[s] = src[s] + … + src[s + width − 1]`, indices modulo the length (circular).
+fn moving_sum(src: &[f64], width: usize, dst: &mut [f64]) {
+    let n = src.len();
+    let mut acc: f64 = src[..width].iter().sum();
+    dst[0] = acc;
+    for start in 1..n {
+        acc += src[(start + width - 1) % n] - src[start - 1];
+        dst[start] = acc;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,5 +362,75 @@ mod tests {
         let mut s = CoarseCfoSearch::new(4000.0, 1000.0, 0.35, 4, 1 << 14).unwrap();
         let r = s.estimate(&x).line_to_floor;
         assert!(r < 60.0, "noise line/floor {r}");
+    }
+
+    /// Band-centre error (fraction of the symbol rate) of RRC-shaped QPSK at 2 samples per
+    /// symbol, 32768 samples (the DVB-S2 receiver's first block), through the channel
+    /// simulator (AWGN, carrier offset, 50 ppm clock), searched within ±30 % of the symbol
+    /// rate: `(rms, max)` over carrier offsets ±20 %, roll-offs 0.2/0.25/0.35 and seeds.
+    fn band_centre_errors(esn0_db: f64, box_only: bool) -> (f64, f64) {
+        use crate::channel::{Channel, ChannelConfig};
+        use crate::modem::{Modulation, PskModulator};
+        let (rs, fs, n) = (1e6, 2e6, 1usize << 15);
+        let (mut sq, mut max, mut count) = (0.0f64, 0.0f64, 0);
+        for &rolloff in &[0.2, 0.25, 0.35] {
+            for &cfo in &[-0.2, -0.07, 0.0, 0.13, 0.2] {
+                for seed in 1..=4u64 {
+                    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+                    let syms: Vec<Complex32> = (0..n / 2 + 64)
+                        .map(|_| {
+                            let k: u32 = rng.random_range(0..4);
+                            Complex32::from_polar(1.0, (PI / 4.0 + PI / 2.0 * k as f64) as f32)
+                        })
+                        .collect();
+                    let mut m = PskModulator::new(Modulation::Qpsk, fs, rs, rolloff).unwrap();
+                    let mut x = Vec::new();
+                    m.process_symbols(&syms, &mut x);
+                    let mut ch = Channel::new(ChannelConfig {
+                        sample_rate: fs,
+                        symbol_rate: rs,
+                        esn0_db: Some(esn0_db),
+                        cfo_hz: cfo * rs,
+                        clock_ppm: 50.0,
+                        seed,
+                        ..Default::default()
+                    })
+                    .unwrap();
+                    let mut y = Vec::new();
+                    ch.process(&x, &mut y);
+                    let shape = if box_only { 0.0 } else { rolloff };
+                    let mut s = CoarseCfoSearch::new(fs, rs, shape, 1, n)
+                        .unwrap()
+                        .with_range(-0.3 * rs, 0.3 * rs);
+                    let e = (s.estimate(&y[y.len() - n..]).band_center_hz - cfo * rs) / rs;
+                    sq += e * e;
+                    max = max.max(e.abs());
+                    count += 1;
+                }
+            }
+        }
+        ((sq / count as f64).sqrt(), max)
+    }
+
+    /// The band centre at QPSK 1/4's QEF threshold (EN 302 307-1 Table 13: Es/N0 −2.35 dB)
+    /// and 1 dB above it: rms error under 0.8 % of the symbol rate (the Cramér–Rao bound of
+    /// the block is 0.5–0.65 % at −2.35 dB for roll-offs 0.2–0.35), none over 2 % (the
+    /// DVB-S2 synchroniser searches headers within ±3 %), and at least twice closer than a
+    /// box one symbol rate wide (the shape of roll-off 0, the former estimator), which
+    /// wanders by up to 3.5 %.
+    #[test]
+    fn band_centre_of_rrc_signals_at_low_es_n0() {
+        for esn0 in [-2.35, -1.35] {
+            let (rms, max) = band_centre_errors(esn0, false);
+            let (box_rms, box_max) = band_centre_errors(esn0, true);
+            eprintln!(
+                "Es/N0 {esn0} dB: raised cosine rms {rms:.4} max {max:.4}; box rms {box_rms:.4} max {box_max:.4}"
+            );
+            assert!(
+                rms < 0.008 && max < 0.02,
+                "Es/N0 {esn0}: rms {rms}, max {max} of the symbol rate"
+            );
+            assert!(rms * 2.0 < box_rms, "rms {rms} vs box {box_rms}");
+        }
     }
 }

@@ -23,7 +23,10 @@
 //!    noise) must reach `acquire_threshold`.
 //! 3. **Confirmation**: a candidate becomes a lock only if one frame length later (from its
 //!    decoded PLS) another header is decoded with `κ ≥ confirm_threshold`; false locks on noise
-//!    need two improbable events at a fixed distance.
+//!    need two improbable events at a fixed distance. At a new lock the frame before the
+//!    candidate is looked for backwards (a header whose PLS gives exactly the length up to
+//!    the candidate, see `look_back`): the first header of a stream may miss the search's
+//!    thresholds at low Es/N0 while the next one locks.
 //! 4. **Flywheel**: once locked, each next header is looked for at the predicted position (±1
 //!    symbol) with a narrow frequency search; `κ < track_threshold` is a miss, the previous PLS
 //!    is assumed and the frame is still delivered (flagged); after `max_misses` consecutive
@@ -228,6 +231,10 @@ pub struct PlFrameSync {
     /// The last frame with at least two pilot blocks: (start, end, frequency, header phase).
     last_pilot: Option<(u64, u64, f64, f64)>,
     header: [Complex32; PLHEADER_LEN],
+    /// Every PL frame length (symbols) a PLS can give, ascending (for `look_back`).
+    frame_lens: Vec<usize>,
+    /// End (stream index) of the last frame delivered: `look_back` never goes before it.
+    emitted_until: u64,
     stats: PlSyncStats,
 }
 
@@ -304,6 +311,16 @@ impl PlFrameSync {
             nda: Vec::with_capacity(MAX_PLFRAME_LEN),
             last_pilot: None,
             header: [Complex32::new(0.0, 0.0); PLHEADER_LEN],
+            frame_lens: {
+                let mut l: Vec<usize> = (0..=127u8)
+                    .filter_map(Pls::from_code)
+                    .map(|p| p.plframe_len())
+                    .collect();
+                l.sort_unstable();
+                l.dedup();
+                l
+            },
+            emitted_until: 0,
             stats: PlSyncStats::default(),
         }
         .with_reset())
@@ -332,6 +349,7 @@ impl PlFrameSync {
         self.freq_refined = false;
         self.alias_checked = false;
         self.last_pilot = None;
+        self.emitted_until = 0;
         self.stats = PlSyncStats::default();
     }
 
@@ -446,6 +464,10 @@ impl PlFrameSync {
         }
         for t in &self.tentatives {
             k = k.min(t.start);
+        }
+        if let Mode::Search = self.mode {
+            // One longest frame before any header that may still lock (see `look_back`).
+            k = k.saturating_sub(MAX_PLFRAME_LEN as u64 + 1);
         }
         k.max(self.base)
     }
@@ -610,7 +632,8 @@ impl PlFrameSync {
         if fit.kappa < self.cfg.confirm_threshold || fit.dec.pls.is_none() {
             return;
         }
-        // Lock: deliver the candidate's frame, then follow with the flywheel from `pos`.
+        // Lock: deliver the frame before the candidate's if its header is there (see
+        // `look_back`), the candidate's frame, then follow with the flywheel from `pos`.
         let i = self.idx(t.start);
         let first = self.fit_header(i, fit.freq, self.cfg.track_span);
         self.freq_track = fit.freq;
@@ -619,6 +642,15 @@ impl PlFrameSync {
         self.alias_checked = false;
         self.stats.locks += 1;
         self.tentatives.clear();
+        if let Some(before) = self.look_back(t.start, fit.freq) {
+            // That frame's carrier (a loop on it may go astray at low Es/N0) is not carried
+            // into the candidate's: the lock starts from the confirmed headers, as without it.
+            self.emit(&before, frames, payload);
+            self.freq_track = fit.freq;
+            self.last_pilot = None;
+            self.freq_refined = false;
+            self.alias_checked = false;
+        }
         let p = Pending {
             start: t.start,
             pls: t.pls,
@@ -631,6 +663,48 @@ impl PlFrameSync {
             pls: t.pls,
             misses: 0,
         };
+    }
+
+    /// The frame that ends where a newly locked one starts (at `start`), found backwards
+    /// with the lock's frequency `freq`: the first header of a stream may miss the search's
+    /// thresholds (ρ and κ, both for a header alone at an unknown frequency: at Es/N0 −1.5 dB
+    /// about one header in six) while the one after it locks. Every PL frame length `L` a
+    /// PLS can give is tried: a header at `start − L` (±1 symbol, searched ±`track_span`
+    /// around `freq`) must decode to a PLS of exactly that length (EN 302 307-1 §5.5.2: the
+    /// PLSC gives the frame's length) with `κ ≥ track_threshold`, the flywheel's test of a
+    /// header at a known position, run backwards; the best κ wins. Never before the end of
+    /// the last frame delivered, nor before the buffer. Its frame is checked like any other
+    /// (LDPC, BCH, CRC-8), so a wrong one costs a failed frame, never a false packet.
+    fn look_back(&mut self, start: u64, freq: f64) -> Option<Pending> {
+        let first = self.base.max(self.emitted_until);
+        let mut best: Option<Pending> = None;
+        for li in 0..self.frame_lens.len() {
+            let l = self.frame_lens[li] as u64;
+            if start < first + l {
+                break;
+            }
+            let q = start - l;
+            for pos in [q.saturating_sub(1), q, q + 1] {
+                if pos < first || (pos + 1 == q && q == first) {
+                    continue;
+                }
+                let fit = self.fit_header(self.idx(pos), freq, self.cfg.track_span);
+                let Some(pls) = fit.dec.pls else { continue };
+                if pos + pls.plframe_len() as u64 != start
+                    || fit.kappa < self.cfg.track_threshold
+                    || best.is_some_and(|b| b.fit.kappa >= fit.kappa)
+                {
+                    continue;
+                }
+                best = Some(Pending {
+                    start: pos,
+                    pls,
+                    fit,
+                    flywheel: false,
+                });
+            }
+        }
+        best
     }
 
     fn track(&mut self, next: u64, prev_pls: Pls, misses: u32) {
@@ -1039,6 +1113,7 @@ impl PlFrameSync {
             flywheel: p.flywheel,
         };
         self.stats.frames += 1;
+        self.emitted_until = p.start + p.pls.plframe_len() as u64;
         if p.pls.is_dummy() {
             self.stats.dummy_frames += 1;
             frames.push(info);
