@@ -34,7 +34,9 @@
 //! 5. **Carrier per frame**: the header gives the phase (at its centre) and, on the first frame,
 //!    the frequency; afterwards the tracked frequency is used, which each frame refines. With
 //!    pilots, each pilot block gives a phase anchor, their successive phase differences a
-//!    frequency correction, and the payload phase is interpolated linearly between anchors.
+//!    frequency correction, and the payload phase is interpolated linearly between anchors, smoothed
+//!    first (`smooth_anchors`: at low Es/N0 one 36-symbol block's phase is too noisy to use alone).
+//!    QPSK and 8PSK frames then measure their own Es/N0 from the moments of their payload.
 //!    Without pilots the frame waits for the next header (92 symbols more), whose phase
 //!    bridges the data: the frequency is the multiple of `1/frame length` that fits the two
 //!    header phases and the payload best (see `bridge`). A second-order decision-directed
@@ -900,14 +902,15 @@ impl PlFrameSync {
     /// and `phi0`: the header `(45, 0)` and, per pilot block, its centre and unwrapped residual
     /// phase (EN 302 307-1 §5.5.3: 36 symbols (1+j)/√2 after every 16 slots). Returns the
     /// number of anchors and the residual frequency (cycles/symbol; 0 without two pilot blocks):
-    /// the least-squares slope through the anchors.
+    /// the least-squares slope through the anchors, once they are smoothed
+    /// (`smooth_anchors`, with the noise variance `noise_var` = N0/Es).
     fn pilot_anchors(
         &self,
         i0: usize,
         pls: &Pls,
-        w: f64,
-        phi0: f64,
+        (w, phi0): (f64, f64),
         amp: f32,
+        noise_var: f32,
         anchors: &mut [(f64, f64); 24],
     ) -> (usize, f64) {
         let blocks = pls.pilot_blocks();
@@ -945,6 +948,7 @@ impl PlFrameSync {
             n_anchor += 1;
         }
         if blocks >= 2 {
+            smooth_anchors(&mut anchors[..n_anchor], noise_var);
             // Least-squares slope through all anchors (header and pilot blocks): the
             // residual frequency, several times more precise than the mean of neighbours.
             let a = &anchors[..n_anchor];
@@ -991,7 +995,7 @@ impl PlFrameSync {
         for (score, n) in scores.iter_mut().zip(-4i32..=4) {
             let df = f64::from(n) / PILOT_SPACING;
             let w = 2.0 * PI * (f + df);
-            let (na, dfreq) = self.pilot_anchors(i0, pls, w, phi0, amp, &mut anchors);
+            let (na, dfreq) = self.pilot_anchors(i0, pls, (w, phi0), amp, noise_var, &mut anchors);
             let a = &anchors[..na];
             let slope = end_slope(a).unwrap_or(2.0 * PI * dfreq);
             let mut ll = -df * df / (2.0 * var_h);
@@ -1172,7 +1176,8 @@ impl PlFrameSync {
         };
         // Anchors: (position, unwrapped residual phase); the header is (45, 0).
         let mut anchors = [(0f64, 0f64); 24];
-        let (n_anchor, mut dfreq) = self.pilot_anchors(i0, &p.pls, w, phi0, amp, &mut anchors);
+        let (n_anchor, mut dfreq) =
+            self.pilot_anchors(i0, &p.pls, (w, phi0), amp, info.noise_var, &mut anchors);
         if blocks > 0 {
             info.freq += dfreq;
             self.last_pilot = (blocks >= 2).then_some((
@@ -1275,6 +1280,10 @@ impl PlFrameSync {
         // The tracked frequency becomes this frame's (the header-only estimate is far noisier).
         self.freq_track = f_use + dfreq;
         self.freq_refined = true;
+        if power > 0 {
+            let off = info.payload_offset;
+            psk_moments(&mut info, &mut payload[off..]);
+        }
         info.payload_len = payload.len() - info.payload_offset;
         frames.push(info);
     }
@@ -1313,6 +1322,132 @@ fn phase_at(anchors: &[(f64, f64)], end_slope: f64, k: f64) -> f64 {
     let (c1, p1) = anchors[j];
     p0 + (p1 - p0) * (k - c0) / (c1 - c0)
 }
+
+/// Signal and noise of a QPSK or 8PSK frame from its own `payload` (constant modulus: the
+/// second and fourth moments, `M2 = S + N`, `M4 = S² + 4SN + 2N²`, so `S = √(2·M2² − M4)`),
+/// which rescales the payload to unit amplitude and sets `info`'s noise variance, Es/N0 and
+/// amplitude. Tens of thousands of symbols measure `N/S` several times better than the header
+/// and pilots (QPSK 1/4 at −1.9 dB: ±4 % rms instead of ±7.5 %), and the LDPC decoder's offset
+/// min-sum is sensitive to the LLR scale there (with the noise variance 10 % high, 103 of 150
+/// frames fail; right, none). Kept as it was when the moments are inconsistent.
+fn psk_moments(info: &mut PlFrameInfo, payload: &mut [Complex32]) {
+    if payload.is_empty() {
+        return;
+    }
+    let (m2, m4) = payload.iter().fold((0f64, 0f64), |(a, b), z| {
+        let p = f64::from(z.norm_sqr());
+        (a + p, b + p * p)
+    });
+    let n = payload.len() as f64;
+    let (m2, m4) = (m2 / n, m4 / n);
+    let s2 = 2.0 * m2 * m2 - m4;
+    if s2 <= 0.0 {
+        return;
+    }
+    let s = s2.sqrt();
+    let noise = m2 - s;
+    if noise <= 0.0 || s <= 0.0 {
+        return;
+    }
+    let g = (1.0 / s.sqrt()) as f32;
+    for z in payload.iter_mut() {
+        *z *= g;
+    }
+    info.noise_var = ((noise / s) as f32).max(1e-6);
+    info.es_n0_db = -10.0 * info.noise_var.log10();
+    info.amplitude /= g;
+}
+
+/// Smooths the unwrapped anchor phases `(position, phase)` (the header's first, then the pilot
+/// blocks') in place: a fixed-interval Kalman (Rauch–Tung–Striebel) smoother of phase and
+/// frequency, measurement variances `1/(2·N·Es/N0)` for `N` = 90 header and 36 pilot symbols
+/// (`noise_var` = N0/Es), process noise a random walk of the frequency (a Doppler ramp) and of
+/// the phase (oscillator phase noise), see `PHASE_WALK` and `FREQ_WALK`. At high Es/N0 the
+/// anchors stay where they are (the measurements dominate); at low Es/N0 each anchor's phase
+/// is pooled with its neighbours' instead of being one 36-symbol block's (about 0.15 rad rms
+/// at −2 dB, which linear interpolation passes on to the payload).
+fn smooth_anchors(anchors: &mut [(f64, f64)], noise_var: f32) {
+    let n = anchors.len();
+    if n < 3 {
+        return;
+    }
+    let inv_snr = f64::from(noise_var.max(1e-6));
+    let r = |j: usize| {
+        let len = if j == 0 {
+            PLHEADER_LEN
+        } else {
+            PILOT_BLOCK_LEN
+        } as f64;
+        inv_snr / (2.0 * len)
+    };
+    // Forward filter: state (phase, frequency rad/symbol), covariance [p00, p01, p11].
+    let mut xs = [(0f64, 0f64); 24];
+    let mut ps = [[0f64; 3]; 24];
+    let mut xp = [(0f64, 0f64); 24];
+    let mut pp = [[0f64; 3]; 24];
+    let (mut x, mut pm) = ((anchors[0].1, 0.0), [1e4, 0.0, 1e-5]);
+    for j in 0..n {
+        if j > 0 {
+            let dt = anchors[j].0 - anchors[j - 1].0;
+            x = (x.0 + dt * x.1, x.1);
+            pm = [
+                pm[0]
+                    + 2.0 * dt * pm[1]
+                    + dt * dt * pm[2]
+                    + FREQ_WALK * dt * dt * dt / 3.0
+                    + PHASE_WALK * dt,
+                pm[1] + dt * pm[2] + FREQ_WALK * dt * dt / 2.0,
+                pm[2] + FREQ_WALK * dt,
+            ];
+        }
+        xp[j] = x;
+        pp[j] = pm;
+        let s = pm[0] + r(j);
+        let (k0, k1) = (pm[0] / s, pm[1] / s);
+        let e = anchors[j].1 - x.0;
+        x = (x.0 + k0 * e, x.1 + k1 * e);
+        pm = [(1.0 - k0) * pm[0], (1.0 - k0) * pm[1], pm[2] - k1 * pm[1]];
+        xs[j] = x;
+        ps[j] = pm;
+    }
+    // Backward pass.
+    let mut sm = xs[n - 1];
+    anchors[n - 1].1 = sm.0;
+    for j in (0..n - 1).rev() {
+        let dt = anchors[j + 1].0 - anchors[j].0;
+        let p = ps[j];
+        // Gain C = P·Fᵀ·Pp⁻¹ (F = [[1, dt], [0, 1]], Pp the next anchor's prediction).
+        let pf = [[p[0] + dt * p[1], p[1]], [p[1] + dt * p[2], p[2]]];
+        let q = pp[j + 1];
+        let det = q[0] * q[2] - q[1] * q[1];
+        if det.abs() < 1e-300 {
+            sm = xs[j];
+        } else {
+            let (i00, i01, i11) = (q[2] / det, -q[1] / det, q[0] / det);
+            let c = [
+                [
+                    pf[0][0] * i00 + pf[0][1] * i01,
+                    pf[0][0] * i01 + pf[0][1] * i11,
+                ],
+                [
+                    pf[1][0] * i00 + pf[1][1] * i01,
+                    pf[1][0] * i01 + pf[1][1] * i11,
+                ],
+            ];
+            let e = (sm.0 - xp[j + 1].0, sm.1 - xp[j + 1].1);
+            sm = (
+                xs[j].0 + c[0][0] * e.0 + c[0][1] * e.1,
+                xs[j].1 + c[1][0] * e.0 + c[1][1] * e.1,
+            );
+        }
+        anchors[j].1 = sm.0;
+    }
+}
+
+/// Phase random walk of [`smooth_anchors`] (rad²/symbol).
+const PHASE_WALK: f64 = 1e-8;
+/// Frequency random walk of [`smooth_anchors`] ((rad/symbol)²/symbol).
+const FREQ_WALK: f64 = 1e-12;
 
 /// Slope (rad/symbol) at the last anchor of the least-squares parabola through `anchors`
 /// (position, phase); `None` with fewer than four anchors.
