@@ -51,6 +51,10 @@
 //! each decision applies from the next frame whatever the chunking. Failed frames are never
 //! delivered as good ones (BCH and CRC-8 decide, as always).
 //!
+//! The timing loop, while nothing is locked, is started again from the nominal period (with a
+//! new pre-run) at a block boundary where it is further than 500 ppm from it: in noise and at
+//! low Es/N0 a Gardner loop can wander off beyond its lock range and never come back.
+//!
 //! The synchroniser searches headers within ±3 % of the symbol rate around zero
 //! ([`PlSyncConfig::acquire_centre`]) rather than around each header's own (noisy) differential
 //! estimate. A carrier that moves by more than a few % of the symbol rate while locked (a LEO
@@ -144,6 +148,9 @@ pub struct Dvbs2RxStats {
     pub carrier_rechecks: u64,
     /// Times the lock supervision dropped the lock to search again.
     pub supervised_unlocks: u64,
+    /// Times the timing loop, unlocked and further than 500 ppm from the nominal period (a
+    /// loop that wandered off in noise), was started again from the nominal.
+    pub timing_restarts: u64,
 }
 
 /// Ring of symbol times, indexed by symbol count.
@@ -194,6 +201,10 @@ pub struct Dvbs2Receiver {
     failing: u32,
     carrier_rechecks: u64,
     supervised_unlocks: u64,
+    /// Input-sample index at which the current timing loop started (its symbol times are
+    /// counted from there).
+    timing_origin: f64,
+    timing_restarts: u64,
 }
 
 impl std::fmt::Debug for Dvbs2Receiver {
@@ -258,6 +269,8 @@ impl Dvbs2Receiver {
             failing: 0,
             carrier_rechecks: 0,
             supervised_unlocks: 0,
+            timing_origin: 0.0,
+            timing_restarts: 0,
             cfg,
         })
     }
@@ -279,6 +292,7 @@ impl Dvbs2Receiver {
             decoder: self.decoder.stats(),
             carrier_rechecks: self.carrier_rechecks,
             supervised_unlocks: self.supervised_unlocks,
+            timing_restarts: self.timing_restarts,
         }
     }
 
@@ -374,6 +388,19 @@ impl Dvbs2Receiver {
             // Already through the chain; the estimate counts from the next block.
             self.block.clear();
         } else {
+            // A timing loop that wandered beyond any sample clock while nothing was locked
+            // (measured in the IP link: QPSK 1/4 at −1.35 dB Es/N0, roll-off 0.2, +4900 ppm
+            // after 3 s, outside its lock range: no frame was ever found) starts again from the
+            // nominal period, preset by a pre-run over this block.
+            if self.timing_preset
+                && !self.sync.is_locked()
+                && self.timing.clock_offset_ppm().abs() > MAX_PRESET_CLOCK_OFFSET * 1e6
+            {
+                self.timing.reset();
+                self.timing_origin = (self.samples - self.block.len() as u64) as f64;
+                self.timing_preset = false;
+                self.timing_restarts += 1;
+            }
             self.run_block(frames, bbframes);
         }
         // The next block's mode, decided here (a fixed stream position).
@@ -433,7 +460,7 @@ impl Dvbs2Receiver {
 
     fn run_symbols(&mut self, frames: &mut Vec<Dvbs2RxFrame>, bbframes: &mut Vec<u8>) {
         for &t in &self.sym_times {
-            self.times[(self.sym_count as usize) & (TIME_RING - 1)] = t;
+            self.times[(self.sym_count as usize) & (TIME_RING - 1)] = t + self.timing_origin;
             self.sym_count += 1;
         }
         // In slices shorter than any PL frame: at most one frame per call, so the supervision
