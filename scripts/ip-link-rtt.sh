@@ -13,6 +13,9 @@
 # the CPU of the three processes during it. SEED=N: the channel's noise seed (default 1; the
 # return link uses N + 1). KEEP=DIR: each end's `--json` lines (statistics per second: PL frames
 # ok/failed, Es/N0) and the ping output are kept in DIR/N-MODCOD-{gateway,terminal,ping}.* .
+# CAPTURE_S=N (with KEEP): the first N seconds of what each receiver got from the channel (cf32,
+# 16 MB per second at 2 Msps) are kept too, in DIR/N-MODCOD-{terminal,gateway}.cf32, to replay a
+# receiver's failure offline (a receiver's output depends only on its samples).
 # Addresses only from 198.18.0.0/15 and 2001:db8::/32, inside namespaces lm-link-rtt-{t,g}-PID.
 # Every process is bounded in time (--duration, ping -c, iperf3 -t, timeout) and stopped; everything made is removed.
 # Usage (root): scripts/ip-link-rtt.sh [COUNT] [MODCOD:ESN0_DB ...]
@@ -26,7 +29,9 @@ BIN="${LEOMODEM:-$HERE/target/release/leomodem}"
 [[ -x "$BIN" ]] || { echo "build first: cargo build --release (or set LEOMODEM=path)" >&2; exit 1; }
 [[ $EUID -eq 0 ]] || { echo "run as root (TUN and network namespaces)" >&2; exit 1; }
 [[ "$COUNT" =~ ^[0-9]+$ && $COUNT -ge 1 && $COUNT -le 1000 ]] || { echo "COUNT: 1..1000, got $COUNT" >&2; exit 1; }
-TCP_S="${TCP_S:-0}"; SEED="${SEED:-1}"
+TCP_S="${TCP_S:-0}"; SEED="${SEED:-1}"; CAPTURE_S="${CAPTURE_S:-0}"
+[[ "$CAPTURE_S" =~ ^[0-9]+$ && $CAPTURE_S -le 10 ]] || { echo "CAPTURE_S: 0..10 seconds, got $CAPTURE_S" >&2; exit 1; }
+[[ $CAPTURE_S -eq 0 || -n "${KEEP:-}" ]] || { echo "CAPTURE_S needs KEEP=DIR" >&2; exit 1; }
 [[ "$SEED" =~ ^[0-9]+$ ]] || { echo "SEED: a number, got $SEED" >&2; exit 1; }
 [[ "$TCP_S" =~ ^[0-9]+$ && $TCP_S -le 300 ]] || { echo "TCP_S: 0..300 seconds, got $TCP_S" >&2; exit 1; }
 NEED=(ip ping python3); [[ $TCP_S -gt 0 ]] && NEED+=(iperf3)
@@ -48,7 +53,7 @@ teardown() {
   PIDS=()
   ip netns del "$NT" 2>/dev/null || true
   ip netns del "$NG" 2>/dev/null || true
-  rm -f "$DIR"/g_tx "$DIR"/t_rx "$DIR"/t_tx "$DIR"/g_rx
+  rm -f "$DIR"/g_tx "$DIR"/t_rx "$DIR"/t_tx "$DIR"/g_rx "$DIR"/t_rx_ch "$DIR"/g_rx_ch
 }
 trap 'teardown; rm -rf "$DIR"' EXIT
 head -c 32 /dev/urandom > "$DIR/key"; chmod 600 "$DIR/key"
@@ -61,7 +66,17 @@ for c in "${CASES[@]}"; do
   ip netns add "$NT"; ip netns add "$NG"
   ip -n "$NT" link set lo up; ip -n "$NG" link set lo up
   mkfifo "$DIR/g_tx" "$DIR/t_rx" "$DIR/t_tx" "$DIR/g_rx"
-  "$BIN" channel --forward "$DIR/g_tx" "$DIR/t_rx" --return "$DIR/t_tx" "$DIR/g_rx" \
+  T_RX="$DIR/t_rx"; G_RX="$DIR/g_rx"
+  if [[ $CAPTURE_S -gt 0 ]]; then   # tee the first CAPTURE_S seconds of each receive stream
+    mkdir -p "$KEEP"; CAP="$KEEP/cap-$$-${M//\//_}"
+    mkfifo "$DIR/t_rx_ch" "$DIR/g_rx_ch"; T_RX="$DIR/t_rx_ch"; G_RX="$DIR/g_rx_ch"
+    for s in t g; do
+      tee --output-error=warn-nopipe >(head -c $((CAPTURE_S * 16000000)) > "$CAP-$s.cf32") \
+        < "$DIR/${s}_rx_ch" > "$DIR/${s}_rx" 2>/dev/null &
+      PIDS+=($!)
+    done
+  fi
+  "$BIN" channel --forward "$DIR/g_tx" "$T_RX" --return "$DIR/t_tx" "$G_RX" \
     --sample-rate 2M --symbol-rate 1M --delay 10 --esn0-zenith "$E" --duration "$LIMIT" --seed "$SEED" \
     > /dev/null 2> "$DIR/channel.err" &
   PIDS+=($!)
@@ -99,8 +114,11 @@ for c in "${CASES[@]}"; do
   fi
   teardown
   if [[ -n "${KEEP:-}" ]]; then
-    mkdir -p "$KEEP"; RUN=$(( $(ls "$KEEP" | wc -l) / 3 + 1 )); TAG="$KEEP/$RUN-${M//\//_}"
+    mkdir -p "$KEEP"; RUN=$(( $(ls "$KEEP" | grep -c -- "-ping.txt$" || true) + 1 )); TAG="$KEEP/$RUN-${M//\//_}"
     cp "$DIR/g.json" "$TAG-gateway.jsonl"; cp "$DIR/t.json" "$TAG-terminal.jsonl"; cp "$DIR/ping.txt" "$TAG-ping.txt"
+    if [[ $CAPTURE_S -gt 0 ]]; then
+      mv "$CAP-t.cf32" "$TAG-terminal.cf32" 2>/dev/null || true; mv "$CAP-g.cf32" "$TAG-gateway.cf32" 2>/dev/null || true
+    fi
   fi
   python3 - "$DIR/ping.txt" "$M" "$E" "$DIR/g.json" "$DIR/t.json" "$DIR/cpu.txt" "$DIR/load.txt" "$DIR/tcp.json" "$DIR/cpu_tcp.txt" <<'PY'
 import json, os, re, statistics, sys

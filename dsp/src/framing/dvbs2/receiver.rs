@@ -38,6 +38,24 @@
 //! mode of each block and every correction are decided at block boundaries from the samples
 //! before them, so chunking never changes the output.
 //!
+//! # Lock supervision
+//!
+//! A synchroniser can stay locked on headers while every data frame fails (a carrier off by a
+//! multiple of the pilot spacing's ambiguity kept from one bad header, a frequency step while
+//! locked): the headers still decode, so it never loses lock by itself. The receiver counts the
+//! data frames in a row whose LDPC/BCH failed while locked: after [`SUPERVISE_RECHECK`] the
+//! next frame takes its carrier from its own header and the pilot alias is checked again
+//! ([`PlFrameSync::recheck_carrier`]); after [`SUPERVISE_UNLOCK`] the lock is dropped and the
+//! synchroniser searches again from the next frame ([`PlFrameSync::unlock`]; the coarse
+//! correction may then be set again). The symbols go to the synchroniser in slices of
+//! `SYNC_SLICE`, shorter than any PL frame, so at most one frame is delivered per slice and
+//! each decision applies from the next frame whatever the chunking. Failed frames are never
+//! delivered as good ones (BCH and CRC-8 decide, as always).
+//!
+//! The timing loop, while nothing is locked, is started again from the nominal period (with a
+//! new pre-run) at a block boundary where it is further than 500 ppm from it: in noise and at
+//! low Es/N0 a Gardner loop can wander off beyond its lock range and never come back.
+//!
 //! The synchroniser searches headers within ±3 % of the symbol rate around zero
 //! ([`PlSyncConfig::acquire_centre`]) rather than around each header's own (noisy) differential
 //! estimate. A carrier that moves by more than a few % of the symbol rate while locked (a LEO
@@ -72,6 +90,8 @@ pub struct Dvbs2RxConfig {
     pub sync: PlSyncConfig,
     /// LDPC decoder settings.
     pub ldpc: DecoderConfig,
+    /// Lock supervision (default on; see the module documentation, "Lock supervision").
+    pub supervise: bool,
 }
 
 impl Dvbs2RxConfig {
@@ -90,6 +110,7 @@ impl Dvbs2RxConfig {
                 ..PlSyncConfig::default()
             },
             ldpc: DecoderConfig::default(),
+            supervise: true,
         }
     }
 }
@@ -124,6 +145,13 @@ pub struct Dvbs2RxStats {
     pub sync: PlSyncStats,
     /// Frame decoder counters.
     pub decoder: FrameDecoderStats,
+    /// Times the lock supervision had the carrier checked again (see the module documentation).
+    pub carrier_rechecks: u64,
+    /// Times the lock supervision dropped the lock to search again.
+    pub supervised_unlocks: u64,
+    /// Times the timing loop, unlocked and further than 500 ppm from the nominal period (a
+    /// loop that wandered off in noise), was started again from the nominal.
+    pub timing_restarts: u64,
 }
 
 /// Ring of symbol times, indexed by symbol count.
@@ -134,6 +162,18 @@ const TIME_RING: usize = 1 << 17;
 /// bandwidth (2ζω_n in theory: ≈ 850 ppm at 0.002 per symbol), so the loop pulls in from the
 /// nominal period whenever the preset is rejected.
 const MAX_PRESET_CLOCK_OFFSET: f64 = 500e-6;
+
+/// Data frames failing in a row while locked after which the carrier is checked again (see
+/// "Lock supervision" in the module documentation).
+pub const SUPERVISE_RECHECK: u32 = 3;
+
+/// Data frames failing in a row while locked after which the lock is dropped and searched again.
+pub const SUPERVISE_UNLOCK: u32 = 6;
+
+/// Symbols handed to the frame synchroniser per call: fewer than the shortest PL frame (a dummy
+/// frame, 3330 symbols, EN 302 307-1 §5.5.1), so at most one frame is delivered per call and a
+/// supervision decision after it applies from the next frame on, whatever the chunking.
+const SYNC_SLICE: usize = 2048;
 
 /// DVB-S2 receiver kernel; see the module documentation.
 pub struct Dvbs2Receiver {
@@ -158,6 +198,14 @@ pub struct Dvbs2Receiver {
     timing_preset: bool,
     /// The current block is streamed (it started while locked); see "Latency".
     streaming: bool,
+    /// Data frames in a row that failed while locked ("Lock supervision").
+    failing: u32,
+    carrier_rechecks: u64,
+    supervised_unlocks: u64,
+    /// Input-sample index at which the current timing loop started (its symbol times are
+    /// counted from there).
+    timing_origin: f64,
+    timing_restarts: u64,
 }
 
 impl std::fmt::Debug for Dvbs2Receiver {
@@ -219,6 +267,11 @@ impl Dvbs2Receiver {
             coarse_updates: 0,
             timing_preset: false,
             streaming: false,
+            failing: 0,
+            carrier_rechecks: 0,
+            supervised_unlocks: 0,
+            timing_origin: 0.0,
+            timing_restarts: 0,
             cfg,
         })
     }
@@ -238,6 +291,9 @@ impl Dvbs2Receiver {
             clock_ppm: self.timing.clock_offset_ppm(),
             sync: self.sync.stats(),
             decoder: self.decoder.stats(),
+            carrier_rechecks: self.carrier_rechecks,
+            supervised_unlocks: self.supervised_unlocks,
+            timing_restarts: self.timing_restarts,
         }
     }
 
@@ -333,6 +389,19 @@ impl Dvbs2Receiver {
             // Already through the chain; the estimate counts from the next block.
             self.block.clear();
         } else {
+            // A timing loop that wandered beyond any sample clock while nothing was locked
+            // (measured in the IP link: QPSK 1/4 at −1.35 dB Es/N0, roll-off 0.2, +4900 ppm
+            // after 3 s, outside its lock range: no frame was ever found) starts again from the
+            // nominal period, preset by a pre-run over this block.
+            if self.timing_preset
+                && !self.sync.is_locked()
+                && self.timing.clock_offset_ppm().abs() > MAX_PRESET_CLOCK_OFFSET * 1e6
+            {
+                self.timing.reset();
+                self.timing_origin = (self.samples - self.block.len() as u64) as f64;
+                self.timing_preset = false;
+                self.timing_restarts += 1;
+            }
             self.run_block(frames, bbframes);
         }
         // The next block's mode, decided here (a fixed stream position).
@@ -411,14 +480,21 @@ impl Dvbs2Receiver {
 
     fn run_symbols(&mut self, frames: &mut Vec<Dvbs2RxFrame>, bbframes: &mut Vec<u8>) {
         for &t in &self.sym_times {
-            self.times[(self.sym_count as usize) & (TIME_RING - 1)] = t;
+            self.times[(self.sym_count as usize) & (TIME_RING - 1)] = t + self.timing_origin;
             self.sym_count += 1;
         }
-        self.frames.clear();
-        self.payload.clear();
-        self.sync
-            .process(&self.symbols, &mut self.frames, &mut self.payload);
-        self.decode_frames(frames, bbframes);
+        // In slices shorter than any PL frame: at most one frame per call, so the supervision
+        // after it applies from the next frame whatever the chunking.
+        let mut off = 0;
+        while off < self.symbols.len() {
+            let end = (off + SYNC_SLICE).min(self.symbols.len());
+            self.frames.clear();
+            self.payload.clear();
+            self.sync
+                .process(&self.symbols[off..end], &mut self.frames, &mut self.payload);
+            self.decode_frames(frames, bbframes);
+            off = end;
+        }
     }
 
     /// The frames in `self.frames` (data in `self.payload`) through the decoder.
@@ -430,11 +506,180 @@ impl Dvbs2Receiver {
             // The data symbols stay inside the receiver (and their offset would depend on
             // how the input was cut).
             frame.pl.payload_offset = 0;
+            if self.cfg.supervise && !frame.is_dummy() {
+                self.failing = if frame.ok() { 0 } else { self.failing + 1 };
+                if self.failing == SUPERVISE_RECHECK && self.sync.is_locked() {
+                    self.sync.recheck_carrier();
+                    self.carrier_rechecks += 1;
+                } else if self.failing >= SUPERVISE_UNLOCK {
+                    self.failing = 0;
+                    if self.sync.is_locked() {
+                        // From just before the header after this frame.
+                        let next = f.start + f.pls.plframe_len() as u64;
+                        self.sync.unlock(next.saturating_sub(3));
+                        self.supervised_unlocks += 1;
+                    }
+                }
+            }
             frames.push(Dvbs2RxFrame {
                 frame,
                 sample: self.times[(f.start as usize) & (TIME_RING - 1)],
                 carrier_hz: coarse + f.freq * self.cfg.symbol_rate,
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::{Channel, ChannelConfig};
+    use crate::framing::dvbs2::bb::{generic_bbframe, BbHeader, RollOff};
+    use crate::framing::dvbs2::{Dvbs2FrameEncoder, Dvbs2Modulator, FrameSize, Modcod, Pls};
+
+    /// The IP link's pattern (each data frame followed by dummy frames): 16APSK 3/4 normal
+    /// frames with pilots at 14 Es/N0 (EN 302 307-1 Table 13 QEF: 10.21 dB), 2 samples/symbol,
+    /// roll-off 0.2. From data frame `step_at` on, the carrier steps by exactly one pilot
+    /// spacing's ambiguity (1/1476 cycles/symbol): the pilot blocks cannot see it and the
+    /// tracked carrier keeps the old alias, so the headers still decode and the lock holds
+    /// while every data frame fails. Returns the samples and the BBFRAMEs sent.
+    fn stepped_link(n_data: usize, step_at: usize) -> (Vec<Complex32>, Vec<Vec<u8>>) {
+        let m = Modcod::parse("16apsk-3/4").unwrap();
+        let pls = Pls::new(m, FrameSize::Normal, true).unwrap();
+        let mut enc = Dvbs2FrameEncoder::new(0).unwrap();
+        enc.prepare(m, FrameSize::Normal).unwrap();
+        let header = BbHeader::generic_continuous(RollOff::R020);
+        let mut symbols = Vec::new();
+        let mut sent = Vec::new();
+        let mut step_symbol = 0;
+        for i in 0..n_data {
+            if i == step_at {
+                step_symbol = symbols.len();
+            }
+            let data: Vec<u8> = (0..3000).map(|k| (k * 7 + i * 13) as u8).collect();
+            let mut bb = Vec::new();
+            generic_bbframe(&header, &data, pls.k_bch(), &mut bb);
+            enc.encode(&pls, &bb, &mut symbols).unwrap();
+            sent.push(bb);
+            for _ in 0..2 {
+                enc.dummy(&mut symbols);
+            }
+        }
+        let (fs, rs) = (2e6, 1e6);
+        let mut md = Dvbs2Modulator::new(fs, rs, 0.2).unwrap();
+        let mut x = Vec::new();
+        md.process(&symbols, &mut x);
+        md.flush(&mut x);
+        // The step, phase-continuous, from the step frame's first sample.
+        let df = 1.0 / PILOT_SPACING / 2.0; // cycles per sample at 2 samples/symbol
+        let first = 2 * step_symbol;
+        for (n, v) in x.iter_mut().enumerate().skip(first) {
+            let a = 2.0 * std::f64::consts::PI * df * (n - first) as f64;
+            *v *= Complex32::new(a.cos() as f32, a.sin() as f32);
+        }
+        let mut ch = Channel::new(ChannelConfig {
+            sample_rate: fs,
+            symbol_rate: rs,
+            esn0_db: Some(14.0),
+            cfo_hz: 1200.0,
+            phase_rad: 0.7,
+            timing_offset: 0.3,
+            seed: 20,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut y = Vec::new();
+        ch.process(&x, &mut y);
+        ch.flush(&mut y);
+        (y, sent)
+    }
+
+    /// Symbols between pilot blocks (16 slots and a block, EN 302 307-1 §5.5.3).
+    const PILOT_SPACING: f64 = 1476.0;
+
+    fn receive(
+        y: &[Complex32],
+        chunk_seed: Option<u64>,
+        supervise: bool,
+    ) -> (Dvbs2Receiver, Vec<Dvbs2RxFrame>, Vec<u8>) {
+        let mut cfg = Dvbs2RxConfig::new(2e6, 1e6, 0.2);
+        cfg.supervise = supervise;
+        let mut rx = Dvbs2Receiver::new(cfg).unwrap();
+        let mut frames = Vec::new();
+        let mut bb = Vec::new();
+        match chunk_seed {
+            None => {
+                rx.process(y, &mut frames, &mut bb);
+            }
+            Some(mut s) => {
+                let mut rest = y;
+                while !rest.is_empty() {
+                    // xorshift: chunk sizes 1 … 40000 samples
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    let n = (1 + (s % 40_000) as usize).min(rest.len());
+                    rx.process(&rest[..n], &mut frames, &mut bb);
+                    rest = &rest[n..];
+                }
+            }
+        }
+        rx.finish(&mut frames, &mut bb);
+        (rx, frames, bb)
+    }
+
+    #[test]
+    fn supervision_recovers_a_lock_stuck_on_a_wrong_pilot_alias() {
+        let (n_data, step_at) = (14, 4);
+        let (y, sent) = stepped_link(n_data, step_at);
+        // Without supervision the receiver stays stuck: locked, every frame after the step fails.
+        let (rx0, frames0, _) = receive(&y, None, false);
+        let oks0: Vec<bool> = frames0
+            .iter()
+            .filter(|f| !f.frame.is_dummy())
+            .map(|f| f.frame.ok())
+            .collect();
+        assert_eq!(oks0.len(), n_data, "{oks0:?}");
+        assert!(oks0[step_at..].iter().all(|&o| !o), "{oks0:?}");
+        assert_eq!(rx0.stats().sync.losses, 0);
+        assert_eq!(rx0.stats().carrier_rechecks, 0);
+        let (rx, frames, bb) = receive(&y, None, true);
+        let st = rx.stats();
+        let data: Vec<&Dvbs2RxFrame> = frames.iter().filter(|f| !f.frame.is_dummy()).collect();
+        let oks: Vec<bool> = data.iter().map(|f| f.frame.ok()).collect();
+        eprintln!("{st:?}\n{oks:?}");
+        assert_eq!(data.len(), n_data, "every data frame found: {oks:?}");
+        // Before the step: every frame but possibly the first after lock decodes.
+        assert!(oks[1..step_at].iter().all(|&o| o), "{oks:?}");
+        // The stuck state: the frames right after the step fail (the lock holds)...
+        assert!(
+            !oks[step_at],
+            "the step should break the tracked carrier: {oks:?}"
+        );
+        assert_eq!(st.sync.losses, 0, "the headers keep the lock by themselves");
+        // ... until the supervision checks the carrier again, after which all decode.
+        assert!(st.carrier_rechecks >= 1, "{st:?}");
+        let back = step_at + SUPERVISE_RECHECK as usize;
+        assert!(oks[back..].iter().all(|&o| o), "not recovered: {oks:?}");
+        // Nothing false: each good BBFRAME is the one sent in its position.
+        for (f, s) in data.iter().zip(&sent) {
+            if f.frame.ok() {
+                let got = &bb[f.frame.bbframe_offset..f.frame.bbframe_offset + f.frame.bbframe_len];
+                assert_eq!(got, &s[..], "a wrong BBFRAME was delivered as good");
+            }
+        }
+    }
+
+    #[test]
+    fn supervision_does_not_depend_on_chunking() {
+        let (y, _) = stepped_link(10, 3);
+        let (rx, whole, bb) = receive(&y, None, true);
+        assert!(rx.stats().carrier_rechecks >= 1);
+        for seed in [1u64, 99] {
+            let (rx2, f, b) = receive(&y, Some(seed), true);
+            assert_eq!(f, whole, "chunk seed {seed}");
+            assert_eq!(b, bb);
+            assert_eq!(rx2.stats().carrier_rechecks, rx.stats().carrier_rechecks);
         }
     }
 }

@@ -228,6 +228,9 @@ pub struct PlFrameSync {
     /// True once a pilot frame has shown which multiple of the pilot spacing's frequency
     /// ambiguity is right (see `check_alias`); cleared at each new lock.
     alias_checked: bool,
+    /// Set by [`PlFrameSync::recheck_carrier`]: the next data frame starts from its own
+    /// header's frequency, not the tracked one.
+    fresh_carrier: bool,
     constellations: Vec<Dvbs2Constellation>,
     nda: Vec<Complex32>,
     /// The last frame with at least two pilot blocks: (start, end, frequency, header phase).
@@ -307,6 +310,7 @@ impl PlFrameSync {
             freq_track: 0.0,
             freq_refined: false,
             alias_checked: false,
+            fresh_carrier: false,
             constellations: super::modcod::Modcod::all()
                 .map(Dvbs2Constellation::for_modcod)
                 .collect(),
@@ -350,9 +354,38 @@ impl PlFrameSync {
         self.freq_track = 0.0;
         self.freq_refined = false;
         self.alias_checked = false;
+        self.fresh_carrier = false;
         self.last_pilot = None;
         self.emitted_until = 0;
         self.stats = PlSyncStats::default();
+    }
+
+    /// Lock supervision hook (for a receiver whose data frames keep failing while locked):
+    /// the next data frame takes its carrier frequency from its own header again, not from the
+    /// tracked one, and the pilot spacing's ambiguity is checked again on it (`check_alias`),
+    /// as after a new lock. Only the delivery of the next data frame changes, so calling this
+    /// between two frames' deliveries keeps the output independent of chunking.
+    pub fn recheck_carrier(&mut self) {
+        self.alias_checked = false;
+        self.fresh_carrier = true;
+        self.last_pilot = None;
+    }
+
+    /// Lock supervision hook: drops the lock and searches again from `from` (a stream
+    /// position still in the buffer: at or after the start of the next frame of the last one
+    /// delivered, minus a few symbols), as after `max_misses` missed headers. A frame already
+    /// found there but not delivered is searched for again.
+    pub fn unlock(&mut self, from: u64) {
+        if !self.is_locked() {
+            return;
+        }
+        self.stats.losses += 1;
+        self.pending = None;
+        self.tentatives.clear();
+        self.mode = Mode::Search;
+        self.scan = from.max(self.base + 1);
+        self.rho_fill = 0;
+        self.fresh_carrier = false;
     }
 
     /// Counters so far.
@@ -1127,11 +1160,12 @@ impl PlFrameSync {
         self.resolve_pilot_alias(p);
         // The header's phase is measured at its centre, so any close frequency may go with it;
         // the tracked one is better than a single header's once pilots or the loop refined it.
-        let f_track = if self.freq_refined && !p.flywheel {
+        let f_track = if self.freq_refined && !p.flywheel && !self.fresh_carrier {
             self.freq_track
         } else {
             p.fit.freq
         };
+        self.fresh_carrier = false;
         // QPSK and 8PSK frames (and their pilots, on the same grid) measure their own residual
         // frequency, non-data-aided, before the pilots or the loop: that resolves the pilot
         // spacing's ambiguity at low Es/N0 and follows a Doppler ramp.
