@@ -491,10 +491,11 @@ fn low_es_n0_rolloff_0_2_with_dummy_runs_locks_from_the_first_frame() {
 /// pilots at Es/N0 −1.55 dB (0.8 dB above the QEF threshold of EN 302 307-1 Table 13), carrier
 /// +20 %, −20 %, +15 % of the symbol rate, +20 ppm clock, noise seeds 1–4, 3 frames each: every
 /// frame decodes, the first included, and every TS packet out is one sent, in order, from the
-/// first. Before (main d5e75bd) 3 of these 12 streams lost their first frame: its header alone
-/// missed the search's thresholds (κ 0.41–0.44 at the locked frequency, below the 0.45 needed
-/// at an unknown one) and only the second header locked; `PlFrameSync` now looks back one frame
-/// from a new lock. The coarse estimate (band centre) is within 1.2 % of the symbol rate in all.
+/// first. With the raised-cosine band centre but before `PlFrameSync` looked back one frame
+/// from a new lock, 3 of these 12 streams lost their first frame: its header alone missed the
+/// search's thresholds (κ 0.41–0.44 at the locked frequency, below the 0.45 needed at an
+/// unknown one) and only the second header locked. The coarse estimate (band centre) is within
+/// 1.2 % of the symbol rate in all.
 #[test]
 fn first_frame_under_20_percent_carrier_at_qpsk_1_4() {
     let plan: Vec<Option<Pls>> = (0..3).map(|_| Some(pls("qpsk-1/4", false, true))).collect();

@@ -17,8 +17,9 @@
 //!
 //! The input is cut into blocks of `L` samples at fixed stream positions (`L` a power of two,
 //! at least 32768 and 256 symbols). Each block's power spectrum gives the centre of the occupied
-//! band (the maximum of its moving sum one symbol rate wide: symmetric for any DVB-S2 signal,
-//! insensitive to a white noise floor), searched within ±`max_cfo` of the symbol rate. The
+//! band (the maximum of its correlation with the raised-cosine shape of the roll-off, see
+//! [`CoarseCfoSearch`]: symmetric for any DVB-S2 signal, insensitive to a white noise floor),
+//! searched within ±`max_cfo` of the symbol rate. The
 //! first block sets the correction; afterwards the estimates are averaged (weight 1/8) and,
 //! only while the frame synchroniser is not locked, the correction jumps to the average when
 //! they differ by more than 2 % of the symbol rate (within that, the matched filter loses
