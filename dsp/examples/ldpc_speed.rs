@@ -6,7 +6,8 @@
 //!
 //! Run: `cargo run --release -p leomodem-dsp --example ldpc_speed -- normal:1/2:1.2 normal:8/9:3.8`
 //! (`FRAMES=256 REPEATS=5` by default; `SCHEDULE=row` for the row-serial schedule;
-//! `SCALE`, `OFFSET`, `CLIP` override the decoder settings and `SEED` the noise seed;
+//! `SCALE`, `OFFSET`, `CLIP`, `ITER` override the decoder settings and `SEED` the noise
+//! seed;
 //! `INPUT=i8` to decode from LLRs quantised beforehand, untimed, with
 //! [`LdpcDecoder::decode_batch_i8`]: 8-bit soft bits in, as xdsopl's testbench feeds).
 
@@ -63,6 +64,7 @@ fn main() {
         }
         cfg.offset = env("OFFSET", usize::from(cfg.offset)) as u8;
         cfg.clip = env("CLIP", usize::from(cfg.clip)) as u8;
+        cfg.max_iterations = env("ITER", cfg.max_iterations as usize) as u32;
         let seed = env("SEED", 1000) as u64;
         let mut dec = LdpcDecoder::new(&code, cfg).expect("decoder");
         let (k, tx, ib) = (code.k(), code.tx_len(), dec.info_bytes());

@@ -113,20 +113,13 @@ pub enum Schedule {
 }
 
 impl Default for DecoderConfig {
-    /// 25 iterations, `s = 2.5` (step 0.4, LLRs up to 50.8), offset 1 (0.4), clip 50
-    /// (20.0), quasi-cyclic. Measured on DVB-S2 normal frames (BPSK/AWGN, 2048 frames per
-    /// point, against the earlier `s = 2`, clip 63): r=1/2 at 1.2 dB 14.83 average
-    /// iterations instead of 15.99 (0 frame errors both), at 1.0 dB 129 frame errors
-    /// instead of 329; r=8/9 at 3.8 dB 7.38 instead of 7.51; short r=1/2 at 1.2 dB 2
-    /// instead of 34; no point worse (1/4, 2/3, 9/10, short 8/9). With clip 63 at this
-    /// scale, frames at high Eb/N0 failed to converge (r=1/2 at 2 dB, 9/10 at 4.4 dB: 1
-    /// of 4096 each); `s` = 2.75 and 3 lose frames at 1.2 dB.
+    /// 25 iterations, `s = 2` (step 0.5), offset 1 (0.5), clip 63 (31.5), quasi-cyclic.
     fn default() -> Self {
         DecoderConfig {
             max_iterations: 25,
-            llr_scale: 2.5,
+            llr_scale: 2.0,
             offset: 1,
-            clip: 50,
+            clip: 63,
             schedule: Schedule::QuasiCyclic,
             rule: CheckRule::OffsetMinSum,
         }
