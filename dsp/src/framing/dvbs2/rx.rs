@@ -3,7 +3,7 @@
 //! energy), to a checked BBFRAME.
 //!
 //! Per frame: soft demapping (max-log, §5.4, with the frame's own noise variance
-//! [`PlFrameInfo::noise_var`], LLRs scaled by [`llr_gain`]) → bit de-interleaving (§5.3.3) → LDPC decoding (§5.3.2, layered
+//! [`PlFrameInfo::noise_var`]) → bit de-interleaving (§5.3.3) → LDPC decoding (§5.3.2, layered
 //! min-sum, early stop at a zero syndrome) → BCH decoding (§5.3.1) → BB descrambling (§5.2.2)
 //! → BBHEADER parsing with its CRC-8 (§5.1.6). A BBFRAME is handed out only when BCH decoding
 //! succeeded **and** the BBHEADER CRC-8 matched; every other outcome is a record with
@@ -21,27 +21,6 @@ use crate::fec::bch::BchCode;
 use crate::fec::ldpc::{DecoderConfig, LdpcCode, LdpcDecoder};
 use crate::modem::apsk::Dvbs2Constellation;
 use crate::{Complex32, DspError};
-
-/// Gain on the demapper's LLRs before LDPC decoding for the codes of rate 3/5 and below (as if
-/// the noise variance were 3/4 of the frame's); 1 above. The offset min-sum decoder subtracts
-/// a fixed offset (0.5) from every check-to-bit magnitude, which near the threshold of a
-/// low-rate code is a large part of its small LLRs: with the exact LLRs the decoder fails
-/// early, and an overestimated noise variance costs much more than an underestimated one.
-/// Measured with genie synchronisation and the true noise variance (normal frames, pilots,
-/// 150 frames): QPSK 1/4 at −2.0 dB 31 → 0 frames lost; at −2.3 dB 134 of 150 at gain 1.11,
-/// 0 at 4/3, 1 at 5/3, 45 at 2.2; at −1.9 dB with the noise variance 10 % high, 103 lost at
-/// gain 1, 0 at 4/3 (so the ±4 % of a frame's own noise estimate costs nothing). QPSK 1/2 at
-/// 0.9 dB 13 → 13, 8PSK 3/5 at 5.4 dB 49 → 42 (100 frames). At higher rates the gain helped
-/// single cases (16APSK 3/4 at 10.1 dB: 53 → 39 of 100) but lost frames in the gr-dtv matrix
-/// (16APSK 4/5 short without pilots), so those keep the exact LLRs.
-pub fn llr_gain(rate: Dvbs2Rate) -> f32 {
-    match rate {
-        Dvbs2Rate::R1_4 | Dvbs2Rate::R1_3 | Dvbs2Rate::R2_5 | Dvbs2Rate::R1_2 | Dvbs2Rate::R3_5 => {
-            4.0 / 3.0
-        }
-        _ => 1.0,
-    }
-}
 
 /// Outcome of BCH decoding one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,14 +250,9 @@ impl Dvbs2FrameDecoder {
         let il = self.interleavers[ii].as_ref().expect("prepared");
         let codec = self.codecs[ci].as_mut().expect("prepared");
         let n = fs.n();
-        // §5.4 demapping with the frame's noise variance (LLRs times `llr_gain`), §5.3.3
-        // de-interleaving.
+        // §5.4 demapping with the frame's noise variance, §5.3.3 de-interleaving.
         self.llr.clear();
-        cons.demap(
-            symbols,
-            pl.noise_var / llr_gain(modcod.rate()),
-            &mut self.llr,
-        );
+        cons.demap(symbols, pl.noise_var, &mut self.llr);
         self.llr_cw.clear();
         self.llr_cw.resize(n, 0.0);
         if il.deinterleave(&self.llr, &mut self.llr_cw).is_err() {
