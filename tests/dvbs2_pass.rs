@@ -21,6 +21,17 @@ const TLE: &str = "tests/orbit/starlink-2020-05-07.tle";
 const SAT: &str = "STARLINK-1007";
 const OBSERVER: &str = "47,4,35";
 const CARRIER: &str = "11.7G";
+/// The pass options `sim` and `tx --tle` take.
+const PASS: [&str; 8] = [
+    "--tle",
+    TLE,
+    "--sat",
+    SAT,
+    "--observer",
+    OBSERVER,
+    "--carrier",
+    CARRIER,
+];
 /// 0.4 s before closest approach: the 0.7 s of signal sweep the Doppler through zero.
 const TCA: &str = "2020-05-07T14:46:50.900Z";
 /// 80 s before closest approach.
@@ -68,25 +79,10 @@ fn transmit(dir: &Dir, name: &str, start: &str, extra: &[&str]) -> (PathBuf, usi
 /// `sim` of the pass over `input` at `esn0` dB.
 fn pass_sim(dir: &Dir, input: &Path, name: &str, esn0: &str) -> PathBuf {
     let out = dir.p(name);
-    ok(&[
-        "sim",
-        s(input),
-        s(&out),
-        "--tle",
-        TLE,
-        "--sat",
-        SAT,
-        "--observer",
-        OBSERVER,
-        "--carrier",
-        CARRIER,
-        "--esn0",
-        esn0,
-        "--seed",
-        "1",
-        "--output-format",
-        "cs16",
-    ]);
+    let mut args = vec!["sim", s(input), s(&out)];
+    args.extend_from_slice(&PASS);
+    args.extend_from_slice(&["--esn0", esn0, "--seed", "1", "--output-format", "cs16"]);
+    ok(&args);
     out
 }
 
@@ -218,24 +214,11 @@ fn ku_band_pass_80_s_before_closest_approach_with_and_without_tle() {
 #[test]
 fn uplink_precompensation_leaves_the_carrier_at_nominal() {
     let dir = Dir::new();
-    let (tx, frames) = transmit(
-        &dir,
-        "uplink.sigmf-meta",
-        BEFORE_TCA,
-        &[
-            "--tle",
-            TLE,
-            "--sat",
-            SAT,
-            "--observer",
-            OBSERVER,
-            "--carrier",
-            CARRIER,
-        ],
-    );
+    let (tx, frames) = transmit(&dir, "uplink.sigmf-meta", BEFORE_TCA, &PASS);
     // At 10 dB: this checks the pre-compensation, not the threshold. (At 7.62 dB the
-    // receiver loses the first frame of this capture with noise seeds 1 and 3, its first
-    // header's carrier estimate 290 / 900 Hz off: the first-frame item of issue 19.)
+    // receiver lost the first frame of this capture with noise seeds 1 and 3 in stop 26,
+    // its first header's carrier estimate 290 / 900 Hz off; the first-frame fixes of stop 27
+    // were not re-checked on this capture.)
     let at_sat = pass_sim(&dir, &tx, "at-satellite.sigmf-meta", "10");
     // The satellite's receiver knows nothing of the pass.
     let g = receive(&dir, &at_sat, &["--no-doppler"]);
